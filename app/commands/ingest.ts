@@ -1,0 +1,49 @@
+import { access, constants } from 'node:fs/promises';
+import { FileIngestor, type FileIngestionSummary } from '../../ingestion/index.js';
+import type { KeplerConfig } from '../config.js';
+import { createLogger } from '../logger.js';
+import { openEventStore } from '../stores.js';
+
+/** Returns the process exit code: rejected lines are data, only unreadable files fail. */
+export async function ingestCommand(config: KeplerConfig, files: string[], options: { json: boolean }): Promise<number> {
+  const unreadable = await unreadableFiles(files);
+  if (unreadable.length > 0) {
+    for (const { file, reason } of unreadable) process.stderr.write(`kepler ingest: cannot read ${file}: ${reason}\n`);
+    process.stderr.write('kepler ingest: nothing was ingested\n');
+    return 2;
+  }
+  const logger = createLogger('kepler-ingest');
+  const store = await openEventStore(config.eventStore);
+  try {
+    const ingestor = new FileIngestor(store);
+    for (const file of files) {
+      const summary = await ingestor.ingest(file);
+      process.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : describe(summary));
+    }
+    return 0;
+  } catch (error) {
+    logger.error({ err: error }, 'ingestion failed');
+    process.stderr.write(`kepler ingest: ${(error as Error).message}\n`);
+    return 1;
+  } finally {
+    await store.close();
+  }
+}
+
+async function unreadableFiles(files: string[]): Promise<Array<{ file: string; reason: string }>> {
+  const problems: Array<{ file: string; reason: string }> = [];
+  for (const file of files) {
+    try {
+      await access(file, constants.R_OK);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      problems.push({ file, reason: code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(error) });
+    }
+  }
+  return problems;
+}
+
+function describe(s: FileIngestionSummary): string {
+  const header = s.source ? `${s.source} ${s.businessDate} #${s.fileNumber}` : 'no valid header';
+  return `${s.file} (${header}): ${s.lines} lines, ${s.accepted} accepted, ${s.duplicates} duplicates, ${s.rejected} rejected, trailer ${s.trailer}\n`;
+}

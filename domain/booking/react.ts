@@ -1,0 +1,130 @@
+import * as E from 'fp-ts/lib/Either.js';
+import type { AllocationRecord, ConfirmationRecord, TradeTerms } from '../records.js';
+import type { TradeRef } from '../values.js';
+import type { BookedAllocation, BookingEvent, BookingSnapshot, Provenance } from './events.js';
+import { evolve, supersedes, type BookingState } from './state.js';
+
+/** Everything the booking process manager listens to, already correlated by trade reference. */
+export type BookingInput =
+  | { type: 'TradeVersionApplied'; inputId: string; tradeRef: TradeRef; version: number; terms: TradeTerms }
+  | { type: 'TradeCancelled'; inputId: string; tradeRef: TradeRef; version: number }
+  | { type: 'AllocationReceived'; inputId: string; record: AllocationRecord; provenance: Provenance }
+  | { type: 'ConfirmationReceived'; inputId: string; record: ConfirmationRecord; provenance: Provenance }
+  | { type: 'PlaceHold'; inputId: string; tradeRef: TradeRef; reason: string }
+  | { type: 'ReleaseHold'; inputId: string; tradeRef: TradeRef };
+
+export interface BookingDecisionError {
+  code: 'WRONG_TRADE' | 'ALREADY_ON_HOLD' | 'NOT_ON_HOLD';
+  message: string;
+}
+
+/**
+ * The booking process manager's decision: note what the input changes, then
+ * book, reverse or restate the booking so that it matches the booking rules.
+ * Booking is idempotent because the decision compares against the booking the
+ * state already holds, and an input already handled changes nothing.
+ */
+export function react(input: BookingInput, state: BookingState): E.Either<BookingDecisionError, BookingEvent[]> {
+  const tradeRef = tradeRefOf(input);
+  if (state.tradeRef !== null && state.tradeRef !== tradeRef) {
+    return E.left({ code: 'WRONG_TRADE', message: `input for ${tradeRef} sent to booking of ${state.tradeRef}` });
+  }
+  if (state.handledInputs.has(input.inputId)) return E.right([]);
+  return E.map((noted: BookingEvent[]) => {
+    if (noted.length === 0) return noted;
+    const after = noted.reduce(evolve, state);
+    return [...noted, ...rebook(after, tradeRef, input.inputId)];
+  })(note(input, state, tradeRef));
+}
+
+function note(input: BookingInput, state: BookingState, tradeRef: TradeRef): E.Either<BookingDecisionError, BookingEvent[]> {
+  const base = { tradeRef, inputId: input.inputId };
+  switch (input.type) {
+    case 'TradeVersionApplied':
+      if (state.trade && state.trade.version >= input.version) return E.right([]);
+      return E.right([{ ...base, type: 'TradeVersionNoted', version: input.version, terms: input.terms }]);
+    case 'TradeCancelled':
+      if (state.cancelled) return E.right([]);
+      return E.right([{ ...base, type: 'TradeCancellationNoted', version: input.version }]);
+    case 'AllocationReceived': {
+      const standing = state.allocations.get(input.record.allocationId);
+      if (standing && !supersedes(input.provenance, standing.provenance)) return E.right([]);
+      const { allocationId, account, quantity } = input.record;
+      return E.right([{ ...base, type: 'AllocationNoted', allocationId, account, quantity, provenance: input.provenance }]);
+    }
+    case 'ConfirmationReceived': {
+      if (state.confirmation && !supersedes(input.provenance, state.confirmation.provenance)) return E.right([]);
+      const { status, quantity, price, reason } = input.record;
+      return E.right([{ ...base, type: 'ConfirmationNoted', status, quantity, price, reason, provenance: input.provenance }]);
+    }
+    case 'PlaceHold':
+      if (state.hold) return E.left({ code: 'ALREADY_ON_HOLD', message: `trade ${tradeRef} is already on hold` });
+      return E.right([{ ...base, type: 'HoldPlaced', reason: input.reason }]);
+    case 'ReleaseHold':
+      if (!state.hold) return E.left({ code: 'NOT_ON_HOLD', message: `trade ${tradeRef} is not on hold` });
+      return E.right([{ ...base, type: 'HoldReleased' }]);
+  }
+}
+
+/** Brings the booking in line with the rules after the state changed. */
+function rebook(state: BookingState, tradeRef: TradeRef, inputId: string): BookingEvent[] {
+  const base = { tradeRef, inputId };
+  const current = state.booking;
+  const verdict = bookability(state);
+  if (!verdict.bookable) {
+    return current ? [{ ...base, type: 'BookingReversed', ...current, reason: verdict.reason }] : [];
+  }
+  const wanted = verdict.snapshot;
+  if (!current) return [{ ...base, type: 'TradeBooked', ...wanted }];
+  if (current.version !== wanted.version) {
+    return [
+      { ...base, type: 'BookingReversed', ...current, reason: `superseded by version ${wanted.version}` },
+      { ...base, type: 'TradeBooked', ...wanted },
+    ];
+  }
+  if (!sameAllocations(current.allocations, wanted.allocations)) {
+    return [{ ...base, type: 'BookedAllocationsChanged', ...wanted, previous: current.allocations }];
+  }
+  return [];
+}
+
+export type Bookability = { bookable: true; snapshot: BookingSnapshot } | { bookable: false; reason: string };
+
+/** The booking conditions of the CX1 contract, with the first one that fails as the reason. */
+export function bookability(state: BookingState): Bookability {
+  const trade = state.trade;
+  if (!trade || !trade.terms) return { bookable: false, reason: 'version 1 of the trade has not arrived' };
+  if (state.cancelled) return { bookable: false, reason: `cancelled at version ${trade.version}` };
+  if (state.hold) return { bookable: false, reason: `on hold: ${state.hold.reason}` };
+  const terms = trade.terms;
+  const allocations = activeAllocations(state);
+  const allocated = allocations.reduce((sum, a) => sum + a.quantity, 0);
+  if (allocated !== terms.quantity) {
+    return { bookable: false, reason: `allocations add up to ${allocated}, version ${trade.version} has quantity ${terms.quantity}` };
+  }
+  const confirmation = state.confirmation;
+  if (!confirmation) return { bookable: false, reason: 'no confirmation' };
+  if (confirmation.status !== 'AFFIRMED') return { bookable: false, reason: `confirmation ${confirmation.status}` };
+  if (confirmation.quantity !== terms.quantity || confirmation.price !== terms.price) {
+    return {
+      bookable: false,
+      reason: `confirmation ${confirmation.quantity} @ ${confirmation.price} does not match version ${trade.version}: ${terms.quantity} @ ${terms.price}`,
+    };
+  }
+  return { bookable: true, snapshot: { version: trade.version, isin: terms.isin, side: terms.side, allocations } };
+}
+
+export function activeAllocations(state: BookingState): BookedAllocation[] {
+  return [...state.allocations]
+    .filter(([, a]) => a.quantity > 0)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([allocationId, a]) => ({ allocationId, account: a.account, quantity: a.quantity }));
+}
+
+function sameAllocations(a: readonly BookedAllocation[], b: readonly BookedAllocation[]): boolean {
+  return a.length === b.length && a.every((x, i) => x.allocationId === b[i]!.allocationId && x.account === b[i]!.account && x.quantity === b[i]!.quantity);
+}
+
+function tradeRefOf(input: BookingInput): TradeRef {
+  return 'record' in input ? input.record.tradeRef : input.tradeRef;
+}

@@ -1,0 +1,42 @@
+// Reason codes of everything Kepler keeps aside instead of applying.
+export const EXCEPTION_CODES = [
+  'INVALID_RECORD',
+  'SOURCE_MISMATCH',
+  'SEQUENCE_CONFLICT',
+  'TRAILER_MISMATCH',
+  'VERSION_CONFLICT',
+  'TRADE_CANCELLED',
+  'UNPROCESSABLE_MESSAGE',
+] as const;
+export type ExceptionCode = (typeof EXCEPTION_CODES)[number];
+
+/** A line Kepler could not take, kept with everything needed to put it right. */
+export interface LineRejected {
+  type: 'LineRejected';
+  code: 'INVALID_RECORD' | 'SOURCE_MISMATCH' | 'SEQUENCE_CONFLICT' | 'UNPROCESSABLE_MESSAGE';
+  source: string | null;
+  file: string;
+  line: number | null;
+  tradeRef: string | null;
+  detail: string;
+  raw: string;
+}
+
+/** A file whose trailer is missing or does not match its detail lines. */
+export interface TrailerMismatched {
+  type: 'TrailerMismatched';
+  code: 'TRAILER_MISMATCH';
+  source: string | null;
+  file: string;
+  /** The trailer's line, when the file has one. */
+  line: number | null;
+  status: 'MISSING' | 'MISMATCH';
+  tradeRef: null;
+  detail: string;
+  raw: string;
+}
+
+export type IntakeException = LineRejected | TrailerMismatched;
+
+/** Recorded once per (file name, line number, reason code): the stream name is derived from them. */
+export const REJECTION_STREAM_PREFIX = 'rejection-';

@@ -1,0 +1,7 @@
+// The domain: pure values, records, decisions and their events. No I/O here.
+export * from './values.js';
+export * from './records.js';
+export * from './received.js';
+export * from './exceptions.js';
+export * as Trade from './trade/index.js';
+export * as Booking from './booking/index.js';

@@ -1,0 +1,96 @@
+import * as E from 'fp-ts/lib/Either.js';
+import type { RecordOrigin, VersionRecord } from '../records.js';
+import type { TradeEvent } from './events.js';
+import { evolve, fingerprintOf, type TradeState } from './state.js';
+
+/** A source said: here is version N of trade R. Sources are facts, so this command is never refused. */
+export interface ReceiveVersion {
+  type: 'ReceiveVersion';
+  inputId: string;
+  record: VersionRecord;
+  origin: RecordOrigin;
+}
+
+export type TradeCommand = ReceiveVersion;
+
+export interface TradeDecisionError {
+  code: 'WRONG_TRADE';
+  message: string;
+}
+
+export function decide(command: TradeCommand, state: TradeState): E.Either<TradeDecisionError, TradeEvent[]> {
+  const { record, origin, inputId } = command;
+  if (state.tradeRef !== null && state.tradeRef !== record.tradeRef) {
+    return E.left({ code: 'WRONG_TRADE', message: `record for ${record.tradeRef} sent to trade ${state.tradeRef}` });
+  }
+  if (state.handledInputs.has(inputId)) return E.right([]);
+  const base = { tradeRef: record.tradeRef, inputId };
+
+  const standing = state.versions.get(record.version);
+  if (standing) {
+    if (standing.fingerprint === fingerprintOf(record)) return E.right([]);
+    return E.right([
+      {
+        ...base,
+        type: 'VersionConflictDetected',
+        version: record.version,
+        detail: `version ${record.version} already received with different content (${describe(standing.record)}); the first one stands`,
+        origin,
+      },
+    ]);
+  }
+
+  if (state.cancelledAtVersion !== null) {
+    return E.right([
+      { ...base, type: 'VersionRejectedAfterCancellation', version: record.version, cancelledAtVersion: state.cancelledAtVersion, record, origin },
+    ]);
+  }
+
+  if (record.version > state.effectiveVersion + 1) {
+    return E.right([{ ...base, type: 'VersionPending', version: record.version, record, origin }]);
+  }
+
+  return E.right(applyInOrder(state, record, origin, inputId));
+}
+
+/** Applies the arriving version, then every waiting version the gap closure releases. */
+function applyInOrder(state: TradeState, record: VersionRecord, origin: RecordOrigin, inputId: string): TradeEvent[] {
+  const events: TradeEvent[] = [];
+  const emit = (event: TradeEvent) => {
+    events.push(event);
+    state = evolve(state, event);
+  };
+  emit(applicationOf(record, origin, inputId));
+  while (state.cancelledAtVersion === null && state.pendingVersions.has(state.effectiveVersion + 1)) {
+    const next = state.versions.get(state.effectiveVersion + 1)!;
+    emit(applicationOf(next.record, next.origin, inputId));
+  }
+  if (state.cancelledAtVersion !== null) {
+    for (const version of [...state.pendingVersions].sort((a, b) => a - b)) {
+      const waiting = state.versions.get(version)!;
+      emit({
+        type: 'VersionRejectedAfterCancellation',
+        tradeRef: record.tradeRef,
+        inputId,
+        version,
+        cancelledAtVersion: state.cancelledAtVersion,
+        record: waiting.record,
+        origin: waiting.origin,
+      });
+    }
+  }
+  return events;
+}
+
+function applicationOf(record: VersionRecord, origin: RecordOrigin, inputId: string): TradeEvent {
+  const base = { tradeRef: record.tradeRef, inputId, version: record.version, origin };
+  return record.type === 'CXL'
+    ? { ...base, type: 'TradeCancelled', reason: record.reason }
+    : { ...base, type: 'VersionApplied', recordType: record.type, terms: record.terms };
+}
+
+function describe(record: VersionRecord): string {
+  return record.type === 'CXL'
+    ? `CXL reason "${record.reason}"`
+    : `${record.type} ${record.terms.side} ${record.terms.quantity} ${record.terms.isin} @ ${record.terms.price} ${record.terms.currency}`;
+}

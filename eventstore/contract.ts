@@ -1,0 +1,192 @@
+// The behaviour every EventStore adapter must have. Each adapter's test file
+// calls eventStoreContract with a way to open a store; stream names are unique
+// per run so the suite also works against a long-lived server.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EventData, EventStore, RecordedEvent } from './port.js';
+import { WrongExpectedRevisionError } from './port.js';
+
+export function eventStoreContract(name: string, open: () => Promise<EventStore>): void {
+  describe(`EventStore contract: ${name}`, () => {
+    let store: EventStore;
+    const run = randomUUID().slice(0, 8);
+    const stream = (label: string) => `contract${run}-${label}`;
+    const event = (type: string, data: Record<string, unknown> = {}, correlationId = 'REF-1'): EventData => ({
+      id: randomUUID(),
+      type,
+      data,
+      metadata: { correlationId, source: 'CORE', sourceSequence: 7, traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
+    });
+
+    beforeAll(async () => {
+      store = await open();
+    });
+    afterAll(async () => {
+      await store?.close();
+    });
+
+    it('appends to a new stream and reads it back with data and metadata intact', async () => {
+      const s = stream('roundtrip');
+      const first = event('Created', { price: '123.45', quantity: 10, nested: { list: [1, 'two'] }, text: 'ünïcødé / ok' });
+      const outcome = await store.append(s, [first, event('Changed')], 'no_stream');
+      expect(outcome.nextRevision).toBe(1);
+      const events = await store.readStream(s);
+      expect(events.map((e) => e.type)).toEqual(['Created', 'Changed']);
+      expect(events.map((e) => e.revision)).toEqual([0, 1]);
+      expect(events[0]!.id).toBe(first.id);
+      expect(events[0]!.data).toEqual(first.data);
+      expect(events[0]!.metadata).toMatchObject(first.metadata);
+      expect(events[0]!.stream).toBe(s);
+      expect(events[0]!.recordedAt).toBeInstanceOf(Date);
+      expect(events[1]!.position).toBeGreaterThan(events[0]!.position);
+      expect(outcome.position).toBe(events[1]!.position);
+    });
+
+    it('reads a missing stream as empty', async () => {
+      expect(await store.readStream(stream('missing'))).toEqual([]);
+    });
+
+    it('enforces no_stream, exact and any expected revisions', async () => {
+      const s = stream('concurrency');
+      await store.append(s, [event('A')], 'no_stream');
+      await expect(store.append(s, [event('B')], 'no_stream')).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+      await expect(store.append(s, [event('B')], 5)).rejects.toMatchObject({ actual: 0 });
+      await store.append(s, [event('B')], 0);
+      await store.append(s, [event('C')], 'any');
+      await expect(store.append(stream('never'), [event('X')], 0)).rejects.toMatchObject({ actual: 'no_stream' });
+      expect((await store.readStream(s)).map((e) => e.type)).toEqual(['A', 'B', 'C']);
+    });
+
+    it('reads a stream from a revision with a maximum count', async () => {
+      const s = stream('paging');
+      await store.append(s, ['A', 'B', 'C', 'D'].map((t) => event(t)), 'no_stream');
+      const page = await store.readStream(s, { fromRevision: 1, maxCount: 2 });
+      expect(page.map((e) => e.type)).toEqual(['B', 'C']);
+    });
+
+    it('appendMany reports each append on its own and writes the others', async () => {
+      const taken = stream('many-taken');
+      await store.append(taken, [event('First')], 'no_stream');
+      const outcomes = await store.appendMany([
+        { stream: stream('many-a'), expectedRevision: 'no_stream', events: [event('A')] },
+        { stream: taken, expectedRevision: 'no_stream', events: [event('Duplicate')] },
+        { stream: stream('many-b'), expectedRevision: 'no_stream', events: [event('B'), event('B2')] },
+      ]);
+      expect(outcomes.map((o) => o.ok)).toEqual([true, false, true]);
+      expect(outcomes[1]).toEqual({ ok: false, actualRevision: 0 });
+      expect((await store.readStream(taken)).map((e) => e.type)).toEqual(['First']);
+      expect((await store.readStream(stream('many-b'))).map((e) => e.type)).toEqual(['B', 'B2']);
+    });
+
+    it('stores a checkpoint with appendMany only when every append succeeded', async () => {
+      const name = `contract${run}-cp`;
+      await store.appendMany([{ stream: stream('cp-1'), expectedRevision: 'no_stream', events: [event('A')] }], {
+        checkpoint: { name, position: 11 },
+      });
+      expect(await store.readCheckpoint(name)).toBe(11);
+      await store.appendMany([{ stream: stream('cp-1'), expectedRevision: 'no_stream', events: [event('A')] }], {
+        checkpoint: { name, position: 12 },
+      });
+      expect(await store.readCheckpoint(name)).toBe(11);
+      await store.writeCheckpoint({ name, position: 13 });
+      expect(await store.readCheckpoint(name)).toBe(13);
+      expect(await store.readCheckpoint(`contract${run}-none`)).toBeNull();
+    });
+
+    it('reads everything after a position in global order, with filters that still advance the scan', async () => {
+      const before = await store.headPosition();
+      const s1 = stream('all1');
+      const s2 = `other${run}-all2`;
+      await store.append(s1, [event('Kept', { n: 1 })], 'no_stream');
+      await store.append(s2, [event('Skipped', { n: 2 })], 'no_stream');
+      await store.append(s1, [event('Kept', { n: 3 })], 0);
+      const head = await store.headPosition();
+      expect(head).toBeGreaterThan(before);
+
+      const all = await collectAll(store, before);
+      const mine = all.filter((e) => e.stream === s1 || e.stream === s2);
+      expect(mine.map((e) => (e.data as { n: number }).n)).toEqual([1, 2, 3]);
+      expect(isAscending(all.map((e) => e.position))).toBe(true);
+
+      const byType = await store.readAll(before, { filter: { eventTypes: ['Kept'] }, maxCount: 1000 });
+      expect(byType.events.every((e) => e.type === 'Kept')).toBe(true);
+      expect(byType.events.filter((e) => e.stream === s1)).toHaveLength(2);
+      expect(byType.scannedTo).toBeGreaterThanOrEqual(head);
+      expect(byType.endOfStore).toBe(true);
+
+      const byPrefix = await store.readAll(before, { filter: { streamPrefixes: [`other${run}-`] } });
+      expect(byPrefix.events.map((e) => e.stream)).toEqual([s2]);
+    });
+
+    it('pages through readAll with maxCount without losing or repeating events', async () => {
+      const s = stream('pages');
+      const before = await store.headPosition();
+      await store.append(s, Array.from({ length: 25 }, (_, n) => event('Page', { n })), 'no_stream');
+      const seen: number[] = [];
+      let position = before;
+      for (;;) {
+        const page = await store.readAll(position, { maxCount: 7 });
+        seen.push(...page.events.filter((e) => e.stream === s).map((e) => (e.data as { n: number }).n));
+        position = page.scannedTo;
+        if (page.endOfStore) break;
+      }
+      expect(seen).toEqual(Array.from({ length: 25 }, (_, n) => n));
+    });
+
+    it('subscribes: catches up, then delivers live appends in order', async () => {
+      const s = stream('live');
+      const before = await store.headPosition();
+      await store.append(s, [event('Live', { n: 0 })], 'no_stream');
+      const subscription = store.subscribe(before, { filter: { streamPrefixes: [s] }, batchSize: 10 });
+      const received: number[] = [];
+      let sawCaughtUp = false;
+      const reading = (async () => {
+        for await (const batch of subscription) {
+          received.push(...batch.events.map((e) => (e.data as { n: number }).n));
+          if (batch.caughtUp) sawCaughtUp = true;
+          if (received.length >= 5) break;
+        }
+      })();
+      for (let n = 1; n < 5; n++) {
+        await new Promise((r) => setTimeout(r, 20));
+        await store.append(s, [event('Live', { n })], n - 1);
+      }
+      await withTimeout(reading, 10_000);
+      await subscription.close();
+      expect(received).toEqual([0, 1, 2, 3, 4]);
+      expect(sawCaughtUp).toBe(true);
+    });
+
+    it('concurrent writers to one stream: exactly one wins each revision', async () => {
+      const s = stream('race');
+      await store.append(s, [event('Start')], 'no_stream');
+      const results = await Promise.allSettled(
+        Array.from({ length: 8 }, () => store.append(s, [event('Racer')], 0)),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect(await store.readStream(s)).toHaveLength(2);
+    });
+  });
+}
+
+async function collectAll(store: EventStore, after: number): Promise<RecordedEvent[]> {
+  const events: RecordedEvent[] = [];
+  let position = after;
+  for (;;) {
+    const page = await store.readAll(position, { maxCount: 500 });
+    events.push(...page.events);
+    position = page.scannedTo;
+    if (page.endOfStore) return events;
+  }
+}
+
+function isAscending(values: number[]): boolean {
+  return values.every((value, i) => i === 0 || value > values[i - 1]!);
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms)),
+  ]);
+}

@@ -1,0 +1,3 @@
+export * from './port.js';
+export { deterministicId } from './ids.js';
+export { SqliteEventStore } from './sqlite/index.js';

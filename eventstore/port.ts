@@ -1,0 +1,120 @@
+// The event store port: what Kepler needs from an event store, and nothing more.
+// Adapters: SQLite (embedded default) and EventStoreDB. Both pass contract.ts.
+
+/** A position in the store-wide order of events. 0 means "before the first event". */
+export type GlobalPosition = number;
+
+export interface EventMetadata {
+  /** The trade reference (or another business key) the event belongs to. */
+  correlationId: string;
+  /** The id of the event (or command) that caused this one. */
+  causationId?: string;
+  source?: string;
+  sourceSequence?: number;
+  file?: string;
+  line?: number;
+  /** W3C trace context, so that a consumer can continue the trace. */
+  traceparent?: string;
+}
+
+export interface EventData {
+  /** A UUID. Deterministic ids are encouraged, but idempotency never relies on them. */
+  id: string;
+  type: string;
+  data: unknown;
+  metadata: EventMetadata;
+}
+
+export interface RecordedEvent extends EventData {
+  stream: string;
+  /** 0-based position of the event within its stream. */
+  revision: number;
+  position: GlobalPosition;
+  recordedAt: Date;
+}
+
+/** What the writer believes about the stream. */
+export type ExpectedRevision = 'any' | 'no_stream' | number;
+
+export interface StreamAppend {
+  stream: string;
+  expectedRevision: ExpectedRevision;
+  events: EventData[];
+}
+
+export type AppendOutcome =
+  | { ok: true; nextRevision: number; position: GlobalPosition }
+  | { ok: false; actualRevision: number | 'no_stream' };
+
+export interface Checkpoint {
+  name: string;
+  position: GlobalPosition;
+}
+
+export interface EventFilter {
+  /** Only events whose type is one of these. */
+  eventTypes?: readonly string[];
+  /** Only events whose stream starts with one of these prefixes (categories end in '-'). */
+  streamPrefixes?: readonly string[];
+}
+
+export interface ReadAllResult {
+  events: RecordedEvent[];
+  /** Everything up to here has been looked at (filtered events included). */
+  scannedTo: GlobalPosition;
+  /** True when nothing beyond scannedTo existed at the time of the read. */
+  endOfStore: boolean;
+}
+
+export interface SubscriptionBatch {
+  events: RecordedEvent[];
+  /** Store this as the checkpoint once the batch is processed. */
+  scannedTo: GlobalPosition;
+  caughtUp: boolean;
+}
+
+export interface Subscription extends AsyncIterable<SubscriptionBatch> {
+  close(): Promise<void>;
+}
+
+export class WrongExpectedRevisionError extends Error {
+  constructor(
+    readonly stream: string,
+    readonly expected: ExpectedRevision,
+    readonly actual: number | 'no_stream',
+  ) {
+    super(`stream ${stream}: expected revision ${expected}, actual ${actual}`);
+    this.name = 'WrongExpectedRevisionError';
+  }
+}
+
+export interface EventStore {
+  /** Appends atomically to one stream; throws WrongExpectedRevisionError on a revision mismatch. */
+  append(stream: string, events: EventData[], expectedRevision: ExpectedRevision): Promise<AppendOutcome & { ok: true }>;
+
+  /**
+   * Appends to many streams, each append independent of the others: a revision
+   * mismatch on one is reported in its outcome and does not stop the rest.
+   * The checkpoint, when given, is stored only if every append succeeded
+   * (atomically with them where the store allows it).
+   */
+  appendMany(appends: readonly StreamAppend[], options?: { checkpoint?: Checkpoint }): Promise<AppendOutcome[]>;
+
+  /** Events of one stream in revision order, from fromRevision (inclusive). Empty for a missing stream. */
+  readStream(stream: string, options?: { fromRevision?: number; maxCount?: number }): Promise<RecordedEvent[]>;
+
+  /** Events with position > after, in global order. */
+  readAll(after: GlobalPosition, options?: { maxCount?: number; filter?: EventFilter }): Promise<ReadAllResult>;
+
+  /** The position of the last event in the store (0 when empty). */
+  headPosition(): Promise<GlobalPosition>;
+
+  /** Catch-up then live subscription to all events after `after`, in batches. */
+  subscribe(after: GlobalPosition, options?: { filter?: EventFilter; batchSize?: number }): Subscription;
+
+  /** Durable checkpoints of the processors that write to this store. */
+  readCheckpoint(name: string): Promise<GlobalPosition | null>;
+  writeCheckpoint(checkpoint: Checkpoint): Promise<void>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,278 @@
+import { EventEmitter } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type {
+  AppendOutcome,
+  Checkpoint,
+  EventData,
+  EventFilter,
+  EventStore,
+  ExpectedRevision,
+  GlobalPosition,
+  ReadAllResult,
+  RecordedEvent,
+  StreamAppend,
+  Subscription,
+  SubscriptionBatch,
+} from '../port.js';
+import { WrongExpectedRevisionError } from '../port.js';
+
+interface EventRow {
+  position: number;
+  stream: string;
+  revision: number;
+  id: string;
+  type: string;
+  data: string;
+  metadata: string;
+  recorded_at: number;
+}
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS events (
+    position    INTEGER PRIMARY KEY,
+    stream      TEXT    NOT NULL,
+    revision    INTEGER NOT NULL,
+    id          TEXT    NOT NULL,
+    type        TEXT    NOT NULL,
+    data        TEXT    NOT NULL,
+    metadata    TEXT    NOT NULL,
+    recorded_at INTEGER NOT NULL
+  );
+  CREATE UNIQUE INDEX IF NOT EXISTS events_by_stream ON events (stream, revision);
+  CREATE TABLE IF NOT EXISTS checkpoints (
+    name     TEXT PRIMARY KEY,
+    position INTEGER NOT NULL
+  ) WITHOUT ROWID;
+`;
+
+export interface SqliteEventStoreOptions {
+  /** How often to look for events appended by other processes while idle. */
+  pollIntervalMs?: number;
+}
+
+/**
+ * The embedded event store: one SQLite file in WAL mode. Positions are the
+ * rowids of an append-only table; writers are serialised by SQLite's write lock
+ * (BEGIN IMMEDIATE), so positions become visible in order and several processes
+ * can share one file.
+ */
+export class SqliteEventStore implements EventStore {
+  private readonly db: Database.Database;
+  private readonly appended = new EventEmitter();
+  private readonly pollIntervalMs: number;
+  private closed = false;
+
+  private readonly selectRevision: Database.Statement<[string], { revision: number | null }>;
+  private readonly insertEvent: Database.Statement<[number, string, number, string, string, string, string, number]>;
+  private readonly selectStream: Database.Statement<[string, number, number], EventRow>;
+  private readonly selectAfter: Database.Statement<[number, number], EventRow>;
+  private readonly selectHead: Database.Statement<[], { head: number | null }>;
+  private readonly selectCheckpoint: Database.Statement<[string], { position: number }>;
+  private readonly upsertCheckpoint: Database.Statement<[string, number]>;
+  private readonly selectDataVersion: Database.Statement<[], { data_version: number }>;
+
+  static open(path: string, options: SqliteEventStoreOptions = {}): SqliteEventStore {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    return new SqliteEventStore(new Database(path), options);
+  }
+
+  private constructor(db: Database.Database, options: SqliteEventStoreOptions) {
+    this.db = db;
+    this.pollIntervalMs = options.pollIntervalMs ?? 10;
+    this.appended.setMaxListeners(0);
+    db.pragma('journal_mode = WAL');
+    // FULL: an append acknowledged to a caller survives a power cut, not only a crash.
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 30000');
+    db.exec(SCHEMA);
+    this.selectRevision = db.prepare('SELECT max(revision) AS revision FROM events WHERE stream = ?');
+    this.insertEvent = db.prepare(
+      'INSERT INTO events (position, stream, revision, id, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.selectStream = db.prepare(
+      'SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?',
+    );
+    this.selectAfter = db.prepare('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?');
+    this.selectHead = db.prepare('SELECT max(position) AS head FROM events');
+    this.selectCheckpoint = db.prepare('SELECT position FROM checkpoints WHERE name = ?');
+    this.upsertCheckpoint = db.prepare(
+      'INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position',
+    );
+    this.selectDataVersion = db.prepare('PRAGMA data_version');
+  }
+
+  async append(stream: string, events: EventData[], expectedRevision: ExpectedRevision) {
+    const [outcome] = await this.appendMany([{ stream, events, expectedRevision }]);
+    if (!outcome!.ok) throw new WrongExpectedRevisionError(stream, expectedRevision, outcome!.actualRevision);
+    return outcome!;
+  }
+
+  async appendMany(appends: readonly StreamAppend[], options: { checkpoint?: Checkpoint } = {}): Promise<AppendOutcome[]> {
+    const write = this.db.transaction((): AppendOutcome[] => {
+      let position = this.selectHead.get()!.head ?? 0;
+      const recordedAt = Date.now();
+      const outcomes = appends.map((append): AppendOutcome => {
+        const current = this.selectRevision.get(append.stream)!.revision;
+        if (!revisionMatches(append.expectedRevision, current)) {
+          return { ok: false, actualRevision: current ?? 'no_stream' };
+        }
+        let revision = current ?? -1;
+        for (const event of append.events) {
+          revision += 1;
+          position += 1;
+          this.insertEvent.run(
+            position,
+            append.stream,
+            revision,
+            event.id,
+            event.type,
+            JSON.stringify(event.data),
+            JSON.stringify(event.metadata),
+            recordedAt,
+          );
+        }
+        return { ok: true, nextRevision: revision, position };
+      });
+      if (options.checkpoint && outcomes.every((o) => o.ok)) {
+        this.upsertCheckpoint.run(options.checkpoint.name, options.checkpoint.position);
+      }
+      return outcomes;
+    });
+    const outcomes = write.immediate();
+    if (outcomes.some((o) => o.ok)) this.appended.emit('append');
+    return outcomes;
+  }
+
+  async readStream(stream: string, options: { fromRevision?: number; maxCount?: number } = {}): Promise<RecordedEvent[]> {
+    return this.selectStream
+      .all(stream, options.fromRevision ?? 0, options.maxCount ?? -1)
+      .map(toRecordedEvent);
+  }
+
+  async readAll(after: GlobalPosition, options: { maxCount?: number; filter?: EventFilter } = {}): Promise<ReadAllResult> {
+    return this.readAllSync(after, options.maxCount ?? 1000, options.filter);
+  }
+
+  private readAllSync(after: GlobalPosition, maxCount: number, filter?: EventFilter): ReadAllResult {
+    // One read transaction, so "no more rows" and the head come from the same snapshot.
+    const read = this.db.transaction(() => {
+      const rows = this.selectAfter.all(after, maxCount);
+      const head = rows.length < maxCount ? (this.selectHead.get()!.head ?? 0) : null;
+      return { rows, head };
+    });
+    const { rows, head } = read.deferred();
+    const matches = compileFilter(filter);
+    const events = (matches ? rows.filter((row) => matches(row.stream, row.type)) : rows).map(toRecordedEvent);
+    const lastRow = rows.at(-1);
+    return {
+      events,
+      scannedTo: head ?? lastRow?.position ?? after,
+      endOfStore: head !== null,
+    };
+  }
+
+  async headPosition(): Promise<GlobalPosition> {
+    return this.selectHead.get()!.head ?? 0;
+  }
+
+  subscribe(after: GlobalPosition, options: { filter?: EventFilter; batchSize?: number } = {}): Subscription {
+    const batchSize = options.batchSize ?? 1000;
+    let stopped = false;
+    let wake: (() => void) | null = null;
+    const onAppend = () => wake?.();
+    this.appended.on('append', onAppend);
+    const self = this;
+
+    async function* batches(): AsyncGenerator<SubscriptionBatch> {
+      let position = after;
+      let announcedCaughtUp = false;
+      try {
+        while (!stopped && !self.closed) {
+          const result = self.readAllSync(position, batchSize, options.filter);
+          const moved = result.scannedTo > position;
+          position = Math.max(position, result.scannedTo);
+          if (moved || (result.endOfStore && !announcedCaughtUp)) {
+            announcedCaughtUp = result.endOfStore;
+            yield { events: result.events, scannedTo: position, caughtUp: result.endOfStore };
+          }
+          if (result.endOfStore) await self.waitForChange(position, () => stopped, (fn) => (wake = fn));
+        }
+      } finally {
+        self.appended.off('append', onAppend);
+      }
+    }
+
+    const iterator = batches();
+    return {
+      [Symbol.asyncIterator]: () => iterator,
+      close: async () => {
+        stopped = true;
+        wake?.();
+        await iterator.return(undefined);
+      },
+    };
+  }
+
+  /** Resolves when this process appends, another process commits, or the subscription stops. */
+  private waitForChange(position: number, isStopped: () => boolean, setWake: (fn: (() => void) | null) => void): Promise<void> {
+    const seen = this.selectDataVersion.get()!.data_version;
+    return new Promise((resolve) => {
+      const done = () => {
+        clearInterval(timer);
+        setWake(null);
+        resolve();
+      };
+      const timer = setInterval(() => {
+        if (isStopped() || this.closed) return done();
+        if (this.selectDataVersion.get()!.data_version !== seen) return done();
+        // data_version only moves for other connections' commits; our own appends wake us directly.
+        if ((this.selectHead.get()!.head ?? 0) > position) done();
+      }, this.pollIntervalMs);
+      setWake(done);
+    });
+  }
+
+  async readCheckpoint(name: string): Promise<GlobalPosition | null> {
+    return this.selectCheckpoint.get(name)?.position ?? null;
+  }
+
+  async writeCheckpoint(checkpoint: Checkpoint): Promise<void> {
+    this.upsertCheckpoint.run(checkpoint.name, checkpoint.position);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.appended.emit('append');
+    this.db.close();
+  }
+}
+
+function revisionMatches(expected: ExpectedRevision, current: number | null): boolean {
+  if (expected === 'any') return true;
+  if (expected === 'no_stream') return current === null;
+  return current === expected;
+}
+
+function compileFilter(filter?: EventFilter): ((stream: string, type: string) => boolean) | null {
+  if (!filter || (!filter.eventTypes && !filter.streamPrefixes)) return null;
+  const types = filter.eventTypes ? new Set(filter.eventTypes) : null;
+  const prefixes = filter.streamPrefixes ?? null;
+  return (stream, type) =>
+    (types === null || types.has(type)) && (prefixes === null || prefixes.some((prefix) => stream.startsWith(prefix)));
+}
+
+function toRecordedEvent(row: EventRow): RecordedEvent {
+  return {
+    id: row.id,
+    type: row.type,
+    data: JSON.parse(row.data) as unknown,
+    metadata: JSON.parse(row.metadata) as RecordedEvent['metadata'],
+    stream: row.stream,
+    revision: row.revision,
+    position: row.position,
+    recordedAt: new Date(row.recorded_at),
+  };
+}

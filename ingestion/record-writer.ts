@@ -1,0 +1,146 @@
+import { createHash } from 'node:crypto';
+import {
+  RECEIVED_EVENT_TYPE,
+  receivedStream,
+  REJECTION_STREAM_PREFIX,
+  type DetailRecord,
+  type IntakeException,
+  type LineRejected,
+  type RecordReceived,
+  type Source,
+} from '../domain/index.js';
+import { deterministicId, type EventData, type EventStore, type RecordedEvent, type StreamAppend } from '../eventstore/index.js';
+
+/** One line (or message) of a feed after parsing: a record to take, or a rejection to keep. */
+export type IntakeItem =
+  | { kind: 'record'; source: Source; file: string; line: number | null; raw: string; sourceSequence: number; record: DetailRecord }
+  | { kind: 'rejection'; source: Source | null; file: string; line: number | null; raw: string; code: LineRejected['code']; detail: string; tradeRef: string | null };
+
+export type IntakeOutcome = 'accepted' | 'duplicate' | 'rejected';
+
+/**
+ * Writes parsed lines to the event store, idempotently. A record goes to the
+ * stream of its (source, source sequence) with "no stream" expected, so the store
+ * itself decides, atomically and across processes, whether the sequence was
+ * already taken; only then is the earlier content read to tell a duplicate from
+ * a sequence conflict. A rejection goes to a stream named after its
+ * (file, line, code), so it is recorded once however often the file comes in.
+ */
+export class RecordWriter {
+  constructor(private readonly store: EventStore) {}
+
+  async write(items: readonly IntakeItem[]): Promise<IntakeOutcome[]> {
+    const outcomes = await this.store.appendMany(items.map(toAppend));
+    const results: IntakeOutcome[] = [];
+    const conflicts: IntakeItem[] = [];
+    const conflictIndexes: number[] = [];
+    items.forEach((item, i) => {
+      if (item.kind === 'rejection') results.push('rejected');
+      else if (outcomes[i]!.ok) results.push('accepted');
+      else {
+        results.push('duplicate');
+        conflicts.push(item);
+        conflictIndexes.push(i);
+      }
+    });
+    if (conflicts.length > 0) {
+      const sequenceConflicts = await this.sequenceConflicts(conflicts);
+      if (sequenceConflicts.length > 0) {
+        await this.store.appendMany(sequenceConflicts.map(({ rejection }) => toAppend(rejection)));
+        for (const { index } of sequenceConflicts) results[conflictIndexes[index]!] = 'rejected';
+      }
+    }
+    return results;
+  }
+
+  /** Of the records whose sequence was taken, those taken by different content. */
+  private async sequenceConflicts(items: IntakeItem[]): Promise<Array<{ index: number; rejection: IntakeItem }>> {
+    const found: Array<{ index: number; rejection: IntakeItem }> = [];
+    for (const [index, item] of items.entries()) {
+      if (item.kind !== 'record') continue;
+      const [existing] = await this.store.readStream(receivedStream(item.source, item.sourceSequence), { maxCount: 1 });
+      const earlier = existing ? (existing.data as RecordReceived) : null;
+      if (earlier?.origin.raw === item.raw) continue;
+      found.push({
+        index,
+        rejection: {
+          kind: 'rejection',
+          source: item.source,
+          file: item.file,
+          line: item.line,
+          raw: item.raw,
+          code: 'SEQUENCE_CONFLICT',
+          detail: `source sequence ${item.sourceSequence} of ${item.source} was already ingested with different content${describeOrigin(existing)}`,
+          tradeRef: item.record.tradeRef,
+        },
+      });
+    }
+    return found;
+  }
+}
+
+function describeOrigin(existing: RecordedEvent | undefined): string {
+  const origin = existing ? (existing.data as RecordReceived).origin : null;
+  if (!origin?.file) return '';
+  return ` (${origin.file}${origin.line ? ` line ${origin.line}` : ''})`;
+}
+
+export function rejectionStream(file: string, line: number | null, code: string): string {
+  const key = createHash('sha256').update(JSON.stringify([file, line, code])).digest('hex').slice(0, 32);
+  return `${REJECTION_STREAM_PREFIX}${key}`;
+}
+
+function toAppend(item: IntakeItem): StreamAppend {
+  if (item.kind === 'rejection') {
+    const stream = rejectionStream(item.file, item.line, item.code);
+    const data: IntakeException = {
+      type: 'LineRejected',
+      code: item.code,
+      source: item.source,
+      file: item.file,
+      line: item.line,
+      tradeRef: item.tradeRef,
+      detail: item.detail,
+      raw: item.raw,
+    };
+    return { stream, expectedRevision: 'no_stream', events: [exceptionEvent(stream, data)] };
+  }
+  const stream = receivedStream(item.source, item.sourceSequence);
+  const data: RecordReceived = {
+    record: item.record,
+    origin: {
+      source: item.source,
+      sourceSequence: item.sourceSequence,
+      file: item.file,
+      ...(item.line !== null && { line: item.line }),
+      raw: item.raw,
+    },
+  };
+  const event: EventData = {
+    id: deterministicId(stream),
+    type: RECEIVED_EVENT_TYPE[item.record.type],
+    data,
+    metadata: {
+      correlationId: item.record.tradeRef,
+      source: item.source,
+      sourceSequence: item.sourceSequence,
+      file: item.file,
+      ...(item.line !== null && { line: item.line }),
+    },
+  };
+  return { stream, expectedRevision: 'no_stream', events: [event] };
+}
+
+export function exceptionEvent(stream: string, data: IntakeException): EventData {
+  return {
+    id: deterministicId(stream),
+    type: data.type,
+    data,
+    metadata: {
+      correlationId: data.tradeRef ?? data.file,
+      ...(data.source !== null && { source: data.source }),
+      file: data.file,
+      ...(data.line !== null && { line: data.line }),
+    },
+  };
+}

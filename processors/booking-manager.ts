@@ -1,0 +1,41 @@
+import { Booking, Trade, type AllocationReceived, type ConfirmationReceived } from '../domain/index.js';
+import type { RecordedEvent } from '../eventstore/index.js';
+import type { ProcessorDefinition } from './processor.js';
+
+const INPUT_TYPES = ['VersionApplied', 'TradeCancelled', 'AllocationReceived', 'ConfirmationReceived'];
+
+/** Correlates trade versions, allocations and confirmations per trade reference, and books. */
+export const bookingManager: ProcessorDefinition<Booking.BookingState, Booking.BookingEvent, Booking.BookingInput> = {
+  name: 'booking-manager',
+  filter: { eventTypes: INPUT_TYPES },
+  route(event: RecordedEvent) {
+    const input = toBookingInput(event);
+    return input ? { stream: Booking.bookingStream(event.metadata.correlationId), input } : null;
+  },
+  initialState: Booking.initialBookingState,
+  evolve: Booking.evolve,
+  decide: Booking.react,
+};
+
+function toBookingInput(event: RecordedEvent): Booking.BookingInput | null {
+  switch (event.type) {
+    case 'VersionApplied': {
+      const applied = event.data as Trade.VersionApplied;
+      return { type: 'TradeVersionApplied', inputId: event.id, tradeRef: applied.tradeRef, version: applied.version, terms: applied.terms };
+    }
+    case 'TradeCancelled': {
+      const cancelled = event.data as Trade.TradeCancelled;
+      return { type: 'TradeCancelled', inputId: event.id, tradeRef: cancelled.tradeRef, version: cancelled.version };
+    }
+    case 'AllocationReceived': {
+      const { record, origin } = event.data as AllocationReceived;
+      return { type: 'AllocationReceived', inputId: event.id, record, provenance: { source: origin.source, sourceSequence: origin.sourceSequence, position: event.position } };
+    }
+    case 'ConfirmationReceived': {
+      const { record, origin } = event.data as ConfirmationReceived;
+      return { type: 'ConfirmationReceived', inputId: event.id, record, provenance: { source: origin.source, sourceSequence: origin.sourceSequence, position: event.position } };
+    }
+    default:
+      return null;
+  }
+}

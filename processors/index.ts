@@ -1,0 +1,3 @@
+export { ProcessorRunner, type ProcessorDefinition, type ProcessorStatus } from './processor.js';
+export { tradeProcessor } from './trade-processor.js';
+export { bookingManager } from './booking-manager.js';

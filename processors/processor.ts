@@ -1,0 +1,150 @@
+import * as E from 'fp-ts/lib/Either.js';
+import type { Logger } from 'pino';
+import { deterministicId, type EventData, type EventFilter, type EventStore, type RecordedEvent } from '../eventstore/index.js';
+
+/**
+ * A processor turns events of other streams into decisions on one of its own
+ * streams (an aggregate or a process manager). Everything domain-specific is in
+ * the definition; the runner only does I/O.
+ */
+export interface ProcessorDefinition<State, Event extends { type: string; tradeRef: string }, Input> {
+  /** Also the checkpoint's name. */
+  name: string;
+  filter: EventFilter;
+  /** The stream that owns the decision, and the decider's input; null to pass over the event. */
+  route(event: RecordedEvent): { stream: string; input: Input } | null;
+  initialState: State;
+  evolve(state: State, event: Event): State;
+  decide(input: Input, state: State): E.Either<{ code: string; message: string }, Event[]>;
+}
+
+interface Loaded<State> {
+  state: State;
+  /** Revision of the last event in the stream; null when the stream does not exist. */
+  revision: number | null;
+}
+
+export interface ProcessorStatus {
+  name: string;
+  position: number;
+}
+
+/** Bounded so that a long feed does not keep every trade in memory; entries are reloadable. */
+const CACHE_LIMIT = 50_000;
+
+export class ProcessorRunner<State, Event extends { type: string; tradeRef: string }, Input> {
+  private readonly cache = new Map<string, Loaded<State>>();
+  private position = 0;
+  private stopping = false;
+  private subscription: ReturnType<EventStore['subscribe']> | null = null;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly definition: ProcessorDefinition<State, Event, Input>,
+    private readonly logger: Logger,
+  ) {}
+
+  get status(): ProcessorStatus {
+    return { name: this.definition.name, position: this.position };
+  }
+
+  /** Runs until stop(); resumes from the durable checkpoint. */
+  async run(): Promise<void> {
+    this.position = (await this.store.readCheckpoint(this.definition.name)) ?? 0;
+    this.subscription = this.store.subscribe(this.position, { filter: this.definition.filter, batchSize: 2000 });
+    for await (const batch of this.subscription) {
+      if (this.stopping) break;
+      await this.process(batch.events, batch.scannedTo);
+      this.position = batch.scannedTo;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.subscription?.close();
+  }
+
+  private async process(events: readonly RecordedEvent[], scannedTo: number): Promise<void> {
+    const checkpoint = { name: this.definition.name, position: scannedTo };
+    for (let attempt = 1; ; attempt++) {
+      const touched = new Map<string, Loaded<State> & { appended: EventData[] }>();
+      for (const event of events) {
+        const routed = this.definition.route(event);
+        if (!routed) continue;
+        let entry = touched.get(routed.stream);
+        if (!entry) {
+          entry = { ...(await this.load(routed.stream)), appended: [] };
+          touched.set(routed.stream, entry);
+        }
+        const decision = this.definition.decide(routed.input, entry.state);
+        if (E.isLeft(decision)) {
+          // Inputs come from the store, so a refusal is a defect, not bad data: log it loudly and go on.
+          this.logger.error({ processor: this.definition.name, event: event.id, error: decision.left }, 'decision refused');
+          continue;
+        }
+        decision.right.forEach((decided, index) => {
+          entry!.state = this.definition.evolve(entry!.state, decided);
+          entry!.appended.push(toEventData(decided, event, index));
+        });
+      }
+
+      const writes = [...touched].filter(([, entry]) => entry.appended.length > 0);
+      if (writes.length === 0) {
+        if (scannedTo > this.position) await this.store.writeCheckpoint(checkpoint);
+        return;
+      }
+      const outcomes = await this.store.appendMany(
+        writes.map(([stream, entry]) => ({ stream, expectedRevision: entry.revision ?? 'no_stream', events: entry.appended })),
+        { checkpoint },
+      );
+      let conflicts = 0;
+      outcomes.forEach((outcome, i) => {
+        const [stream, entry] = writes[i]!;
+        if (outcome.ok) this.remember(stream, { state: entry.state, revision: outcome.nextRevision });
+        else {
+          this.cache.delete(stream);
+          conflicts++;
+        }
+      });
+      if (conflicts === 0) return;
+      // Another writer got there first. Decide again on fresh state: inputs already
+      // handled are no-ops, so the appends that did succeed are not repeated.
+      this.logger.warn({ processor: this.definition.name, conflicts, attempt }, 'concurrent writer, retrying batch');
+      if (attempt >= 10) throw new Error(`${this.definition.name}: gave up after ${attempt} concurrency conflicts`);
+    }
+  }
+
+  private async load(stream: string): Promise<Loaded<State>> {
+    const cached = this.cache.get(stream);
+    if (cached) return cached;
+    const events = await this.store.readStream(stream);
+    const state = events.reduce((s, e) => this.definition.evolve(s, e.data as Event), this.definition.initialState);
+    const loaded = { state, revision: events.at(-1)?.revision ?? null };
+    this.remember(stream, loaded);
+    return loaded;
+  }
+
+  private remember(stream: string, loaded: Loaded<State>): void {
+    this.cache.delete(stream);
+    this.cache.set(stream, loaded);
+    if (this.cache.size > CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value!);
+  }
+}
+
+function toEventData(event: { type: string; tradeRef: string }, cause: RecordedEvent, index: number): EventData {
+  const { source, sourceSequence, file, line, traceparent } = cause.metadata;
+  return {
+    id: deterministicId(cause.id, event.type, index),
+    type: event.type,
+    data: event,
+    metadata: {
+      correlationId: event.tradeRef,
+      causationId: cause.id,
+      ...(source !== undefined && { source }),
+      ...(sourceSequence !== undefined && { sourceSequence }),
+      ...(file !== undefined && { file }),
+      ...(line !== undefined && { line }),
+      ...(traceparent !== undefined && { traceparent }),
+    },
+  };
+}

@@ -1,0 +1,20 @@
+import { Trade, VERSION_RECEIVED_TYPES, type VersionReceived } from '../domain/index.js';
+import type { RecordedEvent } from '../eventstore/index.js';
+import type { ProcessorDefinition } from './processor.js';
+
+/** Applies every received TRD, AMD and CXL to its trade aggregate, in global order. */
+export const tradeProcessor: ProcessorDefinition<Trade.TradeState, Trade.TradeEvent, Trade.TradeCommand> = {
+  name: 'trade-processor',
+  filter: { eventTypes: VERSION_RECEIVED_TYPES },
+  route(event: RecordedEvent) {
+    if (!VERSION_RECEIVED_TYPES.includes(event.type as never)) return null;
+    const { record, origin } = event.data as VersionReceived;
+    return {
+      stream: Trade.tradeStream(record.tradeRef),
+      input: { type: 'ReceiveVersion', inputId: event.id, record, origin },
+    };
+  },
+  initialState: Trade.initialTradeState,
+  evolve: Trade.evolve,
+  decide: Trade.decide,
+};

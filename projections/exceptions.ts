@@ -1,0 +1,53 @@
+import type { ExceptionCode, IntakeException, Trade } from '../domain/index.js';
+import { REJECTION_STREAM_PREFIX } from '../domain/index.js';
+import type { RecordedEvent } from '../eventstore/index.js';
+import type { Projected, ProjectionDefinition } from './projection.js';
+
+export interface ExceptionView extends Projected {
+  id: string;
+  code: ExceptionCode;
+  file: string | null;
+  line: number | null;
+  tradeRef: string | null;
+  detail: string;
+  raw: string;
+  source: string | null;
+  resolved: boolean;
+}
+
+type DomainException = Trade.VersionConflictDetected | Trade.VersionRejectedAfterCancellation;
+
+export const exceptionsProjection: ProjectionDefinition<ExceptionView> = {
+  name: 'exceptions',
+  indexes: ['code', 'file', 'tradeRef', 'resolved'],
+  filter: { eventTypes: ['LineRejected', 'TrailerMismatched', 'VersionConflictDetected', 'VersionRejectedAfterCancellation'] },
+  keysOf: (event) => [exceptionIdOf(event)],
+  apply(doc, event, id) {
+    if (doc) return doc;
+    if (event.stream.startsWith(REJECTION_STREAM_PREFIX)) {
+      const data = event.data as IntakeException;
+      return { id, code: data.code, file: data.file, line: data.line, tradeRef: data.tradeRef, detail: data.detail, raw: data.raw, source: data.source, resolved: false };
+    }
+    const data = event.data as DomainException;
+    const { origin } = data;
+    return {
+      id,
+      code: data.type === 'VersionConflictDetected' ? 'VERSION_CONFLICT' : 'TRADE_CANCELLED',
+      file: origin.file ?? null,
+      line: origin.line ?? null,
+      tradeRef: data.tradeRef,
+      detail:
+        data.type === 'VersionConflictDetected'
+          ? data.detail
+          : `version ${data.version} arrived for a trade cancelled at version ${data.cancelledAtVersion}`,
+      raw: origin.raw ?? '',
+      source: origin.source,
+      resolved: false,
+    };
+  },
+};
+
+/** Intake exceptions are named by their stream (file, line, code); trade exceptions by their event. */
+export function exceptionIdOf(event: RecordedEvent): string {
+  return event.stream.startsWith(REJECTION_STREAM_PREFIX) ? event.stream.slice(REJECTION_STREAM_PREFIX.length) : event.id;
+}

@@ -1,0 +1,16 @@
+export type { AnyProjection, Projected, ProjectionDefinition } from './projection.js';
+export { ProjectionRunner, checkpointOf, collectionOf } from './runner.js';
+export { tradesProjection, type TradeStatus, type TradeView } from './trades.js';
+export { positionsProjection, positionDeltas, positionKey, type PositionView } from './positions.js';
+export { exceptionsProjection, exceptionIdOf, type ExceptionView } from './exceptions.js';
+
+import type { AnyProjection } from './projection.js';
+import { exceptionsProjection } from './exceptions.js';
+import { positionsProjection } from './positions.js';
+import { tradesProjection } from './trades.js';
+
+export const PROJECTIONS: readonly AnyProjection[] = [
+  tradesProjection as unknown as AnyProjection,
+  positionsProjection as unknown as AnyProjection,
+  exceptionsProjection as unknown as AnyProjection,
+];

@@ -1,0 +1,50 @@
+import type { Booking } from '../domain/index.js';
+import type { RecordedEvent } from '../eventstore/index.js';
+import type { Projected, ProjectionDefinition } from './projection.js';
+
+export interface PositionView extends Projected {
+  account: string;
+  isin: string;
+  quantity: number;
+  /** Lets queries skip flat positions without a range filter. */
+  nonZero: boolean;
+}
+
+type BookingChange = Booking.TradeBooked | Booking.BookingReversed | Booking.BookedAllocationsChanged;
+
+export function positionKey(account: string, isin: string): string {
+  return JSON.stringify([account, isin]);
+}
+
+/** Signed quantity per (account, ISIN) that one booking change moves. */
+export function positionDeltas(change: BookingChange): Map<string, { account: string; isin: string; delta: number }> {
+  const sign = change.side === 'BUY' ? 1 : -1;
+  const deltas = new Map<string, { account: string; isin: string; delta: number }>();
+  const add = (allocations: readonly Booking.BookedAllocation[], factor: number) => {
+    for (const allocation of allocations) {
+      const key = positionKey(allocation.account, change.isin);
+      const current = deltas.get(key) ?? { account: allocation.account, isin: change.isin, delta: 0 };
+      current.delta += factor * sign * allocation.quantity;
+      deltas.set(key, current);
+    }
+  };
+  if (change.type === 'TradeBooked') add(change.allocations, 1);
+  else if (change.type === 'BookingReversed') add(change.allocations, -1);
+  else {
+    add(change.previous, -1);
+    add(change.allocations, 1);
+  }
+  return deltas;
+}
+
+export const positionsProjection: ProjectionDefinition<PositionView> = {
+  name: 'positions',
+  indexes: ['account', 'isin', 'nonZero'],
+  filter: { eventTypes: ['TradeBooked', 'BookingReversed', 'BookedAllocationsChanged'] },
+  keysOf: (event: RecordedEvent) => [...positionDeltas(event.data as BookingChange).keys()],
+  apply(doc, event, key) {
+    const change = positionDeltas(event.data as BookingChange).get(key)!;
+    const quantity = (doc?.quantity ?? 0) + change.delta;
+    return { account: change.account, isin: change.isin, quantity, nonZero: quantity !== 0 };
+  },
+};

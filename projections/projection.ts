@@ -1,0 +1,22 @@
+import type { EventFilter, RecordedEvent } from '../eventstore/index.js';
+
+/** Every read-model document records the global position it reflects. */
+export interface Projected {
+  asOf: number;
+}
+
+/**
+ * A read model defined as pure functions: which documents an event touches, and
+ * what each becomes. The runner handles loading, batching, idempotency and checkpoints.
+ */
+export interface ProjectionDefinition<Doc extends Projected> {
+  /** Logical name; the physical collection adds a generation suffix so a rebuild can run beside the live one. */
+  name: string;
+  indexes: readonly string[];
+  filter: EventFilter;
+  keysOf(event: RecordedEvent): readonly string[];
+  /** The document after the event; null when the event leaves nothing to show. */
+  apply(doc: Doc | null, event: RecordedEvent, key: string): Omit<Doc, 'asOf'> | null;
+}
+
+export type AnyProjection = ProjectionDefinition<Projected & Record<string, unknown>>;

@@ -1,0 +1,108 @@
+import type { Booking, Trade, TradeTerms } from '../domain/index.js';
+import type { RecordedEvent } from '../eventstore/index.js';
+import type { Projected, ProjectionDefinition } from './projection.js';
+
+export type TradeStatus = 'AWAITING_TRADE' | 'PENDING' | 'BOOKED' | 'CANCELLED';
+
+export interface TradeView extends Projected {
+  tradeRef: string;
+  status: TradeStatus;
+  version: number;
+  pendingVersions: number[];
+  bookedVersion: number | null;
+  account: string | null;
+  isin: string | null;
+  side: TradeTerms['side'] | null;
+  quantity: number | null;
+  price: string | null;
+  currency: string | null;
+  tradeDate: string | null;
+  settleDate: string | null;
+  counterparty: string | null;
+  allocations: Array<{ allocationId: string; account: string; quantity: number }>;
+  confirmation: { status: 'AFFIRMED' | 'REJECTED'; quantity: number; price: string; reason: string } | null;
+  cancelled: boolean;
+  onHold: boolean;
+}
+
+type TradeViewFields = Omit<TradeView, 'asOf'>;
+
+const TRADE_TYPES = ['VersionPending', 'VersionApplied', 'TradeCancelled', 'VersionRejectedAfterCancellation'];
+const BOOKING_TYPES = ['AllocationNoted', 'ConfirmationNoted', 'TradeBooked', 'BookingReversed', 'BookedAllocationsChanged', 'HoldPlaced', 'HoldReleased'];
+
+export const tradesProjection: ProjectionDefinition<TradeView> = {
+  name: 'trades',
+  indexes: ['status', 'account', 'isin'],
+  filter: { eventTypes: [...TRADE_TYPES, ...BOOKING_TYPES] },
+  keysOf: (event) => [event.metadata.correlationId],
+  apply(doc, event, tradeRef) {
+    const view = withStatus(applyEvent(doc ?? emptyTrade(tradeRef), event));
+    return view;
+  },
+};
+
+function emptyTrade(tradeRef: string): TradeViewFields {
+  return {
+    tradeRef,
+    status: 'AWAITING_TRADE',
+    version: 0,
+    pendingVersions: [],
+    bookedVersion: null,
+    account: null,
+    isin: null,
+    side: null,
+    quantity: null,
+    price: null,
+    currency: null,
+    tradeDate: null,
+    settleDate: null,
+    counterparty: null,
+    allocations: [],
+    confirmation: null,
+    cancelled: false,
+    onHold: false,
+  };
+}
+
+function applyEvent(view: TradeViewFields, event: RecordedEvent): TradeViewFields {
+  const data = event.data as Trade.TradeEvent | Booking.BookingEvent;
+  switch (data.type) {
+    case 'VersionPending':
+      return { ...view, pendingVersions: [...new Set([...view.pendingVersions, data.version])].sort((a, b) => a - b) };
+    case 'VersionApplied':
+      return { ...view, ...data.terms, version: data.version, pendingVersions: view.pendingVersions.filter((v) => v !== data.version) };
+    case 'TradeCancelled':
+      return { ...view, version: data.version, cancelled: true, pendingVersions: view.pendingVersions.filter((v) => v !== data.version) };
+    case 'VersionRejectedAfterCancellation':
+      return { ...view, pendingVersions: view.pendingVersions.filter((v) => v !== data.version) };
+    case 'AllocationNoted': {
+      const others = view.allocations.filter((a) => a.allocationId !== data.allocationId);
+      const allocations = data.quantity > 0 ? [...others, { allocationId: data.allocationId, account: data.account, quantity: data.quantity }] : others;
+      return { ...view, allocations: allocations.sort((a, b) => (a.allocationId < b.allocationId ? -1 : a.allocationId > b.allocationId ? 1 : 0)) };
+    }
+    case 'ConfirmationNoted':
+      return { ...view, confirmation: { status: data.status, quantity: data.quantity, price: data.price, reason: data.reason } };
+    case 'TradeBooked':
+    case 'BookedAllocationsChanged':
+      return { ...view, bookedVersion: data.version };
+    case 'BookingReversed':
+      return { ...view, bookedVersion: null };
+    case 'HoldPlaced':
+      return { ...view, onHold: true };
+    case 'HoldReleased':
+      return { ...view, onHold: false };
+    default:
+      return view;
+  }
+}
+
+function withStatus(view: TradeViewFields): TradeViewFields {
+  const status: TradeStatus = view.cancelled
+    ? 'CANCELLED'
+    : view.bookedVersion !== null
+      ? 'BOOKED'
+      : view.version === 0
+        ? 'AWAITING_TRADE'
+        : 'PENDING';
+  return { ...view, status };
+}

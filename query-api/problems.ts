@@ -1,0 +1,51 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+
+/** RFC 9457 problem details. `type` is stable per kind of error so clients can branch on it. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance?: string;
+  [extension: string]: unknown;
+}
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
+  return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(problem);
+}
+
+export function notFound(what: string, instance?: string): Problem {
+  return { type: '/problems/not-found', title: 'Not found', status: 404, detail: `${what} does not exist`, ...(instance && { instance }) };
+}
+
+/** Turns fastify's schema-validation errors into a problem that names each offending parameter or field. */
+export function problemErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (error.validation) {
+    const where = error.validationContext ?? 'request';
+    const errors = error.validation.map((issue) => {
+      const path = issue.instancePath.replace(/^\//, '').replace(/\//g, '.');
+      const missing = issue.keyword === 'required' ? String((issue.params as { missingProperty?: string }).missingProperty ?? '') : '';
+      const extra = issue.keyword === 'additionalProperties' ? String((issue.params as { additionalProperty?: string }).additionalProperty ?? '') : '';
+      const name = path || missing || extra || where;
+      return { [where === 'querystring' ? 'parameter' : 'field']: name, message: issue.message ?? 'is invalid' };
+    });
+    const first = errors[0]!;
+    const name = (first.parameter ?? first.field) as string;
+    const title = where === 'querystring' ? 'Invalid query parameter' : where === 'params' ? 'Invalid path parameter' : 'Invalid request';
+    return sendProblem(reply, {
+      type: where === 'querystring' ? '/problems/invalid-parameter' : '/problems/validation-failed',
+      title,
+      status: 400,
+      detail: `${name} ${first.message}`,
+      instance: request.url,
+      errors,
+    });
+  }
+  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+    return sendProblem(reply, { type: '/problems/bad-request', title: error.message, status: error.statusCode, instance: request.url });
+  }
+  request.log.error({ err: error }, 'request failed');
+  return sendProblem(reply, { type: '/problems/internal', title: 'Internal error', status: 500, instance: request.url });
+}

@@ -1,0 +1,41 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { EXCEPTION_CODES } from '../domain/index.js';
+
+export const TradeRefParam = Type.Object({ ref: Type.String({ minLength: 1, maxLength: 16 }) });
+
+export const Limit = Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'page size' });
+export const Cursor = Type.String({ minLength: 1, maxLength: 200, description: 'nextCursor of the previous page' });
+export const MinPosition = Type.Integer({ minimum: 0, description: 'answer only once the read model reflects this global position' });
+
+export const TradeStatus = Type.Union([Type.Literal('AWAITING_TRADE'), Type.Literal('PENDING'), Type.Literal('BOOKED'), Type.Literal('CANCELLED')]);
+
+export const TradesQuery = Type.Object({
+  status: Type.Optional(TradeStatus),
+  account: Type.Optional(Type.String({ minLength: 1, maxLength: 12 })),
+  isin: Type.Optional(Type.String({ pattern: '^[A-Z]{2}[A-Z0-9]{9}[0-9]$' })),
+  limit: Type.Optional(Limit),
+  cursor: Type.Optional(Cursor),
+  minPosition: Type.Optional(MinPosition),
+});
+export type TradesQuery = Static<typeof TradesQuery>;
+
+export const PositionsQuery = Type.Object({
+  account: Type.Optional(Type.String({ minLength: 1, maxLength: 12 })),
+  isin: Type.Optional(Type.String({ pattern: '^[A-Z]{2}[A-Z0-9]{9}[0-9]$' })),
+  minPosition: Type.Optional(MinPosition),
+});
+export type PositionsQuery = Static<typeof PositionsQuery>;
+
+export const ExceptionCode = Type.Union(EXCEPTION_CODES.map((code) => Type.Literal(code)));
+
+export const ExceptionsQuery = Type.Object({
+  code: Type.Optional(ExceptionCode),
+  file: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+  limit: Type.Optional(Limit),
+  cursor: Type.Optional(Cursor),
+  minPosition: Type.Optional(MinPosition),
+});
+export type ExceptionsQuery = Static<typeof ExceptionsQuery>;
+
+export const ConsistencyQuery = Type.Object({ minPosition: Type.Optional(MinPosition) });
+export type ConsistencyQuery = Static<typeof ConsistencyQuery>;

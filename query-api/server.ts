@@ -1,0 +1,162 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Logger } from 'pino';
+import type { ExceptionView, PositionView, TradeView } from '../projections/index.js';
+import type { Document, ReadStore } from '../readstore/index.js';
+import { notFound, problemErrorHandler, sendProblem } from './problems.js';
+import { LiveReadModels } from './read-models.js';
+import { ConsistencyQuery, ExceptionsQuery, PositionsQuery, TradeRefParam, TradesQuery } from './schemas.js';
+
+export interface PlatformStatus {
+  caughtUp: boolean;
+  head: number;
+  subscriptions: Array<{ name: string; position: number }>;
+}
+
+export interface QueryApiDependencies {
+  reads: ReadStore;
+  status(): Promise<PlatformStatus>;
+  /** Resolves true once the named read model reflects the position, false after the timeout. */
+  waitForPosition(projection: string, position: number, timeoutMs: number): Promise<boolean>;
+  logger: Logger;
+  readYourWritesTimeoutMs?: number;
+}
+
+export const MIN_POSITION_HEADER = 'kepler-min-position';
+
+/** The query API as a fastify plugin, so the command API can share its server and port. */
+export function registerQueryApi(app: FastifyInstance, deps: QueryApiDependencies): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const models = new LiveReadModels(deps.reads);
+  const timeoutMs = deps.readYourWritesTimeoutMs ?? 5000;
+
+  /** Read-your-writes: hold the request until the read model has caught up with the client's position. */
+  const consistent = async (projection: string, request: FastifyRequest, reply: FastifyReply): Promise<boolean> => {
+    const fromQuery = (request.query as { minPosition?: number }).minPosition;
+    const fromHeader = request.headers[MIN_POSITION_HEADER];
+    let position = fromQuery;
+    if (position === undefined && typeof fromHeader === 'string') {
+      if (!/^\d+$/.test(fromHeader)) {
+        sendProblem(reply, { type: '/problems/invalid-parameter', title: 'Invalid header', status: 400, detail: `${MIN_POSITION_HEADER} must be a non-negative integer`, parameter: MIN_POSITION_HEADER });
+        return false;
+      }
+      position = Number(fromHeader);
+    }
+    if (position === undefined || position === 0) return true;
+    if (await deps.waitForPosition(projection, position, timeoutMs)) return true;
+    reply.header('retry-after', '1');
+    sendProblem(reply, {
+      type: '/problems/not-caught-up',
+      title: 'Read model not caught up',
+      status: 503,
+      detail: `the ${projection} read model has not reached position ${position} within ${timeoutMs} ms; retry later`,
+      minPosition: position,
+    });
+    return false;
+  };
+
+  api.get('/status', async () => deps.status());
+
+  api.get('/trades/:ref', { schema: { params: TradeRefParam, querystring: ConsistencyQuery } }, async (request, reply) => {
+    if (!(await consistent('trades', request, reply))) return reply;
+    const doc = await deps.reads.get(await models.collection('trades'), request.params.ref);
+    if (!doc) return sendProblem(reply, notFound(`trade ${request.params.ref}`, request.url));
+    return tradeJson(doc);
+  });
+
+  api.get('/trades', { schema: { querystring: TradesQuery } }, async (request, reply) => {
+    if (!(await consistent('trades', request, reply))) return reply;
+    const { status, account, isin, limit = 100, cursor } = request.query;
+    const afterId = decodeCursor(cursor);
+    if (afterId === false) return invalidCursor(reply);
+    const where = { ...(status && { status }), ...(account && { account }), ...(isin && { isin }) };
+    const page = await deps.reads.find(await models.collection('trades'), { where, limit, ...(afterId !== null && { afterId }) });
+    return { items: page.map((row) => tradeJson(row.doc)), nextCursor: nextCursorOf(page, limit) };
+  });
+
+  api.get('/positions', { schema: { querystring: PositionsQuery } }, async (request, reply) => {
+    if (!(await consistent('positions', request, reply))) return reply;
+    const { account, isin } = request.query;
+    const where = { nonZero: true, ...(account && { account }), ...(isin && { isin }) };
+    const rows = await deps.reads.find(await models.collection('positions'), { where });
+    const items = rows.map(({ doc }) => {
+      const position = doc as unknown as PositionView;
+      return { account: position.account, isin: position.isin, quantity: position.quantity };
+    });
+    return { items };
+  });
+
+  api.get('/exceptions', { schema: { querystring: ExceptionsQuery } }, async (request, reply) => {
+    if (!(await consistent('exceptions', request, reply))) return reply;
+    const { code, file, limit = 100, cursor } = request.query;
+    const afterId = decodeCursor(cursor);
+    if (afterId === false) return invalidCursor(reply);
+    const where = { ...(code !== undefined ? { code: code as string } : {}), ...(file !== undefined ? { file } : {}) };
+    const page = await deps.reads.find(await models.collection('exceptions'), { where, limit, ...(afterId !== null && { afterId }) });
+    return { items: page.map((row) => exceptionJson(row.doc)), nextCursor: nextCursorOf(page, limit) };
+  });
+
+  api.get('/exceptions/counts', { schema: { querystring: ConsistencyQuery } }, async (request, reply) => {
+    if (!(await consistent('exceptions', request, reply))) return reply;
+    return deps.reads.countBy(await models.collection('exceptions'), 'code');
+  });
+}
+
+export function createHttpServer(logger: Logger): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // Per-request log lines would dominate the logs at the request rates the platform serves.
+    logController: new LogController({ disableRequestLogging: true }),
+    // Trade references may contain '/', sent percent-encoded in the path.
+    routerOptions: { maxParamLength: 500 },
+  });
+  app.setErrorHandler(problemErrorHandler);
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, { type: '/problems/no-such-route', title: 'No such route', status: 404, detail: `${request.method} ${request.url}`, instance: request.url }),
+  );
+  return app;
+}
+
+function tradeJson(doc: Document) {
+  const t = doc as unknown as TradeView;
+  return {
+    tradeRef: t.tradeRef,
+    status: t.status,
+    version: t.version,
+    pendingVersions: t.pendingVersions,
+    bookedVersion: t.bookedVersion,
+    account: t.account,
+    isin: t.isin,
+    side: t.side,
+    quantity: t.quantity,
+    price: t.price,
+    currency: t.currency,
+    tradeDate: t.tradeDate,
+    settleDate: t.settleDate,
+    counterparty: t.counterparty,
+    allocations: t.allocations,
+    confirmation: t.confirmation,
+    onHold: t.onHold,
+  };
+}
+
+function exceptionJson(doc: Document) {
+  const e = doc as unknown as ExceptionView;
+  return { id: e.id, code: e.code, file: e.file, line: e.line, tradeRef: e.tradeRef, detail: e.detail, raw: e.raw, source: e.source, resolved: e.resolved };
+}
+
+function nextCursorOf(page: Array<{ id: string }>, limit: number): string | null {
+  return page.length === limit ? Buffer.from(page.at(-1)!.id, 'utf8').toString('base64url') : null;
+}
+
+/** null: no cursor; false: a cursor that is not one of ours. */
+function decodeCursor(cursor: string | undefined): string | null | false {
+  if (cursor === undefined) return null;
+  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) return false;
+  const id = Buffer.from(cursor, 'base64url').toString('utf8');
+  return id.length > 0 ? id : false;
+}
+
+function invalidCursor(reply: FastifyReply) {
+  return sendProblem(reply, { type: '/problems/invalid-parameter', title: 'Invalid query parameter', status: 400, detail: 'cursor is not a cursor this API issued', parameter: 'cursor' });
+}

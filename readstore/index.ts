@@ -1,0 +1,2 @@
+export * from './port.js';
+export { SqliteReadStore } from './sqlite/index.js';

@@ -1,0 +1,50 @@
+// The read-model store port: a small document store with position-guarded writes.
+// Adapters: SQLite (embedded default) and MongoDB. Both pass contract.ts.
+
+export type Document = Record<string, unknown>;
+
+/** Equality on top-level fields; a list means "any of". */
+export type Where = Record<string, string | number | boolean | null | readonly (string | number)[]>;
+
+export interface FindQuery {
+  where?: Where;
+  /** Results are ordered by id ascending; only ids greater than this are returned. */
+  afterId?: string;
+  limit?: number;
+}
+
+/**
+ * Writes carry the global position of the event they reflect. A write whose
+ * position is not greater than the position already stored for that document is
+ * ignored, so replaying a batch is harmless even without transactions.
+ */
+export type DocumentWrite =
+  | { kind: 'put'; collection: string; id: string; doc: Document; position: number }
+  | { kind: 'delete'; collection: string; id: string; position: number };
+
+export interface ReadStore {
+  /** Creates the collection and the single-field indexes queries need; idempotent. */
+  ensureCollection(collection: string, indexedFields: readonly string[]): Promise<void>;
+  dropCollection(collection: string): Promise<void>;
+
+  get(collection: string, id: string): Promise<Document | null>;
+  getMany(collection: string, ids: readonly string[]): Promise<Map<string, Document>>;
+  find(collection: string, query: FindQuery): Promise<Array<{ id: string; doc: Document }>>;
+  /** Number of documents per distinct value of a field. */
+  countBy(collection: string, field: string, where?: Where): Promise<Record<string, number>>;
+
+  /**
+   * Applies the writes, then stores the named checkpoints. On an adapter with
+   * transactions this is atomic; elsewhere the position guard makes a retry safe.
+   */
+  write(writes: readonly DocumentWrite[], checkpoints?: ReadonlyArray<{ name: string; position: number }>): Promise<void>;
+
+  readCheckpoint(name: string): Promise<number | null>;
+  deleteCheckpoint(name: string): Promise<void>;
+
+  /** Small key/value settings: which generation of a read model is live, for instance. */
+  getSetting(key: string): Promise<string | null>;
+  setSetting(key: string, value: string): Promise<void>;
+
+  close(): Promise<void>;
+}

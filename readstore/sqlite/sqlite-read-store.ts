@@ -1,0 +1,192 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Document, DocumentWrite, FindQuery, ReadStore, Where } from '../port.js';
+
+interface Statements {
+  put: Database.Statement<[string, string, number]>;
+  remove: Database.Statement<[string, number]>;
+  get: Database.Statement<[string], { doc: string }>;
+}
+
+/**
+ * The embedded read store: one table per collection, documents as JSON, with
+ * expression indexes on the fields queries filter on. Writes and checkpoints
+ * commit in one transaction, so a projection's checkpoint never runs ahead of
+ * its documents.
+ */
+export class SqliteReadStore implements ReadStore {
+  private readonly statements = new Map<string, Statements>();
+
+  static open(path: string): SqliteReadStore {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    return new SqliteReadStore(new Database(path));
+  }
+
+  private constructor(private readonly db: Database.Database) {
+    db.pragma('journal_mode = WAL');
+    // Read models can be rebuilt from the event store, so a power cut may cost the last commits, never consistency.
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 30000');
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS checkpoints (name TEXT PRIMARY KEY, position INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+    `);
+  }
+
+  async ensureCollection(collection: string, indexedFields: readonly string[]): Promise<void> {
+    const table = tableOf(collection);
+    this.db.exec(`CREATE TABLE IF NOT EXISTS ${table} (
+      id TEXT PRIMARY KEY, doc TEXT NOT NULL, position INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID`);
+    for (const field of indexedFields) {
+      this.db.exec(`CREATE INDEX IF NOT EXISTS ${table}_${fieldName(field)} ON ${table} (${extract(field)}, id)`);
+    }
+  }
+
+  async dropCollection(collection: string): Promise<void> {
+    this.db.exec(`DROP TABLE IF EXISTS ${tableOf(collection)}`);
+    this.statements.delete(collection);
+  }
+
+  async get(collection: string, id: string): Promise<Document | null> {
+    const row = this.prepared(collection)?.get.get(id);
+    return row ? (JSON.parse(row.doc) as Document) : null;
+  }
+
+  async getMany(collection: string, ids: readonly string[]): Promise<Map<string, Document>> {
+    const found = new Map<string, Document>();
+    const statements = this.prepared(collection);
+    if (!statements) return found;
+    for (const id of ids) {
+      const row = statements.get.get(id);
+      if (row) found.set(id, JSON.parse(row.doc) as Document);
+    }
+    return found;
+  }
+
+  async find(collection: string, query: FindQuery): Promise<Array<{ id: string; doc: Document }>> {
+    if (!this.exists(collection)) return [];
+    const { clause, params } = whereClause(query.where);
+    const after = query.afterId !== undefined ? ' AND id > ?' : '';
+    if (query.afterId !== undefined) params.push(query.afterId);
+    params.push(query.limit ?? -1);
+    const rows = this.db
+      .prepare(`SELECT id, doc FROM ${tableOf(collection)} WHERE deleted = 0${clause}${after} ORDER BY id LIMIT ?`)
+      .all(...params) as Array<{ id: string; doc: string }>;
+    return rows.map((row) => ({ id: row.id, doc: JSON.parse(row.doc) as Document }));
+  }
+
+  async countBy(collection: string, field: string, where?: Where): Promise<Record<string, number>> {
+    if (!this.exists(collection)) return {};
+    const { clause, params } = whereClause(where);
+    const rows = this.db
+      .prepare(`SELECT ${extract(field)} AS value, count(*) AS n FROM ${tableOf(collection)} WHERE deleted = 0${clause} GROUP BY value`)
+      .all(...params) as Array<{ value: string | number | null; n: number }>;
+    return Object.fromEntries(rows.map((row) => [String(row.value), row.n]));
+  }
+
+  async write(writes: readonly DocumentWrite[], checkpoints: ReadonlyArray<{ name: string; position: number }> = []): Promise<void> {
+    const saveCheckpoint = this.db.prepare(
+      'INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position',
+    );
+    this.db
+      .transaction(() => {
+        for (const write of writes) {
+          const statements = this.prepared(write.collection);
+          if (!statements) throw new Error(`read store: collection ${write.collection} does not exist`);
+          if (write.kind === 'put') statements.put.run(write.id, JSON.stringify(write.doc), write.position);
+          else statements.remove.run(write.id, write.position);
+        }
+        for (const checkpoint of checkpoints) saveCheckpoint.run(checkpoint.name, checkpoint.position);
+      })
+      .immediate();
+  }
+
+  async readCheckpoint(name: string): Promise<number | null> {
+    const row = this.db.prepare('SELECT position FROM checkpoints WHERE name = ?').get(name) as { position: number } | undefined;
+    return row?.position ?? null;
+  }
+
+  async deleteCheckpoint(name: string): Promise<void> {
+    this.db.prepare('DELETE FROM checkpoints WHERE name = ?').run(name);
+  }
+
+  async getSetting(key: string): Promise<string | null> {
+    const row = this.db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined;
+    return row?.value ?? null;
+  }
+
+  async setSetting(key: string, value: string): Promise<void> {
+    this.db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+
+  private exists(collection: string): boolean {
+    return this.prepared(collection) !== null;
+  }
+
+  private prepared(collection: string): Statements | null {
+    const cached = this.statements.get(collection);
+    if (cached) return cached;
+    const table = tableOf(collection);
+    const found = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table);
+    if (!found) return null;
+    const statements: Statements = {
+      // A tombstone (deleted = 1) keeps its position, so an older write replayed later cannot resurrect it.
+      put: this.db.prepare(
+        `INSERT INTO ${table} (id, doc, position, deleted) VALUES (?, ?, ?, 0)
+         ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, position = excluded.position, deleted = 0
+         WHERE excluded.position > ${table}.position`,
+      ),
+      remove: this.db.prepare(
+        `INSERT INTO ${table} (id, doc, position, deleted) VALUES (?, '{}', ?, 1)
+         ON CONFLICT (id) DO UPDATE SET doc = '{}', position = excluded.position, deleted = 1
+         WHERE excluded.position > ${table}.position`,
+      ),
+      get: this.db.prepare(`SELECT doc FROM ${table} WHERE id = ? AND deleted = 0`),
+    };
+    this.statements.set(collection, statements);
+    return statements;
+  }
+}
+
+function tableOf(collection: string): string {
+  if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(collection)) throw new Error(`invalid collection name: ${collection}`);
+  return `rm_${collection}`;
+}
+
+function fieldName(field: string): string {
+  if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(field)) throw new Error(`invalid field name: ${field}`);
+  return field;
+}
+
+function extract(field: string): string {
+  return `json_extract(doc, '$.${fieldName(field)}')`;
+}
+
+type SqlValue = string | number | null;
+
+function whereClause(where: Where | undefined): { clause: string; params: SqlValue[] } {
+  const params: SqlValue[] = [];
+  let clause = '';
+  for (const [field, value] of Object.entries(where ?? {})) {
+    if (value === null) {
+      clause += ` AND ${extract(field)} IS NULL`;
+    } else if (Array.isArray(value)) {
+      if (value.length === 0) {
+        clause += ' AND 0';
+        continue;
+      }
+      clause += ` AND ${extract(field)} IN (${value.map(() => '?').join(', ')})`;
+      params.push(...value);
+    } else {
+      clause += ` AND ${extract(field)} = ?`;
+      params.push(typeof value === 'boolean' ? (value ? 1 : 0) : (value as string | number));
+    }
+  }
+  return { clause, params };
+}
