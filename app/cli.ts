@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from './config.js';
-import { ingestCommand } from './commands/ingest.js';
-import { serveCommand, startCommand } from './commands/serve.js';
+
+// Commands are loaded when chosen, so `ingest` does not pay for the HTTP stack at start-up.
 
 const program = new Command()
   .name('kepler')
@@ -22,6 +22,7 @@ program
   .option('--port <n>', 'HTTP port', port)
   .option('--config <file>', 'JSON configuration file')
   .action(async (options: { dataDir: string; port?: number; config?: string }) => {
+    const { serveCommand } = await import('./commands/serve.js');
     await serveCommand(loadConfig({ dataDir: options.dataDir, port: options.port, configFile: options.config }));
   });
 
@@ -31,6 +32,7 @@ program
   .option('--data-dir <dir>', 'where the embedded stores live', './data')
   .option('--port <n>', 'HTTP port', port)
   .action(async (options: { dataDir: string; port?: number }) => {
+    const { startCommand } = await import('./commands/serve.js');
     await startCommand(loadConfig({ dataDir: options.dataDir, port: options.port }));
   });
 
@@ -42,6 +44,7 @@ program
   .option('--config <file>', 'JSON configuration file')
   .argument('<file...>', 'CX1 extract files')
   .action(async (files: string[], options: { dataDir: string; json?: boolean; config?: string }) => {
+    const { ingestCommand } = await import('./commands/ingest.js');
     process.exitCode = await ingestCommand(loadConfig({ dataDir: options.dataDir, configFile: options.config }), files, { json: options.json ?? false });
   });
 

@@ -19,14 +19,9 @@ export const bookingManager: ProcessorDefinition<Booking.BookingState, Booking.B
 
 function toBookingInput(event: RecordedEvent): Booking.BookingInput | null {
   switch (event.type) {
-    case 'VersionApplied': {
-      const applied = event.data as Trade.VersionApplied;
-      return { type: 'TradeVersionApplied', inputId: event.id, tradeRef: applied.tradeRef, version: applied.version, terms: applied.terms };
-    }
-    case 'TradeCancelled': {
-      const cancelled = event.data as Trade.TradeCancelled;
-      return { type: 'TradeCancelled', inputId: event.id, tradeRef: cancelled.tradeRef, version: cancelled.version };
-    }
+    case 'VersionApplied':
+    case 'TradeCancelled':
+      return Booking.bookingInputOfTradeEvent(event.data as Trade.TradeEvent, event.id);
     case 'AllocationReceived': {
       const { record, origin } = event.data as AllocationReceived;
       return { type: 'AllocationReceived', inputId: event.id, record, provenance: { source: origin.source, sourceSequence: origin.sourceSequence, position: event.position } };

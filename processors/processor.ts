@@ -51,7 +51,7 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
   /** Runs until stop(); resumes from the durable checkpoint. */
   async run(): Promise<void> {
     this.position = (await this.store.readCheckpoint(this.definition.name)) ?? 0;
-    this.subscription = this.store.subscribe(this.position, { filter: this.definition.filter, batchSize: 2000 });
+    this.subscription = this.store.subscribe(this.position, { filter: this.definition.filter, batchSize: 5000 });
     for await (const batch of this.subscription) {
       if (this.stopping) break;
       await this.process(batch.events, batch.scannedTo);

@@ -1,6 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { RecordOrigin, VersionRecord } from '../records.js';
-import type { TradeEvent } from './events.js';
+import type { TradeEvent, VersionApplied } from './events.js';
 import { evolve, fingerprintOf, type TradeState } from './state.js';
 
 /** A source said: here is version N of trade R. Sources are facts, so this command is never refused. */
@@ -53,6 +53,11 @@ export function decide(command: TradeCommand, state: TradeState): E.Either<Trade
   return E.right(applyInOrder(state, record, origin, inputId));
 }
 
+/** True for a version applied on the way to a later one within the same decision. */
+export function isIntermediate(event: VersionApplied): boolean {
+  return event.version < event.reachedVersion;
+}
+
 /** Applies the arriving version, then every waiting version the gap closure releases. */
 function applyInOrder(state: TradeState, record: VersionRecord, origin: RecordOrigin, inputId: string): TradeEvent[] {
   const events: TradeEvent[] = [];
@@ -79,14 +84,15 @@ function applyInOrder(state: TradeState, record: VersionRecord, origin: RecordOr
       });
     }
   }
-  return events;
+  const reachedVersion = state.effectiveVersion;
+  return events.map((event) => (event.type === 'VersionApplied' ? { ...event, reachedVersion } : event));
 }
 
 function applicationOf(record: VersionRecord, origin: RecordOrigin, inputId: string): TradeEvent {
   const base = { tradeRef: record.tradeRef, inputId, version: record.version, origin };
   return record.type === 'CXL'
     ? { ...base, type: 'TradeCancelled', reason: record.reason }
-    : { ...base, type: 'VersionApplied', recordType: record.type, terms: record.terms };
+    : { ...base, type: 'VersionApplied', recordType: record.type, terms: record.terms, reachedVersion: record.version };
 }
 
 function describe(record: VersionRecord): string {

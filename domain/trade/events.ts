@@ -23,6 +23,12 @@ export interface VersionApplied extends TradeEventBase {
   recordType: 'TRD' | 'AMD';
   terms: TradeTerms;
   origin: RecordOrigin;
+  /**
+   * The effective version the whole decision reached. When a gap closes, several
+   * versions apply at once; only the last was ever the trade's effective version,
+   * so followers such as booking act on that one alone.
+   */
+  reachedVersion: number;
 }
 
 /** The effective version reached a cancellation. */

@@ -68,6 +68,8 @@ export class SqliteEventStore implements EventStore {
   private readonly insertEvent: Database.Statement<[number, string, number, string, string, string, string, number]>;
   private readonly selectStream: Database.Statement<[string, number, number], EventRow>;
   private readonly selectAfter: Database.Statement<[number, number], EventRow>;
+  /** Per event-type filter, a statement that leaves unwanted rows inside SQLite. */
+  private readonly selectAfterByType = new Map<string, Database.Statement<unknown[], EventRow>>();
   private readonly selectHead: Database.Statement<[], { head: number | null }>;
   private readonly selectCheckpoint: Database.Statement<[string], { position: number }>;
   private readonly upsertCheckpoint: Database.Statement<[string, number]>;
@@ -86,6 +88,9 @@ export class SqliteEventStore implements EventStore {
     // FULL: an append acknowledged to a caller survives a power cut, not only a crash.
     db.pragma('synchronous = FULL');
     db.pragma('busy_timeout = 30000');
+    // Memory-mapped reads and a larger page cache: index lookups stop costing a syscall per page.
+    db.pragma('mmap_size = 1073741824');
+    db.pragma('cache_size = -65536');
     db.exec(SCHEMA);
     this.selectRevision = db.prepare('SELECT max(revision) AS revision FROM events WHERE stream = ?');
     this.insertEvent = db.prepare(
@@ -157,20 +162,33 @@ export class SqliteEventStore implements EventStore {
 
   private readAllSync(after: GlobalPosition, maxCount: number, filter?: EventFilter): ReadAllResult {
     // One read transaction, so "no more rows" and the head come from the same snapshot.
+    const types = filter?.eventTypes;
     const read = this.db.transaction(() => {
-      const rows = this.selectAfter.all(after, maxCount);
+      const rows = types ? this.statementForTypes(types).all(after, ...types, maxCount) : this.selectAfter.all(after, maxCount);
       const head = rows.length < maxCount ? (this.selectHead.get()!.head ?? 0) : null;
       return { rows, head };
     });
     const { rows, head } = read.deferred();
-    const matches = compileFilter(filter);
-    const events = (matches ? rows.filter((row) => matches(row.stream, row.type)) : rows).map(toRecordedEvent);
+    const prefixes = filter?.streamPrefixes;
+    const events = (prefixes ? rows.filter((row) => prefixes.some((prefix) => row.stream.startsWith(prefix))) : rows).map(toRecordedEvent);
     const lastRow = rows.at(-1);
     return {
       events,
+      // A full page ends at its last row; a short page means everything up to the head was looked at.
       scannedTo: head ?? lastRow?.position ?? after,
       endOfStore: head !== null,
     };
+  }
+
+  private statementForTypes(types: readonly string[]): Database.Statement<unknown[], EventRow> {
+    const key = types.join('\u0000');
+    let statement = this.selectAfterByType.get(key);
+    if (!statement) {
+      const list = types.map(() => '?').join(', ');
+      statement = this.db.prepare(`SELECT * FROM events WHERE position > ? AND type IN (${list}) ORDER BY position LIMIT ?`);
+      this.selectAfterByType.set(key, statement);
+    }
+    return statement;
   }
 
   async headPosition(): Promise<GlobalPosition> {
@@ -254,14 +272,6 @@ function revisionMatches(expected: ExpectedRevision, current: number | null): bo
   if (expected === 'any') return true;
   if (expected === 'no_stream') return current === null;
   return current === expected;
-}
-
-function compileFilter(filter?: EventFilter): ((stream: string, type: string) => boolean) | null {
-  if (!filter || (!filter.eventTypes && !filter.streamPrefixes)) return null;
-  const types = filter.eventTypes ? new Set(filter.eventTypes) : null;
-  const prefixes = filter.streamPrefixes ?? null;
-  return (stream, type) =>
-    (types === null || types.has(type)) && (prefixes === null || prefixes.some((prefix) => stream.startsWith(prefix)));
 }
 
 function toRecordedEvent(row: EventRow): RecordedEvent {

@@ -28,6 +28,9 @@ export class SqliteReadStore implements ReadStore {
     // Read models can be rebuilt from the event store, so a power cut may cost the last commits, never consistency.
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 30000');
+    // Memory-mapped reads and a larger page cache: index lookups stop costing a syscall per page.
+    db.pragma('mmap_size = 1073741824');
+    db.pragma('cache_size = -65536');
     db.exec(`
       CREATE TABLE IF NOT EXISTS checkpoints (name TEXT PRIMARY KEY, position INTEGER NOT NULL) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;

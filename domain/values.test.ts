@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import { canonicalPrice, isCalendarDate, isValidIsin, PRICE_SCALE, priceFromScaled, priceToScaled } from './values.js';
+
+describe('prices are canonical decimal strings backed by scaled bigints (1e-8 units), never floats', () => {
+  it('uses 8 decimal places, as the feed lays prices out', () => {
+    expect(PRICE_SCALE).toBe(8);
+  });
+
+  it.each([
+    ['123.45', 12_345_000_000n],
+    ['100', 10_000_000_000n],
+    ['0.00000001', 1n],
+    ['0', 0n],
+    ['1', 100_000_000n],
+    ['10.5', 1_050_000_000n],
+    ['0.1', 10_000_000n],
+    ['9999999999.99999999', 999_999_999_999_999_999n],
+  ])('"%s" is %s scaled units, both ways', (price, scaled) => {
+    expect(priceToScaled(price)).toBe(scaled);
+    expect(priceFromScaled(scaled)).toBe(price);
+  });
+
+  it('scales to a bigint, not a number', () => {
+    expect(typeof priceToScaled('123.45')).toBe('bigint');
+  });
+
+  it.each([
+    ['123.4500', '123.45'],
+    ['100.00000000', '100'],
+    ['100.0', '100'],
+    ['0100', '100'],
+    ['0000000123.45000000', '123.45'],
+    ['0.00000001', '0.00000001'],
+    ['0.00000000', '0'],
+    ['0.10', '0.1'],
+  ])('canonicalises "%s" to "%s" (no superfluous zeros)', (input, canonical) => {
+    expect(canonicalPrice(input)).toBe(canonical);
+  });
+
+  it('gives the same canonical string to every spelling of the same value, so strings can be compared', () => {
+    const spellings = ['123.45', '123.450', '0123.45', '123.45000000'];
+    expect(new Set(spellings.map(canonicalPrice))).toEqual(new Set(['123.45']));
+    expect(canonicalPrice('123.45')).not.toBe(canonicalPrice('123.46'));
+  });
+
+  it('is exact where binary floats are not', () => {
+    const sum = priceToScaled('0.1')! + priceToScaled('0.2')!;
+    expect(priceFromScaled(sum)).toBe('0.3');
+    // 18 significant digits: beyond a float's 2^53, exact as a bigint.
+    expect(canonicalPrice('9999999999.99999999')).toBe('9999999999.99999999');
+    expect(canonicalPrice('1234567890.12345678')).toBe('1234567890.12345678');
+    expect(priceFromScaled(priceToScaled('1234567890.12345679')! - priceToScaled('1234567890.12345678')!)).toBe('0.00000001');
+  });
+
+  it('round-trips every scaled value it produces', () => {
+    const samples = [0n, 1n, 7n, 10n, 99_999_999n, 100_000_000n, 100_000_001n, 12_345_678_901_234_567n, 999_999_999_999_999_999n];
+    for (const scaled of samples) {
+      const price = priceFromScaled(scaled);
+      expect(price).toMatch(/^(0|[1-9]\d*)(\.\d{0,7}[1-9])?$/);
+      expect(priceToScaled(price)).toBe(scaled);
+    }
+  });
+
+  it.each(['', '.5', '5.', '1.234567891', '1e3', '12.3.4', ' 1', '1 ', '1,5', 'abc', '+1', 'NaN', 'Infinity'])(
+    'rejects "%s" as not a decimal with at most 8 places',
+    (input) => {
+      expect(priceToScaled(input)).toBeNull();
+      expect(canonicalPrice(input)).toBeNull();
+    },
+  );
+});
+
+describe('isValidIsin: 2 letters, 9 letters/digits, a valid ISO 6166 check digit', () => {
+  it.each(['US0378331005', 'GB0002634946', 'DE0007164600', 'AU0000XVGZA3', 'US5949181045'])('accepts the real ISIN %s', (isin) => {
+    expect(isValidIsin(isin)).toBe(true);
+  });
+
+  it.each([
+    ['US0378331006', 'wrong check digit'],
+    ['GB0002634949', 'wrong check digit'],
+    ['DE0007164601', 'wrong check digit'],
+    ['US0387331005', 'two digits transposed'],
+    ['DE0007146600', 'two digits transposed'],
+    ['GB0002643946', 'two digits transposed'],
+    ['US0378331015', 'one digit changed'],
+    ['AU0000XVGZB3', 'one letter changed'],
+    ['us0378331005', 'lower case'],
+    ['US037833100', 'too short'],
+    ['US03783310050', 'too long'],
+    ['120378331005', 'country code not letters'],
+    ['US037833100A', 'check digit not a digit'],
+    ['US-378331005', 'not a letter or digit'],
+    ['', 'empty'],
+  ])('rejects %s (%s)', (isin) => {
+    expect(isValidIsin(isin)).toBe(false);
+  });
+});
+
+describe('isCalendarDate: a real Gregorian date', () => {
+  it.each([
+    [2024, 2, 29, true],
+    [2023, 2, 29, false],
+    [2023, 2, 28, true],
+    [2000, 2, 29, true],
+    [1900, 2, 29, false],
+    [2100, 2, 29, false],
+    [2400, 2, 29, true],
+    [1996, 2, 29, true],
+    [2024, 2, 30, false],
+    [2023, 4, 31, false],
+    [2023, 4, 30, true],
+    [2023, 6, 31, false],
+    [2023, 9, 31, false],
+    [2023, 11, 31, false],
+    [2023, 1, 31, true],
+    [2023, 12, 31, true],
+    [2023, 1, 32, false],
+    [2023, 0, 10, false],
+    [2023, 13, 10, false],
+    [2023, 5, 0, false],
+  ])('%i-%i-%i is %s', (year, month, day, expected) => {
+    expect(isCalendarDate(year, month, day)).toBe(expected);
+  });
+});
