@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
-import { createHttpServer, registerQueryApi } from '../query-api/index.js';
+import { CommandService, IdempotencyLedger, registerCommandApi } from '../command-api/index.js';
+import type { ExceptionView } from '../projections/index.js';
+import { createHttpServer, LiveReadModels, registerQueryApi } from '../query-api/index.js';
 import type { KeplerConfig } from './config.js';
 import { Platform } from './platform.js';
 import { openEventStore, openReadStore } from './stores.js';
@@ -15,7 +17,10 @@ export async function startPlatform(config: KeplerConfig, logger: Logger): Promi
   const events = await openEventStore(config.eventStore);
   const reads = await openReadStore(config.readStore);
   const platform = new Platform(events, reads, logger);
-  const app = createHttpServer(logger);
+  const app = await createHttpServer(logger);
+  const models = new LiveReadModels(reads);
+  const findException = async (id: string) => (await reads.get(await models.collection('exceptions'), id)) as ExceptionView | null;
+  registerCommandApi(app, { commands: new CommandService(events, findException), ledger: new IdempotencyLedger(events) });
   registerQueryApi(app, {
     reads,
     logger,

@@ -40,3 +40,15 @@ export type IntakeException = LineRejected | TrailerMismatched;
 
 /** Recorded once per (file name, line number, reason code): the stream name is derived from them. */
 export const REJECTION_STREAM_PREFIX = 'rejection-';
+
+/** An exception put right: the original stays in the history, marked resolved. */
+export interface ExceptionResolved {
+  type: 'ExceptionResolved';
+  exceptionId: string;
+  resolution: 'RESUBMITTED';
+  /** The corrected line that replaced the rejected one. */
+  correctedLine: string;
+  tradeRef: string | null;
+}
+
+export const RESOLUTION_STREAM_PREFIX = 'resolution-';

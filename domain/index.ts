@@ -5,3 +5,4 @@ export * from './received.js';
 export * from './exceptions.js';
 export * as Trade from './trade/index.js';
 export * as Booking from './booking/index.js';
+export * from './validation.js';

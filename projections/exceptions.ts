@@ -1,4 +1,4 @@
-import type { ExceptionCode, IntakeException, Trade } from '../domain/index.js';
+import type { ExceptionCode, ExceptionResolved, IntakeException, Trade } from '../domain/index.js';
 import { REJECTION_STREAM_PREFIX } from '../domain/index.js';
 import type { RecordedEvent } from '../eventstore/index.js';
 import type { Projected, ProjectionDefinition } from './projection.js';
@@ -13,6 +13,7 @@ export interface ExceptionView extends Projected {
   raw: string;
   source: string | null;
   resolved: boolean;
+  correctedLine: string | null;
 }
 
 type DomainException = Trade.VersionConflictDetected | Trade.VersionRejectedAfterCancellation;
@@ -20,13 +21,16 @@ type DomainException = Trade.VersionConflictDetected | Trade.VersionRejectedAfte
 export const exceptionsProjection: ProjectionDefinition<ExceptionView> = {
   name: 'exceptions',
   indexes: ['code', 'file', 'tradeRef', 'resolved'],
-  filter: { eventTypes: ['LineRejected', 'TrailerMismatched', 'VersionConflictDetected', 'VersionRejectedAfterCancellation'] },
-  keysOf: (event) => [exceptionIdOf(event)],
+  filter: { eventTypes: ['LineRejected', 'TrailerMismatched', 'VersionConflictDetected', 'VersionRejectedAfterCancellation', 'ExceptionResolved'] },
+  keysOf: (event) => [event.type === 'ExceptionResolved' ? (event.data as ExceptionResolved).exceptionId : exceptionIdOf(event)],
   apply(doc, event, id) {
+    if (event.type === 'ExceptionResolved') {
+      return doc ? { ...doc, resolved: true, correctedLine: (event.data as ExceptionResolved).correctedLine } : null;
+    }
     if (doc) return doc;
     if (event.stream.startsWith(REJECTION_STREAM_PREFIX)) {
       const data = event.data as IntakeException;
-      return { id, code: data.code, file: data.file, line: data.line, tradeRef: data.tradeRef, detail: data.detail, raw: data.raw, source: data.source, resolved: false };
+      return { id, code: data.code, file: data.file, line: data.line, tradeRef: data.tradeRef, detail: data.detail, raw: data.raw, source: data.source, resolved: false, correctedLine: null };
     }
     const data = event.data as DomainException;
     const { origin } = data;
@@ -43,6 +47,7 @@ export const exceptionsProjection: ProjectionDefinition<ExceptionView> = {
       raw: origin.raw ?? '',
       source: origin.source,
       resolved: false,
+      correctedLine: null,
     };
   },
 };

@@ -29,7 +29,8 @@ export function problemErrorHandler(error: FastifyError, request: FastifyRequest
       const missing = issue.keyword === 'required' ? String((issue.params as { missingProperty?: string }).missingProperty ?? '') : '';
       const extra = issue.keyword === 'additionalProperties' ? String((issue.params as { additionalProperty?: string }).additionalProperty ?? '') : '';
       const name = path || missing || extra || where;
-      return { [where === 'querystring' ? 'parameter' : 'field']: name, message: issue.message ?? 'is invalid' };
+      const message = missing ? 'is required' : extra ? 'is not allowed' : (issue.message ?? 'is invalid');
+      return { [where === 'querystring' ? 'parameter' : 'field']: name, message };
     });
     const first = errors[0]!;
     const name = (first.parameter ?? first.field) as string;

@@ -1,4 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { Ajv } from 'ajv';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import type { ExceptionView, PositionView, TradeView } from '../projections/index.js';
@@ -55,16 +58,17 @@ export function registerQueryApi(app: FastifyInstance, deps: QueryApiDependencie
     return false;
   };
 
-  api.get('/status', async () => deps.status());
+  api.get('/status', { schema: { tags: ['queries'], summary: 'Is every follower of the event store caught up?' } }, async () => deps.status());
 
-  api.get('/trades/:ref', { schema: { params: TradeRefParam, querystring: ConsistencyQuery } }, async (request, reply) => {
+  api.get('/trades/:ref', { schema: { tags: ['queries'], summary: 'One trade (reference percent-encoded)', params: TradeRefParam, querystring: ConsistencyQuery } }, async (request, reply) => {
     if (!(await consistent('trades', request, reply))) return reply;
     const doc = await deps.reads.get(await models.collection('trades'), request.params.ref);
     if (!doc) return sendProblem(reply, notFound(`trade ${request.params.ref}`, request.url));
-    return tradeJson(doc);
+    const trade = tradeJson(doc);
+    return reply.header('etag', `"${trade.version}"`).send(trade);
   });
 
-  api.get('/trades', { schema: { querystring: TradesQuery } }, async (request, reply) => {
+  api.get('/trades', { schema: { tags: ['queries'], summary: 'Trades, filtered and paginated', querystring: TradesQuery } }, async (request, reply) => {
     if (!(await consistent('trades', request, reply))) return reply;
     const { status, account, isin, limit = 100, cursor } = request.query;
     const afterId = decodeCursor(cursor);
@@ -74,7 +78,7 @@ export function registerQueryApi(app: FastifyInstance, deps: QueryApiDependencie
     return { items: page.map((row) => tradeJson(row.doc)), nextCursor: nextCursorOf(page, limit) };
   });
 
-  api.get('/positions', { schema: { querystring: PositionsQuery } }, async (request, reply) => {
+  api.get('/positions', { schema: { tags: ['queries'], summary: 'Non-zero positions per account and ISIN', querystring: PositionsQuery } }, async (request, reply) => {
     if (!(await consistent('positions', request, reply))) return reply;
     const { account, isin } = request.query;
     const where = { nonZero: true, ...(account && { account }), ...(isin && { isin }) };
@@ -86,7 +90,7 @@ export function registerQueryApi(app: FastifyInstance, deps: QueryApiDependencie
     return { items };
   });
 
-  api.get('/exceptions', { schema: { querystring: ExceptionsQuery } }, async (request, reply) => {
+  api.get('/exceptions', { schema: { tags: ['queries'], summary: 'Rejected lines and trade exceptions', querystring: ExceptionsQuery } }, async (request, reply) => {
     if (!(await consistent('exceptions', request, reply))) return reply;
     const { code, file, limit = 100, cursor } = request.query;
     const afterId = decodeCursor(cursor);
@@ -96,13 +100,17 @@ export function registerQueryApi(app: FastifyInstance, deps: QueryApiDependencie
     return { items: page.map((row) => exceptionJson(row.doc)), nextCursor: nextCursorOf(page, limit) };
   });
 
-  api.get('/exceptions/counts', { schema: { querystring: ConsistencyQuery } }, async (request, reply) => {
+  api.get('/exceptions/counts', { schema: { tags: ['queries'], summary: 'Exceptions by reason code', querystring: ConsistencyQuery } }, async (request, reply) => {
     if (!(await consistent('exceptions', request, reply))) return reply;
     return deps.reads.countBy(await models.collection('exceptions'), 'code');
   });
 }
 
-export function createHttpServer(logger: Logger): FastifyInstance {
+/**
+ * The HTTP server both APIs share: problem+json errors, and an OpenAPI document
+ * built from the routes' schemas (UI at /docs, JSON at /docs/json).
+ */
+export async function createHttpServer(logger: Logger): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // Per-request log lines would dominate the logs at the request rates the platform serves.
@@ -110,11 +118,44 @@ export function createHttpServer(logger: Logger): FastifyInstance {
     // Trade references may contain '/', sent percent-encoded in the path.
     routerOptions: { maxParamLength: 500 },
   });
+  app.setValidatorCompiler(validatorCompiler());
   app.setErrorHandler(problemErrorHandler);
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, { type: '/problems/no-such-route', title: 'No such route', status: 404, detail: `${request.method} ${request.url}`, instance: request.url }),
   );
+  app.addSchema({
+    $id: 'problem',
+    type: 'object',
+    description: 'RFC 9457 problem details',
+    properties: {
+      type: { type: 'string' },
+      title: { type: 'string' },
+      status: { type: 'integer' },
+      detail: { type: 'string' },
+      instance: { type: 'string' },
+    },
+    additionalProperties: true,
+  });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Kepler', version: '1', description: 'Commands and queries over the CX1 trade history' },
+      tags: [{ name: 'commands' }, { name: 'operations' }, { name: 'queries' }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
   return app;
+}
+
+/**
+ * Query strings, paths and headers are text, so their numbers are coerced; JSON
+ * bodies are not, so a price sent as a JSON number (a float) is refused rather
+ * than quietly turned into a string. Every invalid field is reported, not only the first.
+ */
+function validatorCompiler() {
+  const options = { allErrors: true, removeAdditional: true, useDefaults: true, strict: false } as const;
+  const text = new Ajv({ ...options, coerceTypes: 'array' });
+  const json = new Ajv({ ...options, coerceTypes: false });
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === 'body' ? json : text).compile(schema);
 }
 
 function tradeJson(doc: Document) {
@@ -142,7 +183,7 @@ function tradeJson(doc: Document) {
 
 function exceptionJson(doc: Document) {
   const e = doc as unknown as ExceptionView;
-  return { id: e.id, code: e.code, file: e.file, line: e.line, tradeRef: e.tradeRef, detail: e.detail, raw: e.raw, source: e.source, resolved: e.resolved };
+  return { id: e.id, code: e.code, file: e.file, line: e.line, tradeRef: e.tradeRef, detail: e.detail, raw: e.raw, source: e.source, resolved: e.resolved, correctedLine: e.correctedLine ?? null };
 }
 
 function nextCursorOf(page: Array<{ id: string }>, limit: number): string | null {

@@ -58,6 +58,18 @@ export interface ConfirmationNoted extends BookingEventBase {
   provenance: Provenance;
 }
 
+/**
+ * A feed record that was the highest its feed had sent, but arrived before an
+ * API record that already stands. It changes nothing but the feed's high-water
+ * mark, so a lower sequence arriving later cannot take over.
+ */
+export interface FeedRecordOutranked extends BookingEventBase {
+  type: 'FeedRecordOutranked';
+  /** The allocation id, or null for the confirmation. */
+  allocationId: string | null;
+  provenance: Provenance;
+}
+
 export interface HoldPlaced extends BookingEventBase {
   type: 'HoldPlaced';
   reason: string;
@@ -87,6 +99,7 @@ export type BookingEvent =
   | TradeCancellationNoted
   | AllocationNoted
   | ConfirmationNoted
+  | FeedRecordOutranked
   | HoldPlaced
   | HoldReleased
   | TradeBooked
@@ -98,6 +111,7 @@ export const BOOKING_EVENT_TYPES: readonly BookingEvent['type'][] = [
   'TradeCancellationNoted',
   'AllocationNoted',
   'ConfirmationNoted',
+  'FeedRecordOutranked',
   'HoldPlaced',
   'HoldReleased',
   'TradeBooked',

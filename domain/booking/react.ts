@@ -2,7 +2,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { AllocationRecord, ConfirmationRecord, TradeTerms } from '../records.js';
 import type { TradeRef } from '../values.js';
 import type { BookedAllocation, BookingEvent, BookingSnapshot, Provenance } from './events.js';
-import { evolve, supersedes, type BookingState } from './state.js';
+import { evolve, isHighestOfItsFeed, supersedes, type BookingState } from './state.js';
 
 /** Everything the booking process manager listens to, already correlated by trade reference. */
 export type BookingInput =
@@ -48,12 +48,16 @@ function note(input: BookingInput, state: BookingState, tradeRef: TradeRef): E.E
       return E.right([{ ...base, type: 'TradeCancellationNoted', version: input.version }]);
     case 'AllocationReceived': {
       const standing = state.allocations.get(input.record.allocationId);
-      if (standing && !supersedes(input.provenance, standing.provenance)) return E.right([]);
+      if (standing && !supersedes(input.provenance, standing)) {
+        return E.right(isHighestOfItsFeed(input.provenance, standing) ? [{ ...base, type: 'FeedRecordOutranked', allocationId: input.record.allocationId, provenance: input.provenance }] : []);
+      }
       const { allocationId, account, quantity } = input.record;
       return E.right([{ ...base, type: 'AllocationNoted', allocationId, account, quantity, provenance: input.provenance }]);
     }
     case 'ConfirmationReceived': {
-      if (state.confirmation && !supersedes(input.provenance, state.confirmation.provenance)) return E.right([]);
+      if (state.confirmation && !supersedes(input.provenance, state.confirmation)) {
+        return E.right(isHighestOfItsFeed(input.provenance, state.confirmation) ? [{ ...base, type: 'FeedRecordOutranked', allocationId: null, provenance: input.provenance }] : []);
+      }
       const { status, quantity, price, reason } = input.record;
       return E.right([{ ...base, type: 'ConfirmationNoted', status, quantity, price, reason, provenance: input.provenance }]);
     }

@@ -6,6 +6,8 @@ export interface StandingAllocation {
   account: string;
   quantity: number;
   provenance: Provenance;
+  /** Highest source sequence heard per feed for this allocation, whichever record stands. */
+  highestSequence: Readonly<Record<string, number>>;
 }
 
 export interface StandingConfirmation {
@@ -14,6 +16,7 @@ export interface StandingConfirmation {
   price: Price;
   reason: string;
   provenance: Provenance;
+  highestSequence: Readonly<Record<string, number>>;
 }
 
 export interface BookingState {
@@ -57,13 +60,29 @@ export function evolve(state: BookingState, event: BookingEvent): BookingState {
           account: event.account,
           quantity: event.quantity,
           provenance: event.provenance,
+          highestSequence: heard(state.allocations.get(event.allocationId)?.highestSequence, event.provenance),
         }),
       };
     case 'ConfirmationNoted':
       return {
         ...next,
-        confirmation: { status: event.status, quantity: event.quantity, price: event.price, reason: event.reason, provenance: event.provenance },
+        confirmation: {
+          status: event.status,
+          quantity: event.quantity,
+          price: event.price,
+          reason: event.reason,
+          provenance: event.provenance,
+          highestSequence: heard(state.confirmation?.highestSequence, event.provenance),
+        },
       };
+    case 'FeedRecordOutranked': {
+      if (event.allocationId === null) {
+        return state.confirmation ? { ...next, confirmation: { ...state.confirmation, highestSequence: heard(state.confirmation.highestSequence, event.provenance) } } : next;
+      }
+      const allocation = state.allocations.get(event.allocationId);
+      if (!allocation) return next;
+      return { ...next, allocations: new Map(state.allocations).set(event.allocationId, { ...allocation, highestSequence: heard(allocation.highestSequence, event.provenance) }) };
+    }
     case 'HoldPlaced':
       return { ...next, hold: { reason: event.reason } };
     case 'HoldReleased':
@@ -80,13 +99,28 @@ function snapshotOf(event: BookingSnapshot): BookingSnapshot {
   return { version: event.version, isin: event.isin, side: event.side, allocations: event.allocations };
 }
 
+function heard(highest: Readonly<Record<string, number>> | undefined, provenance: Provenance): Readonly<Record<string, number>> {
+  if (provenance.source === 'API') return highest ?? {};
+  return { ...highest, [provenance.source]: Math.max(highest?.[provenance.source] ?? 0, provenance.sourceSequence) };
+}
+
 /**
- * Which of two records for the same allocation (or confirmation) stands. Within
- * one source the highest source sequence wins whatever the arrival order; across
- * sources (a feed and the API) the later arrival in the event store's order wins.
+ * Whether a record for an allocation (or the confirmation) replaces the one that
+ * stands. Within one feed the highest source sequence wins, whatever the arrival
+ * order. An API command is decided on the state as it is now, so it always
+ * replaces what stands. A feed record replaces an API one only if it arrived
+ * after it and is still the highest sequence its feed has sent for that record.
  */
-export function supersedes(candidate: Provenance, standing: Provenance): boolean {
-  return candidate.source === standing.source
-    ? candidate.sourceSequence > standing.sourceSequence
-    : candidate.position > standing.position;
+export function supersedes(candidate: Provenance, standing: Ranked): boolean {
+  if (candidate.source === 'API') return true;
+  return isHighestOfItsFeed(candidate, standing) && (standing.provenance.source === candidate.source || candidate.position > standing.provenance.position);
+}
+
+export function isHighestOfItsFeed(candidate: Provenance, standing: Ranked): boolean {
+  return candidate.source !== 'API' && candidate.sourceSequence > (standing.highestSequence[candidate.source] ?? 0);
+}
+
+interface Ranked {
+  provenance: Provenance;
+  highestSequence: Readonly<Record<string, number>>;
 }

@@ -1,5 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js';
-import type { RecordOrigin, VersionRecord } from '../records.js';
+import type { RecordOrigin, TradeTerms, VersionRecord } from '../records.js';
+import type { TradeRef } from '../values.js';
 import type { TradeEvent, VersionApplied } from './events.js';
 import { evolve, fingerprintOf, type TradeState } from './state.js';
 
@@ -11,14 +12,67 @@ export interface ReceiveVersion {
   origin: RecordOrigin;
 }
 
-export type TradeCommand = ReceiveVersion;
+/**
+ * Commands from a person or a modern system (the API). Unlike a feed record they
+ * do not name a version: the trade's next version is theirs, and they can be refused.
+ */
+export interface CaptureTrade {
+  type: 'CaptureTrade';
+  inputId: string;
+  tradeRef: TradeRef;
+  terms: TradeTerms;
+  origin: RecordOrigin;
+}
+
+export interface AmendTrade {
+  type: 'AmendTrade';
+  inputId: string;
+  tradeRef: TradeRef;
+  terms: TradeTerms;
+  origin: RecordOrigin;
+}
+
+export interface CancelTrade {
+  type: 'CancelTrade';
+  inputId: string;
+  tradeRef: TradeRef;
+  reason: string;
+  origin: RecordOrigin;
+}
+
+export type TradeCommand = ReceiveVersion | CaptureTrade | AmendTrade | CancelTrade;
 
 export interface TradeDecisionError {
-  code: 'WRONG_TRADE';
+  code: 'WRONG_TRADE' | 'TRADE_EXISTS' | 'TRADE_NOT_FOUND' | 'TRADE_CANCELLED';
   message: string;
 }
 
 export function decide(command: TradeCommand, state: TradeState): E.Either<TradeDecisionError, TradeEvent[]> {
+  if (command.type === 'ReceiveVersion') return receive(command, state);
+  // A command already handled is answered again, not refused: that is what makes a retry safe.
+  if (state.handledInputs.has(command.inputId)) return E.right([]);
+  const { tradeRef, inputId, origin } = command;
+  switch (command.type) {
+    case 'CaptureTrade':
+      if (state.versions.has(1)) return E.left({ code: 'TRADE_EXISTS', message: `trade ${tradeRef} already exists` });
+      return receive({ type: 'ReceiveVersion', inputId, origin, record: { type: 'TRD', tradeRef, version: 1, terms: command.terms } }, state);
+    case 'AmendTrade':
+    case 'CancelTrade': {
+      if (state.effectiveVersion === 0) return E.left({ code: 'TRADE_NOT_FOUND', message: `trade ${tradeRef} has no version 1` });
+      if (state.cancelledAtVersion !== null) {
+        return E.left({ code: 'TRADE_CANCELLED', message: `trade ${tradeRef} was cancelled at version ${state.cancelledAtVersion}` });
+      }
+      const version = state.effectiveVersion + 1;
+      const record: VersionRecord =
+        command.type === 'AmendTrade'
+          ? { type: 'AMD', tradeRef, version, terms: command.terms }
+          : { type: 'CXL', tradeRef, version, reason: command.reason };
+      return receive({ type: 'ReceiveVersion', inputId, origin, record }, state);
+    }
+  }
+}
+
+function receive(command: ReceiveVersion, state: TradeState): E.Either<TradeDecisionError, TradeEvent[]> {
   const { record, origin, inputId } = command;
   if (state.tradeRef !== null && state.tradeRef !== record.tradeRef) {
     return E.left({ code: 'WRONG_TRADE', message: `record for ${record.tradeRef} sent to trade ${state.tradeRef}` });

@@ -1,0 +1,3 @@
+export { registerCommandApi, type CommandApiDependencies } from './routes.js';
+export { CommandService, type CommandContext, type CommandOutcome, type CommandResult } from './service.js';
+export { IdempotencyLedger } from './idempotency.js';

@@ -1,0 +1,140 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import * as E from 'fp-ts/lib/Either.js';
+import { canonicalPrice, canonicalTerms, termsErrors, type TradeTerms } from '../domain/index.js';
+import { sendProblem, type Problem } from '../query-api/index.js';
+import { IdempotencyLedger } from './idempotency.js';
+import {
+  AllocationBody,
+  AllocationParams,
+  CancellationBody,
+  CaptureTradeBody,
+  CommandHeaders,
+  CommandResult,
+  ConfirmationBody,
+  ExceptionParams,
+  RefParams,
+  ResubmissionBody,
+  Terms,
+} from './schemas.js';
+import { problem, type CommandContext, type CommandOutcome, type CommandService } from './service.js';
+
+export interface CommandApiDependencies {
+  commands: CommandService;
+  ledger: IdempotencyLedger;
+}
+
+const ProblemSchema = { $ref: 'problem#' };
+
+/** The command API as a fastify plugin, on the same server as the query API. */
+export function registerCommandApi(app: FastifyInstance, deps: CommandApiDependencies): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const responses = (status: number) => ({ [status]: CommandResult, '4xx': ProblemSchema, '5xx': ProblemSchema });
+  const run = (request: FastifyRequest, reply: FastifyReply, status: number, execute: (context: CommandContext) => Promise<CommandOutcome>) =>
+    runCommand(deps, request, reply, status, execute);
+
+  api.post('/trades', { schema: { tags: ['commands'], summary: 'Capture a trade (version 1)', body: CaptureTradeBody, headers: CommandHeaders, response: responses(201) } }, (request, reply) => {
+    const { tradeRef, ...terms } = request.body;
+    return run(request, reply, 201, (context) => withValidTerms(terms, (t) => deps.commands.captureTrade(tradeRef, t, context)));
+  });
+
+  api.post('/trades/:ref/amendments', { schema: { tags: ['commands'], summary: 'Amend a trade: the whole trade as of its next version', params: RefParams, body: Terms, headers: CommandHeaders, response: responses(201) } }, (request, reply) =>
+    run(request, reply, 201, (context) => withValidTerms(request.body, (t) => deps.commands.amendTrade(request.params.ref, t, context))),
+  );
+
+  api.post('/trades/:ref/cancellation', { schema: { tags: ['commands'], summary: "Cancel a trade: its next version", params: RefParams, body: CancellationBody, headers: CommandHeaders, response: responses(201) } }, (request, reply) =>
+    run(request, reply, 201, (context) => deps.commands.cancelTrade(request.params.ref, request.body.reason, context)),
+  );
+
+  api.put('/trades/:ref/allocations/:allocationId', { schema: { tags: ['commands'], summary: 'Allocate (quantity 0 withdraws)', params: AllocationParams, body: AllocationBody, headers: CommandHeaders, response: responses(200) } }, (request, reply) =>
+    run(request, reply, 200, (context) => deps.commands.allocate(request.params.ref, request.params.allocationId, request.body.account, request.body.quantity, context)),
+  );
+
+  api.post('/trades/:ref/confirmations', { schema: { tags: ['commands'], summary: 'Confirm or reject, as the custodian', params: RefParams, body: ConfirmationBody, headers: CommandHeaders, response: responses(201) } }, (request, reply) => {
+    const price = canonicalPrice(request.body.price)!;
+    return run(request, reply, 201, (context) => deps.commands.confirm(request.params.ref, { ...request.body, price }, context));
+  });
+
+  // The body is optional here, so its one field is read by hand rather than through a body schema.
+  api.put('/trades/:ref/hold', { schema: { tags: ['operations'], summary: "Put the trade's booking on hold (optional body: {reason})", params: RefParams, headers: CommandHeaders, response: responses(200) } }, (request, reply) =>
+    run(request, reply, 200, (context) => deps.commands.placeHold(request.params.ref, holdReason(request.body), context)),
+  );
+
+  api.delete('/trades/:ref/hold', { schema: { tags: ['operations'], summary: 'Release the hold', params: RefParams, headers: CommandHeaders, response: responses(200) } }, (request, reply) =>
+    run(request, reply, 200, (context) => deps.commands.releaseHold(request.params.ref, context)),
+  );
+
+  api.post('/exceptions/:id/resubmission', { schema: { tags: ['operations'], summary: 'Resubmit a rejected line, corrected', params: ExceptionParams, body: ResubmissionBody, headers: CommandHeaders, response: responses(201) } }, (request, reply) =>
+    run(request, reply, 201, () => deps.commands.resubmit(request.params.id, request.body.line)),
+  );
+}
+
+function holdReason(body: unknown): string {
+  const reason = typeof body === 'object' && body !== null ? (body as { reason?: unknown }).reason : undefined;
+  return typeof reason === 'string' && reason.trim() !== '' ? reason.slice(0, 200) : 'held by operations';
+}
+
+function withValidTerms(terms: TradeTerms, execute: (terms: TradeTerms) => Promise<CommandOutcome>): Promise<CommandOutcome> {
+  const errors = termsErrors(terms);
+  if (errors.length > 0) {
+    return Promise.resolve(E.left(problem(422, 'validation-failed', 'Invalid trade', errors.map((e) => `${e.field} ${e.message}`).join('; '), { errors })));
+  }
+  return execute(canonicalTerms(terms));
+}
+
+/**
+ * Idempotency-Key and If-Match around a command: a retry with the same key and
+ * request gets the first response and appends nothing; the same key with another
+ * request is a 422; a stale If-Match is a 409 naming the current version.
+ */
+async function runCommand(
+  deps: CommandApiDependencies,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  successStatus: number,
+  execute: (context: CommandContext) => Promise<CommandOutcome>,
+): Promise<FastifyReply> {
+  const key = header(request, 'idempotency-key');
+  const requestHash = IdempotencyLedger.requestHash(request.method, request.url, request.body);
+  if (key) {
+    const first = await deps.ledger.find(key);
+    if (first) return replay(reply, first, requestHash);
+  }
+  const ifMatch = header(request, 'if-match');
+  const expectedVersion = ifMatch === undefined ? undefined : parseEtag(ifMatch);
+  if (expectedVersion === null) {
+    return sendProblem(reply, problem(400, 'invalid-header', 'Invalid If-Match', 'If-Match must be an ETag this API issued, such as "3"', { parameter: 'if-match' }));
+  }
+  const context: CommandContext = {
+    inputId: key ? IdempotencyLedger.inputId(key) : randomUUID(),
+    ...(expectedVersion !== undefined && { expectedVersion }),
+  };
+  const outcome = await execute(context);
+  if (E.isLeft(outcome)) return sendProblem(reply, { ...outcome.left, instance: request.url } as Problem);
+  const etag = `"${outcome.right.version}"`;
+  if (key) {
+    const standing = await deps.ledger.record(key, { requestHash, status: successStatus, body: outcome.right, etag });
+    return replay(reply, standing, requestHash);
+  }
+  return reply.code(successStatus).header('etag', etag).send(outcome.right);
+}
+
+function replay(reply: FastifyReply, first: { requestHash: string; status: number; body: unknown; etag: string | null }, requestHash: string): FastifyReply {
+  if (first.requestHash !== requestHash) {
+    return sendProblem(reply, problem(422, 'idempotency-key-reused', 'Idempotency-Key reused', 'this Idempotency-Key was already used with a different request'));
+  }
+  if (first.etag) reply.header('etag', first.etag);
+  return reply.code(first.status).header('idempotent-replay', 'true').send(first.body);
+}
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+/** "3", W/"3" or a bare 3; null for anything else. */
+function parseEtag(value: string): number | null {
+  const match = /^(?:W\/)?"?(\d{1,9})"?$/.exec(value.trim());
+  return match ? Number(match[1]) : null;
+}

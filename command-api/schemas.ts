@@ -1,0 +1,61 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+// Field limits are those of the CX1 record, so anything the API takes can also be written as a CX1 line.
+const text12 = (description: string) => Type.String({ minLength: 1, maxLength: 12, pattern: '^\\S(.*\\S)?$', description });
+const Isin = Type.String({ pattern: '^[A-Z]{2}[A-Z0-9]{9}[0-9]$', description: 'ISIN with a valid check digit' });
+const Price = Type.String({ pattern: '^\\d{1,10}(\\.\\d{1,8})?$', description: 'decimal string, up to 10 integer and 8 decimal digits; never a float' });
+const Quantity = Type.Integer({ minimum: 1, maximum: 999_999_999_999_999 });
+const IsoDate = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'YYYY-MM-DD' });
+const Reason = Type.String({ maxLength: 40, default: '' });
+
+export const TradeRef = Type.String({ pattern: '^[A-Za-z0-9/-]{1,16}$', description: 'letters, digits, - and /; up to 16' });
+
+export const Terms = Type.Object(
+  {
+    account: text12('account'),
+    isin: Isin,
+    side: Type.Union([Type.Literal('BUY'), Type.Literal('SELL')]),
+    quantity: Quantity,
+    price: Price,
+    currency: Type.String({ pattern: '^[A-Z]{3}$' }),
+    tradeDate: IsoDate,
+    settleDate: IsoDate,
+    counterparty: text12('counterparty'),
+  },
+  { additionalProperties: false },
+);
+export type Terms = Static<typeof Terms>;
+
+export const CaptureTradeBody = Type.Composite([Type.Object({ tradeRef: TradeRef }), Terms], { additionalProperties: false });
+export type CaptureTradeBody = Static<typeof CaptureTradeBody>;
+
+export const CancellationBody = Type.Object({ reason: Reason }, { additionalProperties: false });
+export const AllocationBody = Type.Object(
+  { account: text12('account'), quantity: Type.Integer({ minimum: 0, maximum: 999_999_999_999_999, description: '0 withdraws the allocation' }) },
+  { additionalProperties: false },
+);
+export const ConfirmationBody = Type.Object(
+  {
+    status: Type.Union([Type.Literal('AFFIRMED'), Type.Literal('REJECTED')]),
+    quantity: Type.Integer({ minimum: 0, maximum: 999_999_999_999_999 }),
+    price: Price,
+    reason: Reason,
+  },
+  { additionalProperties: false },
+);
+export const ResubmissionBody = Type.Object({ line: Type.String({ minLength: 1, maxLength: 1000, description: 'the corrected 128-character CX1 line' }) }, { additionalProperties: false });
+
+export const RefParams = Type.Object({ ref: TradeRef });
+export const AllocationParams = Type.Object({ ref: TradeRef, allocationId: Type.String({ minLength: 1, maxLength: 12 }) });
+export const ExceptionParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+
+export const CommandResult = Type.Object({
+  tradeRef: Type.String(),
+  version: Type.Integer({ description: "the trade's effective version after the command; also the ETag" }),
+  position: Type.Integer({ description: 'global position of what the command appended; pass it as minPosition to read your write' }),
+});
+
+export const CommandHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+  'if-match': Type.Optional(Type.String({ maxLength: 64 })),
+});
