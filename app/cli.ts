@@ -48,4 +48,39 @@ program
     process.exitCode = await ingestCommand(loadConfig({ dataDir: options.dataDir, configFile: options.config }), files, { json: options.json ?? false });
   });
 
+program
+  .command('rebuild')
+  .description('rebuild read models from position 0 beside the live ones, then swap them in; safe while serve runs')
+  .option('--data-dir <dir>', 'where the embedded stores live', './data')
+  .option('--config <file>', 'JSON configuration file')
+  .argument('[projection...]', 'trades, positions, exceptions (all when none is named)')
+  .action(async (names: string[], options: { dataDir: string; config?: string }) => {
+    const { rebuildCommand } = await import('./commands/rebuild.js');
+    process.exitCode = await rebuildCommand(loadConfig({ dataDir: options.dataDir, configFile: options.config }), names);
+  });
+
+program
+  .command('history')
+  .description('every event of a trade reference across its streams, in global order')
+  .option('--data-dir <dir>', 'where the embedded stores live', './data')
+  .option('--config <file>', 'JSON configuration file')
+  .option('--json', 'one JSON object per event, with its data')
+  .argument('<ref>', 'trade reference')
+  .action(async (ref: string, options: { dataDir: string; config?: string; json?: boolean }) => {
+    const { historyCommand } = await import('./commands/history.js');
+    process.exitCode = await historyCommand(loadConfig({ dataDir: options.dataDir, configFile: options.config }), ref, { json: options.json ?? false });
+  });
+
+program
+  .command('state')
+  .description('a trade as it stood at a global position or a point in time')
+  .option('--data-dir <dir>', 'where the embedded stores live', './data')
+  .option('--config <file>', 'JSON configuration file')
+  .option('--at <position|time>', 'global position, or ISO date-time')
+  .argument('<ref>', 'trade reference')
+  .action(async (ref: string, options: { dataDir: string; config?: string; at?: string }) => {
+    const { stateCommand } = await import('./commands/history.js');
+    process.exitCode = await stateCommand(loadConfig({ dataDir: options.dataDir, configFile: options.config }), ref, options.at);
+  });
+
 await program.parseAsync(process.argv);

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { EventStore } from '../eventstore/index.js';
 import { bookingManager, ProcessorRunner, tradeProcessor } from '../processors/index.js';
-import { PROJECTIONS, ProjectionRunner } from '../projections/index.js';
-import { LiveReadModels, type PlatformStatus } from '../query-api/index.js';
+import { checkpointOf, collectionOf, LiveReadModels, PROJECTIONS, ProjectionRunner, type AnyProjection } from '../projections/index.js';
+import type { PlatformStatus } from '../query-api/index.js';
 import type { ReadStore } from '../readstore/index.js';
 
 /** A processor as the platform sees it: something that follows the store until stopped. */
@@ -11,6 +11,9 @@ interface Follower {
   stop(): Promise<void>;
   readonly status: { name: string; position: number };
 }
+
+/** How soon `serve` notices that a rebuild promoted a new generation of a read model. */
+const PROMOTION_POLL_MS = 250;
 
 interface Waiter {
   projection: string;
@@ -26,8 +29,12 @@ interface Waiter {
 export class Platform {
   readonly processors: Follower[];
   readonly projections: ProjectionRunner[] = [];
-  private running: Array<Promise<void>> = [];
+  private readonly running = new Map<Follower | ProjectionRunner, Promise<void>>();
   private waiters: Waiter[] = [];
+  private readonly models: LiveReadModels;
+  private onFailure: (error: unknown) => void = () => {};
+  private promotionWatch: NodeJS.Timeout | null = null;
+  private switching = false;
 
   constructor(
     readonly events: EventStore,
@@ -35,24 +42,68 @@ export class Platform {
     private readonly logger: Logger,
   ) {
     this.processors = [new ProcessorRunner(events, tradeProcessor, logger), new ProcessorRunner(events, bookingManager, logger)];
+    this.models = new LiveReadModels(reads);
   }
 
   /** Starts every follower; `onFailure` hears of one that stopped on an error. */
   async start(onFailure: (error: unknown) => void): Promise<void> {
-    const models = new LiveReadModels(this.reads);
+    this.onFailure = onFailure;
     for (const projection of PROJECTIONS) {
-      const generation = await models.generation(projection.name);
-      const runner = new ProjectionRunner(this.events, this.reads, projection, generation, this.logger, () => this.settleWaiters());
+      const generation = await this.models.generation(projection.name);
+      await this.dropRetired(projection.name, generation);
+      const runner = this.projectionRunner(projection, generation);
       await runner.prepare();
       this.projections.push(runner);
     }
-    const runAll = [...this.processors.map((p) => () => p.run()), ...this.projections.map((p) => () => p.run())];
-    this.running = runAll.map((run) =>
-      run().catch((error: unknown) => {
-        this.logger.fatal({ err: error }, 'a follower of the event store failed');
-        onFailure(error);
-      }),
-    );
+    for (const follower of [...this.processors, ...this.projections]) this.launch(follower);
+    this.promotionWatch = setInterval(() => {
+      this.followPromotions().catch((error: unknown) => this.fail(error));
+    }, PROMOTION_POLL_MS);
+  }
+
+  private projectionRunner(projection: AnyProjection, generation: number): ProjectionRunner {
+    return new ProjectionRunner(this.events, this.reads, projection, generation, this.logger, () => this.settleWaiters());
+  }
+
+  private launch(follower: Follower | ProjectionRunner): void {
+    this.running.set(follower, follower.run().catch((error: unknown) => this.fail(error)));
+  }
+
+  private fail(error: unknown): void {
+    this.logger.fatal({ err: error }, 'a follower of the event store failed');
+    this.onFailure(error);
+  }
+
+  /** A rebuild promoted a new generation: carry on with it, then let go of the old one and drop it. */
+  private async followPromotions(): Promise<void> {
+    if (this.switching) return;
+    this.switching = true;
+    try {
+      for (const [index, current] of this.projections.entries()) {
+        const live = await this.models.generation(current.name);
+        if (live === current.generation) continue;
+        const projection = PROJECTIONS.find((p) => p.name === current.name)!;
+        const next = this.projectionRunner(projection, live);
+        await next.prepare();
+        this.projections[index] = next;
+        this.launch(next);
+        await current.stop();
+        await this.running.get(current);
+        this.running.delete(current);
+        await this.dropRetired(current.name, live);
+        this.logger.info({ projection: current.name, from: current.generation, to: live }, 'switched to the rebuilt read model');
+      }
+    } finally {
+      this.switching = false;
+    }
+  }
+
+  private async dropRetired(projection: string, live: number): Promise<void> {
+    const retired = await this.models.retired(projection);
+    if (retired === null || retired === live) return;
+    await this.reads.dropCollection(collectionOf(projection, retired));
+    await this.reads.deleteCheckpoint(checkpointOf(projection, retired));
+    await this.models.clearRetired(projection);
   }
 
   async status(): Promise<PlatformStatus> {
@@ -90,8 +141,9 @@ export class Platform {
   }
 
   async stop(): Promise<void> {
+    if (this.promotionWatch) clearInterval(this.promotionWatch);
     await Promise.all([...this.processors, ...this.projections].map((runner) => runner.stop()));
-    await Promise.allSettled(this.running);
+    await Promise.allSettled(this.running.values());
     for (const waiter of [...this.waiters]) waiter.resolve(false);
   }
 }

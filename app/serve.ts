@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { CommandService, IdempotencyLedger, registerCommandApi } from '../command-api/index.js';
-import type { ExceptionView } from '../projections/index.js';
-import { createHttpServer, LiveReadModels, registerQueryApi } from '../query-api/index.js';
+import { LiveReadModels, type ExceptionView } from '../projections/index.js';
+import { createHttpServer, registerQueryApi } from '../query-api/index.js';
 import type { KeplerConfig } from './config.js';
 import { Platform } from './platform.js';
 import { openEventStore, openReadStore } from './stores.js';

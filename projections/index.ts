@@ -1,5 +1,7 @@
 export type { AnyProjection, Projected, ProjectionDefinition } from './projection.js';
 export { ProjectionRunner, checkpointOf, collectionOf } from './runner.js';
+export { LiveReadModels } from './generations.js';
+export { rebuildProjection, type RebuildProgress } from './rebuild.js';
 export { tradesProjection, type TradeStatus, type TradeView } from './trades.js';
 export { positionsProjection, positionDeltas, positionKey, type PositionView } from './positions.js';
 export { exceptionsProjection, exceptionIdOf, type ExceptionView } from './exceptions.js';

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { EventStore, Subscription } from '../eventstore/index.js';
+import type { EventStore, RecordedEvent, Subscription } from '../eventstore/index.js';
 import type { Document, DocumentWrite, ReadStore } from '../readstore/index.js';
 import type { AnyProjection, Projected } from './projection.js';
 
@@ -61,12 +61,27 @@ export class ProjectionRunner {
     }
   }
 
+  /**
+   * Reads from the checkpoint to the head of the store and stops there: how a
+   * rebuild builds a new generation beside the live one.
+   */
+  async catchUp(onProgress?: (position: number, head: number) => void): Promise<number> {
+    await this.prepare();
+    for (;;) {
+      const page = await this.events.readAll(this.position, { maxCount: 10_000, filter: this.projection.filter });
+      await this.apply(page.events, page.scannedTo);
+      this.position = page.scannedTo;
+      onProgress?.(this.position, Math.max(this.position, await this.events.headPosition()));
+      if (page.endOfStore) return this.position;
+    }
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     await this.subscription?.close();
   }
 
-  private async apply(events: readonly import('../eventstore/index.js').RecordedEvent[], scannedTo: number): Promise<void> {
+  private async apply(events: readonly RecordedEvent[], scannedTo: number): Promise<void> {
     const touched = new Map<string, (Projected & Document) | null>();
     const keyed = events.map((event) => ({ event, keys: this.projection.keysOf(event) }));
     const missing = [...new Set(keyed.flatMap((k) => k.keys))];

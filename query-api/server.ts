@@ -4,10 +4,9 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
-import type { ExceptionView, PositionView, TradeView } from '../projections/index.js';
+import { LiveReadModels, type ExceptionView, type PositionView, type TradeView } from '../projections/index.js';
 import type { Document, ReadStore } from '../readstore/index.js';
 import { notFound, problemErrorHandler, sendProblem } from './problems.js';
-import { LiveReadModels } from './read-models.js';
 import { ConsistencyQuery, ExceptionsQuery, PositionsQuery, TradeRefParam, TradesQuery } from './schemas.js';
 
 export interface PlatformStatus {
