@@ -1,0 +1,62 @@
+// The real client against an address where nothing listens: what the adapter
+// does when EventStoreDB is down. No server (and no fake one) involved.
+import { createServer } from 'node:net';
+import { UnavailableError } from '@eventstore/db-client';
+import { describe, expect, it } from 'vitest';
+import { isTransientError } from './esdb-event-store.js';
+import { EsdbEventStore } from './index.js';
+
+/** A local port that was free a moment ago: connections to it are refused. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('EsdbEventStore without a reachable server', () => {
+  it('connect() rejects with the client UnavailableError', async () => {
+    const port = await closedPort();
+    const error = await EsdbEventStore.connect(`esdb://127.0.0.1:${port}?tls=false`, {
+      reconnect: { initialDelayMs: 5, maxDelayMs: 20 },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnavailableError);
+  });
+
+  it('a subscription keeps reconnecting with backoff, reports each attempt, and close() ends the iteration', async () => {
+    const port = await closedPort();
+    const attempts: Array<{ attempt: number; error: unknown }> = [];
+    const store = await EsdbEventStore.connect(`esdb://127.0.0.1:${port}?tls=false`, {
+      verifyConnection: false,
+      readAttempts: 1,
+      reconnect: { initialDelayMs: 5, maxDelayMs: 20 },
+      onSubscriptionError: (error, attempt) => attempts.push({ attempt, error }),
+    });
+    const subscription = store.subscribe(0);
+    const next = subscription[Symbol.asyncIterator]().next();
+    while (attempts.length < 3) await new Promise((r) => setTimeout(r, 10));
+    await subscription.close();
+    expect(await next).toEqual({ value: undefined, done: true });
+    expect(attempts.map((a) => a.attempt).slice(0, 3)).toEqual([1, 2, 3]);
+    expect(attempts[0]!.error).toBeInstanceOf(UnavailableError);
+    await store.close();
+    expect(() => store.subscribe(0)).toThrow(/closed/);
+  });
+
+  it('appends are not retried: the transport error reaches the caller, classified as transient', async () => {
+    // The client's append first probes the server's capabilities, and that path rejects with the
+    // raw gRPC ServiceError (status 14), not an UnavailableError: classification must use the code.
+    const port = await closedPort();
+    const store = await EsdbEventStore.connect(`esdb://127.0.0.1:${port}?tls=false`, { verifyConnection: false });
+    const append = store.append(
+      'core-1',
+      [{ id: '8f6b8b1e-5f0e-4d7e-9a53-7f1f4f0c7a11', type: 'T', data: {}, metadata: { correlationId: 'R' } }],
+      'no_stream',
+    );
+    const error = await append.catch((e: unknown) => e);
+    expect(error instanceof UnavailableError || (error as { code?: unknown }).code === 14).toBe(true);
+    expect(isTransientError(error)).toBe(true);
+    await store.close();
+  });
+});
