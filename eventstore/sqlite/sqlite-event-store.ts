@@ -66,6 +66,7 @@ export class SqliteEventStore implements EventStore {
 
   private readonly selectRevision: Database.Statement<[string], { revision: number | null }>;
   private readonly insertEvent: Database.Statement<[number, string, number, string, string, string, string, number]>;
+  private readonly insertIfNew: Database.Statement<[number, string, number, string, string, string, string, number]>;
   private readonly selectStream: Database.Statement<[string, number, number], EventRow>;
   private readonly selectAfter: Database.Statement<[number, number], EventRow>;
   /** Per event-type filter, a statement that leaves unwanted rows inside SQLite. */
@@ -96,6 +97,9 @@ export class SqliteEventStore implements EventStore {
     this.insertEvent = db.prepare(
       'INSERT INTO events (position, stream, revision, id, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
+    this.insertIfNew = db.prepare(
+      'INSERT OR IGNORE INTO events (position, stream, revision, id, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
     this.selectStream = db.prepare(
       'SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?',
     );
@@ -119,12 +123,26 @@ export class SqliteEventStore implements EventStore {
       let position = this.selectHead.get()!.head ?? 0;
       const recordedAt = Date.now();
       const outcomes = appends.map((append): AppendOutcome => {
-        const current = this.selectRevision.get(append.stream)!.revision;
-        if (!revisionMatches(append.expectedRevision, current)) {
-          return { ok: false, actualRevision: current ?? 'no_stream' };
+        let revision: number;
+        let events = append.events;
+        if (append.expectedRevision === 'no_stream' && events.length > 0) {
+          // The common case when ingesting: let the unique (stream, revision) index answer
+          // "is this stream new?" as part of the insert instead of asking first.
+          const [first, ...rest] = events;
+          if (this.insertIfNew.run(position + 1, append.stream, 0, first!.id, first!.type, JSON.stringify(first!.data), JSON.stringify(first!.metadata), recordedAt).changes === 0) {
+            return { ok: false, actualRevision: this.selectRevision.get(append.stream)!.revision ?? 'no_stream' };
+          }
+          position += 1;
+          revision = 0;
+          events = rest;
+        } else {
+          const current = this.selectRevision.get(append.stream)!.revision;
+          if (!revisionMatches(append.expectedRevision, current)) {
+            return { ok: false, actualRevision: current ?? 'no_stream' };
+          }
+          revision = current ?? -1;
         }
-        let revision = current ?? -1;
-        for (const event of append.events) {
+        for (const event of events) {
           revision += 1;
           position += 1;
           this.insertEvent.run(
