@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
-import { loadConfig } from './config.js';
+import { loadConfig, ROLES } from './config.js';
 
 // Commands are loaded when chosen, so `ingest` does not pay for the HTTP stack at start-up.
 
@@ -21,9 +21,11 @@ program
   .option('--data-dir <dir>', 'where the embedded stores live', './data')
   .option('--port <n>', 'HTTP port', port)
   .option('--config <file>', 'JSON configuration file')
-  .action(async (options: { dataDir: string; port?: number; config?: string }) => {
+  .option('--roles <list>', `what this process runs, comma-separated: ${ROLES.join(', ')} (default: all)`)
+  .option('--partition <i/n>', 'this process\'s share when n processes run the same roles')
+  .action(async (options: { dataDir: string; port?: number; config?: string; roles?: string; partition?: string }) => {
     const { serveCommand } = await import('./commands/serve.js');
-    await serveCommand(loadConfig({ dataDir: options.dataDir, port: options.port, configFile: options.config }));
+    await serveCommand(loadConfig({ dataDir: options.dataDir, port: options.port, configFile: options.config, roles: options.roles, partition: options.partition }));
   });
 
 program

@@ -1,11 +1,28 @@
 import { readFileSync } from 'node:fs';
+import { parsePartition } from '../processors/partition.js';
 import { resolve } from 'node:path';
 
 export type EventStoreConfig = { kind: 'sqlite'; path: string } | { kind: 'eventstoredb'; url: string };
 export type ReadStoreConfig = { kind: 'sqlite'; path: string } | { kind: 'mongodb'; url: string; database: string };
 
+export const ROLES = ['ingestion', 'processors', 'projections', 'command-api', 'query-api', 'publisher'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface AmqpConfig {
+  url: string;
+  /** Names of exchanges and queues start with this. */
+  prefix: string;
+  /** Blue/green deployment slot this process belongs to. */
+  slot: 'blue' | 'green';
+}
+
 export interface KeplerConfig {
   dataDir: string;
+  /** What this process runs; all of them by default. */
+  roles: readonly Role[];
+  /** This process's share when several processes run the same roles: i/n. */
+  partition: { index: number; count: number };
+  amqp: AmqpConfig | null;
   http: { host: string; port: number };
   eventStore: EventStoreConfig;
   readStore: ReadStoreConfig;
@@ -17,10 +34,15 @@ export interface ConfigOverrides {
   dataDir?: string;
   port?: number;
   configFile?: string;
+  roles?: string;
+  partition?: string;
 }
 
 interface ConfigFile {
   dataDir?: string;
+  roles?: string[];
+  partition?: string;
+  amqp?: { url?: string; prefix?: string; slot?: string };
   http?: { host?: string; port?: number };
   eventStore?: { url?: string };
   readStore?: { url?: string; database?: string };
@@ -38,8 +60,14 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   const host = env.KEPLER_HOST ?? file.http?.host ?? 'localhost';
   const eventStoreUrl = env.KEPLER_EVENTSTORE_URL ?? file.eventStore?.url;
   const readStoreUrl = env.KEPLER_MONGODB_URL ?? file.readStore?.url;
+  const amqpUrl = env.KEPLER_AMQP_URL ?? file.amqp?.url;
+  const slot = env.KEPLER_SLOT ?? file.amqp?.slot ?? 'blue';
+  if (slot !== 'blue' && slot !== 'green') throw new Error(`KEPLER_SLOT is blue or green, not "${slot}"`);
   return {
     dataDir,
+    roles: parseRoles(overrides.roles ?? env.KEPLER_ROLES ?? file.roles?.join(',')),
+    partition: parsePartition(overrides.partition ?? env.KEPLER_PARTITION ?? file.partition ?? '0/1'),
+    amqp: amqpUrl ? { url: amqpUrl, prefix: env.KEPLER_AMQP_PREFIX ?? file.amqp?.prefix ?? 'kepler', slot } : null,
     http: { host, port },
     eventStore: eventStoreUrl ? { kind: 'eventstoredb', url: eventStoreUrl } : { kind: 'sqlite', path: resolve(dataDir, 'events.db') },
     readStore: readStoreUrl
@@ -47,6 +75,14 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       : { kind: 'sqlite', path: resolve(dataDir, 'read.db') },
     readYourWritesTimeoutMs: numberFrom(env.KEPLER_READ_YOUR_WRITES_TIMEOUT_MS) ?? 5000,
   };
+}
+
+function parseRoles(text: string | undefined): readonly Role[] {
+  if (text === undefined || text.trim() === '' || text.trim() === 'all') return ROLES;
+  const roles = text.split(',').map((r) => r.trim());
+  const unknown = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
+  if (unknown.length > 0) throw new Error(`unknown role ${unknown.join(', ')}; the roles are ${ROLES.join(', ')}`);
+  return roles as Role[];
 }
 
 function readConfigFile(path: string): ConfigFile {

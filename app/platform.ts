@@ -1,19 +1,34 @@
 import type { Logger } from 'pino';
 import type { EventStore } from '../eventstore/index.js';
-import { bookingManager, ProcessorRunner, tradeProcessor } from '../processors/index.js';
+import { bookingManager, partitionedName, ProcessorRunner, tradeProcessor, WHOLE, type Partition } from '../processors/index.js';
 import { checkpointOf, collectionOf, LiveReadModels, PROJECTIONS, ProjectionRunner, type AnyProjection } from '../projections/index.js';
 import type { PlatformStatus } from '../query-api/index.js';
 import type { ReadStore } from '../readstore/index.js';
 
-/** A processor as the platform sees it: something that follows the store until stopped. */
-interface Follower {
+/** Something that follows the event store until stopped, such as a processor or an integration publisher. */
+export interface Follower {
   run(): Promise<void>;
   stop(): Promise<void>;
   readonly status: { name: string; position: number };
 }
 
-/** How soon `serve` notices that a rebuild promoted a new generation of a read model. */
+export interface PlatformOptions {
+  /** Run the trade processor and the booking manager here. */
+  processors: boolean;
+  /** Run the projections here. */
+  projections: boolean;
+  /** This process's share of the work when several processes run the same role. */
+  partition: Partition;
+  /** Further followers that belong to this process (the AMQP publisher, for instance). */
+  extraFollowers?: Follower[];
+}
+
+/** How soon a process notices that a rebuild promoted a new generation of a read model. */
 const PROMOTION_POLL_MS = 250;
+/** How often read-your-writes looks at a checkpoint kept by another process. */
+const CHECKPOINT_POLL_MS = 10;
+
+const PROCESSOR_NAMES = [tradeProcessor.name, bookingManager.name];
 
 interface Waiter {
   projection: string;
@@ -22,12 +37,14 @@ interface Waiter {
 }
 
 /**
- * Everything that follows the event store: the trade processor, the booking
- * process manager and the projections. Each resumes from its own durable
- * checkpoint, so stopping or killing the process at any point loses nothing.
+ * Everything that follows the event store in this process: the trade processor,
+ * the booking process manager and the projections, as its roles say. Each
+ * resumes from its own durable checkpoint, so stopping or killing the process at
+ * any point loses nothing. Followers running in other processes are seen through
+ * their durable checkpoints.
  */
 export class Platform {
-  readonly processors: Follower[];
+  readonly processors: Follower[] = [];
   readonly projections: ProjectionRunner[] = [];
   private readonly running = new Map<Follower | ProjectionRunner, Promise<void>>();
   private waiters: Waiter[] = [];
@@ -40,29 +57,35 @@ export class Platform {
     readonly events: EventStore,
     readonly reads: ReadStore,
     private readonly logger: Logger,
+    private readonly options: PlatformOptions = { processors: true, projections: true, partition: WHOLE },
   ) {
-    this.processors = [new ProcessorRunner(events, tradeProcessor, logger), new ProcessorRunner(events, bookingManager, logger)];
+    if (options.processors) {
+      this.processors.push(new ProcessorRunner(events, tradeProcessor, logger, options.partition), new ProcessorRunner(events, bookingManager, logger, options.partition));
+    }
+    this.processors.push(...(options.extraFollowers ?? []));
     this.models = new LiveReadModels(reads);
   }
 
-  /** Starts every follower; `onFailure` hears of one that stopped on an error. */
+  /** Starts every follower of this process; `onFailure` hears of one that stopped on an error. */
   async start(onFailure: (error: unknown) => void): Promise<void> {
     this.onFailure = onFailure;
-    for (const projection of PROJECTIONS) {
-      const generation = await this.models.generation(projection.name);
-      await this.dropRetired(projection.name, generation);
-      const runner = this.projectionRunner(projection, generation);
-      await runner.prepare();
-      this.projections.push(runner);
+    if (this.options.projections) {
+      for (const projection of PROJECTIONS) {
+        const generation = await this.models.generation(projection.name);
+        await this.dropRetired(projection.name, generation);
+        const runner = this.projectionRunner(projection, generation);
+        await runner.prepare();
+        this.projections.push(runner);
+      }
+      this.promotionWatch = setInterval(() => {
+        this.followPromotions().catch((error: unknown) => this.fail(error));
+      }, PROMOTION_POLL_MS);
     }
     for (const follower of [...this.processors, ...this.projections]) this.launch(follower);
-    this.promotionWatch = setInterval(() => {
-      this.followPromotions().catch((error: unknown) => this.fail(error));
-    }, PROMOTION_POLL_MS);
   }
 
   private projectionRunner(projection: AnyProjection, generation: number): ProjectionRunner {
-    return new ProjectionRunner(this.events, this.reads, projection, generation, this.logger, () => this.settleWaiters());
+    return new ProjectionRunner(this.events, this.reads, projection, generation, this.logger, () => this.settleWaiters(), this.options.partition);
   }
 
   private launch(follower: Follower | ProjectionRunner): void {
@@ -101,21 +124,58 @@ export class Platform {
   private async dropRetired(projection: string, live: number): Promise<void> {
     const retired = await this.models.retired(projection);
     if (retired === null || retired === live) return;
+    // Partitioned runners share one collection; the first to switch drops it, the rest find it gone.
     await this.reads.dropCollection(collectionOf(projection, retired));
-    await this.reads.deleteCheckpoint(checkpointOf(projection, retired));
+    await this.reads.deleteCheckpoint(checkpointOf(projection, retired, this.options.partition));
     await this.models.clearRetired(projection);
   }
 
+  /**
+   * Caught up when every follower of the whole platform, in this process or
+   * another, has processed everything in the store, including what the
+   * processors themselves appended.
+   */
   async status(): Promise<PlatformStatus> {
     const head = await this.events.headPosition();
-    const subscriptions = [
-      ...this.processors.map((p) => p.status),
-      ...this.projections.map((p) => ({ name: `projection:${p.name}`, position: p.currentPosition })),
-    ];
+    const subscriptions = [...(await this.processorPositions()), ...(await this.projectionPositions())];
     return { caughtUp: subscriptions.every((s) => s.position >= head), head, subscriptions };
   }
 
+  private async processorPositions(): Promise<Array<{ name: string; position: number }>> {
+    if (this.options.processors && this.options.partition.count === 1) return this.processors.map((p) => p.status);
+    const positions = [];
+    for (const processor of PROCESSOR_NAMES) {
+      for (const partition of partitionsOf(this.options.partition)) {
+        const name = partitionedName(processor, partition);
+        positions.push({ name, position: (await this.events.readCheckpoint(name)) ?? 0 });
+      }
+    }
+    return positions;
+  }
+
+  private async projectionPositions(): Promise<Array<{ name: string; position: number }>> {
+    if (this.options.projections && this.options.partition.count === 1) {
+      return this.projections.map((p) => ({ name: `projection:${p.name}`, position: p.currentPosition }));
+    }
+    const positions = [];
+    for (const projection of PROJECTIONS) {
+      positions.push({ name: `projection:${projection.name}`, position: await this.storedProjectionPosition(projection.name) });
+    }
+    return positions;
+  }
+
+  /** The slowest partition's checkpoint of the live generation. */
+  private async storedProjectionPosition(projection: string): Promise<number> {
+    const generation = await this.models.generation(projection);
+    let slowest = Number.POSITIVE_INFINITY;
+    for (const partition of partitionsOf(this.options.partition)) {
+      slowest = Math.min(slowest, (await this.reads.readCheckpoint(checkpointOf(projection, generation, partition))) ?? 0);
+    }
+    return slowest;
+  }
+
   waitForPosition(projection: string, position: number, timeoutMs: number): Promise<boolean> {
+    if (!this.options.projections || this.options.partition.count > 1) return this.pollStoredPosition(projection, position, timeoutMs);
     const runner = this.projections.find((p) => p.name === projection);
     if (!runner || runner.currentPosition >= position) return Promise.resolve(true);
     return new Promise((resolve) => {
@@ -133,6 +193,15 @@ export class Platform {
     });
   }
 
+  private async pollStoredPosition(projection: string, position: number, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if ((await this.storedProjectionPosition(projection)) >= position) return true;
+      if (Date.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, CHECKPOINT_POLL_MS));
+    }
+  }
+
   private settleWaiters(): void {
     for (const waiter of [...this.waiters]) {
       const runner = this.projections.find((p) => p.name === waiter.projection);
@@ -146,4 +215,8 @@ export class Platform {
     await Promise.allSettled(this.running.values());
     for (const waiter of [...this.waiters]) waiter.resolve(false);
   }
+}
+
+function partitionsOf(mine: Partition): Partition[] {
+  return Array.from({ length: mine.count }, (_, index) => ({ index, count: mine.count }));
 }

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { CommandService, IdempotencyLedger, registerCommandApi } from '../command-api/index.js';
 import { LiveReadModels, type ExceptionView } from '../projections/index.js';
 import { createHttpServer, registerQueryApi } from '../query-api/index.js';
-import type { KeplerConfig } from './config.js';
+import type { KeplerConfig, Role } from './config.js';
 import { Platform } from './platform.js';
 import { openEventStore, openReadStore } from './stores.js';
 
@@ -16,12 +16,21 @@ export interface RunningPlatform {
 export async function startPlatform(config: KeplerConfig, logger: Logger): Promise<RunningPlatform> {
   const events = await openEventStore(config.eventStore);
   const reads = await openReadStore(config.readStore);
-  const platform = new Platform(events, reads, logger);
+  const has = (role: Role) => config.roles.includes(role);
+  const platform = new Platform(events, reads, logger, {
+    processors: has('processors'),
+    projections: has('projections'),
+    partition: config.partition,
+  });
   const app = await createHttpServer(logger);
   const models = new LiveReadModels(reads);
-  const findException = async (id: string) => (await reads.get(await models.collection('exceptions'), id)) as ExceptionView | null;
-  registerCommandApi(app, { commands: new CommandService(events, findException), ledger: new IdempotencyLedger(events) });
+  if (has('command-api')) {
+    const findException = async (id: string) => (await reads.get(await models.collection('exceptions'), id)) as ExceptionView | null;
+    registerCommandApi(app, { commands: new CommandService(events, findException), ledger: new IdempotencyLedger(events) });
+  }
+  // /status is always served, so every process can be watched; the queries only where the role says.
   registerQueryApi(app, {
+    queries: has('query-api'),
     reads,
     logger,
     status: () => platform.status(),

@@ -1,6 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { Logger } from 'pino';
 import { deterministicId, type EventData, type EventFilter, type EventStore, type RecordedEvent } from '../eventstore/index.js';
+import { owns, partitionedName, WHOLE, type Partition } from './partition.js';
 
 /**
  * A processor turns events of other streams into decisions on one of its own
@@ -38,19 +39,24 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
   private stopping = false;
   private subscription: ReturnType<EventStore['subscribe']> | null = null;
 
+  readonly name: string;
+
   constructor(
     private readonly store: EventStore,
     private readonly definition: ProcessorDefinition<State, Event, Input>,
     private readonly logger: Logger,
-  ) {}
+    private readonly partition: Partition = WHOLE,
+  ) {
+    this.name = partitionedName(definition.name, partition);
+  }
 
   get status(): ProcessorStatus {
-    return { name: this.definition.name, position: this.position };
+    return { name: this.name, position: this.position };
   }
 
   /** Runs until stop(); resumes from the durable checkpoint. */
   async run(): Promise<void> {
-    this.position = (await this.store.readCheckpoint(this.definition.name)) ?? 0;
+    this.position = (await this.store.readCheckpoint(this.name)) ?? 0;
     this.subscription = this.store.subscribe(this.position, { filter: this.definition.filter, batchSize: 5000 });
     for await (const batch of this.subscription) {
       if (this.stopping) break;
@@ -65,12 +71,12 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
   }
 
   private async process(events: readonly RecordedEvent[], scannedTo: number): Promise<void> {
-    const checkpoint = { name: this.definition.name, position: scannedTo };
+    const checkpoint = { name: this.name, position: scannedTo };
     for (let attempt = 1; ; attempt++) {
       const touched = new Map<string, Loaded<State> & { appended: EventData[] }>();
       for (const event of events) {
         const routed = this.definition.route(event);
-        if (!routed) continue;
+        if (!routed || !owns(this.partition, event.metadata.correlationId)) continue;
         let entry = touched.get(routed.stream);
         if (!entry) {
           entry = { ...(await this.load(routed.stream)), appended: [] };
@@ -79,7 +85,7 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
         const decision = this.definition.decide(routed.input, entry.state);
         if (E.isLeft(decision)) {
           // Inputs come from the store, so a refusal is a defect, not bad data: log it loudly and go on.
-          this.logger.error({ processor: this.definition.name, event: event.id, error: decision.left }, 'decision refused');
+          this.logger.error({ processor: this.name, event: event.id, error: decision.left }, 'decision refused');
           continue;
         }
         decision.right.forEach((decided, index) => {
@@ -109,8 +115,8 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
       if (conflicts === 0) return;
       // Another writer got there first. Decide again on fresh state: inputs already
       // handled are no-ops, so the appends that did succeed are not repeated.
-      this.logger.warn({ processor: this.definition.name, conflicts, attempt }, 'concurrent writer, retrying batch');
-      if (attempt >= 10) throw new Error(`${this.definition.name}: gave up after ${attempt} concurrency conflicts`);
+      this.logger.warn({ processor: this.name, conflicts, attempt }, 'concurrent writer, retrying batch');
+      if (attempt >= 10) throw new Error(`${this.name}: gave up after ${attempt} concurrency conflicts`);
     }
   }
 

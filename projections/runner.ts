@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { EventStore, RecordedEvent, Subscription } from '../eventstore/index.js';
 import type { Document, DocumentWrite, ReadStore } from '../readstore/index.js';
+import { owns, partitionedName, WHOLE, type Partition } from '../processors/partition.js';
 import type { AnyProjection, Projected } from './projection.js';
 
 /** Where one generation of a read model lives and how far it has got. */
@@ -8,8 +9,8 @@ export function collectionOf(projection: string, generation: number): string {
   return `${projection}_g${generation}`;
 }
 
-export function checkpointOf(projection: string, generation: number): string {
-  return `projection:${projection}:g${generation}`;
+export function checkpointOf(projection: string, generation: number, partition: Partition = WHOLE): string {
+  return partitionedName(`projection:${projection}:g${generation}`, partition);
 }
 
 /**
@@ -32,9 +33,10 @@ export class ProjectionRunner {
     readonly generation: number,
     private readonly logger: Logger,
     private readonly onBatch?: (position: number, caughtUp: boolean) => void,
+    private readonly partition: Partition = WHOLE,
   ) {
     this.collection = collectionOf(projection.name, generation);
-    this.checkpointName = checkpointOf(projection.name, generation);
+    this.checkpointName = checkpointOf(projection.name, generation, partition);
   }
 
   get name(): string {
@@ -83,7 +85,7 @@ export class ProjectionRunner {
 
   private async apply(events: readonly RecordedEvent[], scannedTo: number): Promise<void> {
     const touched = new Map<string, (Projected & Document) | null>();
-    const keyed = events.map((event) => ({ event, keys: this.projection.keysOf(event) }));
+    const keyed = events.map((event) => ({ event, keys: this.projection.keysOf(event).filter((key) => owns(this.partition, key)) }));
     const missing = [...new Set(keyed.flatMap((k) => k.keys))];
     const stored = await this.reads.getMany(this.collection, missing);
     for (const key of missing) touched.set(key, (stored.get(key) as (Projected & Document) | undefined) ?? null);

@@ -17,6 +17,8 @@ export interface PlatformStatus {
 
 export interface QueryApiDependencies {
   reads: ReadStore;
+  /** False for a process that only shows its status. */
+  queries?: boolean;
   status(): Promise<PlatformStatus>;
   /** Resolves true once the named read model reflects the position, false after the timeout. */
   waitForPosition(projection: string, position: number, timeoutMs: number): Promise<boolean>;
@@ -58,6 +60,7 @@ export function registerQueryApi(app: FastifyInstance, deps: QueryApiDependencie
   };
 
   api.get('/status', { schema: { tags: ['queries'], summary: 'Is every follower of the event store caught up?' } }, async () => deps.status());
+  if (deps.queries === false) return;
 
   api.get('/trades/:ref', { schema: { tags: ['queries'], summary: 'One trade (reference percent-encoded)', params: TradeRefParam, querystring: ConsistencyQuery } }, async (request, reply) => {
     if (!(await consistent('trades', request, reply))) return reply;

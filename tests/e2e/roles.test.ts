@@ -1,0 +1,40 @@
+// One role per process, several processes of one role sharing the work: the same result as one process.
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tempDir, writeFeedFile } from '../support/feed.js';
+import { ingest, KeplerServer, snapshot } from '../support/kepler.js';
+import { busyFeed } from '../support/scenarios.js';
+
+describe('kepler serve --roles --partition', () => {
+  it('processors in two partitioned processes, projections in two more, queries in a fifth: same state as one process', async () => {
+    const dir = tempDir();
+    const files = busyFeed(1500, 2).map((spec) => writeFeedFile(dir, spec));
+
+    const single = await KeplerServer.start(join(dir, 'single'));
+    await ingest(join(dir, 'single'), files);
+    await single.caughtUp(120_000);
+    const expected = await snapshot(single);
+    await single.stop();
+
+    const dataDir = join(dir, 'split');
+    const servers = await Promise.all([
+      KeplerServer.start(dataDir, { args: ['--roles', 'processors', '--partition', '0/2'] }),
+      KeplerServer.start(dataDir, { args: ['--roles', 'processors', '--partition', '1/2'] }),
+      KeplerServer.start(dataDir, { args: ['--roles', 'projections', '--partition', '0/2'] }),
+      KeplerServer.start(dataDir, { args: ['--roles', 'projections', '--partition', '1/2'] }),
+    ]);
+    const api = await KeplerServer.start(dataDir, { args: ['--roles', 'query-api,command-api', '--partition', '0/2'] });
+    try {
+      await ingest(dataDir, files);
+      await api.caughtUp(120_000);
+      const status = await api.json<{ subscriptions: Array<{ name: string }> }>('/status');
+      expect(status.subscriptions.map((s) => s.name)).toEqual(expect.arrayContaining(['trade-processor#0of2', 'trade-processor#1of2', 'booking-manager#1of2']));
+      expect(await snapshot(api)).toEqual(expected);
+      // A process without the query role answers /status but not the queries.
+      expect((await servers[0]!.get('/trades')).status).toBe(404);
+      expect((await servers[0]!.get('/status')).status).toBe(200);
+    } finally {
+      await Promise.all([api, ...servers].map((s) => s.stop()));
+    }
+  }, 240_000);
+});
