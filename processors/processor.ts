@@ -30,12 +30,16 @@ export interface ProcessorStatus {
   position: number;
 }
 
+const IDLE_CHECKPOINT_INTERVAL_MS = 1000;
+
 /** Bounded so that a long feed does not keep every trade in memory; entries are reloadable. */
 const CACHE_LIMIT = 50_000;
 
 export class ProcessorRunner<State, Event extends { type: string; tradeRef: string }, Input> {
   private readonly cache = new Map<string, Loaded<State>>();
   private position = 0;
+  /** The checkpoint as last stored, and when. */
+  private stored = { position: 0, at: 0 };
   private stopping = false;
   private subscription: ReturnType<EventStore['subscribe']> | null = null;
 
@@ -57,12 +61,28 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
   /** Runs until stop(); resumes from the durable checkpoint. */
   async run(): Promise<void> {
     this.position = (await this.store.readCheckpoint(this.name)) ?? 0;
+    this.stored = { position: this.position, at: Date.now() };
     this.subscription = this.store.subscribe(this.position, { filter: this.definition.filter, batchSize: 5000 });
     for await (const batch of this.subscription) {
       if (this.stopping) break;
       await this.process(batch.events, batch.scannedTo);
       this.position = batch.scannedTo;
     }
+    await this.storeCheckpoint(this.position);
+  }
+
+  /**
+   * A batch that decided nothing moves the checkpoint only now and then: replaying
+   * it after a crash is harmless, and a disk flush per idle batch is not.
+   */
+  private async storeCheckpointLazily(position: number): Promise<void> {
+    if (position > this.stored.position && Date.now() - this.stored.at >= IDLE_CHECKPOINT_INTERVAL_MS) await this.storeCheckpoint(position);
+  }
+
+  private async storeCheckpoint(position: number): Promise<void> {
+    if (position <= this.stored.position) return;
+    await this.store.writeCheckpoint({ name: this.name, position });
+    this.stored = { position, at: Date.now() };
   }
 
   async stop(): Promise<void> {
@@ -95,10 +115,7 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
       }
 
       const writes = [...touched].filter(([, entry]) => entry.appended.length > 0);
-      if (writes.length === 0) {
-        if (scannedTo > this.position) await this.store.writeCheckpoint(checkpoint);
-        return;
-      }
+      if (writes.length === 0) return this.storeCheckpointLazily(scannedTo);
       const outcomes = await this.store.appendMany(
         writes.map(([stream, entry]) => ({ stream, expectedRevision: entry.revision ?? 'no_stream', events: entry.appended })),
         { checkpoint },
@@ -112,7 +129,10 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
           conflicts++;
         }
       });
-      if (conflicts === 0) return;
+      if (conflicts === 0) {
+        this.stored = { position: scannedTo, at: Date.now() };
+        return;
+      }
       // Another writer got there first. Decide again on fresh state: inputs already
       // handled are no-ops, so the appends that did succeed are not repeated.
       this.logger.warn({ processor: this.name, conflicts, attempt }, 'concurrent writer, retrying batch');

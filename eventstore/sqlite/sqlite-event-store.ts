@@ -63,6 +63,12 @@ export class SqliteEventStore implements EventStore {
   private readonly appended = new EventEmitter();
   private readonly pollIntervalMs: number;
   private closed = false;
+  private pendingWrites: Array<{
+    appends: readonly StreamAppend[];
+    checkpoint: Checkpoint | undefined;
+    resolve: (outcomes: AppendOutcome[]) => void;
+    reject: (error: unknown) => void;
+  }> = [];
 
   private readonly selectRevision: Database.Statement<[string], { revision: number | null }>;
   private readonly insertEvent: Database.Statement<[number, string, number, string, string, string, string, number]>;
@@ -118,53 +124,78 @@ export class SqliteEventStore implements EventStore {
     return outcome!;
   }
 
-  async appendMany(appends: readonly StreamAppend[], options: { checkpoint?: Checkpoint } = {}): Promise<AppendOutcome[]> {
-    const write = this.db.transaction((): AppendOutcome[] => {
-      let position = this.selectHead.get()!.head ?? 0;
-      const recordedAt = Date.now();
-      const outcomes = appends.map((append): AppendOutcome => {
-        let revision: number;
-        let events = append.events;
-        if (append.expectedRevision === 'no_stream' && events.length > 0) {
-          // The common case when ingesting: let the unique (stream, revision) index answer
-          // "is this stream new?" as part of the insert instead of asking first.
-          const [first, ...rest] = events;
-          if (this.insertIfNew.run(position + 1, append.stream, 0, first!.id, first!.type, JSON.stringify(first!.data), JSON.stringify(first!.metadata), recordedAt).changes === 0) {
-            return { ok: false, actualRevision: this.selectRevision.get(append.stream)!.revision ?? 'no_stream' };
-          }
-          position += 1;
-          revision = 0;
-          events = rest;
-        } else {
-          const current = this.selectRevision.get(append.stream)!.revision;
-          if (!revisionMatches(append.expectedRevision, current)) {
-            return { ok: false, actualRevision: current ?? 'no_stream' };
-          }
-          revision = current ?? -1;
-        }
-        for (const event of events) {
-          revision += 1;
-          position += 1;
-          this.insertEvent.run(
-            position,
-            append.stream,
-            revision,
-            event.id,
-            event.type,
-            JSON.stringify(event.data),
-            JSON.stringify(event.metadata),
-            recordedAt,
-          );
-        }
-        return { ok: true, nextRevision: revision, position };
-      });
-      if (options.checkpoint && outcomes.every((o) => o.ok)) {
-        this.upsertCheckpoint.run(options.checkpoint.name, options.checkpoint.position);
-      }
-      return outcomes;
+  /**
+   * Appends that arrive in the same turn of the event loop are written in one
+   * transaction: one fsync for all of them (group commit), so concurrent commands
+   * do not each pay for a disk flush, and every one is durable when it resolves.
+   */
+  appendMany(appends: readonly StreamAppend[], options: { checkpoint?: Checkpoint } = {}): Promise<AppendOutcome[]> {
+    return new Promise((resolve, reject) => {
+      this.pendingWrites.push({ appends, checkpoint: options.checkpoint, resolve, reject });
+      if (this.pendingWrites.length === 1) setImmediate(() => this.commitPendingWrites());
     });
-    const outcomes = write.immediate();
-    if (outcomes.some((o) => o.ok)) this.appended.emit('append');
+  }
+
+  private commitPendingWrites(): void {
+    const writes = this.pendingWrites;
+    this.pendingWrites = [];
+    if (this.closed) {
+      for (const write of writes) write.reject(new Error('event store closed'));
+      return;
+    }
+    let results: AppendOutcome[][];
+    try {
+      results = this.db.transaction(() => writes.map((write) => this.appendInTransaction(write.appends, write.checkpoint))).immediate();
+    } catch (error) {
+      for (const write of writes) write.reject(error);
+      return;
+    }
+    if (results.some((outcomes) => outcomes.some((o) => o.ok))) this.appended.emit('append');
+    writes.forEach((write, i) => write.resolve(results[i]!));
+  }
+
+  private appendInTransaction(appends: readonly StreamAppend[], checkpoint: Checkpoint | undefined): AppendOutcome[] {
+    let position = this.selectHead.get()!.head ?? 0;
+    const recordedAt = Date.now();
+    const outcomes = appends.map((append): AppendOutcome => {
+      let revision: number;
+      let events = append.events;
+      if (append.expectedRevision === 'no_stream' && events.length > 0) {
+        // The common case when ingesting: let the unique (stream, revision) index answer
+        // "is this stream new?" as part of the insert instead of asking first.
+        const [first, ...rest] = events;
+        if (this.insertIfNew.run(position + 1, append.stream, 0, first!.id, first!.type, JSON.stringify(first!.data), JSON.stringify(first!.metadata), recordedAt).changes === 0) {
+          return { ok: false, actualRevision: this.selectRevision.get(append.stream)!.revision ?? 'no_stream' };
+        }
+        position += 1;
+        revision = 0;
+        events = rest;
+      } else {
+        const current = this.selectRevision.get(append.stream)!.revision;
+        if (!revisionMatches(append.expectedRevision, current)) {
+          return { ok: false, actualRevision: current ?? 'no_stream' };
+        }
+        revision = current ?? -1;
+      }
+      for (const event of events) {
+        revision += 1;
+        position += 1;
+        this.insertEvent.run(
+          position,
+          append.stream,
+          revision,
+          event.id,
+          event.type,
+          JSON.stringify(event.data),
+          JSON.stringify(event.metadata),
+          recordedAt,
+        );
+      }
+      return { ok: true, nextRevision: revision, position };
+    });
+    if (checkpoint && outcomes.every((o) => o.ok)) {
+      this.upsertCheckpoint.run(checkpoint.name, checkpoint.position);
+    }
     return outcomes;
   }
 
@@ -275,7 +306,8 @@ export class SqliteEventStore implements EventStore {
   }
 
   async writeCheckpoint(checkpoint: Checkpoint): Promise<void> {
-    this.upsertCheckpoint.run(checkpoint.name, checkpoint.position);
+    // Through the write queue, so it shares a commit with whatever else is being written.
+    await this.appendMany([], { checkpoint });
   }
 
   async close(): Promise<void> {

@@ -137,7 +137,7 @@ export class KeplerServer {
 
 /** What a user can see of the whole platform: every trade, position and exception. */
 export async function snapshot(server: KeplerServer) {
-  const trades = await server.all<{ tradeRef: string }>('/trades');
+  const trades = await server.all<{ tradeRef: string } & Record<string, unknown>>('/trades');
   const positions = (await server.json<{ items: Array<{ account: string; isin: string }> }>('/positions')).items;
   const exceptions = await server.all<{ id: string }>('/exceptions');
   const counts = await server.json<Record<string, number>>('/exceptions/counts');

@@ -1,0 +1,138 @@
+// `npm run bench [-- SECTION...]`: prints figures; never a pass/fail test. Record them in BENCHMARKS.md.
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { writeLargeFeed } from './feed-generator.js';
+import { rate, runMeasured, ServeProcess } from './platform.js';
+
+type Section = () => Promise<void>;
+
+const work = mkdtempSync(join(tmpdir(), 'kepler-bench-'));
+const figures: Record<string, string | number> = {};
+
+function report(name: string, value: string | number): void {
+  figures[name] = value;
+  process.stdout.write(`  ${name.padEnd(52)} ${value}\n`);
+}
+
+/** Ingest throughput, and peak memory as the feed grows (it should stay flat). */
+async function ingest(): Promise<void> {
+  for (const lines of [250_000, 1_000_000]) {
+    const dir = mkdtempSync(join(work, 'ingest-'));
+    const file = join(dir, `CORE_${lines}.cx1`);
+    await writeLargeFeed(file, { lines, seed: 1, source: 'CORE' });
+    const run = await runMeasured(['ingest', '--data-dir', join(dir, 'data'), '--json', file]);
+    if (run.code !== 0) throw new Error(run.stderr);
+    report(`ingest ${lines.toLocaleString('en')} lines: lines/s (whole CLI run)`, rate(lines, run.seconds));
+    report(`ingest ${lines.toLocaleString('en')} lines: seconds`, run.seconds.toFixed(2));
+    report(`ingest ${lines.toLocaleString('en')} lines: peak RSS MB`, run.peakRssMb.toFixed(0));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** From the first line of a 100,000-trade feed to every follower caught up, with serve running. */
+async function caughtUp(): Promise<void> {
+  const dir = mkdtempSync(join(work, 'caughtup-'));
+  const files = await threeSourceFeed(dir, 100_000);
+  const serve = await ServeProcess.start(join(dir, 'data'));
+  try {
+    const started = process.hrtime.bigint();
+    const run = await runMeasured(['ingest', '--data-dir', join(dir, 'data'), '--json', ...files.paths]);
+    if (run.code !== 0) throw new Error(run.stderr);
+    const ingested = Number(process.hrtime.bigint() - started) / 1e9;
+    await serve.caughtUp(files.lines);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const { head } = await serve.status();
+    report(`caughtUp: ${files.trades.toLocaleString('en')} trades, ${files.lines.toLocaleString('en')} lines`, `${seconds.toFixed(1)} s`);
+    report('caughtUp: of which ingest', `${ingested.toFixed(1)} s`);
+    report('caughtUp: events in the store', head.toLocaleString('en'));
+    report('caughtUp: serve peak RSS MB', serve.rss.peakMb.toFixed(0));
+  } finally {
+    await serve.stop();
+  }
+  // The store is kept for the rebuild section.
+  lastStore = join(dir, 'data');
+}
+
+let lastStore: string | null = null;
+
+async function threeSourceFeed(dir: string, trades: number) {
+  // Trade i has the same reference, quantity and price in all three files, so every complete trade books.
+  const core = await writeLargeFeed(join(dir, 'CORE_0001.cx1'), { lines: Math.round(trades * 1.2), seed: 7, source: 'CORE' });
+  const alloc = await writeLargeFeed(join(dir, 'ALLOC_0001.cx1'), { lines: trades * 2, seed: 7, source: 'ALLOC' });
+  const custody = await writeLargeFeed(join(dir, 'CUSTODY_0001.cx1'), { lines: trades, seed: 7, source: 'CUSTODY' });
+  return {
+    paths: [core.path, alloc.path, custody.path],
+    lines: core.lines + alloc.lines + custody.lines,
+    trades: Math.min(core.trades, alloc.trades, custody.trades),
+  };
+}
+
+/** Rebuilding every read model from position 0 of the store the caughtUp section left. */
+async function rebuild(): Promise<void> {
+  if (!lastStore) await caughtUp();
+  const run = await runMeasured(['rebuild', '--data-dir', lastStore!]);
+  if (run.code !== 0) throw new Error(run.stderr);
+  const head = Number(/up to position (\d+)/.exec(run.stdout)?.[1] ?? 0);
+  report(`rebuild trades+positions+exceptions over ${head.toLocaleString('en')} events`, `${run.seconds.toFixed(1)} s`);
+  report('rebuild: events/s per read model', rate(head * 3, run.seconds));
+}
+
+const TERMS = { account: 'ACC-1', isin: 'US0378331005', side: 'BUY', quantity: 100, price: '10.5', currency: 'USD', tradeDate: '2026-11-27', settleDate: '2026-11-30', counterparty: 'CPTY' };
+
+/** capture-trade under load, then GET /trades/{ref}, with autocannon on loopback. */
+async function http(): Promise<void> {
+  const dir = mkdtempSync(join(work, 'http-'));
+  const serve = await ServeProcess.start(join(dir, 'data'));
+  try {
+    let next = 0;
+    const commands = await autocannon({
+      url: serve.url,
+      connections: 32,
+      duration: 10,
+      requests: [
+        {
+          method: 'POST',
+          path: '/trades',
+          headers: { 'content-type': 'application/json' },
+          setupRequest: (request) => ({ ...request, body: JSON.stringify({ ...TERMS, tradeRef: `B${(next++).toString(36)}` }) }),
+        },
+      ],
+    });
+    report('capture-trade: commands/s (autocannon, 32 connections)', Math.round(commands.requests.average).toLocaleString('en'));
+    report('capture-trade: latency p50 / p99 ms', `${commands.latency.p50} / ${commands.latency.p99}`);
+    report('capture-trade: non-2xx', commands.non2xx);
+
+    await serve.caughtUp(1);
+    const refs = Math.max(1, Math.min(next, 10_000));
+    let i = 0;
+    const queries = await autocannon({
+      url: serve.url,
+      connections: 32,
+      duration: 10,
+      requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, path: `/trades/B${(i++ % refs).toString(36)}` }) }],
+    });
+    report('GET /trades/{ref}: queries/s', Math.round(queries.requests.average).toLocaleString('en'));
+    report('GET /trades/{ref}: latency p50 / p99 ms', `${queries.latency.p50} / ${queries.latency.p99}`);
+    report('GET /trades/{ref}: non-2xx', queries.non2xx);
+  } finally {
+    await serve.stop();
+  }
+}
+
+const SECTIONS: Record<string, Section> = { ingest, caughtup: caughtUp, rebuild, http };
+
+const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(SECTIONS);
+process.stdout.write(`Kepler benchmarks on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n`);
+try {
+  for (const name of chosen) {
+    const section = SECTIONS[name];
+    if (!section) throw new Error(`no benchmark section "${name}" (there are: ${Object.keys(SECTIONS).join(', ')})`);
+    process.stdout.write(`${name}\n`);
+    await section();
+  }
+  process.stdout.write(`${JSON.stringify(figures)}\n`);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}

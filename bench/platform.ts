@@ -1,0 +1,108 @@
+// Drives the compiled platform as a user would (child processes, real HTTP) and measures it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../app/package-root.js';
+
+export const CLI = join(packageRoot(), 'bin', 'kepler.js');
+
+export interface Measured {
+  seconds: number;
+  peakRssMb: number;
+  stdout: string;
+  stderr: string;
+  code: number | null;
+}
+
+/** Runs the CLI to completion, sampling its resident memory from /proc. */
+export function runMeasured(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Measured> {
+  const started = process.hrtime.bigint();
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const sampler = new RssSampler(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      sampler.stop();
+      resolve({ seconds: Number(process.hrtime.bigint() - started) / 1e9, peakRssMb: sampler.peakMb, stdout, stderr, code });
+    });
+  });
+}
+
+/** Peak resident memory of a child process, from the kernel's high-water mark. */
+export class RssSampler {
+  peakMb = 0;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly child: ChildProcess) {
+    this.timer = setInterval(() => this.sample(), 50);
+  }
+
+  sample(): void {
+    try {
+      const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
+      const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
+      if (hwm) this.peakMb = Math.max(this.peakMb, Number(hwm[1]) / 1024);
+    } catch {
+      // The process has gone; the last sample stands.
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
+export class ServeProcess {
+  private constructor(
+    readonly child: ChildProcess,
+    readonly url: string,
+    readonly rss: RssSampler,
+  ) {}
+
+  static async start(dataDir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
+    const child = spawn(process.execPath, [CLI, 'serve', '--data-dir', dataDir, '--port', '0', ...args], {
+      env: { ...process.env, KEPLER_HOST: '127.0.0.1', ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stderr!.on('data', (c: Buffer) => {
+        stderr += c.toString();
+        const match = /Server listening at (http:\/\/[^\s"]+)/.exec(stderr) ?? /"url":"(http:\/\/[^"]+)"/.exec(stderr);
+        if (match) resolve(match[1]!);
+      });
+      child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
+    });
+    return new ServeProcess(child, url, new RssSampler(child));
+  }
+
+  async status(): Promise<{ caughtUp: boolean; head: number }> {
+    return (await fetch(`${this.url}/status`)).json() as Promise<{ caughtUp: boolean; head: number }>;
+  }
+
+  async caughtUp(minimumHead: number, timeoutMs = 600_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const status = await this.status();
+      if (status.caughtUp && status.head >= minimumHead) return;
+      if (Date.now() > deadline) throw new Error(`not caught up: ${JSON.stringify(status)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.rss.stop();
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise((r) => this.child.once('exit', r));
+    this.child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+export function rate(count: number, seconds: number): string {
+  return Math.round(count / seconds).toLocaleString('en');
+}

@@ -1,0 +1,516 @@
+// Pure parsing and validation of single CX1 lines (see shared/specs/legacy-feed.md).
+//
+// Every function here looks at one line of text and nothing else: no I/O, no
+// knowledge of the file the line came from. In particular parseDetail does not
+// check whether the file's source may send the record type: that is file.ts's
+// job, so that INVALID_RECORD is always decided before SOURCE_MISMATCH.
+//
+// Error strings are the `detail` operators read on the exceptions list, so each
+// one names the field, its columns and the offending value.
+//
+// Decisions where the spec is silent:
+// - Text fields must be left-aligned: a value with leading spaces breaks the
+//   layout and is rejected (otherwise " ACC1" and "ACC1" would silently be two
+//   accounts). Free-text reasons are the exception: they keep leading spaces.
+// - Text field values may hold printable ASCII only (0x20-0x7E): the file is
+//   "ASCII text", and control characters (NUL, TAB, a stray CR) in an account
+//   or a reason would only cause trouble downstream.
+// - Filler columns are ignored whatever they hold, non-ASCII bytes included.
+// - Letters in a trade reference may be upper or lower case.
+import * as E from 'fp-ts/lib/Either.js';
+import {
+  FEED_SOURCES,
+  isCalendarDate,
+  isValidIsin,
+  priceFromScaled,
+  type ConfirmationStatus,
+  type FeedSource,
+  type IsoDate,
+  type Price,
+  type Side,
+} from '../../domain/values.js';
+import type {
+  AllocationRecord,
+  AmendmentRecord,
+  CancellationRecord,
+  ConfirmationRecord,
+  DetailRecord,
+  DetailRecordType,
+  FileHeader,
+  FileTrailer,
+  NewTradeRecord,
+  TradeTerms,
+} from '../../domain/records.js';
+
+export type Result<T> = E.Either<string, T>;
+
+/** A fixed-width field: 1-based, inclusive columns, as in the spec's tables. */
+export interface Field {
+  readonly name: string;
+  readonly from: number;
+  readonly to: number;
+}
+
+const field = (name: string, from: number, to: number): Field => ({ name, from, to });
+
+export const RECORD_LENGTH = 128;
+
+export const RECORD_TYPE = field('record type', 1, 3);
+
+export const HDR_FIELDS = {
+  source: field('source', 4, 11),
+  businessDate: field('business date', 12, 19),
+  fileNumber: field('file number', 20, 29),
+} as const;
+
+export const TRL_FIELDS = {
+  recordCount: field('record count', 4, 13),
+  controlTotal: field('control total', 14, 31),
+} as const;
+
+/** The prefix every detail record shares. */
+export const DETAIL_FIELDS = {
+  sourceSequence: field('source sequence', 4, 15),
+  tradeRef: field('trade reference', 16, 31),
+} as const;
+
+/** TRD and AMD share this layout. */
+export const TRADE_FIELDS = {
+  version: field('version', 32, 35),
+  account: field('account', 36, 47),
+  isin: field('ISIN', 48, 59),
+  side: field('side', 60, 60),
+  quantity: field('quantity', 61, 75),
+  price: field('price', 76, 93),
+  currency: field('currency', 94, 96),
+  tradeDate: field('trade date', 97, 104),
+  settleDate: field('settlement date', 105, 112),
+  counterparty: field('counterparty', 113, 124),
+} as const;
+
+export const CXL_FIELDS = {
+  version: field('version', 32, 35),
+  reason: field('reason', 36, 75),
+} as const;
+
+export const ALC_FIELDS = {
+  allocationId: field('allocation id', 32, 43),
+  account: field('account', 44, 55),
+  quantity: field('quantity', 56, 70),
+} as const;
+
+export const CNF_FIELDS = {
+  status: field('status', 32, 33),
+  quantity: field('quantity', 34, 48),
+  price: field('price', 49, 66),
+  reason: field('reason', 67, 106),
+} as const;
+
+export const DETAIL_RECORD_TYPES: readonly DetailRecordType[] = ['TRD', 'AMD', 'CXL', 'ALC', 'CNF'];
+
+export interface ParsedDetail {
+  sourceSequence: number;
+  record: DetailRecord;
+}
+
+// ---------------------------------------------------------------------------
+// Public parsers
+
+export function parseHeader(text: string): Result<FileHeader> {
+  const type = recordOfType(text, 'HDR');
+  if (E.isLeft(type)) return type;
+  const source = feedSource(text);
+  if (E.isLeft(source)) return source;
+  const businessDate = date(text, HDR_FIELDS.businessDate);
+  if (E.isLeft(businessDate)) return businessDate;
+  const fileNumber = digits(text, HDR_FIELDS.fileNumber);
+  if (E.isLeft(fileNumber)) return fileNumber;
+  return E.right({ source: source.right, businessDate: businessDate.right, fileNumber: fileNumber.right });
+}
+
+export function parseTrailer(text: string): Result<FileTrailer> {
+  const type = recordOfType(text, 'TRL');
+  if (E.isLeft(type)) return type;
+  const recordCount = digits(text, TRL_FIELDS.recordCount);
+  if (E.isLeft(recordCount)) return recordCount;
+  const controlTotal = digits(text, TRL_FIELDS.controlTotal);
+  if (E.isLeft(controlTotal)) return controlTotal;
+  return E.right({ recordCount: Number(recordCount.right), controlTotal: BigInt(controlTotal.right) });
+}
+
+/**
+ * Parses and validates one detail line. Does not know the file's source, so it
+ * never rejects a record type for being sent by the wrong source.
+ */
+export function parseDetail(text: string): Result<ParsedDetail> {
+  if (text.length !== RECORD_LENGTH) return E.left(lengthProblem(text));
+  const type = text.slice(0, 3);
+  if (!isDetailRecordType(type)) {
+    return E.left(
+      type === 'HDR' || type === 'TRL'
+        ? `record type "${type}" where a detail record was expected`
+        : `unknown record type ${JSON.stringify(type)}`,
+    );
+  }
+  const sourceSequence = count(text, DETAIL_FIELDS.sourceSequence, 1);
+  if (E.isLeft(sourceSequence)) return sourceSequence;
+  const ref = tradeRef(text);
+  if (E.isLeft(ref)) return ref;
+  const record = BODY_PARSERS[type](text, ref.right);
+  return E.isLeft(record) ? record : E.right({ sourceSequence: sourceSequence.right, record: record.right });
+}
+
+/**
+ * Best-effort trade reference of any line, valid or not, so that a rejected
+ * line can still be attached to its trade: columns 16-31 right-trimmed, when
+ * they hold a well-formed reference. Null for headers and trailers, whose
+ * columns 16-31 mean something else.
+ */
+export function tradeRefOf(text: string): string | null {
+  if (text.length < DETAIL_FIELDS.tradeRef.to) return null;
+  if (text.startsWith('HDR') || text.startsWith('TRL')) return null;
+  const value = trimEnd(columns(text, DETAIL_FIELDS.tradeRef));
+  return TRADE_REF_PATTERN.test(value) ? value : null;
+}
+
+/**
+ * The quantity a line contributes to its file's control total, per the spec:
+ * the quantity field of a TRD, AMD, ALC or CNF line of exactly 128 characters
+ * whose quantity field is all digits, even when the line is otherwise invalid.
+ * Null for every other line.
+ */
+export function controlQuantityOf(text: string): bigint | null {
+  if (text.length !== RECORD_LENGTH) return null;
+  const quantity = quantityFieldOf(text.slice(0, 3));
+  if (quantity === null) return null;
+  const raw = columns(text, quantity);
+  return DIGITS.test(raw) ? BigInt(raw) : null;
+}
+
+export function isDetailRecordType(type: string): type is DetailRecordType {
+  return type === 'TRD' || type === 'AMD' || type === 'CXL' || type === 'ALC' || type === 'CNF';
+}
+
+/** The field of a record type that counts towards the control total, if any. */
+export function quantityFieldOf(type: string): Field | null {
+  switch (type) {
+    case 'TRD':
+    case 'AMD':
+      return TRADE_FIELDS.quantity;
+    case 'ALC':
+      return ALC_FIELDS.quantity;
+    case 'CNF':
+      return CNF_FIELDS.quantity;
+    default:
+      return null;
+  }
+}
+
+/** "cols 48-59", or "col 60" for a one-column field. */
+export function columnsLabel(f: Field): string {
+  return f.from === f.to ? `col ${f.from}` : `cols ${f.from}-${f.to}`;
+}
+
+// ---------------------------------------------------------------------------
+// Record bodies (everything after the trade reference)
+//
+// Written as plain early returns, field by field in column order, so the
+// first broken field is the one reported. (fp-ts 2.16's pipeable E.chain and
+// sequenceS go through generic currying, `dual` and Array.from(arguments),
+// which cost ~15 µs per line here: several times the whole parsing budget.)
+
+type BodyParser = (text: string, tradeRef: string) => Result<DetailRecord>;
+
+const BODY_PARSERS: Readonly<Record<DetailRecordType, BodyParser>> = {
+  TRD: (text, tradeRef): Result<NewTradeRecord> => {
+    const v = version(text, TRADE_FIELDS.version, 'TRD');
+    if (E.isLeft(v)) return v;
+    const terms = tradeTerms(text);
+    if (E.isLeft(terms)) return terms;
+    return E.right({ type: 'TRD', tradeRef, version: 1, terms: terms.right });
+  },
+  AMD: (text, tradeRef): Result<AmendmentRecord> => {
+    const v = version(text, TRADE_FIELDS.version, 'AMD');
+    if (E.isLeft(v)) return v;
+    const terms = tradeTerms(text);
+    if (E.isLeft(terms)) return terms;
+    return E.right({ type: 'AMD', tradeRef, version: v.right, terms: terms.right });
+  },
+  CXL: (text, tradeRef): Result<CancellationRecord> => {
+    const v = version(text, CXL_FIELDS.version, 'CXL');
+    if (E.isLeft(v)) return v;
+    const reason = freeText(text, CXL_FIELDS.reason);
+    if (E.isLeft(reason)) return reason;
+    return E.right({ type: 'CXL', tradeRef, version: v.right, reason: reason.right });
+  },
+  ALC: (text, tradeRef): Result<AllocationRecord> => {
+    const allocationId = requiredText(text, ALC_FIELDS.allocationId);
+    if (E.isLeft(allocationId)) return allocationId;
+    const account = requiredText(text, ALC_FIELDS.account);
+    if (E.isLeft(account)) return account;
+    const quantity = count(text, ALC_FIELDS.quantity, 0);
+    if (E.isLeft(quantity)) return quantity;
+    return E.right({ type: 'ALC', tradeRef, allocationId: allocationId.right, account: account.right, quantity: quantity.right });
+  },
+  CNF: (text, tradeRef): Result<ConfirmationRecord> => {
+    const status = confirmationStatus(text);
+    if (E.isLeft(status)) return status;
+    const quantity = count(text, CNF_FIELDS.quantity, 0);
+    if (E.isLeft(quantity)) return quantity;
+    const p = price(text, CNF_FIELDS.price, 0n);
+    if (E.isLeft(p)) return p;
+    const reason = freeText(text, CNF_FIELDS.reason);
+    if (E.isLeft(reason)) return reason;
+    return E.right({ type: 'CNF', tradeRef, status: status.right, quantity: quantity.right, price: p.right, reason: reason.right });
+  },
+};
+
+function tradeTerms(text: string): Result<TradeTerms> {
+  const f = TRADE_FIELDS;
+  const account = requiredText(text, f.account);
+  if (E.isLeft(account)) return account;
+  const isinValue = isin(text);
+  if (E.isLeft(isinValue)) return isinValue;
+  const sideValue = side(text);
+  if (E.isLeft(sideValue)) return sideValue;
+  const quantity = count(text, f.quantity, 1);
+  if (E.isLeft(quantity)) return quantity;
+  const priceValue = price(text, f.price, 1n);
+  if (E.isLeft(priceValue)) return priceValue;
+  const currencyValue = currency(text);
+  if (E.isLeft(currencyValue)) return currencyValue;
+  const tradeDate = date(text, f.tradeDate);
+  if (E.isLeft(tradeDate)) return tradeDate;
+  const settleDate = date(text, f.settleDate);
+  if (E.isLeft(settleDate)) return settleDate;
+  // ISO dates compare correctly as strings.
+  if (settleDate.right < tradeDate.right) {
+    return E.left(
+      `${describe(f.settleDate, columns(text, f.settleDate))} is before the trade date ` +
+        `(${columnsLabel(f.tradeDate)}) ${JSON.stringify(columns(text, f.tradeDate))}`,
+    );
+  }
+  const counterparty = requiredText(text, f.counterparty);
+  if (E.isLeft(counterparty)) return counterparty;
+  return E.right({
+    account: account.right,
+    isin: isinValue.right,
+    side: sideValue.right,
+    quantity: quantity.right,
+    price: priceValue.right,
+    currency: currencyValue.right,
+    tradeDate: tradeDate.right,
+    settleDate: settleDate.right,
+    counterparty: counterparty.right,
+  });
+}
+
+/** Like E.chain, data-first and without fp-ts's generic currying (see above). */
+function andThen<A, B>(result: Result<A>, next: (a: A) => Result<B>): Result<B> {
+  return E.isLeft(result) ? result : next(result.right);
+}
+
+// ---------------------------------------------------------------------------
+// Field validators
+
+const DIGITS = /^[0-9]+$/;
+const TRADE_REF_PATTERN = /^[A-Za-z0-9/-]+$/;
+const ISIN_PATTERN = /^[A-Z]{2}[A-Z0-9]{9}[0-9]$/;
+const CURRENCY_PATTERN = /^[A-Z]{3}$/;
+
+const VERSION_RULES = {
+  TRD: { min: 1, max: 1, rule: 'must be 1 for a TRD record' },
+  AMD: { min: 2, max: Infinity, rule: 'must be 2 or more for an AMD record' },
+  CXL: { min: 2, max: Infinity, rule: 'must be 2 or more for a CXL record' },
+} as const;
+
+/**
+ * Memoised verdicts for values that repeat across millions of lines (a feed
+ * has few distinct dates and instruments). Pure functions of the raw value, so
+ * caching keeps parsing pure; emptied when full to keep memory bounded.
+ */
+class VerdictCache<V> {
+  private readonly entries = new Map<string, V>();
+  constructor(private readonly capacity: number) {}
+  get(key: string): V | undefined {
+    return this.entries.get(key);
+  }
+  set(key: string, value: V): void {
+    if (this.entries.size >= this.capacity) this.entries.clear();
+    this.entries.set(key, value);
+  }
+}
+
+const knownDates = new VerdictCache<IsoDate | null>(4096);
+const knownIsins = new VerdictCache<boolean>(65536);
+
+const SIDES: Readonly<Record<string, Side>> = { B: 'BUY', S: 'SELL' };
+const STATUSES: Readonly<Record<string, ConfirmationStatus>> = { AF: 'AFFIRMED', RJ: 'REJECTED' };
+
+function recordOfType(text: string, expected: 'HDR' | 'TRL'): Result<void> {
+  if (text.length !== RECORD_LENGTH) return E.left(lengthProblem(text));
+  const type = text.slice(0, 3);
+  return type === expected
+    ? E.right(undefined)
+    : E.left(`${describe(RECORD_TYPE, type)} must be "${expected}"`);
+}
+
+function lengthProblem(text: string): string {
+  const problem = `record length ${text.length}, expected ${RECORD_LENGTH}`;
+  return isBlank(text) ? `blank line (${problem})` : problem;
+}
+
+function isBlank(text: string): boolean {
+  return text.trim() === '';
+}
+
+/** The raw columns of a field. */
+function columns(text: string, f: Field): string {
+  return text.slice(f.from - 1, f.to);
+}
+
+/** `source sequence (cols 4-15) "00000000000X"` */
+function describe(f: Field, raw: string): string {
+  return `${f.name} (${columnsLabel(f)}) ${JSON.stringify(raw)}`;
+}
+
+function invalid(f: Field, raw: string, problem: string): Result<never> {
+  return E.left(`${describe(f, raw)} ${problem}`);
+}
+
+/** Removes trailing spaces only: the spec pads text with spaces, nothing else. */
+function trimEnd(raw: string): string {
+  let end = raw.length;
+  while (end > 0 && raw.charCodeAt(end - 1) === 0x20) end--;
+  return end === raw.length ? raw : raw.slice(0, end);
+}
+
+function digits(text: string, f: Field): Result<string> {
+  const raw = columns(text, f);
+  return DIGITS.test(raw) ? E.right(raw) : invalid(f, raw, 'must be digits only (zero-padded, no sign or spaces)');
+}
+
+/** A numeric field of at most 15 digits (safe as a JS number) that must be >= min. */
+function count(text: string, f: Field, min: number): Result<number> {
+  return andThen(digits(text, f), (raw) => {
+    const value = Number(raw);
+    if (value >= min) return E.right(value);
+    return invalid(f, raw, min === 1 ? 'must be greater than 0' : `must be at least ${min}`);
+  });
+}
+
+function version(text: string, f: Field, type: keyof typeof VERSION_RULES): Result<number> {
+  const { min, max, rule } = VERSION_RULES[type];
+  return andThen(digits(text, f), (raw) => {
+    const value = Number(raw);
+    return value >= min && value <= max ? E.right(value) : invalid(f, raw, rule);
+  });
+}
+
+/** A price field: 10 integer digits and 8 decimals, implied point; scaled integer >= min. */
+function price(text: string, f: Field, min: bigint): Result<Price> {
+  return andThen(digits(text, f), (raw) => {
+    const scaled = BigInt(raw);
+    return scaled >= min ? E.right(priceFromScaled(scaled)) : invalid(f, raw, 'must be greater than 0');
+  });
+}
+
+function date(text: string, f: Field): Result<IsoDate> {
+  const raw = columns(text, f);
+  let iso = knownDates.get(raw);
+  if (iso === undefined) {
+    iso = isoDateOf(raw);
+    knownDates.set(raw, iso);
+  }
+  if (iso !== null) return E.right(iso);
+  return invalid(f, raw, DIGITS.test(raw) ? 'is not a real calendar date' : 'must be a date YYYYMMDD');
+}
+
+/** YYYYMMDD to YYYY-MM-DD, or null when it is not a real calendar date. */
+function isoDateOf(raw: string): IsoDate | null {
+  if (!DIGITS.test(raw)) return null;
+  const year = Number(raw.slice(0, 4));
+  const month = Number(raw.slice(4, 6));
+  const day = Number(raw.slice(6, 8));
+  return isCalendarDate(year, month, day) ? `${raw.slice(0, 4)}-${raw.slice(4, 6)}-${raw.slice(6, 8)}` : null;
+}
+
+/**
+ * A text field whose value must be non-empty. The value is the field without
+ * its trailing spaces; leading spaces mean the field is not left-aligned.
+ */
+function requiredText(text: string, f: Field): Result<string> {
+  const raw = columns(text, f);
+  const value = trimEnd(raw);
+  if (value === '') return E.left(`${f.name} (${columnsLabel(f)}) is blank`);
+  if (value.charCodeAt(0) === 0x20) return invalid(f, raw, 'is not left-aligned (leading spaces)');
+  return printable(f, raw, value);
+}
+
+/** A free-text field (reason): may be blank, keeps any leading spaces. */
+function freeText(text: string, f: Field): Result<string> {
+  const raw = columns(text, f);
+  return printable(f, raw, trimEnd(raw));
+}
+
+function printable(f: Field, raw: string, value: string): Result<string> {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x20 || code > 0x7e) {
+      const hex = code.toString(16).toUpperCase().padStart(2, '0');
+      return invalid(f, raw, `holds a non-printable or non-ASCII character 0x${hex} at col ${f.from + i}`);
+    }
+  }
+  return E.right(value);
+}
+
+function tradeRef(text: string): Result<string> {
+  const f = DETAIL_FIELDS.tradeRef;
+  const raw = columns(text, f);
+  const value = trimEnd(raw);
+  if (value === '') return E.left(`${f.name} (${columnsLabel(f)}) is blank`);
+  return TRADE_REF_PATTERN.test(value)
+    ? E.right(value)
+    : invalid(f, raw, 'may only hold letters, digits, "-" and "/" (left-aligned)');
+}
+
+function feedSource(text: string): Result<FeedSource> {
+  const f = HDR_FIELDS.source;
+  const raw = columns(text, f);
+  const value = trimEnd(raw);
+  return (FEED_SOURCES as readonly string[]).includes(value)
+    ? E.right(value as FeedSource)
+    : invalid(f, raw, `must be one of ${FEED_SOURCES.join(', ')}`);
+}
+
+function isin(text: string): Result<string> {
+  const f = TRADE_FIELDS.isin;
+  const raw = columns(text, f);
+  if (!ISIN_PATTERN.test(raw)) return invalid(f, raw, 'must be 2 letters, 9 letters or digits and a check digit');
+  let valid = knownIsins.get(raw);
+  if (valid === undefined) {
+    valid = isValidIsin(raw);
+    knownIsins.set(raw, valid);
+  }
+  return valid ? E.right(raw) : invalid(f, raw, 'has an invalid check digit');
+}
+
+function side(text: string): Result<Side> {
+  const f = TRADE_FIELDS.side;
+  const raw = columns(text, f);
+  const value = SIDES[raw];
+  return value ? E.right(value) : invalid(f, raw, 'must be "B" or "S"');
+}
+
+function confirmationStatus(text: string): Result<ConfirmationStatus> {
+  const f = CNF_FIELDS.status;
+  const raw = columns(text, f);
+  const value = STATUSES[raw];
+  return value ? E.right(value) : invalid(f, raw, 'must be "AF" or "RJ"');
+}
+
+function currency(text: string): Result<string> {
+  const f = TRADE_FIELDS.currency;
+  const raw = columns(text, f);
+  return CURRENCY_PATTERN.test(raw) ? E.right(raw) : invalid(f, raw, 'must be 3 upper-case letters');
+}
