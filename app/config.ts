@@ -26,6 +26,8 @@ export interface KeplerConfig {
   http: { host: string; port: number };
   eventStore: EventStoreConfig;
   readStore: ReadStoreConfig;
+  /** Run the projections of a process on a worker thread (a second core). */
+  projectionsThread: boolean;
   /** How long a query with minPosition waits for the read model before answering 503. */
   readYourWritesTimeoutMs: number;
 }
@@ -74,6 +76,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       ? { kind: 'mongodb', url: readStoreUrl, database: env.KEPLER_MONGODB_DATABASE ?? file.readStore?.database ?? 'kepler' }
       : { kind: 'sqlite', path: resolve(dataDir, 'read.db') },
     readYourWritesTimeoutMs: numberFrom(env.KEPLER_READ_YOUR_WRITES_TIMEOUT_MS) ?? 5000,
+    projectionsThread: env.KEPLER_PROJECTIONS_THREAD !== '0',
   };
 }
 

@@ -1,9 +1,11 @@
+import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { CommandService, IdempotencyLedger, registerCommandApi } from '../command-api/index.js';
 import { LiveReadModels, type ExceptionView } from '../projections/index.js';
 import { createHttpServer, registerQueryApi } from '../query-api/index.js';
 import type { KeplerConfig, Role } from './config.js';
 import { Platform } from './platform.js';
+import type { FromProjectionsThread, ToProjectionsThread } from './projections-thread.js';
 import { openEventStore, openReadStore } from './stores.js';
 
 export interface RunningPlatform {
@@ -17,9 +19,10 @@ export async function startPlatform(config: KeplerConfig, logger: Logger): Promi
   const events = await openEventStore(config.eventStore);
   const reads = await openReadStore(config.readStore);
   const has = (role: Role) => config.roles.includes(role);
+  const projectionsThread = has('projections') && config.projectionsThread ? await startProjectionsThread(config, logger) : null;
   const platform = new Platform(events, reads, logger, {
     processors: has('processors'),
-    projections: has('projections'),
+    projections: has('projections') && !projectionsThread,
     partition: config.partition,
   });
   const app = await createHttpServer(logger);
@@ -43,14 +46,49 @@ export async function startPlatform(config: KeplerConfig, logger: Logger): Promi
     (stopping ??= (async () => {
       await app.close();
       await platform.stop();
+      await projectionsThread?.stop();
       await reads.close();
       await events.close();
     })());
 
-  await platform.start((error) => {
+  const fail = (error: unknown) => {
     logger.fatal({ err: error }, 'stopping: the platform cannot go on');
     void stop().finally(() => process.exit(1));
-  });
+  };
+  projectionsThread?.onFailure(fail);
+  await platform.start(fail);
   const address = await app.listen({ host: config.http.host, port: config.http.port });
   return { platform, url: address, stop };
+}
+
+interface ProjectionsThread {
+  stop(): Promise<void>;
+  onFailure(handler: (error: unknown) => void): void;
+}
+
+/** Projections on a second core: a worker thread with its own store connections. */
+async function startProjectionsThread(config: KeplerConfig, logger: Logger): Promise<ProjectionsThread> {
+  const worker = new Worker(new URL('./projections-thread.js', import.meta.url), { workerData: config });
+  let failed: (error: unknown) => void = (error) => logger.fatal({ err: error }, 'projections thread failed');
+  let stopping = false;
+  await new Promise<void>((resolve, reject) => {
+    worker.once('error', reject);
+    worker.on('message', (message: FromProjectionsThread) => {
+      if (message.type === 'started') resolve();
+      if (message.type === 'failed') failed(new Error(`projections: ${message.message}`));
+    });
+  });
+  worker.on('error', (error) => failed(error));
+  worker.on('exit', (code) => {
+    if (!stopping) failed(new Error(`projections thread exited with ${code}`));
+  });
+  return {
+    onFailure: (handler) => (failed = handler),
+    stop: async () => {
+      stopping = true;
+      const exited = new Promise((resolve) => worker.once('exit', resolve));
+      worker.postMessage({ type: 'stop' } satisfies ToProjectionsThread);
+      await exited;
+    },
+  };
 }

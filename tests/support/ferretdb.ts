@@ -8,6 +8,7 @@
 // when it cannot be built or started.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -103,8 +104,10 @@ export async function startFerretDb(options: StartFerretDbOptions = {}): Promise
 }
 
 function makeHandle(child: ChildProcess, uri: string, dataDir: string): FerretDbServer {
+  // Best effort if the test process exits without calling stop().
   const killOnExit = (): void => {
     child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
   };
   process.once('exit', killOnExit);
   let stopping: Promise<void> | undefined;

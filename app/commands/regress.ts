@@ -1,0 +1,376 @@
+// `kepler regress`: PROD against UAT, per correlation ID, with reconcilers.
+//
+//   kepler regress --prod prod.json --uat uat.json [--reconcilers DIR] [--follow]
+//                  [--report DIR] [--fail-on new|any|none] ...
+//   kepler regress-accept --signature "trades | docs.trades.price | CHANGED | exact" --by alice --reason "..."
+//   kepler regress-serve --runs DIR [--port N]
+//
+// Exit status: 0 the gate passed, 1 the gate failed, 2 the run could not be done.
+import { existsSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import {
+  accept,
+  buildReport,
+  loadLedger,
+  loadReconcilers,
+  registerRegressionApi,
+  rejudgeRun,
+  RunStore,
+  runRegression,
+  saveLedger,
+  writeReports,
+  FAIL_ON,
+  type FailOn,
+  type LoadedReconcilers,
+  type Progress,
+  type RegressionOptions,
+  type ReportModel,
+  type RunOutcome,
+} from '../../regression/index.js';
+
+export interface RegressCliOptions {
+  prod?: string;
+  uat?: string;
+  baseline?: string;
+  reconcilers?: string[];
+  builtin?: boolean;
+  only?: string[];
+  follow?: boolean;
+  report?: string;
+  runDir?: string;
+  known?: string;
+  failOn?: FailOn;
+  workers?: number;
+  shards?: number;
+  quietMs?: number;
+  timeoutMs?: number;
+  prodRange?: { from?: number; to?: number };
+  uatRange?: { from?: number; to?: number };
+  fresh?: boolean;
+  rejudge?: boolean;
+  rejudgeAll?: boolean;
+  reportEvery?: number;
+  maxPairs?: number;
+  readModelWaitMs?: number;
+  progress?: boolean;
+}
+
+export interface CommandIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Stops a follow run (SIGINT/SIGTERM by default). */
+  signal?: AbortSignal;
+}
+
+const whole = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number`);
+  return n;
+};
+
+const range = (value: string) => {
+  const match = /^(\d*)\.\.(\d*)$/.exec(value);
+  if (!match) throw new InvalidArgumentError('a range of positions is FROM..TO (either may be left out)');
+  return { ...(match[1] ? { from: Number(match[1]) } : {}), ...(match[2] ? { to: Number(match[2]) } : {}) };
+};
+
+const list = (value: string, previous: string[] = []) => [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+
+/** The commands to add to the `kepler` program. */
+export function regressCommands(): Command[] {
+  return [regressCommand(), regressAcceptCommand(), regressServeCommand()];
+}
+
+export function regressCommand(): Command {
+  return new Command('regress')
+    .description('compare what PROD and UAT produced, per correlation ID, with reconcilers; exit 1 when the gate fails')
+    .option('--prod <config>', 'Kepler config file of PROD (event store and read store)')
+    .option('--uat <config>', 'Kepler config file of UAT (running the candidate)')
+    .option('--baseline <config>', 'a second PROD-like environment: its differences from PROD are noise, subtracted from the report')
+    .option('--reconcilers <dir>', 'directory of reconciler modules (.js/.mjs/.ts), added to the shipped ones (repeatable)', (v: string, p: string[] = []) => [...p, v])
+    .option('--no-builtin', 'do not run the shipped trades, bookings and positions reconcilers')
+    .option('--only <names>', 'run only these reconcilers (comma-separated)', list)
+    .option('--follow', 'follow both event stores live until interrupted (default: a batch run up to each store’s head)')
+    .option('--report <dir>', 'where report.html, report.json and junit.xml go', './regression-report')
+    .option('--run-dir <dir>', 'durable run state (default: <report>/run); an existing run resumes')
+    .option('--known <file>', 'the known-difference ledger', './known-differences.json')
+    .addOption(new Option('--fail-on <what>', 'exit 1 on new signatures, on any disagreement, or never').choices(FAIL_ON as string[]).default('new'))
+    .option('--workers <n>', 'worker threads (0: in this thread)', whole('--workers'))
+    .option('--shards <n>', 'shard files (fixed when the run is created)', whole('--shards'))
+    .option('--quiet-ms <ms>', 'a side has settled after this long without output', whole('--quiet-ms'))
+    .option('--timeout-ms <ms>', 'how long a side is awaited', whole('--timeout-ms'))
+    .option('--prod-range <from..to>', 'bounded range of PROD positions for a batch run', range)
+    .option('--uat-range <from..to>', 'bounded range of UAT positions for a batch run', range)
+    .option('--fresh', 'discard the run state in the run directory and start again')
+    .option('--rejudge', 're-judge stored pairs decided by another reconciler version, without reading any environment')
+    .option('--rejudge-all', 're-judge every stored pair, without reading any environment')
+    .option('--report-every <s>', 'follow mode: rewrite the reports this often (seconds)', whole('--report-every'), 10)
+    .option('--max-pairs <n>', 'most pairs in the report drill-down', whole('--max-pairs'), 500)
+    .option('--read-model-wait-ms <ms>', 'batch mode: how long to wait for read models to catch up', whole('--read-model-wait-ms'))
+    .option('--no-progress', 'no progress output')
+    .exitOverride((error) => {
+      if (error.exitCode === 0) process.exit(0);
+      process.exit(2);
+    })
+    .action(async (options: RegressCliOptions) => {
+      process.exitCode = await regress(options);
+    });
+}
+
+/** Runs `kepler regress` with parsed options; returns the exit status. */
+export async function regress(options: RegressCliOptions, io: CommandIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const say = (line: string) => io.stdout.write(`${line}\n`);
+  const warn = (line: string) => io.stderr.write(`kepler regress: ${line}\n`);
+  const reportDir = resolve(options.report ?? './regression-report');
+  const runDir = resolve(options.runDir ?? join(reportDir, 'run'));
+  const ledgerPath = resolve(options.known ?? './known-differences.json');
+  const failOn = options.failOn ?? 'new';
+  try {
+    const loaded = await loadReconcilers({
+      builtin: options.builtin ?? true,
+      dirs: options.reconcilers ?? [],
+      buildDir: join(runDir, 'reconcilers-build'),
+      ...(options.only && { only: options.only }),
+    });
+    const ledger = loadLedger(ledgerPath);
+
+    if (options.rejudge || options.rejudgeAll) {
+      if (!RunStore.exists(runDir)) throw new Error(`no run in ${runDir} to re-judge (give --report or --run-dir)`);
+      const result = await rejudgeRun({ runDir, reconcilers: loaded, force: options.rejudgeAll ?? false });
+      say(`re-judged ${result.rejudged} pair(s) of ${result.reconcilers.join(', ') || 'no reconciler (every version is current)'}`);
+      return finish(runDir, reportDir, ledger, ledgerPath, failOn, options, say);
+    }
+
+    if (!options.prod || !options.uat) throw new Error('give --prod and --uat (Kepler config files)');
+    if (options.fresh && existsSync(runDir)) rmSync(runDir, { recursive: true, force: true });
+    for (const file of [options.prod, options.uat, options.baseline]) if (file && !existsSync(file)) throw new Error(`no such config file: ${file}`);
+
+    const controller = new AbortController();
+    const signal = io.signal ?? controller.signal;
+    const stop = () => controller.abort();
+    if (!io.signal) {
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    }
+    const progress = options.progress === false ? null : new ProgressView(io.stderr);
+    const base: Omit<RegressionOptions, 'runDir' | 'prod' | 'uat'> = {
+      reconcilers: loaded,
+      mode: options.follow ? 'follow' : 'batch',
+      signal,
+      ...(options.workers !== undefined && { workers: options.workers }),
+      ...(options.shards !== undefined && { shards: options.shards }),
+      timing: { ...(options.quietMs !== undefined && { quietMs: options.quietMs }), ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }) },
+      range: { ...(options.prodRange && { prod: options.prodRange }), ...(options.uatRange && { uat: options.uatRange }) },
+      ...(options.readModelWaitMs !== undefined && { readModelWaitMs: options.readModelWaitMs }),
+    };
+    const baselineDir = join(runDir, 'baseline');
+    let timer: NodeJS.Timeout | null = null;
+    try {
+      if (options.follow && options.reportEvery) {
+        timer = setInterval(() => {
+          try {
+            if (RunStore.exists(runDir)) writeReports(reportDir, model(runDir, ledger, ledgerPath, failOn, options, options.baseline ? baselineDir : null));
+          } catch (error) {
+            warn(`could not refresh the report: ${(error as Error).message}`);
+          }
+        }, options.reportEvery * 1000);
+      }
+      const split = options.baseline && options.workers !== undefined ? Math.max(options.workers > 0 ? 1 : 0, Math.floor(options.workers / 2)) : options.workers;
+      const runs: Array<Promise<RunOutcome>> = [
+        runRegression({
+          ...base,
+          ...(split !== undefined && { workers: split }),
+          runDir,
+          prod: { label: 'PROD', configFile: options.prod },
+          uat: { label: 'UAT', configFile: options.uat },
+          ...(progress && { onProgress: (p: Progress) => progress.update(p) }),
+        }),
+      ];
+      if (options.baseline) {
+        runs.push(
+          runRegression({
+            ...base,
+            ...(split !== undefined && { workers: split }),
+            runDir: baselineDir,
+            prod: { label: 'PROD', configFile: options.prod },
+            uat: { label: 'PROD-BASELINE', configFile: options.baseline },
+          }),
+        );
+      }
+      const [outcome, baselineOutcome] = await Promise.all(runs);
+      progress?.stop();
+      for (const w of [...outcome!.warnings, ...(baselineOutcome?.warnings ?? [])]) warn(w);
+      if (outcome!.inThreadReason && (options.workers ?? 1) > 0) warn(`shards ran in this thread: ${outcome!.inThreadReason}`);
+      if (outcome!.rejudged > 0) say(`re-judged ${outcome!.rejudged} stored pair(s): ${outcome!.rejudgedReconcilers.join(', ')} changed version`);
+      const elapsed = outcome!.elapsedMs / 1000;
+      say(
+        `${outcome!.status === 'completed' ? 'compared' : 'stopped after comparing'} ${outcome!.judged} pair(s) in ${elapsed.toFixed(1)} s ` +
+          `(${Math.round(outcome!.judged / Math.max(elapsed, 0.001))}/s; ${outcome!.prod.events} PROD and ${outcome!.uat.events} UAT events read, ${outcome!.workers || 'no'} worker thread(s))`,
+      );
+    } finally {
+      if (timer) clearInterval(timer);
+      progress?.stop();
+      if (!io.signal) {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+      }
+    }
+    return finish(runDir, reportDir, ledger, ledgerPath, failOn, options, say, options.baseline ? baselineDir : null);
+  } catch (error) {
+    warn((error as Error).message);
+    return 2;
+  }
+}
+
+function model(runDir: string, ledger: ReturnType<typeof loadLedger>, ledgerPath: string, failOn: FailOn, options: RegressCliOptions, baselineDir: string | null = null): ReportModel {
+  if (baselineDir && RunStore.exists(baselineDir)) {
+    const noise = buildReport(baselineDir, { failOn: 'none', maxPairs: 0 }).signatures;
+    const run = RunStore.open(runDir);
+    try {
+      run.replaceNoise(noise);
+    } finally {
+      run.close();
+    }
+  }
+  return buildReport(runDir, { ledger, ledgerPath, failOn, baselineDir, ...(options.maxPairs !== undefined && { maxPairs: options.maxPairs }) });
+}
+
+function finish(
+  runDir: string,
+  reportDir: string,
+  ledger: ReturnType<typeof loadLedger>,
+  ledgerPath: string,
+  failOn: FailOn,
+  options: RegressCliOptions,
+  say: (line: string) => void,
+  baselineDir: string | null = null,
+): number {
+  const report = model(runDir, ledger, ledgerPath, failOn, options, baselineDir);
+  const files = writeReports(reportDir, report);
+  const v = report.totals.byVerdict;
+  say(
+    `${report.totals.pairs} pairs: ${v.MATCHED} matched, ${v.DIFFERENT} different, ${v.MISSING_IN_PROD} missing in PROD, ${v.MISSING_IN_UAT} missing in UAT, ` +
+      `${v.LATE_MATCH} late match, ${v.LATE_DIFFERENT} late different, ${v.PENDING} pending`,
+  );
+  say(`signatures: ${report.signatureCounts.new} new, ${report.signatureCounts.accepted} accepted, ${report.signatureCounts.noise} noise`);
+  for (const s of report.signatures.filter((x) => x.status === 'new').slice(0, 20)) say(`  NEW  ${s.signature}  (${s.pairs} pairs, e.g. ${s.examples.slice(0, 3).join(', ')})`);
+  say(`gate (--fail-on ${failOn}): ${report.gate.failed ? 'FAIL' : 'PASS'}, ${report.gate.reason}`);
+  say(`reports: ${files.html}, ${files.json}, ${files.junit}`);
+  return report.gate.failed ? 1 : 0;
+}
+
+/** Progress with rates on a terminal; a line every few seconds elsewhere. */
+class ProgressView {
+  private bars: cliProgress.MultiBar | null = null;
+  private prodBar: cliProgress.SingleBar | null = null;
+  private uatBar: cliProgress.SingleBar | null = null;
+  private judgeBar: cliProgress.SingleBar | null = null;
+  private lastLine = 0;
+  private readonly started = Date.now();
+  private rates = { at: Date.now(), prod: 0, uat: 0, judged: 0, prodRate: 0, uatRate: 0, judgedRate: 0 };
+
+  constructor(private readonly stream: NodeJS.WritableStream & { isTTY?: boolean }) {}
+
+  update(p: Progress): void {
+    const now = Date.now();
+    const dt = (now - this.rates.at) / 1000;
+    if (dt >= 0.5) {
+      this.rates = {
+        at: now,
+        prod: p.prod.events,
+        uat: p.uat.events,
+        judged: p.judged,
+        prodRate: (p.prod.events - this.rates.prod) / dt,
+        uatRate: (p.uat.events - this.rates.uat) / dt,
+        judgedRate: (p.judged - this.rates.judged) / dt,
+      };
+    }
+    const verdicts = Object.entries(p.byVerdict).map(([k, n]) => `${k} ${n}`).join(', ') || '-';
+    if (this.stream.isTTY) {
+      if (!this.bars) {
+        this.bars = new cliProgress.MultiBar(
+          { stream: this.stream, format: '{label} [{bar}] {percentage}% | {value}/{total} | {rate} | {detail}', hideCursor: true, clearOnComplete: false, fps: 5 },
+          cliProgress.Presets.shades_classic,
+        );
+        this.prodBar = this.bars.create(1, 0, { label: 'PROD   ', rate: '', detail: '' });
+        this.uatBar = this.bars.create(1, 0, { label: 'UAT    ', rate: '', detail: '' });
+        this.judgeBar = this.bars.create(1, 0, { label: 'judged ', rate: '', detail: '' });
+      }
+      const side = (bar: cliProgress.SingleBar | null, s: Progress['prod'], rate: number) => {
+        const total = Math.max(1, (s.target ?? s.position) - s.from);
+        bar?.setTotal(total);
+        bar?.update(Math.min(total, s.position - s.from), { rate: `${Math.round(rate)} events/s`, detail: `${s.events} events${s.caughtUp ? ', caught up' : ''}` });
+      };
+      side(this.prodBar, p.prod, this.rates.prodRate);
+      side(this.uatBar, p.uat, this.rates.uatRate);
+      this.judgeBar?.setTotal(Math.max(1, p.judged));
+      this.judgeBar?.update(p.judged, { rate: `${Math.round(this.rates.judgedRate)} comparisons/s`, detail: `${p.phase}: ${verdicts}` });
+    } else if (now - this.lastLine > 5000 || p.phase === 'done') {
+      this.lastLine = now;
+      this.stream.write(
+        `[${((now - this.started) / 1000).toFixed(0)}s] ${p.phase}: PROD ${p.prod.position}/${p.prod.target ?? '?'} (${Math.round(this.rates.prodRate)}/s), ` +
+          `UAT ${p.uat.position}/${p.uat.target ?? '?'} (${Math.round(this.rates.uatRate)}/s), judged ${p.judged} (${Math.round(this.rates.judgedRate)}/s): ${verdicts}\n`,
+      );
+    }
+  }
+
+  stop(): void {
+    this.bars?.stop();
+    this.bars = null;
+  }
+}
+
+export function regressAcceptCommand(): Command {
+  return new Command('regress-accept')
+    .description('accept a difference signature into the known-difference ledger (or revoke it)')
+    .requiredOption('--signature <signature>', 'the signature as the report prints it: "reconciler | path | KIND | rule"')
+    .option('--by <name>', 'who accepts it')
+    .option('--reason <text>', 'why it is accepted')
+    .option('--expires <date>', 'YYYY-MM-DD after which it no longer applies')
+    .option('--revoke', 'remove the signature from the ledger instead')
+    .option('--known <file>', 'the known-difference ledger', './known-differences.json')
+    .action((options: { signature: string; by?: string; reason?: string; expires?: string; revoke?: boolean; known: string }) => {
+      try {
+        const ledger = loadLedger(options.known);
+        if (options.revoke) {
+          saveLedger(options.known, { version: 1, accepted: ledger.accepted.filter((a) => a.signature !== options.signature) });
+          process.stdout.write(`revoked: ${options.signature}\n`);
+          return;
+        }
+        const next = accept(ledger, {
+          signature: options.signature,
+          acceptedBy: options.by ?? '',
+          reason: options.reason ?? '',
+          ...(options.expires !== undefined && { expires: options.expires }),
+        });
+        saveLedger(options.known, next);
+        process.stdout.write(`accepted: ${options.signature} (${next.accepted.length} in ${options.known})\n`);
+      } catch (error) {
+        process.stderr.write(`kepler regress-accept: ${(error as Error).message}\n`);
+        process.exitCode = 2;
+      }
+    });
+}
+
+export function regressServeCommand(): Command {
+  return new Command('regress-serve')
+    .description('serve regression runs, verdicts and differences over HTTP (GET /regression/runs...)')
+    .requiredOption('--runs <dir>', 'a directory of runs (each a report dir or run dir)')
+    .option('--port <n>', 'HTTP port', whole('--port'), 3100)
+    .option('--host <host>', 'HTTP host', 'localhost')
+    .option('--known <file>', 'the known-difference ledger', './known-differences.json')
+    .action(async (options: { runs: string; port: number; host: string; known: string }) => {
+      const { default: Fastify } = await import('fastify');
+      const app = Fastify();
+      registerRegressionApi(app, { runsDir: resolve(options.runs), ledgerPath: resolve(options.known) });
+      const url = await app.listen({ port: options.port, host: options.host });
+      process.stderr.write(`kepler regress-serve: ${url}/regression/runs\n`);
+      const close = () => void app.close().then(() => process.exit(0));
+      process.once('SIGINT', close);
+      process.once('SIGTERM', close);
+    });
+}
+
+export type { LoadedReconcilers };
