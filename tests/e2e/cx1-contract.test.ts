@@ -1,5 +1,8 @@
 // The CX1 contract end to end: files in through the CLI, the platform's view out through HTTP.
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFerretDb } from '../support/ferretdb.js';
+import { tryStartServer } from '../support/servers.js';
 import { alc, amd, cnf, corrupt, cxl, tempDir, trd, writeFeedFile, type FileSpec } from '../support/feed.js';
 import { ingest, KeplerServer, runCli, snapshot } from '../support/kepler.js';
 
@@ -102,15 +105,31 @@ function expectContractState(state: Awaited<ReturnType<typeof snapshot>>) {
   });
 }
 
-describe('CX1 end to end through the CLI and HTTP', () => {
+// The same contract on the embedded read store and on MongoDB (FerretDB, a real wire-protocol server).
+const ferretDb = await tryStartServer('FerretDB', () => startFerretDb());
+afterAll(async () => {
+  await ferretDb?.stop();
+});
+
+const READ_STORES: Array<{ name: string; enabled: boolean; env: () => NodeJS.ProcessEnv }> = [
+  { name: 'SQLite read models', enabled: true, env: () => ({}) },
+  {
+    name: 'MongoDB read models',
+    enabled: ferretDb !== undefined,
+    env: () => ({ KEPLER_MONGODB_URL: ferretDb!.uri, KEPLER_MONGODB_DATABASE: `kepler_${randomUUID().slice(0, 8)}` }),
+  },
+];
+
+for (const readStore of READ_STORES) describe.skipIf(!readStore.enabled)(`CX1 end to end through the CLI and HTTP, ${readStore.name}`, () => {
   const dir = tempDir();
   const dataDir = `${dir}/data`;
   let server: KeplerServer;
   let paths: string[];
+  const env = readStore.env();
 
   beforeAll(async () => {
     paths = [...FILES, HEADERLESS].map((spec) => writeFeedFile(dir, spec));
-    server = await KeplerServer.start(dataDir);
+    server = await KeplerServer.start(dataDir, { env });
   });
   afterAll(async () => {
     expect(await server.stop()).toBe(0);
