@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { EventStore } from '../eventstore/index.js';
 import { bookingManager, partitionedName, ProcessorRunner, tradeProcessor, WHOLE, type Partition } from '../processors/index.js';
-import { checkpointOf, collectionOf, LiveReadModels, PROJECTIONS, ProjectionRunner, type AnyProjection } from '../projections/index.js';
+import { checkpointOf, collectionOf, DROP_GRACE_MS, LiveReadModels, PROJECTIONS, ProjectionRunner, type AnyProjection } from '../projections/index.js';
 import type { PlatformStatus } from '../query-api/index.js';
 import type { ReadStore } from '../readstore/index.js';
 
@@ -113,6 +113,7 @@ export class Platform {
         await current.stop();
         await this.running.get(current);
         this.running.delete(current);
+        await new Promise((resolve) => setTimeout(resolve, DROP_GRACE_MS));
         await this.dropRetired(current.name, live);
         this.logger.info({ projection: current.name, from: current.generation, to: live }, 'switched to the rebuilt read model');
       }

@@ -1,17 +1,34 @@
 import type { ReadStore } from '../readstore/index.js';
 import { collectionOf } from './runner.js';
 
+/** How long a replaced generation stays readable after the switch, for queries already under way. */
+export const DROP_GRACE_MS = 1000;
+
 /** Which physical generation of each read model queries should use; a rebuild swaps it atomically. */
 export class LiveReadModels {
-  constructor(private readonly reads: ReadStore) {}
+  private readonly cache = new Map<string, { generation: number; until: number }>();
+
+  /**
+   * `cacheMs` lets a busy reader (the query API) skip the settings lookup for a
+   * moment. Whoever switches generations waits longer than that before dropping
+   * the old one (see DROP_GRACE_MS), so a cached answer never names a dropped collection.
+   */
+  constructor(
+    private readonly reads: ReadStore,
+    private readonly cacheMs = 0,
+  ) {}
 
   static settingKey(projection: string): string {
     return `readmodel:${projection}:generation`;
   }
 
   async generation(projection: string): Promise<number> {
+    const cached = this.cache.get(projection);
+    if (cached && cached.until > Date.now()) return cached.generation;
     const value = await this.reads.getSetting(LiveReadModels.settingKey(projection));
-    return value === null ? 1 : Number(value);
+    const generation = value === null ? 1 : Number(value);
+    if (this.cacheMs > 0) this.cache.set(projection, { generation, until: Date.now() + this.cacheMs });
+    return generation;
   }
 
   async collection(projection: string): Promise<string> {

@@ -39,3 +39,29 @@ export type ExceptionsQuery = Static<typeof ExceptionsQuery>;
 
 export const ConsistencyQuery = Type.Object({ minPosition: Type.Optional(MinPosition) });
 export type ConsistencyQuery = Static<typeof ConsistencyQuery>;
+
+const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()]);
+
+/** The trade as the API shows it; also lets fastify serialise it without reflection. */
+export const TradeSchema = Type.Object({
+  tradeRef: Type.String(),
+  status: TradeStatus,
+  version: Type.Integer(),
+  pendingVersions: Type.Array(Type.Integer()),
+  bookedVersion: Type.Union([Type.Integer(), Type.Null()]),
+  account: Nullable(Type.String()),
+  isin: Nullable(Type.String()),
+  side: Type.Union([Type.Literal('BUY'), Type.Literal('SELL'), Type.Null()]),
+  quantity: Type.Union([Type.Integer(), Type.Null()]),
+  price: Nullable(Type.String()),
+  currency: Nullable(Type.String()),
+  tradeDate: Nullable(Type.String()),
+  settleDate: Nullable(Type.String()),
+  counterparty: Nullable(Type.String()),
+  allocations: Type.Array(Type.Object({ allocationId: Type.String(), account: Type.String(), quantity: Type.Integer() })),
+  confirmation: Type.Union([
+    Type.Object({ status: Type.Union([Type.Literal('AFFIRMED'), Type.Literal('REJECTED')]), quantity: Type.Integer(), price: Type.String(), reason: Type.String() }),
+    Type.Null(),
+  ]),
+  onHold: Type.Boolean(),
+});

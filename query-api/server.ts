@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { LiveReadModels, type ExceptionView, type PositionView, type TradeView } from '../projections/index.js';
 import type { Document, ReadStore } from '../readstore/index.js';
 import { notFound, problemErrorHandler, sendProblem } from './problems.js';
-import { ConsistencyQuery, ExceptionsQuery, PositionsQuery, TradeRefParam, TradesQuery } from './schemas.js';
+import { ConsistencyQuery, ExceptionsQuery, PositionsQuery, TradeRefParam, TradeSchema, TradesQuery } from './schemas.js';
 
 export interface PlatformStatus {
   caughtUp: boolean;
@@ -28,10 +28,13 @@ export interface QueryApiDependencies {
 
 export const MIN_POSITION_HEADER = 'kepler-min-position';
 
+/** Well under DROP_GRACE_MS: a query never looks for a generation that has been dropped. */
+const READ_MODEL_CACHE_MS = 100;
+
 /** The query API as a fastify plugin, so the command API can share its server and port. */
 export function registerQueryApi(app: FastifyInstance, deps: QueryApiDependencies): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-  const models = new LiveReadModels(deps.reads);
+  const models = new LiveReadModels(deps.reads, READ_MODEL_CACHE_MS);
   const timeoutMs = deps.readYourWritesTimeoutMs ?? 5000;
 
   /** Read-your-writes: hold the request until the read model has caught up with the client's position. */
@@ -62,7 +65,7 @@ export function registerQueryApi(app: FastifyInstance, deps: QueryApiDependencie
   api.get('/status', { schema: { tags: ['queries'], summary: 'Is every follower of the event store caught up?' } }, async () => deps.status());
   if (deps.queries === false) return;
 
-  api.get('/trades/:ref', { schema: { tags: ['queries'], summary: 'One trade (reference percent-encoded)', params: TradeRefParam, querystring: ConsistencyQuery } }, async (request, reply) => {
+  api.get('/trades/:ref', { schema: { tags: ['queries'], summary: 'One trade (reference percent-encoded)', params: TradeRefParam, querystring: ConsistencyQuery, response: { 200: TradeSchema } } }, async (request, reply) => {
     if (!(await consistent('trades', request, reply))) return reply;
     const doc = await deps.reads.get(await models.collection('trades'), request.params.ref);
     if (!doc) return sendProblem(reply, notFound(`trade ${request.params.ref}`, request.url));
