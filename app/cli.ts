@@ -85,4 +85,28 @@ program
     process.exitCode = await stateCommand(loadConfig({ dataDir: options.dataDir, configFile: options.config }), ref, options.at);
   });
 
+program
+  .command('publish')
+  .description('send the detail lines of CX1 files to the RabbitMQ feed exchange, one message per line')
+  .option('--config <file>', 'JSON configuration file')
+  .option('--json', 'one JSON summary per file')
+  .argument('<file...>', 'CX1 extract files')
+  .action(async (files: string[], options: { config?: string; json?: boolean }) => {
+    const { publishCommand } = await import('./commands/messaging.js');
+    process.exitCode = await publishCommand(loadConfig({ configFile: options.config }), files, { json: options.json ?? false });
+  });
+
+program
+  .command('slot')
+  .description('blue/green: `kepler slot live green` makes green consume the feed and publish events')
+  .option('--data-dir <dir>', 'where the embedded stores live', './data')
+  .option('--config <file>', 'JSON configuration file')
+  .argument('<action>', 'live')
+  .argument('<slot>', 'blue or green')
+  .action(async (action: string, slot: string, options: { dataDir: string; config?: string }) => {
+    if (action !== 'live') program.error(`kepler slot: the only action is "live", not "${action}"`);
+    const { slotCommand } = await import('./commands/messaging.js');
+    process.exitCode = await slotCommand(loadConfig({ dataDir: options.dataDir, configFile: options.config }), slot);
+  });
+
 await program.parseAsync(process.argv);

@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import { CommandService, IdempotencyLedger, registerCommandApi } from '../command-api/index.js';
 import { LiveReadModels, type ExceptionView } from '../projections/index.js';
 import { createHttpServer, registerQueryApi } from '../query-api/index.js';
-import type { KeplerConfig, Role } from './config.js';
+import type { EventStore } from '../eventstore/index.js';
+import type { AmqpConfig, KeplerConfig, Role } from './config.js';
 import { Platform } from './platform.js';
 import type { FromProjectionsThread, ToProjectionsThread } from './projections-thread.js';
 import { openEventStore, openReadStore } from './stores.js';
@@ -31,12 +32,14 @@ export async function startPlatform(config: KeplerConfig, logger: Logger): Promi
     const findException = async (id: string) => (await reads.get(await models.collection('exceptions'), id)) as ExceptionView | null;
     registerCommandApi(app, { commands: new CommandService(events, findException), ledger: new IdempotencyLedger(events) });
   }
+  const messaging = config.amqp ? await startMessaging(config.amqp, events, logger, { consume: has('ingestion'), publish: has('publisher') }) : null;
   // /status is always served, so every process can be watched; the queries only where the role says.
   registerQueryApi(app, {
     queries: has('query-api'),
     reads,
     logger,
-    status: () => platform.status(),
+    // The broker's state is shown beside the subscriptions, so caughtUp does not depend on it.
+    status: async () => ({ ...(await platform.status()), ...(messaging && { messaging: messaging.status() }) }),
     waitForPosition: (projection, position, timeoutMs) => platform.waitForPosition(projection, position, timeoutMs),
     readYourWritesTimeoutMs: config.readYourWritesTimeoutMs,
   });
@@ -45,6 +48,7 @@ export async function startPlatform(config: KeplerConfig, logger: Logger): Promi
   const stop = () =>
     (stopping ??= (async () => {
       await app.close();
+      await messaging?.stop();
       await platform.stop();
       await projectionsThread?.stop();
       await reads.close();
@@ -89,6 +93,29 @@ async function startProjectionsThread(config: KeplerConfig, logger: Logger): Pro
       const exited = new Promise((resolve) => worker.once('exit', resolve));
       worker.postMessage({ type: 'stop' } satisfies ToProjectionsThread);
       await exited;
+    },
+  };
+}
+
+interface Messaging {
+  status(): unknown;
+  stop(): Promise<void>;
+}
+
+/** The CX1 feed over AMQP in, integration events out: one per slot, as the roles say. */
+async function startMessaging(amqp: AmqpConfig, events: EventStore, logger: Logger, roles: { consume: boolean; publish: boolean }): Promise<Messaging | null> {
+  if (!roles.consume && !roles.publish) return null;
+  const { FeedConsumer, IntegrationPublisher } = await import('../messaging/index.js');
+  const options = { url: amqp.url, store: events, slot: amqp.slot, prefix: amqp.prefix, logger };
+  const consumer = roles.consume ? new FeedConsumer(options) : null;
+  const publisher = roles.publish ? new IntegrationPublisher(options) : null;
+  // Both retry with backoff for as long as the broker is away; they never reject.
+  void consumer?.run();
+  void publisher?.run();
+  return {
+    status: () => ({ ...(consumer && { feed: consumer.status }), ...(publisher && { publisher: publisher.status }) }),
+    stop: async () => {
+      await Promise.all([consumer?.stop(), publisher?.stop()]);
     },
   };
 }

@@ -40,6 +40,7 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
   private position = 0;
   /** The checkpoint as last stored, and when. */
   private stored = { position: 0, at: 0 };
+  private trailingCheckpoint: NodeJS.Timeout | null = null;
   private stopping = false;
   private subscription: ReturnType<EventStore['subscribe']> | null = null;
 
@@ -68,6 +69,7 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
       await this.process(batch.events, batch.scannedTo);
       this.position = batch.scannedTo;
     }
+    if (this.trailingCheckpoint) clearTimeout(this.trailingCheckpoint);
     await this.storeCheckpoint(this.position);
   }
 
@@ -76,13 +78,20 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
    * it after a crash is harmless, and a disk flush per idle batch is not.
    */
   private async storeCheckpointLazily(position: number): Promise<void> {
-    if (position > this.stored.position && Date.now() - this.stored.at >= IDLE_CHECKPOINT_INTERVAL_MS) await this.storeCheckpoint(position);
+    if (position <= this.stored.position) return;
+    const wait = this.stored.at + IDLE_CHECKPOINT_INTERVAL_MS - Date.now();
+    if (wait <= 0) return this.storeCheckpoint(position);
+    // A trailing write, so that a processor which goes quiet still shows others how far it got.
+    this.trailingCheckpoint ??= setTimeout(() => {
+      this.trailingCheckpoint = null;
+      this.storeCheckpoint(this.position).catch((error: unknown) => this.logger.error({ err: error, processor: this.name }, 'checkpoint not stored'));
+    }, wait);
   }
 
   private async storeCheckpoint(position: number): Promise<void> {
     if (position <= this.stored.position) return;
-    await this.store.writeCheckpoint({ name: this.name, position });
     this.stored = { position, at: Date.now() };
+    await this.store.writeCheckpoint({ name: this.name, position });
   }
 
   async stop(): Promise<void> {

@@ -13,6 +13,8 @@ export interface PlatformStatus {
   caughtUp: boolean;
   head: number;
   subscriptions: Array<{ name: string; position: number }>;
+  /** The RabbitMQ feed consumer and publisher of this process, when it runs them. */
+  messaging?: unknown;
 }
 
 export interface QueryApiDependencies {

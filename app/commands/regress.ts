@@ -49,6 +49,7 @@ export interface RegressCliOptions {
   prodRange?: { from?: number; to?: number };
   uatRange?: { from?: number; to?: number };
   fresh?: boolean;
+  checksumsOnly?: boolean;
   rejudge?: boolean;
   rejudgeAll?: boolean;
   reportEvery?: number;
@@ -104,6 +105,7 @@ export function regressCommand(): Command {
     .option('--prod-range <from..to>', 'bounded range of PROD positions for a batch run', range)
     .option('--uat-range <from..to>', 'bounded range of UAT positions for a batch run', range)
     .option('--fresh', 'discard the run state in the run directory and start again')
+    .option('--checksums-only', 'batch mode: read both sides and compare per-partition checksums of their correlation IDs, without diffing any field')
     .option('--rejudge', 're-judge stored pairs decided by another reconciler version, without reading any environment')
     .option('--rejudge-all', 're-judge every stored pair, without reading any environment')
     .option('--report-every <s>', 'follow mode: rewrite the reports this often (seconds)', whole('--report-every'), 10)
@@ -159,6 +161,7 @@ export async function regress(options: RegressCliOptions, io: CommandIo = { stdo
       reconcilers: loaded,
       mode: options.follow ? 'follow' : 'batch',
       signal,
+      ...(options.checksumsOnly && { judge: false }),
       ...(options.workers !== undefined && { workers: options.workers }),
       ...(options.shards !== undefined && { shards: options.shards }),
       timing: { ...(options.quietMs !== undefined && { quietMs: options.quietMs }), ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }) },
@@ -254,6 +257,15 @@ function finish(
     `${report.totals.pairs} pairs: ${v.MATCHED} matched, ${v.DIFFERENT} different, ${v.MISSING_IN_PROD} missing in PROD, ${v.MISSING_IN_UAT} missing in UAT, ` +
       `${v.LATE_MATCH} late match, ${v.LATE_DIFFERENT} late different, ${v.PENDING} pending`,
   );
+  for (const c of report.checksums) {
+    const differing = c.mismatching.slice(0, 8).map((m) => m.partition).join(', ');
+    say(`checksums ${c.reconciler}: ${c.matching}/${c.partitions} partitions hold the same correlation IDs (PROD ${c.prodIds}, UAT ${c.uatIds})${c.mismatching.length ? `; differing: ${differing}${c.mismatching.length > 8 ? ', ...' : ''}` : ''}`);
+  }
+  if (options.checksumsOnly) {
+    const differing = report.checksums.reduce((n, c) => n + c.mismatching.length, 0);
+    say(`reports: ${files.html}, ${files.json}, ${files.junit}`);
+    return differing > 0 && failOn !== 'none' ? 1 : 0;
+  }
   say(`signatures: ${report.signatureCounts.new} new, ${report.signatureCounts.accepted} accepted, ${report.signatureCounts.noise} noise`);
   for (const s of report.signatures.filter((x) => x.status === 'new').slice(0, 20)) say(`  NEW  ${s.signature}  (${s.pairs} pairs, e.g. ${s.examples.slice(0, 3).join(', ')})`);
   say(`gate (--fail-on ${failOn}): ${report.gate.failed ? 'FAIL' : 'PASS'}, ${report.gate.reason}`);

@@ -1,0 +1,34 @@
+import { connect, type ChannelModel } from 'amqplib';
+
+/** Heartbeat asked for when the URL names none: a dead broker or link is noticed within ~2 intervals. */
+const DEFAULT_HEARTBEAT_SECONDS = 15;
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * Opens a connection named `name` (shown by the management UI and usable to
+ * find and close it). Heartbeats default to 15 s unless the URL sets them.
+ */
+export async function openConnection(url: string, name: string): Promise<ChannelModel> {
+  return connect(withHeartbeat(url), { clientProperties: { connection_name: name }, timeout: CONNECT_TIMEOUT_MS });
+}
+
+function withHeartbeat(url: string): string {
+  const parsed = new URL(url);
+  if (!parsed.searchParams.has('heartbeat')) parsed.searchParams.set('heartbeat', String(DEFAULT_HEARTBEAT_SECONDS));
+  return parsed.toString();
+}
+
+/** The URL without its password, for logs. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,304 @@
+// Consumes the CX1 feed from RabbitMQ into the event store.
+//
+// - Manual acknowledgements, given only after RecordWriter.write resolved, i.e.
+//   after the append is durable. A crash or a lost connection before the ack
+//   means redelivery; RecordWriter is idempotent, so a redelivered line is a
+//   duplicate (or the same rejection, recorded once): nothing lost, nothing doubled.
+// - Bounded prefetch; messages that arrive together (up to maxBatch, or within
+//   batchDelayMs) go to the store in one write, then are acknowledged with one
+//   multiple ack (dead-lettered ones are nacked one by one first).
+// - A message that can never be processed is recorded as a LineRejected
+//   UNPROCESSABLE_MESSAGE (so the exceptions read model lists it) and, once that
+//   is durable, nacked without requeue: it lands in the dead-letter queue.
+// - When the connection or the channel closes, or the store fails, the session
+//   ends (unacknowledged messages return to the queue) and a new one starts
+//   after an exponential backoff with jitter.
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import { pino, type Logger } from 'pino';
+import type { EventStore } from '../eventstore/index.js';
+import { RecordWriter } from '../ingestion/index.js';
+import { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
+import { errorMessage, openConnection, redactUrl } from './connection.js';
+import { decodeFeedMessage, type DecodedFeedMessage } from './feed-message.js';
+import { DEFAULT_PREFIX, declareTopology, topologyNames, type QueueType, type Slot, type TopologyNames } from './topology.js';
+
+export interface FeedConsumerOptions {
+  /** amqp://user:password@host:port/vhost */
+  url: string;
+  store: EventStore;
+  /** The deployment slot: the consumer reads the slot's own feed queue. */
+  slot: Slot;
+  /** Name prefix of the topology (default "kepler"). */
+  prefix?: string;
+  /** Unacknowledged messages the broker may hand over at once (default 500). */
+  prefetch?: number;
+  /** Most messages per store write (default: prefetch). */
+  maxBatch?: number;
+  /** How long a batch waits for more messages before it is written (default 5 ms). */
+  batchDelayMs?: number;
+  backoff?: BackoffOptions;
+  /** Declare the topology on each connection (default true). */
+  declareTopology?: boolean;
+  queueType?: QueueType;
+  /** Shown in the management UI (default "kepler-feed-<slot>"). */
+  connectionName?: string;
+  logger?: Logger;
+  /**
+   * Called once a batch is durable in the store, before it is acknowledged
+   * (metrics; tests use it to crash or cut the connection in that window).
+   * A rejection ends the session, so the batch is redelivered.
+   */
+  onDurable?: (batch: FeedBatchReport) => void | Promise<void>;
+}
+
+export interface FeedBatchReport {
+  messages: number;
+  accepted: number;
+  duplicates: number;
+  /** Lines rejected as data (INVALID_RECORD, SOURCE_MISMATCH, SEQUENCE_CONFLICT): acknowledged. */
+  rejected: number;
+  /** UNPROCESSABLE_MESSAGE: recorded, then dead-lettered. */
+  deadLettered: number;
+  /** Messages the broker marked as redelivered. */
+  redelivered: number;
+}
+
+export interface FeedConsumerStatus extends FeedBatchReport {
+  name: string;
+  queue: string;
+  connected: boolean;
+  batches: number;
+  /** Sessions opened after the first one. */
+  reconnects: number;
+  lastError: string | null;
+}
+
+interface Session {
+  connection: ChannelModel;
+  channel: Channel | null;
+  consuming: boolean;
+  pending: ConsumeMessage[];
+  timer: NodeJS.Timeout | null;
+  /** Batches are written and acknowledged strictly one after the other. */
+  chain: Promise<void>;
+  consumerTag: string | null;
+  ended: boolean;
+  closed: Promise<Error | null>;
+  end(reason: Error | null): void;
+}
+
+export class FeedConsumer {
+  private readonly writer: RecordWriter;
+  private readonly names: TopologyNames;
+  private readonly queue: string;
+  private readonly prefetch: number;
+  private readonly maxBatch: number;
+  private readonly batchDelayMs: number;
+  private readonly logger: Logger;
+  private readonly abort = new AbortController();
+  private session: Session | null = null;
+  private sessions = 0;
+  private stopping = false;
+  private running: Promise<void> | null = null;
+  private consumingWaiters: Array<() => void> = [];
+  private readonly counters: Omit<FeedConsumerStatus, 'name' | 'queue' | 'connected'> = {
+    messages: 0,
+    accepted: 0,
+    duplicates: 0,
+    rejected: 0,
+    deadLettered: 0,
+    redelivered: 0,
+    batches: 0,
+    reconnects: 0,
+    lastError: null,
+  };
+
+  constructor(private readonly options: FeedConsumerOptions) {
+    this.writer = new RecordWriter(options.store);
+    this.names = topologyNames(options.prefix ?? DEFAULT_PREFIX);
+    this.queue = this.names.feedQueues[options.slot];
+    this.prefetch = options.prefetch ?? 500;
+    this.maxBatch = Math.min(options.maxBatch ?? this.prefetch, this.prefetch);
+    this.batchDelayMs = options.batchDelayMs ?? 5;
+    this.logger = (options.logger ?? pino({ level: 'silent' })).child({ component: 'feed-consumer', slot: options.slot, queue: this.queue });
+  }
+
+  get status(): FeedConsumerStatus {
+    const session = this.session;
+    return { name: `feed:${this.options.slot}`, queue: this.queue, connected: session !== null && session.consuming && !session.ended, ...this.counters };
+  }
+
+  /** Consumes until stop(), reconnecting as needed. Calling it again returns the same run. */
+  run(): Promise<void> {
+    this.running ??= this.loop();
+    return this.running;
+  }
+
+  /** Resolves once the consumer is consuming (again). */
+  whenConsuming(timeoutMs = 30_000): Promise<void> {
+    if (this.status.connected) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`feed consumer not consuming after ${timeoutMs} ms: ${this.counters.lastError ?? 'no error'}`)), timeoutMs);
+      this.consumingWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Stops consuming, writes and acknowledges what was already delivered, and closes the connection. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.abort.abort();
+    const session = this.session;
+    if (session && !session.ended) {
+      try {
+        if (session.channel && session.consumerTag) await session.channel.cancel(session.consumerTag);
+      } catch {
+        // The channel is going anyway; what it held is redelivered.
+      }
+      this.flush(session);
+      await session.chain;
+      session.end(null);
+    }
+    await this.running;
+  }
+
+  private async loop(): Promise<void> {
+    let attempt = 0;
+    while (!this.stopping) {
+      let session: Session | null = null;
+      try {
+        session = await this.open();
+        attempt = 0;
+        const reason = await session.closed;
+        if (reason && !this.stopping) {
+          this.counters.lastError = errorMessage(reason);
+          this.logger.warn({ err: reason }, 'feed session ended; unacknowledged messages will be redelivered');
+        }
+      } catch (error) {
+        session?.end(error instanceof Error ? error : new Error(String(error)));
+        if (this.stopping) break;
+        this.counters.lastError = errorMessage(error);
+        this.logger.warn({ err: error, url: redactUrl(this.options.url) }, 'cannot consume the feed');
+      } finally {
+        if (session) await this.dispose(session);
+        this.session = null;
+      }
+      if (this.stopping) break;
+      attempt++;
+      const delay = backoffDelay(attempt, this.options.backoff);
+      this.logger.info({ attempt, delayMs: delay }, 'reconnecting to RabbitMQ');
+      await sleep(delay, this.abort.signal);
+    }
+  }
+
+  private async open(): Promise<Session> {
+    const connection = await openConnection(this.options.url, this.options.connectionName ?? `kepler-feed-${this.options.slot}`);
+    let resolveClosed: (reason: Error | null) => void = () => {};
+    const session: Session = {
+      connection,
+      channel: null,
+      consuming: false,
+      pending: [],
+      timer: null,
+      chain: Promise.resolve(),
+      consumerTag: null,
+      ended: false,
+      closed: new Promise((resolve) => (resolveClosed = resolve)),
+      end(reason) {
+        if (session.ended) return;
+        session.ended = true;
+        if (session.timer) clearTimeout(session.timer);
+        session.timer = null;
+        session.pending = [];
+        resolveClosed(reason);
+      },
+    };
+    this.session = session;
+    connection.on('error', (error: Error) => this.logger.warn({ err: error }, 'RabbitMQ connection error'));
+    connection.on('close', (error?: Error) => session.end(error ?? new Error('connection closed')));
+    try {
+      const channel = await connection.createChannel();
+      session.channel = channel;
+      channel.on('error', (error: Error) => this.logger.warn({ err: error }, 'RabbitMQ channel error'));
+      // Deferred: when the connection closes, its reason (emitted just after) says more.
+      channel.on('close', () => setImmediate(() => session.end(new Error('channel closed'))));
+      if (this.options.declareTopology !== false) await declareTopology(channel, this.names, { queueType: this.options.queueType ?? 'quorum' });
+      await channel.prefetch(this.prefetch);
+      const { consumerTag } = await channel.consume(this.queue, (message) => this.onMessage(session, message), { noAck: false });
+      session.consumerTag = consumerTag;
+      if (session.ended) throw new Error('the connection closed while the consumer started');
+    } catch (error) {
+      session.end(error instanceof Error ? error : new Error(String(error)));
+      await this.dispose(session);
+      this.session = null;
+      throw error;
+    }
+    session.consuming = true;
+    if (this.sessions++ > 0) this.counters.reconnects++;
+    this.logger.info({ url: redactUrl(this.options.url), prefetch: this.prefetch }, 'consuming the feed');
+    for (const waiter of this.consumingWaiters.splice(0)) waiter();
+    return session;
+  }
+
+  private async dispose(session: Session): Promise<void> {
+    session.end(null);
+    // Closing the channel first waits for the broker to have handled every ack sent on it.
+    await session.channel?.close().catch(() => {});
+    await session.connection.close().catch(() => {});
+  }
+
+  private onMessage(session: Session, message: ConsumeMessage | null): void {
+    if (message === null) {
+      session.end(new Error(`the broker cancelled the consumer (was ${this.queue} deleted?)`));
+      return;
+    }
+    if (session.ended) return; // Not acknowledged: the broker delivers it again.
+    session.pending.push(message);
+    if (session.pending.length >= this.maxBatch) this.flush(session);
+    else session.timer ??= setTimeout(() => this.flush(session), this.batchDelayMs);
+  }
+
+  private flush(session: Session): void {
+    if (session.timer) clearTimeout(session.timer);
+    session.timer = null;
+    if (session.pending.length === 0) return;
+    const batch = session.pending.splice(0);
+    session.chain = session.chain.then(() => this.process(session, batch));
+  }
+
+  /** Writes one batch and, once it is durable, settles its messages. Never rejects. */
+  private async process(session: Session, batch: ConsumeMessage[]): Promise<void> {
+    if (session.ended) return;
+    try {
+      const decoded: DecodedFeedMessage[] = batch.map((message) =>
+        decodeFeedMessage({ content: message.content, headers: message.properties.headers, messageId: message.properties.messageId }),
+      );
+      const outcomes = await this.writer.write(decoded.map((d) => d.item));
+      const report: FeedBatchReport = { messages: batch.length, accepted: 0, duplicates: 0, rejected: 0, deadLettered: 0, redelivered: 0 };
+      outcomes.forEach((outcome, i) => {
+        if (decoded[i]!.settle === 'dead-letter') report.deadLettered++;
+        else if (outcome === 'accepted') report.accepted++;
+        else if (outcome === 'duplicate') report.duplicates++;
+        else report.rejected++;
+        if (batch[i]!.fields.redelivered) report.redelivered++;
+      });
+      for (const key of ['messages', 'accepted', 'duplicates', 'rejected', 'deadLettered', 'redelivered'] as const) this.counters[key] += report[key];
+      this.counters.batches++;
+      this.logger.debug(report, 'feed batch durable');
+      await this.options.onDurable?.(report);
+      const channel = session.channel;
+      if (session.ended || !channel) return; // Cannot acknowledge on a dead channel: redelivered, then found duplicate.
+      let lastAck: ConsumeMessage | null = null;
+      for (let i = 0; i < batch.length; i++) {
+        if (decoded[i]!.settle === 'dead-letter') channel.nack(batch[i]!, false, false);
+        else lastAck = batch[i]!;
+      }
+      if (lastAck) channel.ack(lastAck, true);
+    } catch (error) {
+      this.logger.error({ err: error }, 'feed batch failed; it will be redelivered');
+      session.end(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+}
