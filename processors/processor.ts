@@ -32,8 +32,13 @@ export interface ProcessorStatus {
 
 const IDLE_CHECKPOINT_INTERVAL_MS = 1000;
 
-/** Bounded so that a long feed does not keep every trade in memory; entries are reloadable. */
-const CACHE_LIMIT = 50_000;
+/**
+ * Trades whose state is kept in memory. Bounded so that memory does not grow with
+ * the history; an evicted state is simply read again. Large enough that a day's
+ * allocation and confirmation files, which revisit every trade of the core file,
+ * do not keep reloading them.
+ */
+const CACHE_LIMIT = Number(process.env.KEPLER_PROCESSOR_CACHE ?? 200_000);
 
 export class ProcessorRunner<State, Event extends { type: string; tradeRef: string }, Input> {
   private readonly cache = new Map<string, Loaded<State>>();
