@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { writeLargeFeed } from './feed-generator.js';
-import { rate, runMeasured, ServeProcess } from './platform.js';
+import { deleteBenchTopology, rate, regressionSection, runMeasured, ServeProcess, startFerretDb } from './platform.js';
 
 type Section = () => Promise<void>;
 
@@ -121,7 +121,57 @@ async function http(): Promise<void> {
   }
 }
 
-const SECTIONS: Record<string, Section> = { ingest, caughtup: caughtUp, rebuild, http };
+/** Projection throughput into MongoDB: a rebuild of every read model into FerretDB (MongoDB wire protocol). */
+async function mongo(): Promise<void> {
+  const dir = mkdtempSync(join(work, 'mongo-'));
+  // Small: FerretDB v1 on SQLite scans a whole collection for each update of an existing document.
+  const files = await threeSourceFeed(dir, 2_000);
+  const seed = await runMeasured(['ingest', '--data-dir', join(dir, 'data'), ...files.paths]);
+  if (seed.code !== 0) throw new Error(seed.stderr);
+  const ferret = await startFerretDb(dir);
+  try {
+    const env = { KEPLER_MONGODB_URL: ferret.uri, KEPLER_MONGODB_DATABASE: 'bench' };
+    // Processors run on SQLite first, so the rebuild measures projections alone.
+    const serve = await ServeProcess.start(join(dir, 'data'), ['--roles', 'processors'], { KEPLER_PROJECTIONS_THREAD: '0' });
+    await serve.caughtUpProcessors();
+    await serve.stop();
+    const run = await runMeasured(['rebuild', '--data-dir', join(dir, 'data')], env);
+    if (run.code !== 0) throw new Error(run.stderr);
+    const head = Number(/up to position (\d+)/.exec(run.stdout)?.[1] ?? 0);
+    report(`mongo (FerretDB): rebuild 3 read models over ${head.toLocaleString('en')} events`, `${run.seconds.toFixed(1)} s`);
+    report('mongo (FerretDB): events/s per read model', rate(head * 3, run.seconds));
+  } finally {
+    ferret.stop();
+  }
+}
+
+/** The CX1 feed over RabbitMQ: lines published, consumed and durably appended. */
+async function amqp(): Promise<void> {
+  const url = process.env.KEPLER_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+  const prefix = `kepler-bench-${process.pid}`;
+  const dir = mkdtempSync(join(work, 'amqp-'));
+  const lines = 100_000;
+  const file = await writeLargeFeed(join(dir, 'CORE_AMQP.cx1'), { lines, seed: 3, source: 'CORE' });
+  const env = { KEPLER_AMQP_URL: url, KEPLER_AMQP_PREFIX: prefix };
+  const serve = await ServeProcess.start(join(dir, 'data'), ['--roles', 'ingestion'], env);
+  try {
+    const live = await runMeasured(['slot', '--data-dir', join(dir, 'data'), 'live', 'blue'], env);
+    if (live.code !== 0) throw new Error(live.stderr);
+    const started = process.hrtime.bigint();
+    const published = await runMeasured(['publish', file.path], env);
+    if (published.code !== 0) throw new Error(published.stderr);
+    const publishSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    while ((await serve.status()).head < file.lines) await new Promise((r) => setTimeout(r, 50));
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    report(`amqp: ${lines.toLocaleString('en')} lines published (confirms)`, `${rate(lines, publishSeconds)} lines/s`);
+    report(`amqp: ${lines.toLocaleString('en')} lines published and durably appended`, `${rate(lines, seconds)} lines/s`);
+  } finally {
+    await serve.stop();
+    await deleteBenchTopology(url, prefix);
+  }
+}
+
+const SECTIONS: Record<string, Section> = { ingest, caughtup: caughtUp, rebuild, http, mongo, amqp, regression: regressionSection };
 
 const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(SECTIONS);
 process.stdout.write(`Kepler benchmarks on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n`);

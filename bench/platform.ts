@@ -1,5 +1,5 @@
 // Drives the compiled platform as a user would (child processes, real HTTP) and measures it.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../app/package-root.js';
@@ -94,6 +94,18 @@ export class ServeProcess {
     }
   }
 
+  /** For a process that runs only the processors: their checkpoints, as /status reports them. */
+  async caughtUpProcessors(timeoutMs = 600_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const status = (await (await fetch(`${this.url}/status`)).json()) as { head: number; subscriptions: Array<{ name: string; position: number }> };
+      const processors = status.subscriptions.filter((s) => !s.name.startsWith('projection:'));
+      if (processors.every((s) => s.position >= status.head)) return;
+      if (Date.now() > deadline) throw new Error(`processors not caught up: ${JSON.stringify(status)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   async stop(): Promise<void> {
     this.rss.stop();
     if (this.child.exitCode !== null) return;
@@ -105,4 +117,36 @@ export class ServeProcess {
 
 export function rate(count: number, seconds: number): string {
   return Math.round(count / seconds).toLocaleString('en');
+}
+
+/** FerretDB built by tests/ferretdb/build.sh (cached), on a free loopback port. */
+export async function startFerretDb(dir: string): Promise<{ uri: string; stop(): void }> {
+  const root = packageRoot();
+  const build = spawnSync('bash', [join(root, 'tests', 'ferretdb', 'build.sh')], { stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('FerretDB did not build');
+  const child = spawn(join(root, 'tests', 'ferretdb', 'bin', 'ferretdb'), ['-listen', '127.0.0.1:0', '-dir', join(dir, 'ferretdb')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const uri = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const match = /FERRETDB_READY (\S+)/.exec(out);
+      if (match) resolve(match[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`ferretdb exited ${code}`)));
+  });
+  return { uri, stop: () => child.kill('SIGTERM') };
+}
+
+export async function deleteBenchTopology(url: string, prefix: string): Promise<void> {
+  const { deleteTopology, openConnection, topologyNames } = await import('../messaging/index.js');
+  const connection = await openConnection(url, 'kepler-bench-cleanup');
+  await deleteTopology(await connection.createChannel(), topologyNames(prefix));
+  await connection.close();
+}
+
+/** Comparisons per second of the regression engine, with one and two workers. */
+export async function regressionSection(): Promise<void> {
+  const { benchRegression } = await import('../regression/bench.js');
+  const figures = await benchRegression();
+  for (const [name, value] of Object.entries(figures)) process.stdout.write(`  ${name.padEnd(52)} ${value}\n`);
 }
