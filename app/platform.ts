@@ -102,6 +102,7 @@ export class Platform {
     if (this.switching) return;
     this.switching = true;
     try {
+      const replaced: Array<{ old: ProjectionRunner; live: number }> = [];
       for (const [index, current] of this.projections.entries()) {
         const live = await this.models.generation(current.name);
         if (live === current.generation) continue;
@@ -113,9 +114,13 @@ export class Platform {
         await current.stop();
         await this.running.get(current);
         this.running.delete(current);
-        await new Promise((resolve) => setTimeout(resolve, DROP_GRACE_MS));
-        await this.dropRetired(current.name, live);
-        this.logger.info({ projection: current.name, from: current.generation, to: live }, 'switched to the rebuilt read model');
+        replaced.push({ old: current, live });
+      }
+      if (replaced.length === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, DROP_GRACE_MS));
+      for (const { old, live } of replaced) {
+        await this.dropRetired(old.name, live);
+        this.logger.info({ projection: old.name, from: old.generation, to: live }, 'switched to the rebuilt read model');
       }
     } finally {
       this.switching = false;

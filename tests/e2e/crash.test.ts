@@ -4,7 +4,8 @@ import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, writeFeedFile } from '../support/feed.js';
 import { ingest, KeplerServer, runCli, snapshot } from '../support/kepler.js';
-import { busyFeed, prng } from '../support/scenarios.js';
+import { Rng } from '../../bench/feed-generator.js';
+import { busyFeed } from '../support/scenarios.js';
 
 const FEED = busyFeed(6000, 3);
 
@@ -59,7 +60,8 @@ describe('crash safety and concurrency', () => {
 
   it('SIGKILL of ingest and of serve at arbitrary moments loses nothing and books nothing twice', async () => {
     const dataDir = join(tempDir('kepler-crash-'), 'data');
-    const random = prng(42);
+    const rng = new Rng(42);
+    const random = () => rng.next();
     let server = await KeplerServer.start(dataDir);
     let kills = 0;
     // Ingest keeps being killed part-way; meanwhile serve is killed and restarted while it processes.

@@ -58,9 +58,11 @@ describe('kepler rebuild', () => {
       const status = await server.json<{ subscriptions: Array<{ name: string }> }>('/status');
       expect(status.subscriptions.map((s) => s.name)).toContain('projection:trades');
       const db = new Database(join(dataDir, 'read.db'), { readonly: true });
-      const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'rm_%'").all() as Array<{ name: string }>).map((t) => t.name).sort();
+      const tables = () => (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'rm_%'").all() as Array<{ name: string }>).map((t) => t.name).sort();
+      const deadline = Date.now() + 15_000;
+      while (tables().length > 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(tables()).toEqual(['rm_exceptions_g2', 'rm_positions_g2', 'rm_trades_g2']);
       db.close();
-      expect(tables).toEqual(['rm_exceptions_g2', 'rm_positions_g2', 'rm_trades_g2']);
     } finally {
       await server.stop();
     }

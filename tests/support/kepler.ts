@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { FileIngestionSummary } from '../../ingestion/index.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(REPO_ROOT, 'bin', 'kepler.js');
@@ -30,17 +31,7 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; killA
   });
 }
 
-export interface IngestSummary {
-  file: string;
-  source: string | null;
-  businessDate: string | null;
-  fileNumber: string | null;
-  lines: number;
-  accepted: number;
-  duplicates: number;
-  rejected: number;
-  trailer: string;
-}
+export type IngestSummary = FileIngestionSummary;
 
 export async function ingest(dataDir: string, files: string[], env?: NodeJS.ProcessEnv): Promise<IngestSummary[]> {
   const result = await runCli(['ingest', '--data-dir', dataDir, '--json', ...files], { env });

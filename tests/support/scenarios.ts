@@ -1,23 +1,13 @@
 // A deterministic, realistic feed for the crash and concurrency tests: trades that book,
 // amend, cancel and arrive with duplicates, split over several files per source.
+import { Rng } from '../../bench/feed-generator.js';
 import { alc, amd, cnf, cxl, trd, type FileSpec, type FeedLine } from './feed.js';
-
-/** Small seeded PRNG (mulberry32): the same seed gives the same feed on every machine. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ISINS = ['US0378331005', 'GB0002634946', 'DE0007164600'];
 
 export function busyFeed(trades: number, filesPerSource: number, seed = 7): FileSpec[] {
-  const random = prng(seed);
+  const rng = new Rng(seed);
+  const random = () => rng.next();
   const core: FeedLine[] = [];
   const alloc: FeedLine[] = [];
   const custody: FeedLine[] = [];
