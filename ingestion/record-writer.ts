@@ -13,7 +13,7 @@ import { deterministicId, type EventData, type EventStore, type RecordedEvent, t
 
 /** One line (or message) of a feed after parsing: a record to take, or a rejection to keep. */
 export type IntakeItem =
-  | { kind: 'record'; source: Source; file: string; line: number | null; raw: string; sourceSequence: number; record: DetailRecord }
+  | { kind: 'record'; source: Source; file: string; line: number | null; raw: string; sourceSequence: number; record: DetailRecord; traceparent?: string }
   | { kind: 'rejection'; source: Source | null; file: string; line: number | null; raw: string; code: LineRejected['code']; detail: string; tradeRef: string | null };
 
 export type IntakeOutcome = 'accepted' | 'duplicate' | 'rejected';
@@ -126,6 +126,7 @@ function toAppend(item: IntakeItem): StreamAppend {
       sourceSequence: item.sourceSequence,
       file: item.file,
       ...(item.line !== null && { line: item.line }),
+      ...(item.traceparent !== undefined && { traceparent: item.traceparent }),
     },
   };
   return { stream, expectedRevision: 'no_stream', events: [event] };

@@ -40,6 +40,14 @@ describe('feed message contract', () => {
     expect(message.options).toMatchObject({ persistent: true, messageId: 'CUSTODY_1.cx1:12', headers: { 'x-source': 'CUSTODY', 'x-file': 'CUSTODY_1.cx1', 'x-line': 12 } });
   });
 
+  it('carries a W3C traceparent header into the record, and ignores a malformed one', () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const traced = decodeFeedMessage({ content: Buffer.from(TRD, 'latin1'), headers: { ...headers(), traceparent } });
+    expect(traced.item).toMatchObject({ kind: 'record', traceparent });
+    const malformed = decodeFeedMessage({ content: Buffer.from(TRD, 'latin1'), headers: { ...headers(), traceparent: 'nonsense' } });
+    expect(malformed.item).not.toHaveProperty('traceparent');
+  });
+
   it('a valid line becomes the same record as in a file', () => {
     const decoded = decodeFeedMessage({ content: Buffer.from(TRD, 'latin1'), headers: headers() });
     expect(decoded.settle).toBe('ack');
