@@ -4,6 +4,7 @@ import { CommandService, IdempotencyLedger, registerCommandApi } from '../comman
 import { LiveReadModels, type ExceptionView } from '../projections/index.js';
 import { createHttpServer, registerQueryApi } from '../query-api/index.js';
 import type { EventStore } from '../eventstore/index.js';
+import { startTelemetry, stopTelemetry } from '../telemetry/index.js';
 import type { AmqpConfig, KeplerConfig, Role } from './config.js';
 import { Platform } from './platform.js';
 import type { FromProjectionsThread, ToProjectionsThread } from './projections-thread.js';
@@ -17,6 +18,7 @@ export interface RunningPlatform {
 
 /** The whole platform in one process: followers of the event store and the HTTP APIs. */
 export async function startPlatform(config: KeplerConfig, logger: Logger): Promise<RunningPlatform> {
+  await startTelemetry('kepler');
   const events = await openEventStore(config.eventStore);
   const reads = await openReadStore(config.readStore);
   const has = (role: Role) => config.roles.includes(role);
@@ -53,6 +55,7 @@ export async function startPlatform(config: KeplerConfig, logger: Logger): Promi
       await projectionsThread?.stop();
       await reads.close();
       await events.close();
+      await stopTelemetry();
     })());
 
   const fail = (error: unknown) => {

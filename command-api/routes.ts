@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import * as E from 'fp-ts/lib/Either.js';
 import { canonicalPrice, canonicalTerms, termsErrors, type TradeTerms } from '../domain/index.js';
 import { sendProblem, type Problem } from '../query-api/index.js';
+import { inSpan } from '../telemetry/index.js';
 import { IdempotencyLedger } from './idempotency.js';
 import {
   AllocationBody,
@@ -66,7 +67,7 @@ export function registerCommandApi(app: FastifyInstance, deps: CommandApiDepende
   );
 
   api.post('/exceptions/:id/resubmission', { schema: { tags: ['operations'], summary: 'Resubmit a rejected line, corrected', params: ExceptionParams, body: ResubmissionBody, headers: CommandHeaders, response: responses(201) } }, (request, reply) =>
-    run(request, reply, 201, () => deps.commands.resubmit(request.params.id, request.body.line)),
+    run(request, reply, 201, (context) => deps.commands.resubmit(request.params.id, request.body.line, context)),
   );
 }
 
@@ -106,11 +107,13 @@ async function runCommand(
   if (expectedVersion === null) {
     return sendProblem(reply, problem(400, 'invalid-header', 'Invalid If-Match', 'If-Match must be an ETag this API issued, such as "3"', { parameter: 'if-match' }));
   }
-  const context: CommandContext = {
-    inputId: key ? IdempotencyLedger.inputId(key) : randomUUID(),
-    ...(expectedVersion !== undefined && { expectedVersion }),
-  };
-  const outcome = await execute(context);
+  const outcome = await inSpan(`${request.method} ${request.routeOptions.url ?? request.url}`, request.headers, (traceparent) =>
+    execute({
+      inputId: key ? IdempotencyLedger.inputId(key) : randomUUID(),
+      ...(expectedVersion !== undefined && { expectedVersion }),
+      ...(traceparent !== undefined && { traceparent }),
+    }),
+  );
   if (E.isLeft(outcome)) return sendProblem(reply, { ...outcome.left, instance: request.url } as Problem);
   const etag = `"${outcome.right.version}"`;
   if (key) {

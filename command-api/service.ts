@@ -29,6 +29,8 @@ export interface CommandContext {
   inputId: string;
   /** The trade version the client saw (If-Match), when it sent one. */
   expectedVersion?: number;
+  /** W3C trace context to stamp on the events the command appends. */
+  traceparent?: string;
 }
 
 interface Loaded<S> {
@@ -103,7 +105,7 @@ export class CommandService {
    * a feed line takes, under the original file and line, and the exception is
    * marked resolved. The rejected line itself stays in the history.
    */
-  async resubmit(exceptionId: string, line: string): Promise<CommandOutcome> {
+  async resubmit(exceptionId: string, line: string, context: Pick<CommandContext, 'traceparent'> = {}): Promise<CommandOutcome> {
     const exception = await this.findException(exceptionId);
     if (!exception) return E.left(problem(404, 'not-found', 'Not found', `exception ${exceptionId} does not exist`));
     if (exception.resolved) return E.left(problem(409, 'exception-resolved', 'Already resolved', `exception ${exceptionId} was already resolved`));
@@ -117,7 +119,16 @@ export class CommandService {
     if (!RECORD_TYPES_BY_SOURCE[source].includes(record.type)) {
       return E.left(problem(422, 'source-mismatch', 'Record type not allowed for the source', `${record.type} cannot come from ${source}`));
     }
-    const item: IntakeItem = { kind: 'record', source, file: exception.file ?? 'api', line: exception.line, raw: line, sourceSequence, record };
+    const item: IntakeItem = {
+      kind: 'record',
+      source,
+      file: exception.file ?? 'api',
+      line: exception.line,
+      raw: line,
+      sourceSequence,
+      record,
+      ...(context.traceparent !== undefined && { traceparent: context.traceparent }),
+    };
     const [outcome] = await this.writer.write([item]);
     if (outcome === 'rejected') {
       return E.left(problem(422, 'sequence-conflict', 'Source sequence already taken', `source sequence ${sourceSequence} of ${source} was already ingested with different content`));
@@ -148,7 +159,7 @@ export class CommandService {
       if (E.isLeft(decision)) return E.left(tradeProblem(decision.left));
       const events = decision.right;
       if (events.length === 0) return E.right({ tradeRef, version: trade.state.effectiveVersion, position: trade.lastPosition });
-      const appended = await this.tryAppend(Trade.tradeStream(tradeRef), trade.revision, events, context.inputId);
+      const appended = await this.tryAppend(Trade.tradeStream(tradeRef), trade.revision, events, context);
       if (appended !== null) {
         const state = events.reduce(Trade.evolve, trade.state);
         return E.right({ tradeRef, version: state.effectiveVersion, position: appended });
@@ -168,19 +179,20 @@ export class CommandService {
       const events = decision.right;
       const version = trade.state.effectiveVersion;
       if (events.length === 0) return E.right({ tradeRef, version, position: Math.max(booking.lastPosition, trade.lastPosition) });
-      const appended = await this.tryAppend(Booking.bookingStream(tradeRef), booking.revision, events, context.inputId);
+      const appended = await this.tryAppend(Booking.bookingStream(tradeRef), booking.revision, events, context);
       if (appended !== null) return E.right({ tradeRef, version, position: appended });
       if (attempt >= MAX_ATTEMPTS) return E.left(problem(503, 'busy', 'Too much contention', `trade ${tradeRef} kept changing; retry`));
     }
   }
 
   /** The position of the last event appended, or null when another writer got there first. */
-  private async tryAppend(stream: string, revision: number | null, events: Array<{ type: string; tradeRef: string }>, inputId: string): Promise<number | null> {
+  private async tryAppend(stream: string, revision: number | null, events: Array<{ type: string; tradeRef: string }>, context: CommandContext): Promise<number | null> {
+    const { inputId, traceparent } = context;
     const data: EventData[] = events.map((event, index) => ({
       id: deterministicId(inputId, stream, event.type, index),
       type: event.type,
       data: event,
-      metadata: { correlationId: event.tradeRef, causationId: inputId, source: 'API' },
+      metadata: { correlationId: event.tradeRef, causationId: inputId, source: 'API', ...(traceparent !== undefined && { traceparent }) },
     }));
     try {
       return (await this.store.append(stream, data, revision ?? 'no_stream')).position;

@@ -23,6 +23,7 @@ import type { Options } from 'amqplib';
 import { FEED_SOURCES, type FeedSource } from '../domain/index.js';
 import { Cx1FileClassifier, formatHeader, MAX_LINE_LENGTH, tradeRefOf } from '../ingestion/cx1/index.js';
 import type { IntakeItem } from '../ingestion/index.js';
+import { isTraceparent } from '../telemetry/index.js';
 
 export const FEED_HEADERS = { source: 'x-source', file: 'x-file', line: 'x-line' } as const;
 
@@ -71,9 +72,6 @@ export interface IncomingMessage {
   messageId?: unknown;
 }
 
-/** W3C trace context: a publisher's trace continues through what Kepler makes of the line. */
-const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
-
 /** A synthetic, valid header: the classifier then sees the line as a detail line of a file from `source`. */
 const SYNTHETIC_HEADERS = Object.fromEntries(
   FEED_SOURCES.map((source) => [source, formatHeader({ source, businessDate: '2000-01-01', fileNumber: '0' })]),
@@ -107,7 +105,7 @@ export function decodeFeedMessage(message: IncomingMessage): DecodedFeedMessage 
   const classifier = new Cx1FileClassifier();
   classifier.classify({ lineNo: 1, text: SYNTHETIC_HEADERS[source.value] });
   const outcome = classifier.classify({ lineNo: line.value, text, ...(truncatedLength !== undefined && { truncatedLength }) });
-  const traceparent = typeof headers.traceparent === 'string' && TRACEPARENT.test(headers.traceparent) ? headers.traceparent : undefined;
+  const traceparent = isTraceparent(headers.traceparent) ? headers.traceparent : undefined;
   const base = { source: source.value, file: file.value, line: line.value, raw: text, ...(traceparent && { traceparent }) };
   if (outcome === null) {
     // A valid trailer: in a file it ends the details; over AMQP there are no trailers.

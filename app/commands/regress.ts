@@ -207,10 +207,13 @@ export async function regress(options: RegressCliOptions, io: CommandIo = { stdo
       for (const w of [...outcome!.warnings, ...(baselineOutcome?.warnings ?? [])]) warn(w);
       if (outcome!.inThreadReason && (options.workers ?? 1) > 0) warn(`shards ran in this thread: ${outcome!.inThreadReason}`);
       if (outcome!.rejudged > 0) say(`re-judged ${outcome!.rejudged} stored pair(s): ${outcome!.rejudgedReconcilers.join(', ')} changed version`);
-      const elapsed = outcome!.elapsedMs / 1000;
+      const o = outcome!;
+      const rate = (n: number, ms: number) => (ms > 0 ? `, ${Math.round(n / (ms / 1000)).toLocaleString('en')}/s` : '');
       say(
-        `${outcome!.status === 'completed' ? 'compared' : 'stopped after comparing'} ${outcome!.judged} pair(s) in ${elapsed.toFixed(1)} s ` +
-          `(${Math.round(outcome!.judged / Math.max(elapsed, 0.001))}/s; ${outcome!.prod.events} PROD and ${outcome!.uat.events} UAT events read, ${outcome!.workers || 'no'} worker thread(s))`,
+        `read ${o.prod.events} PROD and ${o.uat.events} UAT events in ${(o.readMs / 1000).toFixed(1)} s${rate(o.prod.events + o.uat.events, o.readMs)}; ` +
+          `${o.status === 'completed' ? 'compared' : 'stopped after comparing'} ${o.judged} pair(s)` +
+          (o.judgeMs > 0 ? ` in ${(o.judgeMs / 1000).toFixed(1)} s${rate(o.judged, o.judgeMs)}` : '') +
+          ` (${o.workers || 'no'} worker thread(s))`,
       );
     } finally {
       if (timer) clearInterval(timer);
@@ -303,22 +306,23 @@ class ProgressView {
     if (this.stream.isTTY) {
       if (!this.bars) {
         this.bars = new cliProgress.MultiBar(
-          { stream: this.stream, format: '{label} [{bar}] {percentage}% | {value}/{total} | {rate} | {detail}', hideCursor: true, clearOnComplete: false, fps: 5 },
+          { stream: this.stream, format: '{label} [{bar}] {percentage}% {rate} {detail}', barsize: 20, hideCursor: true, clearOnComplete: false, fps: 5 },
           cliProgress.Presets.shades_classic,
         );
-        this.prodBar = this.bars.create(1, 0, { label: 'PROD   ', rate: '', detail: '' });
-        this.uatBar = this.bars.create(1, 0, { label: 'UAT    ', rate: '', detail: '' });
-        this.judgeBar = this.bars.create(1, 0, { label: 'judged ', rate: '', detail: '' });
+        this.prodBar = this.bars.create(1, 0, { label: 'PROD  ', rate: '', detail: '' });
+        this.uatBar = this.bars.create(1, 0, { label: 'UAT   ', rate: '', detail: '' });
+        this.judgeBar = this.bars.create(1, 0, { label: 'judged', rate: '', detail: '' });
       }
       const side = (bar: cliProgress.SingleBar | null, s: Progress['prod'], rate: number) => {
         const total = Math.max(1, (s.target ?? s.position) - s.from);
         bar?.setTotal(total);
-        bar?.update(Math.min(total, s.position - s.from), { rate: `${Math.round(rate)} events/s`, detail: `${s.events} events${s.caughtUp ? ', caught up' : ''}` });
+        bar?.update(Math.min(total, s.position - s.from), { rate: `${Math.round(rate)} ev/s`, detail: `${s.events} events${s.caughtUp ? ' ✓' : ''}` });
       };
       side(this.prodBar, p.prod, this.rates.prodRate);
       side(this.uatBar, p.uat, this.rates.uatRate);
       this.judgeBar?.setTotal(Math.max(1, p.judged));
-      this.judgeBar?.update(p.judged, { rate: `${Math.round(this.rates.judgedRate)} comparisons/s`, detail: `${p.phase}: ${verdicts}` });
+      const short = Object.entries(p.byVerdict).map(([k, n]) => `${k.replace(/_IN_/, ' ').toLowerCase()} ${n}`).join(', ');
+      this.judgeBar?.update(p.judged, { rate: `${Math.round(this.rates.judgedRate)}/s`, detail: `${p.judged} ${p.phase}${short ? `: ${short}` : ''}` });
     } else if (now - this.lastLine > 5000 || p.phase === 'done') {
       this.lastLine = now;
       this.stream.write(

@@ -1,6 +1,7 @@
 // Issue 3 through real HTTP: commands, idempotency, optimistic concurrency,
 // read-your-writes, holds, resubmission, and how API and feed records rank.
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDetail } from '../../ingestion/cx1/index.js';
 import { alc, amd, corrupt, tempDir, trd, writeFeedFile } from '../support/feed.js';
@@ -215,6 +216,18 @@ describe('command API', () => {
     await ingest(dataDir, [writeFeedFile(dir, { name: 'ALLOC_MIX_3.cx1', source: 'ALLOC', lines: [alc(501, 'MIX-1', 'A1', 'FUND-NEW', 300)] })]);
     await server.caughtUp();
     expect((await trade('MIX-1')).body).toMatchObject({ allocations: [{ allocationId: 'A1', account: 'FUND-NEW', quantity: 300 }] });
+  });
+
+  it("continues the caller's trace: its traceparent is stamped on the command's events and on what they cause", async () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const answer = await send<{ position: number }>('POST', '/trades', { tradeRef: 'TRACE-1', ...TERMS }, { traceparent });
+    expect(answer.status).toBe(201);
+    await server.caughtUp();
+    const db = new Database(join(dataDir, 'events.db'), { readonly: true });
+    const rows = db.prepare("SELECT stream, type, metadata FROM events WHERE stream IN ('trade-TRACE-1', 'booking-TRACE-1')").all() as Array<{ stream: string; type: string; metadata: string }>;
+    db.close();
+    expect(rows.map((r) => r.type)).toEqual(expect.arrayContaining(['VersionApplied', 'TradeVersionNoted']));
+    for (const row of rows) expect((JSON.parse(row.metadata) as { traceparent?: string }).traceparent, row.type).toBe(traceparent);
   });
 
   it('publishes its OpenAPI document and the docs UI', async () => {
