@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
+import { regressCommands } from './commands/regress.js';
 import { loadConfig, ROLES } from './config.js';
 
 // Commands are loaded when chosen, so `ingest` does not pay for the HTTP stack at start-up.
@@ -108,5 +109,7 @@ program
     const { slotCommand } = await import('./commands/messaging.js');
     process.exitCode = await slotCommand(loadConfig({ dataDir: options.dataDir, configFile: options.config }), slot);
   });
+
+for (const command of regressCommands()) program.addCommand(command);
 
 await program.parseAsync(process.argv);

@@ -23,7 +23,6 @@ import {
   writeReports,
   FAIL_ON,
   type FailOn,
-  type LoadedReconcilers,
   type Progress,
   type RegressionOptions,
   type ReportModel,
@@ -389,4 +388,3 @@ export function regressServeCommand(): Command {
     });
 }
 
-export type { LoadedReconcilers };

@@ -225,7 +225,7 @@ describe('regression engine (follow)', () => {
       reconcilers: inline(things()),
       workers: 0,
       mode: 'follow',
-      timing: { quietMs: 80, timeoutMs: 400 },
+      timing: { quietMs: 80, timeoutMs: 1500 },
       tickMs: 20,
       signal: abort.signal,
     });
@@ -234,8 +234,9 @@ describe('regression engine (follow)', () => {
     await thing(prod.events, 'X', { value: '1' });
     await thing(uat.events, 'X', { value: '1' });
     await thing(prod.events, 'Y', { value: '1' });
-    await until(() => verdict('X') === 'MATCHED', 5000, 'X to match');
+    await until(() => verdict('Y') !== undefined, 5000, 'Y to be seen');
     expect(verdict('Y')).toBe('PENDING');
+    await until(() => verdict('X') === 'MATCHED', 5000, 'X to match');
     await until(() => verdict('Y') === 'MISSING_IN_UAT', 5000, 'Y to time out');
     await thing(uat.events, 'Y', { value: '2' });
     await until(() => verdict('Y') === 'LATE_DIFFERENT', 5000, 'Y to arrive late');
