@@ -1,13 +1,19 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import { packageRoot } from './package-root.js';
 import { regressCommands } from './commands/regress.js';
 import { loadConfig, ROLES } from './config.js';
 
 // Commands are loaded when chosen, so `ingest` does not pay for the HTTP stack at start-up.
 
+const { version } = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
+
 const program = new Command()
   .name('kepler')
   .description('Event-sourced trade processing for the CX1 legacy feed')
+  .version(version)
   .showHelpAfterError();
 
 const port = (value: string) => {

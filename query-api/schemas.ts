@@ -1,7 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { EXCEPTION_CODES } from '../domain/index.js';
 
-export const TradeRefParam = Type.Object({ ref: Type.String({ minLength: 1, maxLength: 16 }) });
+// Any reference can be asked for: one that cannot exist is simply not found (404), as the contract says.
+export const TradeRefParam = Type.Object({ ref: Type.String({ minLength: 1, maxLength: 500 }) });
 
 export const Limit = Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'page size' });
 export const Cursor = Type.String({ minLength: 1, maxLength: 200, description: 'nextCursor of the previous page' });

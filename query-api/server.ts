@@ -64,6 +64,13 @@ export function registerQueryApi(app: FastifyInstance, deps: QueryApiDependencie
     return false;
   };
 
+  // `?status=&account=` is how many clients say "no filter": an empty parameter counts as absent.
+  app.addHook('preValidation', async (request) => {
+    const query = request.query as Record<string, unknown> | undefined;
+    if (!query) return;
+    for (const [name, value] of Object.entries(query)) if (value === '') delete query[name];
+  });
+
   api.get('/status', { schema: { tags: ['queries'], summary: 'Is every follower of the event store caught up?' } }, async () => deps.status());
   if (deps.queries === false) return;
 

@@ -185,6 +185,7 @@ for (const readStore of READ_STORES) describe.skipIf(!readStore.enabled)(`CX1 en
   it('answers filters, pagination, 404 and 400 as problem documents', async () => {
     expect((await server.json<{ items: Array<{ tradeRef: string }> }>('/trades?status=BOOKED')).items.map((t) => t.tradeRef)).toEqual(['A-1', 'B/2']);
     expect((await server.json<{ items: unknown[] }>('/trades?isin=GB0002634946')).items).toHaveLength(1);
+    expect((await server.json<{ items: unknown[] }>('/trades?status=&account=&isin=&limit=&cursor=')).items).toHaveLength(4);
     expect((await server.json<{ items: unknown[] }>('/positions?account=FUND-1')).items).toHaveLength(2);
     expect((await server.json<{ items: unknown[] }>('/positions?isin=US0378331005')).items).toHaveLength(2);
 
@@ -196,6 +197,7 @@ for (const readStore of READ_STORES) describe.skipIf(!readStore.enabled)(`CX1 en
 
     const missing = await server.get<{ status: number; type: string }>('/trades/NOPE');
     expect(missing.status).toBe(404);
+    expect((await server.get(`/trades/${encodeURIComponent('A-REFERENCE-LONGER-THAN-SIXTEEN/X')}`)).status).toBe(404);
     expect(missing.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     for (const [query, parameter] of [
       ['/trades?status=DONE', 'status'],
