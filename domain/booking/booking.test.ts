@@ -4,6 +4,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import type { AllocationRecord, ConfirmationRecord, DetailRecord, TradeTerms, VersionRecord } from '../records.js';
 import * as Trade from '../trade/index.js';
+import { deciderHarness } from '../../tests/support/decider.js';
 import type { FeedSource, Price } from '../values.js';
 import {
   bookability,
@@ -82,30 +83,7 @@ const bookedTrade = (): BookingInput[] => [version(1), allocation('A1', 'ACC-1',
 
 // ---------------------------------------------------------------- given / when / then
 
-function reactOrFail(input: BookingInput, state: BookingState): BookingEvent[] {
-  const result = react(input, state);
-  if (E.isLeft(result)) throw new Error(`react refused: ${result.left.code} ${result.left.message}`);
-  return result.right;
-}
-
-interface Run {
-  state: BookingState;
-  events: BookingEvent[];
-}
-
-/** Folds react + evolve over the inputs, in arrival order. */
-function run(inputs: readonly BookingInput[], from: BookingState = initialBookingState): Run {
-  let state = from;
-  const events: BookingEvent[] = [];
-  for (const input of inputs) {
-    const emitted = reactOrFail(input, state);
-    events.push(...emitted);
-    state = emitted.reduce(evolve, state);
-  }
-  return { state, events };
-}
-
-const fold = (events: readonly BookingEvent[]): BookingState => events.reduce(evolve, initialBookingState);
+const { decideOrFail: reactOrFail, run, fold } = deciderHarness<BookingInput, BookingState, BookingEvent>({ decide: react, evolve, initialState: initialBookingState });
 
 type Decision = Extract<BookingEvent, { type: 'TradeBooked' | 'BookingReversed' | 'BookedAllocationsChanged' }>;
 const isDecision = (event: BookingEvent): event is Decision =>

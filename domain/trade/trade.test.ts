@@ -4,6 +4,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import type { AmendmentRecord, CancellationRecord, NewTradeRecord, TradeTerms, VersionRecord } from '../records.js';
 import { decide, evolve, initialTradeState, type ReceiveVersion, type TradeEvent, type TradeState } from './index.js';
+import { deciderHarness } from '../../tests/support/decider.js';
 
 // ---------------------------------------------------------------- fixtures
 
@@ -44,30 +45,7 @@ function received(record: VersionRecord, sourceSequence: number = nextSequence++
 
 // ---------------------------------------------------------------- given / when / then
 
-function decideOrFail(command: ReceiveVersion, state: TradeState): TradeEvent[] {
-  const result = decide(command, state);
-  if (E.isLeft(result)) throw new Error(`decide refused: ${result.left.code} ${result.left.message}`);
-  return result.right;
-}
-
-interface Run {
-  state: TradeState;
-  events: TradeEvent[];
-}
-
-/** Folds decide + evolve over the commands, in arrival order. */
-function run(commands: readonly ReceiveVersion[], from: TradeState = initialTradeState): Run {
-  let state = from;
-  const events: TradeEvent[] = [];
-  for (const command of commands) {
-    const emitted = decideOrFail(command, state);
-    events.push(...emitted);
-    state = emitted.reduce(evolve, state);
-  }
-  return { state, events };
-}
-
-const fold = (events: readonly TradeEvent[]): TradeState => events.reduce(evolve, initialTradeState);
+const { decideOrFail, run, fold } = deciderHarness<ReceiveVersion, TradeState, TradeEvent>({ decide, evolve, initialState: initialTradeState });
 
 /** "VersionApplied(2)": enough to read a stream like the spec. */
 const summary = (event: TradeEvent): string => `${event.type}(${event.version})`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DetailRecord, FileHeader, TradeTerms } from '../../domain/records.js';
+import type { FileHeader, TradeTerms } from '../../domain/records.js';
 import type { FeedSource } from '../../domain/values.js';
 import { classifyLines, Cx1FileClassifier, type LineOutcome, type RejectedLine } from './file.js';
 import { formatDetail, formatHeader, formatTrailer, overwriteColumns } from './format.js';
