@@ -81,11 +81,32 @@ async function rebuild(): Promise<void> {
 
 const TERMS = { account: 'ACC-1', isin: 'US0378331005', side: 'BUY', quantity: 100, price: '10.5', currency: 'USD', tradeDate: '2026-11-27', settleDate: '2026-11-30', counterparty: 'CPTY' };
 
-/** capture-trade under load, then GET /trades/{ref}, with autocannon on loopback. */
+/** capture-trade under load, then GET /trades/{ref}, with autocannon on loopback: one `serve` does everything. */
 async function http(): Promise<void> {
   const dir = mkdtempSync(join(work, 'http-'));
   const serve = await ServeProcess.start(join(dir, 'data'));
   try {
+    await loadHttp(serve, serve, '');
+  } finally {
+    await serve.stop();
+  }
+}
+
+/** The same, with the APIs in one process and the followers of the event store in another (same data directory). */
+async function httpSplit(): Promise<void> {
+  const dir = mkdtempSync(join(work, 'http-split-'));
+  const followers = await ServeProcess.start(join(dir, 'data'), ['--roles', 'processors,projections']);
+  const api = await ServeProcess.start(join(dir, 'data'), ['--roles', 'command-api,query-api']);
+  try {
+    await loadHttp(api, api, ' [APIs and followers in two processes]');
+  } finally {
+    await api.stop();
+    await followers.stop();
+  }
+}
+
+async function loadHttp(serve: ServeProcess, status: ServeProcess, label: string): Promise<void> {
+  {
     let next = 0;
     const commands = await autocannon({
       url: serve.url,
@@ -100,11 +121,11 @@ async function http(): Promise<void> {
         },
       ],
     });
-    report('capture-trade: commands/s (autocannon, 32 connections)', Math.round(commands.requests.average).toLocaleString('en'));
-    report('capture-trade: latency p50 / p99 ms', `${commands.latency.p50} / ${commands.latency.p99}`);
-    report('capture-trade: non-2xx', commands.non2xx);
+    report(`capture-trade: commands/s (autocannon, 32 connections)${label}`, Math.round(commands.requests.average).toLocaleString('en'));
+    report(`capture-trade: latency p50 / p99 ms${label}`, `${commands.latency.p50} / ${commands.latency.p99}`);
+    report(`capture-trade: non-2xx${label}`, commands.non2xx);
 
-    await serve.caughtUp(1);
+    await status.caughtUp(1);
     const refs = Math.max(1, Math.min(next, 10_000));
     let i = 0;
     const queries = await autocannon({
@@ -113,11 +134,9 @@ async function http(): Promise<void> {
       duration: 10,
       requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, path: `/trades/B${(i++ % refs).toString(36)}` }) }],
     });
-    report('GET /trades/{ref}: queries/s', Math.round(queries.requests.average).toLocaleString('en'));
-    report('GET /trades/{ref}: latency p50 / p99 ms', `${queries.latency.p50} / ${queries.latency.p99}`);
-    report('GET /trades/{ref}: non-2xx', queries.non2xx);
-  } finally {
-    await serve.stop();
+    report(`GET /trades/{ref}: queries/s${label}`, Math.round(queries.requests.average).toLocaleString('en'));
+    report(`GET /trades/{ref}: latency p50 / p99 ms${label}`, `${queries.latency.p50} / ${queries.latency.p99}`);
+    report(`GET /trades/{ref}: non-2xx${label}`, queries.non2xx);
   }
 }
 
@@ -171,7 +190,7 @@ async function amqp(): Promise<void> {
   }
 }
 
-const SECTIONS: Record<string, Section> = { ingest, caughtup: caughtUp, rebuild, http, mongo, amqp, regression: regressionSection };
+const SECTIONS: Record<string, Section> = { ingest, caughtup: caughtUp, rebuild, http, 'http-split': httpSplit, mongo, amqp, regression: regressionSection };
 
 const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(SECTIONS);
 process.stdout.write(`Kepler benchmarks on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n`);
