@@ -2,6 +2,7 @@
 // allocations, confirmation, booking, reversal, positions.
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
+import { Rng } from '../../bench/feed-generator.js';
 import type { AllocationRecord, ConfirmationRecord, DetailRecord, TradeTerms, VersionRecord } from '../records.js';
 import * as Trade from '../trade/index.js';
 import { deciderHarness } from '../../tests/support/decider.js';
@@ -713,26 +714,6 @@ describe('from records to bookings (trade aggregate feeding the booking process 
 
 // ---------------------------------------------------------------- property: arrival order
 
-/** Small seeded PRNG (mulberry32): reproducible "random" orders. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function shuffled<T>(items: readonly T[], random: () => number): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
 
 const pick = <T>(items: readonly T[], random: () => number): T => items[Math.floor(random() * items.length)]!;
 
@@ -856,14 +837,15 @@ function expectConsistentBookingHistory(events: readonly BookingEvent[], label: 
 
 describe('property: positions do not depend on the arrival order of a trade\'s inputs', () => {
   it('for 150 random trades × 6 random arrival orders, event-implied positions = final-state positions = the spec\'s positions', () => {
-    const random = prng(42);
+    const rng = new Rng(42);
+    const random = () => rng.next();
     let bookedScenarios = 0;
     for (let round = 0; round < 150; round++) {
       const records = scenario(random);
       const expected = bookedPerSpec(records);
       if (expected) bookedScenarios++;
       for (let permutation = 0; permutation < 6; permutation++) {
-        const order = shuffled(records, random);
+        const order = rng.shuffled(records);
         const label = `round ${round}.${permutation}: ${order.map(({ source, sequence, record }) => `${record.type}${'version' in record ? record.version : ''}@${source}#${sequence}`).join(' ')}`;
         const p = feed(order);
 
@@ -878,9 +860,10 @@ describe('property: positions do not depend on the arrival order of a trade\'s i
   });
 
   it('redelivering every input after any arrival order books nothing more', () => {
-    const random = prng(4242);
+    const rng = new Rng(4242);
+    const random = () => rng.next();
     for (let round = 0; round < 60; round++) {
-      const order = shuffled(scenario(random), random);
+      const order = rng.shuffled(scenario(random));
       const p = feed(order);
       const before = p.events.length;
       // Redelivery of the booking inputs: fold the state and feed every booking input again.

@@ -2,6 +2,7 @@
 // versions apply in order, repeated versions, cancellation.
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
+import { Rng } from '../../bench/feed-generator.js';
 import type { AmendmentRecord, CancellationRecord, NewTradeRecord, TradeTerms, VersionRecord } from '../records.js';
 import { decide, evolve, initialTradeState, type ReceiveVersion, type TradeEvent, type TradeState } from './index.js';
 import { deciderHarness } from '../../tests/support/decider.js';
@@ -435,26 +436,6 @@ describe('where the spec is silent: the choices the code made', () => {
 
 // ---------------------------------------------------------------- arrival order does not matter
 
-/** Small seeded PRNG (mulberry32): reproducible "random" orders. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function shuffled<T>(items: readonly T[], random: () => number): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
 
 describe('property: the outcome does not depend on the arrival order', () => {
   const VERSIONS = 5;
@@ -472,13 +453,13 @@ describe('property: the outcome does not depend on the arrival order', () => {
   }
 
   it('200 seeded permutations of v1..v5 (with a CXL somewhere or none, plus same-content repeats) end in the same state', () => {
-    const random = prng(20_261_102);
+    const rng = new Rng(20_261_102);
     for (let round = 0; round < 200; round++) {
       const cancelAt = cancelPositions[round % cancelPositions.length]!;
       const records = Array.from({ length: VERSIONS }, (_, i) => (i + 1 === cancelAt ? cxl(i + 1) : ver(i + 1)));
       // A few versions are sent twice, the same content under another source sequence.
-      const repeats = records.filter(() => random() < 0.3);
-      const order = shuffled([...records, ...repeats], random);
+      const repeats = records.filter(() => rng.chance(0.3));
+      const order = rng.shuffled([...records, ...repeats]);
       const { state, events } = run(order.map((record) => received(record)));
       const label = `round ${round}: arrival ${order.map((r) => `${r.type}${r.version}`).join(' ')}`;
 
@@ -503,9 +484,9 @@ describe('property: the outcome does not depend on the arrival order', () => {
   });
 
   it('the effective version is always the highest k with 1..k arrived, after every single arrival', () => {
-    const random = prng(7);
+    const rng = new Rng(7);
     for (let round = 0; round < 200; round++) {
-      const order = shuffled(Array.from({ length: VERSIONS }, (_, i) => i + 1), random);
+      const order = rng.shuffled(Array.from({ length: VERSIONS }, (_, i) => i + 1));
       const arrived = new Set<number>();
       let state = initialTradeState;
       for (const version of order) {
