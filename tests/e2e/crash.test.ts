@@ -63,15 +63,14 @@ describe('crash safety and concurrency', () => {
     const rng = new Rng(42);
     const random = () => rng.next();
     let server = await KeplerServer.start(dataDir);
-    let kills = 0;
+    let ingestsKilled = 0;
     // Ingest keeps being killed part-way; meanwhile serve is killed and restarted while it processes.
     for (let attempt = 0; attempt < 6; attempt++) {
       const ingesting = runCli(['ingest', '--data-dir', dataDir, '--json', ...files], { killAfterMs: 300 + Math.floor(random() * 900) });
       await new Promise((r) => setTimeout(r, 200 + Math.floor(random() * 800)));
       await server.kill();
-      kills++;
       const result = await ingesting;
-      if (result.signal === 'SIGKILL') kills++;
+      if (result.signal === 'SIGKILL') ingestsKilled++;
       server = await KeplerServer.start(dataDir);
     }
     // What an operator does after a crash: ingest the same files again, to completion.
@@ -79,7 +78,8 @@ describe('crash safety and concurrency', () => {
     await server.caughtUp(120_000);
     const after = await snapshot(server);
     await server.stop();
-    expect(kills).toBeGreaterThanOrEqual(6);
+    // serve was killed six times; at least one ingest must have died part-way too, or this proved less than it says.
+    expect(ingestsKilled).toBeGreaterThanOrEqual(1);
     expect(after).toEqual(reference);
     assertNothingDoubled(dataDir);
   }, 300_000);

@@ -215,10 +215,14 @@ for (const readStore of READ_STORES) describe.skipIf(!readStore.enabled)(`CX1 en
   });
 
   it('a missing file is a clear error and a non-zero exit, and nothing is ingested', async () => {
-    const result = await runCli(['ingest', '--data-dir', dataDir, '--json', paths[0]!, `${dir}/NOT_THERE.cx1`]);
+    const before = await server.json<{ head: number }>('/status');
+    const fresh = writeFeedFile(dir, { name: 'CORE_UNSEEN.cx1', source: 'CORE', lines: [trd(777, 'UNSEEN-1')] });
+    const result = await runCli(['ingest', '--data-dir', dataDir, '--json', fresh, `${dir}/NOT_THERE.cx1`]);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain('NOT_THERE.cx1');
     expect(result.stdout).toBe('');
+    // The readable file named beside it was not ingested either.
+    expect((await server.json<{ head: number }>('/status')).head).toBe(before.head);
   });
 });
 

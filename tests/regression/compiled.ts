@@ -1,9 +1,9 @@
 // Compiles what `kepler regress` needs (as `npm run build` would) into test-output/, so that tests
 // can run it as users do: plain Node, worker threads, a .ts reconciler directory.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../support/kepler.js';
+import { REPO_ROOT, runNode } from '../support/kepler.js';
 
 export const BUILD_DIR = join(REPO_ROOT, 'test-output', 'regression-build');
 
@@ -34,13 +34,5 @@ export function compileRegression(): string {
 }
 
 export function run(runner: string, args: string[], cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [runner, ...args], { cwd: cwd ?? REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runNode(runner, args, { cwd: cwd ?? REPO_ROOT });
 }

@@ -15,8 +15,9 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; killAfterMs?: number } = {}): Promise<CliResult> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs a Node script to completion, capturing its output; optionally SIGKILLs it after a delay. */
+export function runNode(script: string, args: string[], options: { env?: NodeJS.ProcessEnv; killAfterMs?: number; cwd?: string } = {}): Promise<CliResult> {
+  const child = spawn(process.execPath, [script, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -29,6 +30,10 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; killA
       resolve({ code, signal, stdout, stderr });
     });
   });
+}
+
+export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; killAfterMs?: number } = {}): Promise<CliResult> {
+  return runNode(CLI, args, options);
 }
 
 export type IngestSummary = FileIngestionSummary;
