@@ -8,7 +8,7 @@ import type { EventStoreConfig, ReadStoreConfig } from './config.js';
 export async function openEventStore(config: EventStoreConfig): Promise<EventStore> {
   if (config.kind === 'sqlite') {
     const { SqliteEventStore } = await import('../eventstore/sqlite/index.js');
-    return SqliteEventStore.open(config.path);
+    return SqliteEventStore.open(config.path, { backgroundCheckpoints: true });
   }
   const { EsdbEventStore } = await import('../eventstore/eventstoredb/index.js');
   return EsdbEventStore.connect(config.url);

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventData, EventStore, RecordedEvent } from './port.js';
-import { WrongExpectedRevisionError } from './port.js';
+import { decodeEvent, encodeEvent, isEncoded, WrongExpectedRevisionError } from './port.js';
 
 export function eventStoreContract(name: string, open: () => Promise<EventStore>): void {
   describe(`EventStore contract: ${name}`, () => {
@@ -40,6 +40,23 @@ export function eventStoreContract(name: string, open: () => Promise<EventStore>
       expect(events[0]!.recordedAt).toBeInstanceOf(Date);
       expect(events[1]!.position).toBeGreaterThan(events[0]!.position);
       expect(outcome.position).toBe(events[1]!.position);
+    });
+
+    it('takes events already encoded as JSON text and reads them back as values', async () => {
+      const s = stream('encoded');
+      const values = event('Created', { price: '0.00000001', text: 'ünïcødé' });
+      const encoded = encodeEvent(values);
+      expect(isEncoded(encoded)).toBe(true);
+      // Encoded and plain events may share an append, on the no_stream fast path and after it.
+      await store.appendMany([{ stream: s, expectedRevision: 'no_stream', events: [encoded, event('Changed', { n: 2 })] }]);
+      await store.append(s, [encodeEvent(event('Closed', { n: 3 }))], 1);
+      const events = await store.readStream(s);
+      expect(events.map((e) => e.type)).toEqual(['Created', 'Changed', 'Closed']);
+      expect(events[0]!.id).toBe(values.id);
+      expect(events[0]!.data).toEqual(values.data);
+      expect(events[0]!.metadata).toMatchObject(values.metadata);
+      expect(events[2]!.data).toEqual({ n: 3 });
+      expect(decodeEvent(encoded)).toEqual(values);
     });
 
     it('reads a missing stream as empty', async () => {

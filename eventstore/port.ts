@@ -25,6 +25,39 @@ export interface EventData {
   metadata: EventMetadata;
 }
 
+/**
+ * An event whose data and metadata are already JSON text. After the write itself,
+ * encoding is the costliest part of an append; a producer on another thread (the
+ * file parser) encodes there and hands the writing thread text.
+ */
+export interface EncodedEventData {
+  id: string;
+  type: string;
+  encoded: { data: string; metadata: string };
+}
+
+/** What an append takes: an event as values, or one already encoded. */
+export type AppendableEvent = EventData | EncodedEventData;
+
+export function encodeEvent(event: AppendableEvent): EncodedEventData {
+  if (isEncoded(event)) return event;
+  return {
+    id: event.id,
+    type: event.type,
+    encoded: { data: JSON.stringify(event.data === undefined ? null : event.data), metadata: JSON.stringify(event.metadata) },
+  };
+}
+
+export function isEncoded(event: AppendableEvent): event is EncodedEventData {
+  return 'encoded' in event;
+}
+
+/** The values of an event, decoding it if it came encoded. */
+export function decodeEvent(event: AppendableEvent): EventData {
+  if (!isEncoded(event)) return event;
+  return { id: event.id, type: event.type, data: JSON.parse(event.encoded.data) as unknown, metadata: JSON.parse(event.encoded.metadata) as EventMetadata };
+}
+
 export interface RecordedEvent extends EventData {
   stream: string;
   /** 0-based position of the event within its stream. */
@@ -39,7 +72,7 @@ export type ExpectedRevision = 'any' | 'no_stream' | number;
 export interface StreamAppend {
   stream: string;
   expectedRevision: ExpectedRevision;
-  events: EventData[];
+  events: readonly AppendableEvent[];
 }
 
 export type AppendOutcome =
@@ -90,7 +123,7 @@ export class WrongExpectedRevisionError extends Error {
 
 export interface EventStore {
   /** Appends atomically to one stream; throws WrongExpectedRevisionError on a revision mismatch. */
-  append(stream: string, events: EventData[], expectedRevision: ExpectedRevision): Promise<AppendOutcome & { ok: true }>;
+  append(stream: string, events: readonly AppendableEvent[], expectedRevision: ExpectedRevision): Promise<AppendOutcome & { ok: true }>;
 
   /**
    * Appends to many streams, each append independent of the others: a revision

@@ -2,8 +2,10 @@ import { access, constants } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { TrailerMismatched } from '../domain/index.js';
 import type { EventStore } from '../eventstore/index.js';
-import { Cx1FileClassifier, readLineBatches, type LineOutcome, type TrailerStatus } from './cx1/index.js';
-import { exceptionEvent, RecordWriter, rejectionStream, type IntakeItem, type IntakeOutcome } from './record-writer.js';
+import type { FileSummary, TrailerStatus } from './cx1/index.js';
+import { fileIntake } from './file-intake.js';
+import { exceptionEvent, RecordWriter, rejectionStream, type IntakeOutcome } from './record-writer.js';
+import { threadedFileIntake } from './threaded-file-intake.js';
 
 /** What `kepler ingest --json` prints for each file. */
 export interface FileIngestionSummary {
@@ -28,6 +30,11 @@ export class UnreadableFileError extends Error {
 export interface FileIngestorOptions {
   /** Lines per event-store write; large batches amortise the commit. */
   batchSize?: number;
+  /**
+   * Read, parse and encode on a worker thread while this thread writes: two
+   * cores instead of one. Needs the compiled build, so the CLI turns it on.
+   */
+  parseOnThread?: boolean;
   onProgress?: (file: string, linesRead: number) => void;
 }
 
@@ -53,34 +60,26 @@ export class FileIngestor {
       throw new UnreadableFileError(path, error);
     }
     const file = basename(path);
-    const classifier = new Cx1FileClassifier();
     const counts = { accepted: 0, duplicate: 0, rejected: 0 } satisfies Record<IntakeOutcome, number>;
-    let batch: IntakeItem[] = [];
-    let linesRead = 0;
-
-    const flush = async () => {
-      if (batch.length === 0) return;
-      for (const outcome of await this.writer.write(batch)) counts[outcome]++;
-      batch = [];
-    };
-
+    const batches = (this.options.parseOnThread ? threadedFileIntake : fileIntake)(path, file, this.batchSize);
+    let summary: FileSummary;
     try {
-      for await (const lines of readLineBatches(path)) {
-        for (const line of lines) {
-          const outcome = classifier.classify(line);
-          if (outcome) batch.push(toIntakeItem(outcome, classifier.header?.source ?? null, file));
+      for (;;) {
+        const next = await batches.next();
+        if (next.done) {
+          summary = next.value;
+          break;
         }
-        linesRead += lines.length;
-        if (batch.length >= this.batchSize) await flush();
-        this.options.onProgress?.(file, linesRead);
+        for (const outcome of await this.writer.writePrepared(next.value.items)) counts[outcome]++;
+        this.options.onProgress?.(file, next.value.linesRead);
       }
     } catch (error) {
       if (isFileSystemError(error)) throw new UnreadableFileError(path, error);
       throw error;
+    } finally {
+      await batches.return(undefined as never);
     }
-    await flush();
 
-    const summary = classifier.finish();
     if (summary.trailer === 'MISSING' || summary.trailer === 'MISMATCH') {
       const line = summary.trailerLine?.lineNo ?? null;
       // Keyed by the file alone: one trailer exception per file name, wherever its trailer sits.
@@ -113,21 +112,6 @@ export class FileIngestor {
   }
 }
 
-function toIntakeItem(outcome: LineOutcome, source: IntakeItem['source'], file: string): IntakeItem {
-  if (outcome.kind === 'rejected') {
-    return { kind: 'rejection', source, file, line: outcome.lineNo, raw: outcome.raw, code: outcome.code, detail: outcome.detail, tradeRef: outcome.tradeRef };
-  }
-  return {
-    kind: 'record',
-    source: source!,
-    file,
-    line: outcome.lineNo,
-    raw: outcome.raw,
-    sourceSequence: outcome.sourceSequence,
-    record: outcome.record,
-  };
-}
-
 function isFileSystemError(error: unknown): boolean {
-  return error instanceof Error && 'code' in error && typeof (error as NodeJS.ErrnoException).syscall === 'string';
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === 'string';
 }

@@ -9,7 +9,7 @@ import {
   type RecordReceived,
   type Source,
 } from '../domain/index.js';
-import { deterministicId, type EventData, type EventStore, type RecordedEvent, type StreamAppend } from '../eventstore/index.js';
+import { decodeEvent, deterministicId, encodeEvent, type EventData, type EventStore, type RecordedEvent, type StreamAppend } from '../eventstore/index.js';
 
 /** One line (or message) of a feed after parsing: a record to take, or a rejection to keep. */
 export type IntakeItem =
@@ -17,6 +17,20 @@ export type IntakeItem =
   | { kind: 'rejection'; source: Source | null; file: string; line: number | null; raw: string; code: LineRejected['code']; detail: string; tradeRef: string | null };
 
 export type IntakeOutcome = 'accepted' | 'duplicate' | 'rejected';
+
+/**
+ * An intake item ready for the store: its append, with the events already
+ * encoded. Preparing is pure and may run on another thread than the writing.
+ */
+export interface PreparedIntake {
+  kind: IntakeItem['kind'];
+  append: StreamAppend;
+}
+
+export function prepareIntake(item: IntakeItem): PreparedIntake {
+  const append = toAppend(item);
+  return { kind: item.kind, append: { ...append, events: append.events.map(encodeEvent) } };
+}
 
 /**
  * Writes parsed lines to the event store, idempotently. A record goes to the
@@ -29,49 +43,52 @@ export type IntakeOutcome = 'accepted' | 'duplicate' | 'rejected';
 export class RecordWriter {
   constructor(private readonly store: EventStore) {}
 
-  async write(items: readonly IntakeItem[]): Promise<IntakeOutcome[]> {
-    const outcomes = await this.store.appendMany(items.map(toAppend));
+  write(items: readonly IntakeItem[]): Promise<IntakeOutcome[]> {
+    return this.writePrepared(items.map(prepareIntake));
+  }
+
+  async writePrepared(items: readonly PreparedIntake[]): Promise<IntakeOutcome[]> {
+    const outcomes = await this.store.appendMany(items.map((item) => item.append));
     const results: IntakeOutcome[] = [];
-    const conflicts: IntakeItem[] = [];
-    const conflictIndexes: number[] = [];
+    const taken: Array<{ index: number; received: RecordReceived }> = [];
     items.forEach((item, i) => {
       if (item.kind === 'rejection') results.push('rejected');
       else if (outcomes[i]!.ok) results.push('accepted');
       else {
         results.push('duplicate');
-        conflicts.push(item);
-        conflictIndexes.push(i);
+        // Rare (a file ingested again), so decoding what was prepared costs nothing that matters.
+        taken.push({ index: i, received: decodeEvent(item.append.events[0]!).data as RecordReceived });
       }
     });
-    if (conflicts.length > 0) {
-      const sequenceConflicts = await this.sequenceConflicts(conflicts);
-      if (sequenceConflicts.length > 0) {
-        await this.store.appendMany(sequenceConflicts.map(({ rejection }) => toAppend(rejection)));
-        for (const { index } of sequenceConflicts) results[conflictIndexes[index]!] = 'rejected';
+    if (taken.length > 0) {
+      const conflicts = await this.sequenceConflicts(taken);
+      if (conflicts.length > 0) {
+        await this.store.appendMany(conflicts.map(({ rejection }) => toAppend(rejection)));
+        for (const { index } of conflicts) results[index] = 'rejected';
       }
     }
     return results;
   }
 
   /** Of the records whose sequence was taken, those taken by different content. */
-  private async sequenceConflicts(items: IntakeItem[]): Promise<Array<{ index: number; rejection: IntakeItem }>> {
+  private async sequenceConflicts(taken: Array<{ index: number; received: RecordReceived }>): Promise<Array<{ index: number; rejection: IntakeItem }>> {
     const found: Array<{ index: number; rejection: IntakeItem }> = [];
-    for (const [index, item] of items.entries()) {
-      if (item.kind !== 'record') continue;
-      const [existing] = await this.store.readStream(receivedStream(item.source, item.sourceSequence), { maxCount: 1 });
+    for (const { index, received } of taken) {
+      const { origin, record } = received;
+      const [existing] = await this.store.readStream(receivedStream(origin.source, origin.sourceSequence), { maxCount: 1 });
       const earlier = existing ? (existing.data as RecordReceived) : null;
-      if (earlier?.origin.raw === item.raw) continue;
+      if (earlier?.origin.raw === origin.raw) continue;
       found.push({
         index,
         rejection: {
           kind: 'rejection',
-          source: item.source,
-          file: item.file,
-          line: item.line,
-          raw: item.raw,
+          source: origin.source,
+          file: origin.file ?? '',
+          line: origin.line ?? null,
+          raw: origin.raw ?? '',
           code: 'SEQUENCE_CONFLICT',
-          detail: `source sequence ${item.sourceSequence} of ${item.source} was already ingested with different content${describeOrigin(existing)}`,
-          tradeRef: item.record.tradeRef,
+          detail: `source sequence ${origin.sourceSequence} of ${origin.source} was already ingested with different content${describeOrigin(existing)}`,
+          tradeRef: record.tradeRef,
         },
       });
     }

@@ -15,7 +15,7 @@ export async function ingestCommand(config: KeplerConfig, files: string[], optio
   const logger = createLogger('kepler-ingest');
   const store = await openEventStore(config.eventStore);
   try {
-    const ingestor = new FileIngestor(store);
+    const ingestor = new FileIngestor(store, { parseOnThread: true });
     for (const file of files) {
       const summary = await ingestor.ingest(file);
       process.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : describe(summary));

@@ -22,7 +22,7 @@ export async function startCommand(config: KeplerConfig): Promise<void> {
   const lines = [`Kepler is running on ${running.url} (data in ${config.dataDir})`];
   if (head === 0) {
     const files = (await readdir(sampleDir)).filter((f) => f.endsWith('.cx1')).sort();
-    const ingestor = new FileIngestor(running.platform.events);
+    const ingestor = new FileIngestor(running.platform.events, { parseOnThread: true });
     lines.push('Loaded the sample feed:');
     for (const file of files) {
       const s = await ingestor.ingest(join(sampleDir, file));

@@ -84,7 +84,7 @@ import type {
 import type {
   AppendOutcome,
   Checkpoint,
-  EventData,
+  AppendableEvent,
   EventFilter,
   EventMetadata,
   EventStore,
@@ -96,7 +96,7 @@ import type {
   Subscription,
   SubscriptionBatch,
 } from '../port.js';
-import { WrongExpectedRevisionError } from '../port.js';
+import { decodeEvent, WrongExpectedRevisionError } from '../port.js';
 
 // ---------------------------------------------------------------------------
 // Stream names
@@ -340,7 +340,9 @@ export function toRecordedEvent(record: EsdbRecord, position: GlobalPosition): R
   };
 }
 
-function toEsdbEvent(event: EventData) {
+function toEsdbEvent(appendable: AppendableEvent) {
+  // The client encodes JSON itself, so an event that came encoded is decoded once here.
+  const event = decodeEvent(appendable);
   if (event.type.startsWith('$')) {
     // readAll/subscribe hide '$' types as system events; refuse rather than lose them.
     throw new RangeError(`event type ${event.type} starts with '$', which EventStoreDB reserves for system events`);
@@ -698,7 +700,7 @@ export class EsdbEventStore implements EventStore {
 
   // --- appends -------------------------------------------------------------
 
-  async append(stream: string, events: EventData[], expectedRevision: ExpectedRevision) {
+  async append(stream: string, events: readonly AppendableEvent[], expectedRevision: ExpectedRevision) {
     this.assertOpen();
     const outcome = await this.appendOne({ stream, events, expectedRevision });
     if (!outcome.ok) throw new WrongExpectedRevisionError(stream, expectedRevision, outcome.actualRevision);

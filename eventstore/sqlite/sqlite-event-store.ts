@@ -3,9 +3,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type {
+  AppendableEvent,
   AppendOutcome,
   Checkpoint,
-  EventData,
   EventFilter,
   EventStore,
   ExpectedRevision,
@@ -16,7 +16,8 @@ import type {
   Subscription,
   SubscriptionBatch,
 } from '../port.js';
-import { WrongExpectedRevisionError } from '../port.js';
+import { encodeEvent, WrongExpectedRevisionError } from '../port.js';
+import { BackgroundCheckpointer } from './background-checkpointer.js';
 
 interface EventRow {
   position: number;
@@ -50,6 +51,8 @@ const SCHEMA = `
 export interface SqliteEventStoreOptions {
   /** How often to look for events appended by other processes while idle. */
   pollIntervalMs?: number;
+  /** Checkpoint the WAL from a worker thread instead of inside commits (see BackgroundCheckpointer). */
+  backgroundCheckpoints?: boolean;
 }
 
 /**
@@ -63,6 +66,7 @@ export class SqliteEventStore implements EventStore {
   private readonly appended = new EventEmitter();
   private readonly pollIntervalMs: number;
   private closed = false;
+  private checkpointer: BackgroundCheckpointer | null = null;
   private pendingWrites: Array<{
     appends: readonly StreamAppend[];
     checkpoint: Checkpoint | undefined;
@@ -84,10 +88,10 @@ export class SqliteEventStore implements EventStore {
 
   static open(path: string, options: SqliteEventStoreOptions = {}): SqliteEventStore {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    return new SqliteEventStore(new Database(path), options);
+    return new SqliteEventStore(new Database(path), path, options);
   }
 
-  private constructor(db: Database.Database, options: SqliteEventStoreOptions) {
+  private constructor(db: Database.Database, path: string, options: SqliteEventStoreOptions) {
     this.db = db;
     this.pollIntervalMs = options.pollIntervalMs ?? 10;
     this.appended.setMaxListeners(0);
@@ -99,6 +103,10 @@ export class SqliteEventStore implements EventStore {
     db.pragma('mmap_size = 1073741824');
     db.pragma('cache_size = -65536');
     db.exec(SCHEMA);
+    if (options.backgroundCheckpoints && path !== ':memory:') {
+      db.pragma('wal_autocheckpoint = 0');
+      this.checkpointer = BackgroundCheckpointer.start(path);
+    }
     this.selectRevision = db.prepare('SELECT max(revision) AS revision FROM events WHERE stream = ?');
     this.insertEvent = db.prepare(
       'INSERT INTO events (position, stream, revision, id, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
@@ -118,7 +126,7 @@ export class SqliteEventStore implements EventStore {
     this.selectDataVersion = db.prepare('PRAGMA data_version');
   }
 
-  async append(stream: string, events: EventData[], expectedRevision: ExpectedRevision) {
+  async append(stream: string, events: readonly AppendableEvent[], expectedRevision: ExpectedRevision) {
     const [outcome] = await this.appendMany([{ stream, events, expectedRevision }]);
     if (!outcome!.ok) throw new WrongExpectedRevisionError(stream, expectedRevision, outcome!.actualRevision);
     return outcome!;
@@ -164,7 +172,8 @@ export class SqliteEventStore implements EventStore {
         // The common case when ingesting: let the unique (stream, revision) index answer
         // "is this stream new?" as part of the insert instead of asking first.
         const [first, ...rest] = events;
-        if (this.insertIfNew.run(position + 1, append.stream, 0, first!.id, first!.type, JSON.stringify(first!.data), JSON.stringify(first!.metadata), recordedAt).changes === 0) {
+        const { encoded } = encodeEvent(first!);
+        if (this.insertIfNew.run(position + 1, append.stream, 0, first!.id, first!.type, encoded.data, encoded.metadata, recordedAt).changes === 0) {
           return { ok: false, actualRevision: this.selectRevision.get(append.stream)!.revision ?? 'no_stream' };
         }
         position += 1;
@@ -180,16 +189,8 @@ export class SqliteEventStore implements EventStore {
       for (const event of events) {
         revision += 1;
         position += 1;
-        this.insertEvent.run(
-          position,
-          append.stream,
-          revision,
-          event.id,
-          event.type,
-          JSON.stringify(event.data),
-          JSON.stringify(event.metadata),
-          recordedAt,
-        );
+        const { encoded } = encodeEvent(event);
+        this.insertEvent.run(position, append.stream, revision, event.id, event.type, encoded.data, encoded.metadata, recordedAt);
       }
       return { ok: true, nextRevision: revision, position };
     });
@@ -314,6 +315,7 @@ export class SqliteEventStore implements EventStore {
     if (this.closed) return;
     this.closed = true;
     this.appended.emit('append');
+    await this.checkpointer?.stop();
     this.db.close();
   }
 }

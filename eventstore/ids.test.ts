@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { deterministicId } from './ids.js';
+
+describe('deterministicId', () => {
+  it('is a version-5-layout UUID with the RFC 4122 variant, the same for the same parts', () => {
+    const id = deterministicId('core-1');
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(deterministicId('core-1')).toBe(id);
+  });
+
+  it('keeps the ids stores already hold: the SHA-1 of the parts joined by U+001F', () => {
+    // Fixed values: a change here would give retried writes new ids.
+    expect(deterministicId('core-1')).toBe('edf07e2c-0354-5f2b-8109-81609147c006');
+    expect(deterministicId('a', 'b', 3)).toBe('85702a3f-ded9-5931-8940-8cde5dbfb8d8');
+  });
+
+  it('tells different parts apart, including how they are split', () => {
+    const ids = new Set(Array.from({ length: 10_000 }, (_, i) => deterministicId('core', i)));
+    expect(ids.size).toBe(10_000);
+    expect(deterministicId('ab', 'c')).not.toBe(deterministicId('a', 'bc'));
+  });
+});
