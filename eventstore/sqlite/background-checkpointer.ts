@@ -1,6 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import type { CheckpointThreadInput } from './checkpoint-thread.js';
 
+export type BackgroundCheckpointOptions = Partial<Omit<CheckpointThreadInput, 'path'>>;
+
 /**
  * Checkpoints a WAL-mode SQLite file from a worker thread. The connections of
  * this process then turn SQLite's automatic checkpoint off: left on, it runs
@@ -15,7 +17,7 @@ export class BackgroundCheckpointer {
     worker.once('exit', () => (this.exited = true));
   }
 
-  static start(path: string, options: Partial<Omit<CheckpointThreadInput, 'path'>> = {}): BackgroundCheckpointer {
+  static start(path: string, options: BackgroundCheckpointOptions = {}): BackgroundCheckpointer {
     const input: CheckpointThreadInput = { path, intervalMs: options.intervalMs ?? 100, restartFrames: options.restartFrames ?? 16_384 };
     const worker = new Worker(new URL('./checkpoint-thread.js', import.meta.url), { workerData: input });
     // A checkpointer alone never keeps a process alive.
