@@ -97,7 +97,8 @@ async function runCommand(
   execute: (context: CommandContext) => Promise<CommandOutcome>,
 ): Promise<FastifyReply> {
   const key = header(request, 'idempotency-key');
-  const requestHash = IdempotencyLedger.requestHash(request.method, request.url, request.body);
+  // Only a request with a key is ever compared with another.
+  const requestHash = key ? IdempotencyLedger.requestHash(request.method, request.url, request.body) : '';
   if (key) {
     const first = await deps.ledger.find(key);
     if (first) return replay(reply, first, requestHash);
