@@ -48,6 +48,8 @@ const SCHEMA = `
   ) WITHOUT ROWID;
 `;
 
+const SQLITE_DEFAULT_AUTOCHECKPOINT = 1000;
+
 export interface SqliteEventStoreOptions {
   /** How often to look for events appended by other processes while idle. */
   pollIntervalMs?: number;
@@ -105,8 +107,12 @@ export class SqliteEventStore implements EventStore {
     db.pragma('cache_size = -65536');
     db.exec(SCHEMA);
     if (options.backgroundCheckpoints && path !== ':memory:') {
-      db.pragma('wal_autocheckpoint = 0');
-      this.checkpointer = BackgroundCheckpointer.start(path, options.backgroundCheckpoints === true ? {} : options.backgroundCheckpoints);
+      const settings = options.backgroundCheckpoints === true ? {} : options.backgroundCheckpoints;
+      this.checkpointer = BackgroundCheckpointer.start(path, settings, (reason) => {
+        process.emitWarning(`background checkpoints of ${path} stopped (${reason}); SQLite checkpoints in commits again`);
+        if (!this.closed) db.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULT_AUTOCHECKPOINT}`);
+      });
+      if (this.checkpointer) db.pragma('wal_autocheckpoint = 0');
     }
     this.selectRevision = db.prepare('SELECT max(revision) AS revision FROM events WHERE stream = ?');
     this.insertEvent = db.prepare(

@@ -101,7 +101,8 @@ describe('command API', () => {
     const held = await send<{ position: number }>('PUT', '/trades/CMD%2F1/hold', { reason: 'four-eyes check' });
     expect(held.status).toBe(200);
     expect((await trade('CMD/1', held.body.position)).body).toMatchObject({ status: 'PENDING', onHold: true, bookedVersion: null });
-    expect((await server.json<{ items: unknown[] }>('/positions?isin=US0378331005')).items).toEqual([]);
+    // Each read model follows the store on its own: the position is what makes this query see the hold.
+    expect((await server.json<{ items: unknown[] }>(`/positions?isin=US0378331005&minPosition=${held.body.position}`)).items).toEqual([]);
     expect((await send('PUT', '/trades/CMD%2F1/hold')).body).toMatchObject({ status: 409, type: '/problems/already-on-hold' });
     const released = await send<{ position: number }>('DELETE', '/trades/CMD%2F1/hold');
     expect(released.status).toBe(200);
