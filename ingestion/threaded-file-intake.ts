@@ -123,8 +123,9 @@ export async function* threadedFileIntake(path: string, file: string, batchSize:
       if (message.type === 'done') return message.summary;
       const joined = unpackIntakeBatch(message.batch);
       let taken = 1;
-      while (joined.items.length < batchSize && inbox[0]?.type === 'batch') {
-        const more = unpackIntakeBatch((inbox.shift() as Extract<FromIntakeThread, { type: 'batch' }>).batch);
+      for (let waiting = inbox[0]; waiting?.type === 'batch' && joined.items.length + waiting.batch.streams.length <= batchSize; waiting = inbox[0]) {
+        inbox.shift();
+        const more = unpackIntakeBatch(waiting.batch);
         joined.items.push(...more.items);
         joined.linesRead = more.linesRead;
         taken += 1;

@@ -32,15 +32,18 @@ describe('parsing a CX1 file on a worker thread', () => {
     });
     const dir = tempDir();
     const files = await writeFeed(feed, dir);
-    for (const path of files) {
-      const file = path.split('/').at(-1)!;
-      const inline = await drain(fileIntake(path, file, 700));
-      const threaded = await drain(threadedFileIntake(path, file, 700));
-      // The thread sends small batches that this side joins; the items and their order must not change.
-      expect(threaded.batches.flatMap((b) => b.items)).toEqual(inline.batches.flatMap((b) => b.items));
-      expect(threaded.batches.every((b) => b.items.length <= 700)).toBe(true);
-      expect(threaded.batches.at(-1)?.linesRead).toBe(inline.batches.at(-1)?.linesRead);
-      expect(threaded.result).toEqual(inline.result);
+    // 700 is not a multiple of the thread's batches of 500, 1,000 is: both must join them without overshooting.
+    for (const batchSize of [700, 1000]) {
+      for (const path of files) {
+        const file = path.split('/').at(-1)!;
+        const inline = await drain(fileIntake(path, file, batchSize));
+        const threaded = await drain(threadedFileIntake(path, file, batchSize));
+        // The thread sends small batches that this side joins; the items and their order must not change.
+        expect(threaded.batches.flatMap((b) => b.items)).toEqual(inline.batches.flatMap((b) => b.items));
+        expect(threaded.batches.every((b) => b.items.length <= batchSize)).toBe(true);
+        expect(threaded.batches.at(-1)?.linesRead).toBe(inline.batches.at(-1)?.linesRead);
+        expect(threaded.result).toEqual(inline.result);
+      }
     }
     expect(files.length).toBeGreaterThanOrEqual(3);
   });
