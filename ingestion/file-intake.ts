@@ -1,6 +1,6 @@
 // One CX1 file as batches of prepared intake: read, classified line by line,
 // turned into appends with their events already encoded. Pure of the store, so
-// it runs as well on a thread of its own (parse-thread.ts) as inline.
+// it runs as well on a thread of its own (intake-thread.ts) as inline.
 import { Cx1FileClassifier, readLineBatches, type FileSummary, type LineOutcome } from './cx1/index.js';
 import { prepareIntake, type IntakeItem, type PreparedIntake } from './record-writer.js';
 

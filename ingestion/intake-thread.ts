@@ -1,5 +1,5 @@
 // The worker thread behind threadedFileIntake: runs fileIntake and hands each
-// batch to the writing thread, at most IN_FLIGHT batches ahead of it, so the
+// batch to the writing thread, at most `inFlight` batches ahead of it, so the
 // parser never outruns the store by more than a few batches of memory.
 import { parentPort, workerData } from 'node:worker_threads';
 import { fileIntake } from './file-intake.js';
