@@ -1,4 +1,4 @@
-import { access, constants } from 'node:fs/promises';
+import { access, constants, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { TrailerMismatched } from '../domain/index.js';
 import type { EventStore } from '../eventstore/index.js';
@@ -31,8 +31,9 @@ export interface FileIngestorOptions {
   /** Lines per event-store write; large batches amortise the commit. */
   batchSize?: number;
   /**
-   * Read, parse and encode on a worker thread while this thread writes: two
-   * cores instead of one. Needs the compiled build, so the CLI turns it on.
+   * Read, parse and encode files of 4 MiB and more on a worker thread while this
+   * thread writes: two cores instead of one. Needs the compiled build, so the
+   * CLI turns it on.
    */
   parseOnThread?: boolean;
   onProgress?: (file: string, linesRead: number) => void;
@@ -61,7 +62,9 @@ export class FileIngestor {
     }
     const file = basename(path);
     const counts = { accepted: 0, duplicate: 0, rejected: 0 } satisfies Record<IntakeOutcome, number>;
-    const batches = (this.options.parseOnThread ? threadedFileIntake : fileIntake)(path, file, this.batchSize);
+    // Starting the thread costs more than it saves on a small file.
+    const onThread = this.options.parseOnThread === true && (await stat(path)).size >= THREAD_MIN_BYTES;
+    const batches = (onThread ? threadedFileIntake : fileIntake)(path, file, this.batchSize);
     let summary: FileSummary;
     try {
       for (;;) {
@@ -111,6 +114,9 @@ export class FileIngestor {
     };
   }
 }
+
+/** From this size up, a file is parsed on a thread of its own when the ingestor is asked to (about 32,000 lines). */
+const THREAD_MIN_BYTES = 4 * 1024 * 1024;
 
 function isFileSystemError(error: unknown): boolean {
   return error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === 'string';

@@ -1,12 +1,12 @@
 // The intake thread must hand over exactly what parsing inline produces, and
 // fail the way inline parsing fails.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { generateFeed, writeFeed } from '../../bench/feed-generator.js';
+import { generateFeed, writeFeed, writeLargeFeed } from '../../bench/feed-generator.js';
 import { compiled } from '../support/compiled.js';
 import { tempDir } from '../support/feed.js';
-import { runCli } from '../support/kepler.js';
+import { ingest, runCli } from '../support/kepler.js';
 
 type FileIntakeModule = typeof import('../../ingestion/file-intake.js');
 type ThreadedModule = typeof import('../../ingestion/threaded-file-intake.js');
@@ -62,5 +62,16 @@ describe('parsing a CX1 file on a worker thread', () => {
     expect(run.code).not.toBe(0);
     expect(run.stderr).toContain(`cannot read ${notAFile}`);
     expect(run.stderr).toContain('EISDIR');
+  });
+
+  it('through the CLI, a file large enough for the thread is taken whole, and taken again as duplicates', async () => {
+    const dir = tempDir();
+    // Over the 4 MiB from which `kepler ingest` parses on a thread.
+    const feed = await writeLargeFeed(join(dir, 'CORE_20261127_0000000007.cx1'), { lines: 40_000, seed: 3, source: 'CORE' });
+    expect(statSync(feed.path).size).toBeGreaterThan(4 * 1024 * 1024);
+    const [first] = await ingest(join(dir, 'data'), [feed.path]);
+    expect(first).toMatchObject({ lines: feed.lines, accepted: feed.lines, duplicates: 0, rejected: 0, trailer: 'OK' });
+    const [again] = await ingest(join(dir, 'data'), [feed.path]);
+    expect(again).toMatchObject({ lines: feed.lines, accepted: 0, duplicates: feed.lines, rejected: 0, trailer: 'OK' });
   });
 });
