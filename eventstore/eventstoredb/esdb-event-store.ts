@@ -340,7 +340,7 @@ export function toRecordedEvent(record: EsdbRecord, position: GlobalPosition): R
   };
 }
 
-function toEsdbEvent(appendable: AppendableEvent) {
+export function toEsdbEvent(appendable: AppendableEvent) {
   // The client encodes JSON itself, so an event that came encoded is decoded once here.
   const event = decodeEvent(appendable);
   if (event.type.startsWith('$')) {

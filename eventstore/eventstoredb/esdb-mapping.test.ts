@@ -7,6 +7,7 @@ import {
   WrongExpectedVersionError,
 } from '@eventstore/db-client';
 import { describe, expect, it } from 'vitest';
+import { encodeEvent } from '../port.js';
 import {
   CHECKPOINT_STREAM_PREFIX,
   MATCH_NOTHING_REGEX,
@@ -23,6 +24,7 @@ import {
   planFilter,
   positionToNumber,
   runPerKeyInOrder,
+  toEsdbEvent,
   toEsdbExpectedRevision,
   toEsdbMetadata,
   toEsdbStreamName,
@@ -326,5 +328,18 @@ describe('runPerKeyInOrder', () => {
 
   it('handles no items', async () => {
     expect(await runPerKeyInOrder([], () => 'k', 16, async () => 1)).toEqual([]);
+  });
+});
+
+describe('events to EventStoreDB', () => {
+  const event = { id: 'c5b1a4a2-3d7e-5f0a-8b1c-0d2e3f4a5b6c', type: 'NewTradeReceived', data: { price: '0.00000001', n: 1 }, metadata: { correlationId: 'REF-1', source: 'CORE', sourceSequence: 7 } };
+
+  it('sends an event that came encoded exactly as the same event given as values', () => {
+    expect(toEsdbEvent(encodeEvent(event))).toEqual(toEsdbEvent(event));
+    expect(toEsdbEvent(encodeEvent(event))).toMatchObject({ id: event.id, type: event.type, data: event.data, contentType: 'application/json' });
+  });
+
+  it("refuses a '$' type, which EventStoreDB would hide as a system event", () => {
+    expect(() => toEsdbEvent(encodeEvent({ ...event, type: '$Hidden' }))).toThrow(RangeError);
   });
 });
