@@ -117,21 +117,8 @@ export function registerRegressionApi(app: FastifyInstance, options: RegressionA
     const { reconciler, cid } = request.params;
     const found = withShards(dir, (shards) => {
       for (const shard of shards) {
-        const pair = shard.pair(reconciler, cid);
-        if (!pair) continue;
-        const normalised = shard.normalised(reconciler, cid);
-        return {
-          reconciler,
-          correlationId: cid,
-          verdict: pair.state,
-          reconcilerVersion: pair.reconcilerVersion,
-          decidedAt: pair.decidedAt,
-          late: pair.late,
-          differences: shard.differences(reconciler, cid),
-          prod: normalised?.prod ?? null,
-          uat: normalised?.uat ?? null,
-          history: shard.verdictLog(reconciler, cid),
-        };
+        const detail = shard.pairDetail(reconciler, cid);
+        if (detail) return { ...detail, prod: detail.prod ?? null, uat: detail.uat ?? null };
       }
       return null;
     });

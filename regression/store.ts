@@ -218,6 +218,20 @@ export interface StoredDifference extends Difference {
   signature: string;
 }
 
+/** One pair as the drill-down shows it (the HTTP API and the report). */
+export interface PairDetail {
+  reconciler: string;
+  correlationId: string;
+  verdict: Verdict;
+  reconcilerVersion: string | null;
+  decidedAt: number | null;
+  late: boolean;
+  differences: StoredDifference[];
+  prod?: Json;
+  uat?: Json;
+  history: Array<{ verdict: Verdict; reconcilerVersion: string; revision: number; decidedAt: number; cause: JudgementCause }>;
+}
+
 export interface VerdictRow {
   reconciler: string;
   correlationId: string;
@@ -676,6 +690,25 @@ export class ShardStore {
     if (row.prod !== null) out.prod = JSON.parse(row.prod) as Json;
     if (row.uat !== null) out.uat = JSON.parse(row.uat) as Json;
     return out;
+  }
+
+  /** Everything known about one pair: its verdict, differences, normalised sides and verdict history; null if this shard lacks it. */
+  pairDetail(reconciler: string, cid: string): PairDetail | null {
+    const pair = this.pair(reconciler, cid);
+    if (!pair) return null;
+    const normalised = this.normalised(reconciler, cid);
+    return {
+      reconciler,
+      correlationId: cid,
+      verdict: pair.state,
+      reconcilerVersion: pair.reconcilerVersion,
+      decidedAt: pair.decidedAt,
+      late: pair.late,
+      differences: this.differences(reconciler, cid),
+      ...(normalised?.prod !== undefined && { prod: normalised.prod }),
+      ...(normalised?.uat !== undefined && { uat: normalised.uat }),
+      history: this.verdictLog(reconciler, cid),
+    };
   }
 
   /** Correlation IDs with a given signature among current verdicts. */

@@ -2,10 +2,9 @@
 // HTML, JSON and JUnit XML, and gated for CI.
 import { existsSync } from 'node:fs';
 import { formatChecksum, type SetChecksum } from '../hash.js';
-import type { Json } from '../json.js';
 import { acceptedAt, type AcceptedSignature, type Ledger } from '../ledger.js';
 import { classifySignature, sortSignatures, type SignatureStatus } from '../signature.js';
-import { RunStore, ShardStore, type Invocation, type StoredDifference } from '../store.js';
+import { RunStore, ShardStore, type Invocation, type PairDetail } from '../store.js';
 import { AGREEING, VERDICTS, type Verdict } from '../verdict.js';
 
 export type FailOn = 'new' | 'any' | 'none';
@@ -24,19 +23,9 @@ export interface ReportSignature {
   accepted?: AcceptedSignature;
 }
 
-export interface ReportPair {
-  reconciler: string;
-  correlationId: string;
-  verdict: Verdict;
-  reconcilerVersion: string | null;
-  decidedAt: number | null;
-  late: boolean;
+export interface ReportPair extends PairDetail {
   /** The signatures of its differences and their status. */
   signatures: Array<{ signature: string; status: SignatureStatus }>;
-  differences: StoredDifference[];
-  prod?: Json;
-  uat?: Json;
-  history: Array<{ verdict: Verdict; reconcilerVersion: string; revision: number; decidedAt: number; cause: string }>;
 }
 
 export interface ChecksumSummary {
@@ -220,24 +209,10 @@ export function buildReport(runDir: string, options: ReportOptions = {}): Report
     const pairs: ReportPair[] = [];
     for (const { reconciler, cid } of wanted) {
       for (const shard of shards) {
-        const pair = shard.pair(reconciler, cid);
-        if (!pair) continue;
-        const differences = shard.differences(reconciler, cid);
-        const normalised = shard.normalised(reconciler, cid);
-        const sigs = [...new Set(differences.map((d) => d.signature))].map((signature) => ({ signature, status: statusOf(signature) }));
-        pairs.push({
-          reconciler,
-          correlationId: cid,
-          verdict: pair.state,
-          reconcilerVersion: pair.reconcilerVersion,
-          decidedAt: pair.decidedAt,
-          late: pair.late,
-          signatures: sigs,
-          differences,
-          ...(normalised?.prod !== undefined && { prod: normalised.prod }),
-          ...(normalised?.uat !== undefined && { uat: normalised.uat }),
-          history: shard.verdictLog(reconciler, cid),
-        });
+        const detail = shard.pairDetail(reconciler, cid);
+        if (!detail) continue;
+        const signatures = [...new Set(detail.differences.map((d) => d.signature))].map((signature) => ({ signature, status: statusOf(signature) }));
+        pairs.push({ ...detail, signatures });
         break;
       }
     }
