@@ -32,6 +32,7 @@ import {
   CNF_FIELDS,
   CXL_FIELDS,
   TRADE_FIELDS,
+  controlQuantityOfRecord,
   formatDetail,
   formatHeader,
   formatTrailer,
@@ -528,7 +529,7 @@ class FeedBuilder {
         ...original,
         text: formatDetail(original.seq, changed),
         outcome: { kind: 'rejected', code: 'SEQUENCE_CONFLICT', why: 'sequenceConflict' },
-        controlQuantity: BigInt(quantityOf(changed)),
+        controlQuantity: BigInt(controlQuantityOfRecord(changed)),
       });
     }
   }
@@ -667,7 +668,7 @@ class FeedBuilder {
 
   private validEntry(source: FeedSource, record: DetailRecord, file: number): Entry {
     const seq = this.nextSeq(source);
-    const entry = this.entry(source, formatDetail(seq, record), record.tradeRef, seq, { kind: 'valid', record }, BigInt(quantityOf(record)));
+    const entry = this.entry(source, formatDetail(seq, record), record.tradeRef, seq, { kind: 'valid', record }, BigInt(controlQuantityOfRecord(record)));
     entry.file = file;
     return entry;
   }
@@ -948,7 +949,7 @@ export async function writeLargeFeed(path: string, options: LargeFeedOptions): P
       trades++;
       for (const record of records.slice(0, options.lines - written)) {
         batch.push(formatDetail(seq++, record));
-        controlTotal += BigInt(quantityOf(record));
+        controlTotal += BigInt(controlQuantityOfRecord(record));
         written++;
       }
       if (batch.length >= 8192) {
@@ -1022,19 +1023,6 @@ function addDays(iso: IsoDate, days: number): IsoDate {
   const date = new Date(`${iso}T00:00:00Z`);
   date.setUTCDate(date.getUTCDate() + days);
   return date.toISOString().slice(0, 10);
-}
-
-function quantityOf(record: DetailRecord): number {
-  switch (record.type) {
-    case 'TRD':
-    case 'AMD':
-      return record.terms.quantity;
-    case 'CXL':
-      return 0;
-    case 'ALC':
-    case 'CNF':
-      return record.quantity;
-  }
 }
 
 function lastTerms(versions: readonly VersionRecord[]): TradeTerms {

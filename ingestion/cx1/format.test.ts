@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { generateFeed, MIXED_RATES, Rng, withIsinCheckDigit } from '../../bench/feed-generator.js';
 import type { DetailRecord, TradeTerms } from '../../domain/records.js';
 import { priceFromScaled } from '../../domain/values.js';
-import { formatDetail, formatHeader, formatTrailer, overwriteColumns } from './format.js';
-import { parseDetail, parseHeader, parseTrailer } from './parse.js';
+import { controlQuantityOfRecord, formatDetail, formatHeader, formatTrailer, overwriteColumns } from './format.js';
+import { controlQuantityOf, parseDetail, parseHeader, parseTrailer } from './parse.js';
 
 const terms: TradeTerms = {
   account: 'ACC-001',
@@ -62,6 +62,18 @@ describe('layout', () => {
     expect(priceColumns('0.00000001')).toBe('000000000000000001');
     expect(priceColumns('9999999999.99999999')).toBe('999999999999999999');
     expect(priceColumns('0100.50')).toBe('000000010050000000');
+  });
+});
+
+describe('control quantities', () => {
+  it("a record's control quantity is what the parser reads back from its formatted line", () => {
+    const feed = generateFeed({ seed: 5, trades: 60, rates: MIXED_RATES });
+    const records = feed.files.flatMap((f) => f.lines.map((l) => parseDetail(l))).flatMap((r) => (E.isRight(r) ? [r.right] : []));
+    expect(new Set(records.map((r) => r.record.type))).toEqual(new Set(['TRD', 'AMD', 'CXL', 'ALC', 'CNF']));
+    for (const { sourceSequence, record } of records) {
+      // CXL has no quantity field: the parser counts nothing for it.
+      expect(controlQuantityOf(formatDetail(sourceSequence, record)) ?? 0n).toBe(BigInt(controlQuantityOfRecord(record)));
+    }
   });
 });
 

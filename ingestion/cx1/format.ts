@@ -35,6 +35,20 @@ export function formatTrailer(trailer: FileTrailer): string {
     .build();
 }
 
+/** What a record adds to its file's trailer control total (the spec's quantity fields; a CXL adds nothing). */
+export function controlQuantityOfRecord(record: DetailRecord): number {
+  switch (record.type) {
+    case 'TRD':
+    case 'AMD':
+      return record.terms.quantity;
+    case 'CXL':
+      return 0;
+    case 'ALC':
+    case 'CNF':
+      return record.quantity;
+  }
+}
+
 export function formatDetail(sourceSequence: number, record: DetailRecord): string {
   const line = new LineBuilder(record.type)
     .integer(DETAIL_FIELDS.sourceSequence, sourceSequence)

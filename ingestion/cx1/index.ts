@@ -44,4 +44,4 @@ export {
   type RejectionCode,
   type TrailerStatus,
 } from './file.js';
-export { formatDetail, formatHeader, formatTrailer, overwriteColumns } from './format.js';
+export { controlQuantityOfRecord, formatDetail, formatHeader, formatTrailer, overwriteColumns } from './format.js';

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DetailRecord, FeedSource, TradeTerms } from '../../domain/index.js';
-import { formatDetail, formatHeader, formatTrailer } from '../../ingestion/cx1/index.js';
+import { controlQuantityOfRecord, formatDetail, formatHeader, formatTrailer } from '../../ingestion/cx1/index.js';
 
 export type FeedLine = { seq: number; record: DetailRecord } | { raw: string; quantity?: number };
 
@@ -30,7 +30,7 @@ export function writeFeedFile(dir: string, spec: FileSpec): string {
       controlTotal += BigInt(line.quantity ?? 0);
     } else {
       lines.push(formatDetail(line.seq, line.record));
-      controlTotal += BigInt(quantityOf(line.record));
+      controlTotal += BigInt(controlQuantityOfRecord(line.record));
     }
   }
   const trailer = spec.trailer ?? 'ok';
@@ -39,19 +39,6 @@ export function writeFeedFile(dir: string, spec: FileSpec): string {
   const path = join(dir, spec.name);
   writeFileSync(path, lines.join(spec.lineEnding ?? '\r\n') + (spec.lineEnding ?? '\r\n'), 'latin1');
   return path;
-}
-
-function quantityOf(record: DetailRecord): number {
-  switch (record.type) {
-    case 'TRD':
-    case 'AMD':
-      return record.terms.quantity;
-    case 'ALC':
-    case 'CNF':
-      return record.quantity;
-    case 'CXL':
-      return 0;
-  }
 }
 
 export const terms = (overrides: Partial<TradeTerms> = {}): TradeTerms => ({
