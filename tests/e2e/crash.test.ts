@@ -3,23 +3,12 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, writeFeedFile } from '../support/feed.js';
-import { ingest, KeplerServer, runCli, snapshot } from '../support/kepler.js';
+import { ingest, KeplerServer, runCli, referenceSnapshot, snapshot } from '../support/kepler.js';
 import { Rng } from '../../bench/feed-generator.js';
 import { busyFeed } from '../support/scenarios.js';
 
 const FEED = busyFeed(6000, 3);
 
-async function referenceRun(files: string[]) {
-  const dir = tempDir('kepler-ref-');
-  const server = await KeplerServer.start(join(dir, 'data'));
-  try {
-    await ingest(join(dir, 'data'), files);
-    await server.caughtUp(120_000);
-    return await snapshot(server);
-  } finally {
-    await server.stop();
-  }
-}
 
 /** The event ids Kepler writes are derived from their causes, so doing any work twice would repeat an id. */
 function assertNothingDoubled(dataDir: string) {
@@ -53,7 +42,7 @@ describe('crash safety and concurrency', () => {
   beforeAll(async () => {
     const dir = tempDir('kepler-feed-');
     files = FEED.map((spec) => writeFeedFile(dir, spec));
-    reference = await referenceRun(files);
+    reference = await referenceSnapshot(join(tempDir('kepler-ref-'), 'data'), files);
     expect(reference.trades.length).toBe(6000);
     expect(reference.trades.filter((t) => (t as { status?: string }).status === 'BOOKED').length).toBeGreaterThan(3000);
   }, 180_000);

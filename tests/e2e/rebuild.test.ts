@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { amd, alc, cnf, tempDir, trd, writeFeedFile } from '../support/feed.js';
-import { ingest, KeplerServer, runCli, snapshot } from '../support/kepler.js';
+import { ingest, KeplerServer, runCli, referenceSnapshot, snapshot } from '../support/kepler.js';
 import { busyFeed } from '../support/scenarios.js';
 
 describe('kepler rebuild', () => {
@@ -13,11 +13,7 @@ describe('kepler rebuild', () => {
     const files = busyFeed(3000, 4).map((spec) => writeFeedFile(dir, spec));
     const [early, late] = [files.filter((_, i) => i % 4 < 2), files.filter((_, i) => i % 4 >= 2)];
 
-    const reference = await KeplerServer.start(join(dir, 'reference'));
-    await ingest(join(dir, 'reference'), files);
-    await reference.caughtUp(120_000);
-    const expected = await snapshot(reference);
-    await reference.stop();
+    const expected = await referenceSnapshot(join(dir, 'reference'), files);
 
     const dataDir = join(dir, 'data');
     const server = await KeplerServer.start(dataDir);

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir, writeFeedFile } from '../support/feed.js';
-import { ingest, KeplerServer, snapshot } from '../support/kepler.js';
+import { ingest, KeplerServer, referenceSnapshot, snapshot } from '../support/kepler.js';
 import { busyFeed } from '../support/scenarios.js';
 
 describe('kepler serve --roles --partition', () => {
@@ -10,11 +10,7 @@ describe('kepler serve --roles --partition', () => {
     const dir = tempDir();
     const files = busyFeed(1500, 2).map((spec) => writeFeedFile(dir, spec));
 
-    const single = await KeplerServer.start(join(dir, 'single'));
-    await ingest(join(dir, 'single'), files);
-    await single.caughtUp(120_000);
-    const expected = await snapshot(single);
-    await single.stop();
+    const expected = await referenceSnapshot(join(dir, 'single'), files);
 
     const dataDir = join(dir, 'split');
     const servers = await Promise.all([

@@ -144,3 +144,15 @@ export async function snapshot(server: KeplerServer) {
     counts,
   };
 }
+
+/** The platform's state after a plain run: `serve` on a fresh data directory, the files ingested, caught up. */
+export async function referenceSnapshot(dataDir: string, files: string[]): Promise<Awaited<ReturnType<typeof snapshot>>> {
+  const server = await KeplerServer.start(dataDir);
+  try {
+    await ingest(dataDir, files);
+    await server.caughtUp(120_000);
+    return await snapshot(server);
+  } finally {
+    await server.stop();
+  }
+}
