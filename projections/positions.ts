@@ -37,13 +37,24 @@ export function positionDeltas(change: BookingChange): Map<string, { account: st
   return deltas;
 }
 
+/** keysOf and then apply, once per key, ask for the same event's deltas: work them out once. */
+const deltasByEvent = new WeakMap<RecordedEvent, ReturnType<typeof positionDeltas>>();
+function deltasOf(event: RecordedEvent): ReturnType<typeof positionDeltas> {
+  let deltas = deltasByEvent.get(event);
+  if (!deltas) {
+    deltas = positionDeltas(event.data as BookingChange);
+    deltasByEvent.set(event, deltas);
+  }
+  return deltas;
+}
+
 export const positionsProjection: ProjectionDefinition<PositionView> = {
   name: 'positions',
   indexes: ['account', 'isin', 'nonZero'],
   filter: { eventTypes: ['TradeBooked', 'BookingReversed', 'BookedAllocationsChanged'] },
-  keysOf: (event: RecordedEvent) => [...positionDeltas(event.data as BookingChange).keys()],
+  keysOf: (event: RecordedEvent) => [...deltasOf(event).keys()],
   apply(doc, event, key) {
-    const change = positionDeltas(event.data as BookingChange).get(key)!;
+    const change = deltasOf(event).get(key)!;
     const quantity = (doc?.quantity ?? 0) + change.delta;
     return { account: change.account, isin: change.isin, quantity, nonZero: quantity !== 0 };
   },

@@ -79,8 +79,8 @@ export class SqliteEventStore implements EventStore {
   private readonly selectRevision: Database.Statement<[string], { revision: number | null }>;
   private readonly insertEvent: Database.Statement<[number, string, number, string, string, string, string, number]>;
   private readonly insertIfNew: Database.Statement<[number, string, number, string, string, string, string, number]>;
-  private readonly selectStream: Database.Statement<[string, number, number], EventRow>;
-  private readonly selectWholeStream: Database.Statement<[string], EventRow>;
+  private readonly selectStream: Database.Statement<[string, number], EventRow>;
+  private readonly selectStreamLimited: Database.Statement<[string, number, number], EventRow>;
   private readonly selectAfter: Database.Statement<[number, number], EventRow>;
   /** Per event-type filter, a statement that leaves unwanted rows inside SQLite. */
   private readonly selectAfterByType = new Map<string, Database.Statement<unknown[], EventRow>>();
@@ -121,12 +121,11 @@ export class SqliteEventStore implements EventStore {
     this.insertIfNew = db.prepare(
       'INSERT OR IGNORE INTO events (position, stream, revision, id, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
-    this.selectStream = db.prepare(
-      'SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?',
-    );
-    // Loading a whole stream is what processors do for every trade they have not cached; without
-    // the bound LIMIT the lookup costs a third (measured: 4.5 µs against 14 µs for a missing stream).
-    this.selectWholeStream = db.prepare('SELECT * FROM events WHERE stream = ? ORDER BY revision');
+    // A bound LIMIT triples the cost of a stream lookup (measured: 14 µs against 4.5 µs for a missing
+    // stream), and processors load a stream for every trade they have not cached: only a read that
+    // asks for a maximum count pays for it.
+    this.selectStream = db.prepare('SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision');
+    this.selectStreamLimited = db.prepare('SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?');
     this.selectAfter = db.prepare('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?');
     this.selectHead = db.prepare('SELECT max(position) AS head FROM events');
     this.selectCheckpoint = db.prepare('SELECT position FROM checkpoints WHERE name = ?');
@@ -211,9 +210,8 @@ export class SqliteEventStore implements EventStore {
   }
 
   async readStream(stream: string, options: { fromRevision?: number; maxCount?: number } = {}): Promise<RecordedEvent[]> {
-    const rows = options.fromRevision === undefined && options.maxCount === undefined
-      ? this.selectWholeStream.all(stream)
-      : this.selectStream.all(stream, options.fromRevision ?? 0, options.maxCount ?? -1);
+    const from = options.fromRevision ?? 0;
+    const rows = options.maxCount === undefined ? this.selectStream.all(stream, from) : this.selectStreamLimited.all(stream, from, options.maxCount);
     return rows.map(toRecordedEvent);
   }
 
