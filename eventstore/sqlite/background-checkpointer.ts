@@ -30,8 +30,6 @@ export class BackgroundCheckpointer {
     if (!existsSync(fileURLToPath(THREAD_SCRIPT))) return null;
     const input: CheckpointThreadInput = { path, intervalMs: options.intervalMs ?? 100, restartFrames: options.restartFrames ?? 16_384 };
     const worker = new Worker(THREAD_SCRIPT, { workerData: input });
-    // A checkpointer alone never keeps a process alive.
-    worker.unref();
     const checkpointer = new BackgroundCheckpointer(worker);
     // A failed checkpoint loses nothing (the WAL keeps every commit): it is worth a warning, not a crash.
     worker.on('message', (message: { type: 'failed'; message: string }) => {
@@ -41,6 +39,9 @@ export class BackgroundCheckpointer {
     worker.on('exit', (code) => {
       if (!checkpointer.stopping) onLost(`the thread exited with ${code}`);
     });
+    // A checkpointer alone never keeps a process alive. After the listeners: a 'message'
+    // listener references the thread again.
+    worker.unref();
     return checkpointer;
   }
 

@@ -1,13 +1,15 @@
 // With checkpoints on a worker thread, commits no longer copy the WAL into the
 // database; the thread must, and the WAL must start over instead of growing
 // with everything ever written.
-import { statSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import type { EventData } from '../../eventstore/index.js';
 import { compiled } from '../support/compiled.js';
 import { tempDir } from '../support/feed.js';
+import { REPO_ROOT, runNode } from '../support/kepler.js';
 
 type SqliteModule = typeof import('../../eventstore/sqlite/index.js');
 
@@ -49,11 +51,21 @@ describe('background WAL checkpoints (SQLite event store)', () => {
     await reopened.close();
   });
 
-  it('stops with the store, and the process does not wait on it', async () => {
-    const { SqliteEventStore } = await compiled<SqliteModule>('eventstore/sqlite/index.ts');
-    const store = SqliteEventStore.open(join(tempDir(), 'events.db'), { backgroundCheckpoints: true });
-    await store.append('s', [event(1)], 'no_stream');
-    await store.close();
-    await store.close();
+  it('never keeps a process alive: it ends after close(), and without it', async () => {
+    const dir = tempDir();
+    const store = pathToFileURL(join(REPO_ROOT, 'dist', 'eventstore', 'sqlite', 'index.js')).href;
+    const script = join(dir, 'script.mjs');
+    // A process whose only work left is the checkpoint thread must end; one that closes must end too.
+    writeFileSync(script, `
+      import { SqliteEventStore } from ${JSON.stringify(store)};
+      const store = SqliteEventStore.open(process.argv[2], { backgroundCheckpoints: { intervalMs: 5 } });
+      await store.append('s', [{ id: '00000000-0000-5000-8000-000000000001', type: 'T', data: {}, metadata: { correlationId: 'R' } }], 'no_stream');
+      if (process.argv[3] === 'close') { await store.close(); await store.close(); }
+      console.log('done');
+    `);
+    for (const mode of ['close', 'leave-open']) {
+      const run = await runNode(script, [join(dir, `${mode}.db`), mode], { killAfterMs: 20_000 });
+      expect({ mode, code: run.code, signal: run.signal, stdout: run.stdout.trim() }).toEqual({ mode, code: 0, signal: null, stdout: 'done' });
+    }
   });
 });
