@@ -124,7 +124,7 @@ export async function startFerretDb(dir: string): Promise<{ uri: string; stop():
   const root = packageRoot();
   const build = spawnSync('bash', [join(root, 'tests', 'ferretdb', 'build.sh')], { stdio: 'inherit' });
   if (build.status !== 0) throw new Error('FerretDB did not build');
-  const child = spawn(join(root, 'tests', 'ferretdb', 'bin', 'ferretdb'), ['-listen', '127.0.0.1:0', '-dir', join(dir, 'ferretdb')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(join(root, 'tests', 'ferretdb', 'bin', 'ferretdb'), ['-listen', '127.0.0.1:0', '-dir', join(dir, 'ferretdb'), '-log-level', 'error'], { stdio: ['pipe', 'pipe', 'inherit'] });
   const uri = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (c: Buffer) => {
