@@ -18,7 +18,7 @@ function report(name: string, value: string | number): void {
 
 /** Ingest throughput, and peak memory as the feed grows (it should stay flat). */
 async function ingest(): Promise<void> {
-  for (const lines of [250_000, 1_000_000]) {
+  for (const lines of [250_000, 1_000_000, 4_000_000]) {
     const dir = mkdtempSync(join(work, 'ingest-'));
     const file = join(dir, `CORE_${lines}.cx1`);
     await writeLargeFeed(file, { lines, seed: 1, source: 'CORE' });
