@@ -24,6 +24,7 @@
 //   ... ingest the files in any order ...
 //   for (const t of feed.trades) expect(statusOf(t.tradeRef)).toBe(t.status);
 //   expect(rejectionsFromApi).toEqual(feed.rejections.map(...));
+import { writeFileSync } from 'node:fs';
 import { mkdir, open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DetailRecord, FileHeader, TradeTerms, VersionRecord } from '../domain/records.js';
@@ -1077,4 +1078,44 @@ function contentOf(line: string): string {
 
 function byFileAndLine(a: { file: string; line: number }, b: { file: string; line: number }): number {
   return a.file.localeCompare(b.file) || a.line - b.line;
+}
+
+/**
+ * One trade of `allocations` × 100 units allocated 100 to each account, and its confirmation: three
+ * files (CORE, ALLOC, CUSTODY) that book it once the last allocation arrives.
+ */
+export function writeBlockTradeFeed(dir: string, tradeRef: string, allocations: number): string[] {
+  const quantity = allocations * 100;
+  const price = '101.25';
+  const terms: TradeTerms = {
+    account: 'BLOCK-ACC',
+    isin: 'US0378331005',
+    side: 'BUY',
+    quantity,
+    price,
+    currency: 'USD',
+    tradeDate: '2026-11-27',
+    settleDate: '2026-11-30',
+    counterparty: 'CPTY-BLOCK',
+  };
+  const write = (source: FeedSource, records: DetailRecord[]): string => {
+    const lines = [formatHeader({ source, businessDate: '2026-11-27', fileNumber: '0000000001' })];
+    let controlTotal = 0n;
+    records.forEach((record, i) => {
+      lines.push(formatDetail(i + 1, record));
+      controlTotal += BigInt(controlQuantityOfRecord(record));
+    });
+    lines.push(formatTrailer({ recordCount: records.length, controlTotal }));
+    const path = join(dir, `${source}_BLOCK.cx1`);
+    writeFileSync(path, `${lines.join('\n')}\n`, 'latin1');
+    return path;
+  };
+  return [
+    write('CORE', [{ type: 'TRD', tradeRef, version: 1, terms }]),
+    write(
+      'ALLOC',
+      Array.from({ length: allocations }, (_, i) => ({ type: 'ALC' as const, tradeRef, allocationId: `AL${String(i).padStart(6, '0')}`, account: `FUND-${i}`, quantity: 100 })),
+    ),
+    write('CUSTODY', [{ type: 'CNF', tradeRef, status: 'AFFIRMED', quantity, price, reason: '' }]),
+  ];
 }

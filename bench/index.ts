@@ -3,7 +3,7 @@ import { cpus, totalmem, tmpdir } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { writeLargeFeed } from './feed-generator.js';
+import { writeBlockTradeFeed, writeLargeFeed } from './feed-generator.js';
 import { deleteBenchTopology, rate, regressionSection, runMeasured, ServeProcess, startFerretDb } from './platform.js';
 
 type Section = () => Promise<void>;
@@ -198,7 +198,36 @@ async function amqp(): Promise<void> {
   }
 }
 
-const SECTIONS: Record<string, Section> = { ingest, caughtup: caughtUp, rebuild, http, 'http-split': httpSplit, mongo, amqp, regression: regressionSection };
+/**
+ * One block trade allocated to many accounts: from the first line to `caughtUp`, and the booking
+ * checked. Per-allocation work that grows with the allocations already held shows here as a time
+ * that grows faster than the allocation count.
+ */
+async function blockTrade(): Promise<void> {
+  const sizes = (process.env.KEPLER_BENCH_BLOCK_ALLOCATIONS ?? '1000,5000,20000').split(',').map(Number);
+  for (const allocations of sizes) {
+    const dir = mkdtempSync(join(work, 'block-'));
+    const paths = writeBlockTradeFeed(dir, 'BLOCK-1', allocations);
+    const serve = await ServeProcess.start(join(dir, 'data'));
+    try {
+      const started = process.hrtime.bigint();
+      const run = await runMeasured(['ingest', '--data-dir', join(dir, 'data'), ...paths]);
+      if (run.code !== 0) throw new Error(run.stderr);
+      await serve.caughtUp(allocations + 2);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const trade = (await (await fetch(`${serve.url}/trades/BLOCK-1`)).json()) as { status: string; allocations: unknown[] };
+      if (trade.status !== 'BOOKED' || trade.allocations.length !== allocations) {
+        throw new Error(`block trade not booked as expected: ${trade.status}, ${trade.allocations.length} allocations`);
+      }
+      report(`block trade, ${allocations.toLocaleString('en')} allocations: first line to caughtUp`, `${seconds.toFixed(1)} s`);
+    } finally {
+      await serve.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+const SECTIONS: Record<string, Section> = { ingest, caughtup: caughtUp, rebuild, http, 'http-split': httpSplit, mongo, amqp, regression: regressionSection, block: blockTrade };
 
 const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(SECTIONS);
 process.stdout.write(`Kepler benchmarks on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n`);

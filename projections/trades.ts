@@ -75,11 +75,8 @@ function applyEvent(view: TradeViewFields, event: RecordedEvent): TradeViewField
       return { ...view, version: data.version, cancelled: true, pendingVersions: view.pendingVersions.filter((v) => v !== data.version) };
     case 'VersionRejectedAfterCancellation':
       return { ...view, pendingVersions: view.pendingVersions.filter((v) => v !== data.version) };
-    case 'AllocationNoted': {
-      const others = view.allocations.filter((a) => a.allocationId !== data.allocationId);
-      const allocations = data.quantity > 0 ? [...others, { allocationId: data.allocationId, account: data.account, quantity: data.quantity }] : others;
-      return { ...view, allocations: allocations.sort((a, b) => (a.allocationId < b.allocationId ? -1 : a.allocationId > b.allocationId ? 1 : 0)) };
-    }
+    case 'AllocationNoted':
+      return { ...view, allocations: withAllocation(view.allocations, data) };
     case 'ConfirmationNoted':
       return { ...view, confirmation: { status: data.status, quantity: data.quantity, price: data.price, reason: data.reason } };
     case 'TradeBooked':
@@ -94,6 +91,29 @@ function applyEvent(view: TradeViewFields, event: RecordedEvent): TradeViewField
     default:
       return view;
   }
+}
+
+type ViewAllocation = TradeView['allocations'][number];
+
+/**
+ * The active allocations, kept in allocation-id order, with one of them set (or, at
+ * quantity 0, withdrawn). Found by bisection rather than filtered and sorted again:
+ * a block trade notes thousands of allocations, one event at a time. The list is
+ * still copied once per event, so that applying an event never changes the
+ * document it was given; that copy is what remains of the cost of a block trade
+ * (BENCHMARKS.md).
+ */
+function withAllocation(allocations: readonly ViewAllocation[], noted: Booking.AllocationNoted): ViewAllocation[] {
+  let low = 0;
+  let high = allocations.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (allocations[middle]!.allocationId < noted.allocationId) low = middle + 1;
+    else high = middle;
+  }
+  const standing = allocations[low]?.allocationId === noted.allocationId;
+  if (noted.quantity > 0) return allocations.toSpliced(low, standing ? 1 : 0, { allocationId: noted.allocationId, account: noted.account, quantity: noted.quantity });
+  return standing ? allocations.toSpliced(low, 1) : [...allocations];
 }
 
 function withStatus(view: TradeViewFields): TradeViewFields {

@@ -290,6 +290,37 @@ describe('allocations: per allocation id the record with the highest source sequ
   it('a withdrawn allocation comes back with a higher sequence and the trade is booked again', () => {
     given(...bookedTrade(), allocation('A2', 'ACC-2', 0)).when(allocation('A2', 'ACC-2', 40)).then('TradeBooked(1)');
   });
+
+  it('a block trade books once, with every one of its thousands of allocations', () => {
+    const count = 3_000;
+    const allocations = Array.from({ length: count }, (_, i) => allocation(`AL${String(count - i).padStart(5, '0')}`, `FUND-${i}`, 10));
+    const past = run([version(1, { quantity: count * 10 }), affirmed(count * 10), ...allocations]);
+    expect(decisions(past.events)).toEqual(['TradeBooked(1)']);
+    expect(past.state.booking?.allocations).toHaveLength(count);
+    expect(past.state.booking?.allocations.map((a) => a.allocationId)).toEqual([...past.state.booking!.allocations.map((a) => a.allocationId)].sort());
+  });
+
+  it('the allocated quantity is the sum of the standing allocations, through replacements and withdrawals', () => {
+    const rng = new Rng(11);
+    let state = run([version(1, { quantity: 1_000_000 })]).state;
+    for (let i = 0; i < 2_000; i++) {
+      const input = allocation(`A${rng.int(0, 150)}`, 'ACC-1', rng.chance(0.2) ? 0 : rng.int(1, 500), rng.int(1, 4_000));
+      state = reactOrFail(input, state).reduce(evolve, state);
+      const standing = [...state.allocations.values()].reduce((sum, a) => sum + a.quantity, 0);
+      expect(state.allocatedQuantity).toBe(standing);
+    }
+  });
+
+  it('evolving leaves the state it started from as it was', () => {
+    const before = run([version(1), allocation('A1', 'ACC-1', 60)]).state;
+    const after = reactOrFail(allocation('A2', 'ACC-2', 40), before).reduce(evolve, before);
+    expect(after.allocations.size).toBe(2);
+    expect(after.allocatedQuantity).toBe(100);
+    expect(before.allocations.size).toBe(1);
+    expect(before.allocatedQuantity).toBe(60);
+    expect(before.handledInputs.size).toBe(2);
+    expect(after.handledInputs.size).toBe(3);
+  });
 });
 
 // ---------------------------------------------------------------- confirmation

@@ -31,7 +31,9 @@ export function react(input: BookingInput, state: BookingState): E.Either<Bookin
   }
   if (state.handledInputs.has(input.inputId)) return E.right([]);
   return E.map((noted: BookingEvent[]) => {
-    if (noted.length === 0) return noted;
+    // An outranked record changes nothing the booking rules read, and the booking already
+    // follows them: looking again would cost a sort of every allocation, once per record.
+    if (noted.every((event) => event.type === 'FeedRecordOutranked')) return noted;
     const after = noted.reduce(evolve, state);
     return [...noted, ...rebook(after, tradeRef, input.inputId)];
   })(note(input, state, tradeRef));
@@ -101,10 +103,8 @@ export function bookability(state: BookingState): Bookability {
   if (state.cancelled) return { bookable: false, reason: `cancelled at version ${trade.version}` };
   if (state.hold) return { bookable: false, reason: `on hold: ${state.hold.reason}` };
   const terms = trade.terms;
-  const allocations = activeAllocations(state);
-  const allocated = allocations.reduce((sum, a) => sum + a.quantity, 0);
-  if (allocated !== terms.quantity) {
-    return { bookable: false, reason: `allocations add up to ${allocated}, version ${trade.version} has quantity ${terms.quantity}` };
+  if (state.allocatedQuantity !== terms.quantity) {
+    return { bookable: false, reason: `allocations add up to ${state.allocatedQuantity}, version ${trade.version} has quantity ${terms.quantity}` };
   }
   const confirmation = state.confirmation;
   if (!confirmation) return { bookable: false, reason: 'no confirmation' };
@@ -115,14 +115,14 @@ export function bookability(state: BookingState): Bookability {
       reason: `confirmation ${confirmation.quantity} @ ${confirmation.price} does not match version ${trade.version}: ${terms.quantity} @ ${terms.price}`,
     };
   }
-  return { bookable: true, snapshot: { version: trade.version, isin: terms.isin, side: terms.side, allocations } };
+  // Listed only now: the checks above run for every input, the list only when the trade books.
+  return { bookable: true, snapshot: { version: trade.version, isin: terms.isin, side: terms.side, allocations: activeAllocations(state) } };
 }
 
 export function activeAllocations(state: BookingState): BookedAllocation[] {
-  return [...state.allocations]
-    .filter(([, a]) => a.quantity > 0)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([allocationId, a]) => ({ allocationId, account: a.account, quantity: a.quantity }));
+  const active: BookedAllocation[] = [];
+  for (const [allocationId, a] of state.allocations) if (a.quantity > 0) active.push({ allocationId, account: a.account, quantity: a.quantity });
+  return active.sort((a, b) => (a.allocationId < b.allocationId ? -1 : a.allocationId > b.allocationId ? 1 : 0));
 }
 
 function sameAllocations(a: readonly BookedAllocation[], b: readonly BookedAllocation[]): boolean {

@@ -1,3 +1,4 @@
+import { Map as PersistentMap, Set as PersistentSet } from 'immutable';
 import type { TradeTerms } from '../records.js';
 import type { ConfirmationStatus, Price, TradeRef } from '../values.js';
 import type { BookingEvent, BookingSnapshot, Provenance } from './events.js';
@@ -19,50 +20,58 @@ export interface StandingConfirmation {
   highestSequence: Readonly<Record<string, number>>;
 }
 
+/**
+ * A block trade can be allocated to thousands of accounts, and every allocation is
+ * an input: the allocations and the inputs handled are persistent collections, so
+ * that evolving by one event costs about the same whatever their size (copying a
+ * native Map per event made a 20,000-allocation trade take 83 s to book).
+ */
 export interface BookingState {
   tradeRef: TradeRef | null;
   /** The trade's effective version and its terms (of the last version before a cancellation). */
   trade: { version: number; terms: TradeTerms | null } | null;
   cancelled: boolean;
-  allocations: ReadonlyMap<string, StandingAllocation>;
+  allocations: PersistentMap<string, StandingAllocation>;
+  /** The quantities of the standing allocations, added up as they change. */
+  allocatedQuantity: number;
   confirmation: StandingConfirmation | null;
   hold: { reason: string } | null;
   booking: BookingSnapshot | null;
-  handledInputs: ReadonlySet<string>;
+  handledInputs: PersistentSet<string>;
 }
 
 export const initialBookingState: BookingState = {
   tradeRef: null,
   trade: null,
   cancelled: false,
-  allocations: new Map(),
+  allocations: PersistentMap(),
+  allocatedQuantity: 0,
   confirmation: null,
   hold: null,
   booking: null,
-  handledInputs: new Set(),
+  handledInputs: PersistentSet(),
 };
 
 export function evolve(state: BookingState, event: BookingEvent): BookingState {
-  const next: BookingState = {
-    ...state,
-    tradeRef: event.tradeRef,
-    handledInputs: state.handledInputs.has(event.inputId) ? state.handledInputs : new Set(state.handledInputs).add(event.inputId),
-  };
+  const next: BookingState = { ...state, tradeRef: event.tradeRef, handledInputs: state.handledInputs.add(event.inputId) };
   switch (event.type) {
     case 'TradeVersionNoted':
       return { ...next, trade: { version: event.version, terms: event.terms } };
     case 'TradeCancellationNoted':
       return { ...next, trade: { version: event.version, terms: state.trade?.terms ?? null }, cancelled: true };
-    case 'AllocationNoted':
+    case 'AllocationNoted': {
+      const standing = state.allocations.get(event.allocationId);
       return {
         ...next,
-        allocations: new Map(state.allocations).set(event.allocationId, {
+        allocations: state.allocations.set(event.allocationId, {
           account: event.account,
           quantity: event.quantity,
           provenance: event.provenance,
-          highestSequence: heard(state.allocations.get(event.allocationId)?.highestSequence, event.provenance),
+          highestSequence: heard(standing?.highestSequence, event.provenance),
         }),
+        allocatedQuantity: state.allocatedQuantity - (standing?.quantity ?? 0) + event.quantity,
       };
+    }
     case 'ConfirmationNoted':
       return {
         ...next,
@@ -81,7 +90,7 @@ export function evolve(state: BookingState, event: BookingEvent): BookingState {
       }
       const allocation = state.allocations.get(event.allocationId);
       if (!allocation) return next;
-      return { ...next, allocations: new Map(state.allocations).set(event.allocationId, { ...allocation, highestSequence: heard(allocation.highestSequence, event.provenance) }) };
+      return { ...next, allocations: state.allocations.set(event.allocationId, { ...allocation, highestSequence: heard(allocation.highestSequence, event.provenance) }) };
     }
     case 'HoldPlaced':
       return { ...next, hold: { reason: event.reason } };

@@ -1,0 +1,77 @@
+// The trades read model's allocations: the active ones, in allocation-id order, however the
+// booking manager noted them (new, replaced, withdrawn, withdrawn again, in any order).
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../bench/feed-generator.js';
+import type { Booking } from '../domain/index.js';
+import type { RecordedEvent } from '../eventstore/index.js';
+import { tradesProjection, type TradeView } from './trades.js';
+
+const REF = 'BLOCK-1';
+
+function noted(position: number, allocationId: string, account: string, quantity: number): RecordedEvent {
+  const data: Booking.AllocationNoted = {
+    type: 'AllocationNoted',
+    tradeRef: REF,
+    inputId: `input-${position}`,
+    allocationId,
+    account,
+    quantity,
+    provenance: { source: 'ALLOC', sourceSequence: position, position },
+  };
+  return { id: `event-${position}`, type: data.type, data, metadata: { correlationId: REF }, stream: `booking-${REF}`, revision: position - 1, position, recordedAt: new Date(0) };
+}
+
+/** As the runner stores it: the projected fields, as of the event's position. */
+function applied(doc: TradeView | null, event: RecordedEvent): TradeView {
+  return { ...tradesProjection.apply(doc, event, REF)!, asOf: event.position };
+}
+
+function project(events: readonly RecordedEvent[]): TradeView['allocations'] {
+  return events.reduce<TradeView | null>(applied, null)!.allocations;
+}
+
+describe('trades read model: allocations', () => {
+  it('lists the active allocations by allocation id, whatever order they were noted in', () => {
+    expect(project([noted(1, 'C', 'FUND-C', 30), noted(2, 'A', 'FUND-A', 10), noted(3, 'B', 'FUND-B', 20)])).toEqual([
+      { allocationId: 'A', account: 'FUND-A', quantity: 10 },
+      { allocationId: 'B', account: 'FUND-B', quantity: 20 },
+      { allocationId: 'C', account: 'FUND-C', quantity: 30 },
+    ]);
+  });
+
+  it('replaces an allocation noted again, and drops one withdrawn with quantity 0', () => {
+    expect(project([noted(1, 'A', 'FUND-A', 10), noted(2, 'B', 'FUND-B', 20), noted(3, 'A', 'FUND-Z', 15), noted(4, 'B', 'FUND-B', 0)])).toEqual([
+      { allocationId: 'A', account: 'FUND-Z', quantity: 15 },
+    ]);
+  });
+
+  it('ignores the withdrawal of an allocation it does not list', () => {
+    expect(project([noted(1, 'B', 'FUND-B', 20), noted(2, 'A', 'FUND-A', 0), noted(3, 'C', 'FUND-C', 0)])).toEqual([{ allocationId: 'B', account: 'FUND-B', quantity: 20 }]);
+  });
+
+  it('agrees with a plain model over thousands of random notes', () => {
+    const rng = new Rng(42);
+    const model = new Map<string, { account: string; quantity: number }>();
+    const events: RecordedEvent[] = [];
+    for (let position = 1; position <= 5_000; position++) {
+      const allocationId = `AL${String(rng.int(0, 800)).padStart(4, '0')}`;
+      const quantity = rng.chance(0.25) ? 0 : rng.int(1, 1_000);
+      const account = `FUND-${rng.int(0, 50)}`;
+      events.push(noted(position, allocationId, account, quantity));
+      if (quantity > 0) model.set(allocationId, { account, quantity });
+      else model.delete(allocationId);
+    }
+    const expected = [...model]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([allocationId, a]) => ({ allocationId, ...a }));
+    expect(project(events)).toEqual(expected);
+  });
+
+  it('leaves the document it was given as it was', () => {
+    const before = applied(null, noted(1, 'A', 'FUND-A', 10));
+    const listed = before.allocations;
+    applied(before, noted(2, 'B', 'FUND-B', 20));
+    applied(before, noted(3, 'A', 'FUND-A', 0));
+    expect(listed).toEqual([{ allocationId: 'A', account: 'FUND-A', quantity: 10 }]);
+  });
+});
