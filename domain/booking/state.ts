@@ -23,8 +23,10 @@ export interface StandingConfirmation {
 /**
  * A block trade can be allocated to thousands of accounts, and every allocation is
  * an input: the allocations and the inputs handled are persistent collections, so
- * that evolving by one event costs about the same whatever their size (copying a
- * native Map per event made a 20,000-allocation trade take 83 s to book).
+ * that evolving by one event costs about the same whatever their size, and the
+ * allocated quantity is kept as it changes rather than added up for each input.
+ * (Copying native collections per event and adding up per input made a trade with
+ * 20,000 allocations take 83 s to book.)
  */
 export interface BookingState {
   tradeRef: TradeRef | null;
