@@ -5,7 +5,11 @@ import type { Projected, ProjectionDefinition } from './projection.js';
 export interface PositionView extends Projected {
   account: string;
   isin: string;
-  quantity: number;
+  /**
+   * Signed, as a decimal integer string: a position adds up quantities that are each
+   * exact as a number, but whose sum can pass 2^53.
+   */
+  quantity: string;
   /** Lets queries skip flat positions without a range filter. */
   nonZero: boolean;
 }
@@ -17,22 +21,22 @@ export function positionKey(account: string, isin: string): string {
 }
 
 /** Signed quantity per (account, ISIN) that one booking change moves. */
-export function positionDeltas(change: BookingChange): Map<string, { account: string; isin: string; delta: number }> {
-  const sign = change.side === 'BUY' ? 1 : -1;
-  const deltas = new Map<string, { account: string; isin: string; delta: number }>();
-  const add = (allocations: readonly Booking.BookedAllocation[], factor: number) => {
+export function positionDeltas(change: BookingChange): Map<string, { account: string; isin: string; delta: bigint }> {
+  const sign = change.side === 'BUY' ? 1n : -1n;
+  const deltas = new Map<string, { account: string; isin: string; delta: bigint }>();
+  const add = (allocations: readonly Booking.BookedAllocation[], factor: bigint) => {
     for (const allocation of allocations) {
       const key = positionKey(allocation.account, change.isin);
-      const current = deltas.get(key) ?? { account: allocation.account, isin: change.isin, delta: 0 };
-      current.delta += factor * sign * allocation.quantity;
+      const current = deltas.get(key) ?? { account: allocation.account, isin: change.isin, delta: 0n };
+      current.delta += factor * sign * BigInt(allocation.quantity);
       deltas.set(key, current);
     }
   };
-  if (change.type === 'TradeBooked') add(change.allocations, 1);
-  else if (change.type === 'BookingReversed') add(change.allocations, -1);
+  if (change.type === 'TradeBooked') add(change.allocations, 1n);
+  else if (change.type === 'BookingReversed') add(change.allocations, -1n);
   else {
-    add(change.previous, -1);
-    add(change.allocations, 1);
+    add(change.previous, -1n);
+    add(change.allocations, 1n);
   }
   return deltas;
 }
@@ -55,7 +59,8 @@ export const positionsProjection: ProjectionDefinition<PositionView> = {
   keysOf: (event: RecordedEvent) => [...deltasOf(event).keys()],
   apply(doc, event, key) {
     const change = deltasOf(event).get(key)!;
-    const quantity = (doc?.quantity ?? 0) + change.delta;
-    return { account: change.account, isin: change.isin, quantity, nonZero: quantity !== 0 };
+    // A document written before quantities were strings holds a number: BigInt reads both.
+    const quantity = BigInt(doc?.quantity ?? 0) + change.delta;
+    return { account: change.account, isin: change.isin, quantity: quantity.toString(), nonZero: quantity !== 0n };
   },
 };

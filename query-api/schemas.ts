@@ -66,3 +66,10 @@ export const TradeSchema = Type.Object({
   ]),
   onHold: Type.Boolean(),
 });
+
+/** A position's signed quantity: a JSON integer, exact even past 2^53 (it is serialised from a bigint). */
+const PositionQuantity = Type.Unsafe<bigint>({ type: 'integer', description: 'signed: negative for a net sale' });
+
+export const PositionsSchema = Type.Object({
+  items: Type.Array(Type.Object({ account: Type.String(), isin: Type.String(), quantity: PositionQuantity })),
+});

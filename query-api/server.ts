@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { LiveReadModels, type ExceptionView, type PositionView, type TradeView } from '../projections/index.js';
 import type { Document, ReadStore } from '../readstore/index.js';
 import { notFound, problemErrorHandler, sendProblem } from './problems.js';
-import { ConsistencyQuery, ExceptionsQuery, PositionsQuery, TradeRefParam, TradeSchema, TradesQuery } from './schemas.js';
+import { ConsistencyQuery, ExceptionsQuery, PositionsQuery, PositionsSchema, TradeRefParam, TradeSchema, TradesQuery } from './schemas.js';
 
 export interface PlatformStatus {
   caughtUp: boolean;
@@ -92,14 +92,14 @@ export function registerQueryApi(app: FastifyInstance, deps: QueryApiDependencie
     return { items: page.map((row) => tradeJson(row.doc)), nextCursor: nextCursorOf(page, limit) };
   });
 
-  api.get('/positions', { schema: { tags: ['queries'], summary: 'Non-zero positions per account and ISIN', querystring: PositionsQuery } }, async (request, reply) => {
+  api.get('/positions', { schema: { tags: ['queries'], summary: 'Non-zero positions per account and ISIN', querystring: PositionsQuery, response: { 200: PositionsSchema } } }, async (request, reply) => {
     if (!(await consistent('positions', request, reply))) return reply;
     const { account, isin } = request.query;
     const where = { nonZero: true, ...(account && { account }), ...(isin && { isin }) };
     const rows = await deps.reads.find(await models.collection('positions'), { where });
     const items = rows.map(({ doc }) => {
       const position = doc as unknown as PositionView;
-      return { account: position.account, isin: position.isin, quantity: position.quantity };
+      return { account: position.account, isin: position.isin, quantity: BigInt(position.quantity) };
     });
     return { items };
   });

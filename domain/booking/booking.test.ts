@@ -306,18 +306,27 @@ describe('allocations: per allocation id the record with the highest source sequ
     for (let i = 0; i < 2_000; i++) {
       const input = allocation(`A${rng.int(0, 150)}`, 'ACC-1', rng.chance(0.2) ? 0 : rng.int(1, 500), rng.int(1, 4_000));
       state = reactOrFail(input, state).reduce(evolve, state);
-      const standing = [...state.allocations.values()].reduce((sum, a) => sum + a.quantity, 0);
+      const standing = [...state.allocations.values()].reduce((sum, a) => sum + BigInt(a.quantity), 0n);
       expect(state.allocatedQuantity).toBe(standing);
     }
+  });
+
+  it('allocations that add up past 2^53 on the way still book exactly when they come back to the quantity', () => {
+    const largest = 999_999_999_999_999;
+    const history = [version(1, { quantity: largest, price: '1' }), affirmed(largest, '1')];
+    for (let i = 1; i <= 9; i++) history.push(allocation(`A${i}`, 'ACC-1', largest));
+    history.push(allocation('A10', 'ACC-1', largest - 1));
+    for (let i = 2; i <= 9; i++) history.push(allocation(`A${i}`, 'ACC-1', 0));
+    given(...history).when(allocation('A10', 'ACC-1', 0)).then('TradeBooked(1)');
   });
 
   it('evolving leaves the state it started from as it was', () => {
     const before = run([version(1), allocation('A1', 'ACC-1', 60)]).state;
     const after = reactOrFail(allocation('A2', 'ACC-2', 40), before).reduce(evolve, before);
     expect(after.allocations.size).toBe(2);
-    expect(after.allocatedQuantity).toBe(100);
+    expect(after.allocatedQuantity).toBe(100n);
     expect(before.allocations.size).toBe(1);
-    expect(before.allocatedQuantity).toBe(60);
+    expect(before.allocatedQuantity).toBe(60n);
     expect(before.handledInputs.size).toBe(2);
     expect(after.handledInputs.size).toBe(3);
   });

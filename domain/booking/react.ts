@@ -103,7 +103,7 @@ export function bookability(state: BookingState): Bookability {
   if (state.cancelled) return { bookable: false, reason: `cancelled at version ${trade.version}` };
   if (state.hold) return { bookable: false, reason: `on hold: ${state.hold.reason}` };
   const terms = trade.terms;
-  if (state.allocatedQuantity !== terms.quantity) {
+  if (state.allocatedQuantity !== BigInt(terms.quantity)) {
     return { bookable: false, reason: `allocations add up to ${state.allocatedQuantity}, version ${trade.version} has quantity ${terms.quantity}` };
   }
   const confirmation = state.confirmation;

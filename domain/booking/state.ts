@@ -34,8 +34,12 @@ export interface BookingState {
   trade: { version: number; terms: TradeTerms | null } | null;
   cancelled: boolean;
   allocations: PersistentMap<string, StandingAllocation>;
-  /** The quantities of the standing allocations, added up as they change. */
-  allocatedQuantity: number;
+  /**
+   * The quantities of the standing allocations, added up as they change. A bigint:
+   * each quantity is exact as a number, but a running total of them can pass 2^53
+   * on the way and would not come back exact.
+   */
+  allocatedQuantity: bigint;
   confirmation: StandingConfirmation | null;
   hold: { reason: string } | null;
   booking: BookingSnapshot | null;
@@ -47,7 +51,7 @@ export const initialBookingState: BookingState = {
   trade: null,
   cancelled: false,
   allocations: PersistentMap(),
-  allocatedQuantity: 0,
+  allocatedQuantity: 0n,
   confirmation: null,
   hold: null,
   booking: null,
@@ -71,7 +75,7 @@ export function evolve(state: BookingState, event: BookingEvent): BookingState {
           provenance: event.provenance,
           highestSequence: heard(standing?.highestSequence, event.provenance),
         }),
-        allocatedQuantity: state.allocatedQuantity - (standing?.quantity ?? 0) + event.quantity,
+        allocatedQuantity: state.allocatedQuantity - BigInt(standing?.quantity ?? 0) + BigInt(event.quantity),
       };
     }
     case 'ConfirmationNoted':

@@ -132,9 +132,16 @@ describe('trailer', () => {
     expect(summary.trailerLine).toBeNull();
   });
 
-  it('a valid TRL after an invalid one is the trailer, and the invalid one is counted', () => {
-    const { summary } = classify([header(), trd(1, 'A-1'), `${trailer(1, 100)}X`, trailer(2, 100)]);
-    expect(summary).toMatchObject({ lines: 2, detailLines: 2, trailer: 'OK', trailerLine: { lineNo: 4 } });
+  it('after an invalid TRL the file has no trailer: a valid TRL later is rejected and counted too', () => {
+    const { outcomes, summary } = classify([header(), trd(1, 'A-1'), `${trailer(1, 100)}X`, trailer(2, 100), trd(2, 'B-2')]);
+    expect(outcomes.map((o) => [o.kind, o.lineNo])).toEqual([
+      ['detail', 2],
+      ['rejected', 3],
+      ['rejected', 4],
+      ['detail', 5],
+    ]);
+    expect(rejected(outcomes[2])).toMatchObject({ code: 'INVALID_RECORD', detail: 'trailer (TRL) after the invalid one on line 3: the file counts as having no trailer' });
+    expect(summary).toMatchObject({ lines: 4, detailLines: 4, trailer: 'MISSING', trailerLine: null });
   });
 
   it('MISSING when the file ends without a trailer', () => {

@@ -3,8 +3,9 @@
 // keeps only counters, so a file of any size costs constant memory.
 //
 // Decisions where the spec is silent (or where this reading had to be chosen):
-// - A TRL line that breaks its rules is a detail line (rejected INVALID_RECORD);
-//   a later valid TRL can still be the file's trailer.
+// - A TRL line that breaks its rules is a detail line (rejected INVALID_RECORD),
+//   and the file then counts as having no trailer (spec): a valid TRL after it is
+//   a detail line too, rejected INVALID_RECORD, and the summary says MISSING.
 // - A second HDR is a detail line too (rejected INVALID_RECORD); it counts in
 //   the record count the trailer is checked against.
 // - Lines after the valid trailer are rejected but are not detail lines: they
@@ -142,6 +143,11 @@ export class Cx1FileClassifier {
     }
     if (text.startsWith('TRL')) {
       const trailer = parseTrailer(text);
+      if (E.isRight(trailer) && this.invalidTrailers > 0) {
+        this.countDetailLine(text);
+        const first = this.invalidTrailerLines[0];
+        return this.reject(line, 'INVALID_RECORD', `trailer (TRL) after the invalid one on line ${first}: the file counts as having no trailer`);
+      }
       if (E.isRight(trailer)) {
         this.trailer = { value: trailer.right, lineNo: line.lineNo, raw: text };
         this.state = 'afterTrailer';

@@ -38,7 +38,11 @@ describe('readLines', () => {
 
   it('reads a last line without a terminator', async () => {
     expect(texts(await read('a\r\nb'))).toEqual(['a', 'b']);
-    expect(texts(await read('a\nb\r'))).toEqual(['a', 'b']);
+  });
+
+  it('keeps a CR that no LF follows: only \n and \r\n end a line', async () => {
+    expect(texts(await read('a\nb\r'))).toEqual(['a', 'b\r']);
+    expect(texts(await read(`a\n${'x'.repeat(20)}\r`, { chunkSize: 7 }))).toEqual(['a', `${'x'.repeat(20)}\r`]);
   });
 
   it('ignores trailing blank lines, whatever their whitespace', async () => {

@@ -5,7 +5,8 @@
 // the parser to reject, rather than being merged or replaced by a decoder.
 //
 // Line rules (spec, "Files"): lines end in "\n" or "\r\n"; the last line may
-// lack a terminator; trailing blank lines are ignored. A blank line followed by
+// lack a terminator (and a CR with no LF after it is then part of the line, not a
+// terminator); trailing blank lines are ignored. A blank line followed by
 // a non-blank one is a real line and is yielded (it is an invalid detail line),
 // so a run of blank lines is held back until we know whether anything follows.
 import { createReadStream } from 'node:fs';
@@ -59,9 +60,9 @@ export class LineSplitter {
       const part = parts[i]!;
       if (i === 0 && this.hasPartial()) {
         this.extendPartial(part);
-        this.completePartial(out);
+        this.completePartial(out, true);
       } else {
-        this.accept(out, this.lineFrom(part));
+        this.accept(out, this.lineFrom(part, true));
       }
     }
     this.extendPartial(parts[last]!);
@@ -71,7 +72,7 @@ export class LineSplitter {
   /** Ends the input: the unterminated last line, if any; trailing blank lines are dropped. */
   end(): Line[] {
     const out: Line[] = [];
-    if (this.hasPartial()) this.completePartial(out);
+    if (this.hasPartial()) this.completePartial(out, false);
     this.blanks = [];
     return out;
   }
@@ -96,17 +97,18 @@ export class LineSplitter {
     }
   }
 
-  private completePartial(out: Line[]): void {
-    const line = this.dropped > 0 ? this.truncatedLine(this.partial, this.dropped, this.partialEndsInCr) : this.lineFrom(this.partial);
+  /** `terminated`: an LF ended the line, so a CR just before it belongs to the terminator. */
+  private completePartial(out: Line[], terminated: boolean): void {
+    const line = this.dropped > 0 ? this.truncatedLine(this.partial, this.dropped, terminated && this.partialEndsInCr) : this.lineFrom(this.partial, terminated);
     this.partial = '';
     this.dropped = 0;
     this.partialEndsInCr = false;
     this.accept(out, line);
   }
 
-  /** A complete line given whole (terminator excluded, maybe a CR before it). */
-  private lineFrom(whole: string): Line {
-    const endsInCr = whole.length > 0 && whole.charCodeAt(whole.length - 1) === CR;
+  /** A complete line given whole (LF excluded; when `terminated`, maybe a CR of "\r\n" at its end). */
+  private lineFrom(whole: string, terminated: boolean): Line {
+    const endsInCr = terminated && whole.length > 0 && whole.charCodeAt(whole.length - 1) === CR;
     if (whole.length > this.maxLength) {
       return this.truncatedLine(whole.slice(0, this.maxLength), whole.length - this.maxLength, endsInCr);
     }

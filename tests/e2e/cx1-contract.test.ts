@@ -224,6 +224,22 @@ for (const readStore of READ_STORES) describe.skipIf(!readStore.enabled)(`CX1 en
     // The readable file named beside it was not ingested either.
     expect((await server.json<{ head: number }>('/status')).head).toBe(before.head);
   });
+
+  it('adds positions up exactly past 2^53, and answers them as exact JSON integers', async () => {
+    const largest = 999_999_999_999_999;
+    const quantities = [...Array<number>(9).fill(largest), largest - 1];
+    const refs = quantities.map((_, i) => `BIG-${i}`);
+    const big = [
+      writeFeedFile(dir, { name: 'CORE_BIG.cx1', source: 'CORE', lines: refs.map((ref, i) => trd(900 + i, ref, { quantity: quantities[i]!, price: '1' })) }),
+      writeFeedFile(dir, { name: 'ALLOC_BIG.cx1', source: 'ALLOC', lines: refs.map((ref, i) => alc(900 + i, ref, 'AL1', 'BIGPOS', quantities[i]!)) }),
+      writeFeedFile(dir, { name: 'CUSTODY_BIG.cx1', source: 'CUSTODY', lines: refs.map((ref, i) => cnf(900 + i, ref, quantities[i]!, '1')) }),
+    ];
+    await ingest(dataDir, big);
+    await server.caughtUp();
+    const response = await fetch(`${server.url}/positions?account=BIGPOS`);
+    // Read as text: JSON.parse would round the number the test is about.
+    expect(await response.text()).toBe('{"items":[{"account":"BIGPOS","isin":"US0378331005","quantity":9999999999999989}]}');
+  });
 });
 
 describe('records of one trade arriving in any order', () => {
