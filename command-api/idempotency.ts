@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { deterministicId, WrongExpectedRevisionError, type EventStore } from '../eventstore/index.js';
 
+/** The answer given to the first request with a key, replayed to every retry. */
 export interface StoredResponse {
   requestHash: string;
   status: number;
@@ -8,43 +9,94 @@ export interface StoredResponse {
   etag: string | null;
 }
 
+/** What a key stands for when a request arrives with it. */
+export type KeyState =
+  | { kind: 'free' }
+  /** A request holds the key and has not answered yet (it is running, or its process died). */
+  | { kind: 'claimed'; requestHash: string }
+  | { kind: 'answered'; response: StoredResponse };
+
+const CLAIMED = 'IdempotencyKeyClaimed';
+const ANSWERED = 'CommandAnswered';
+
 /**
- * The first response to each Idempotency-Key, kept in the event store (one stream
- * per key) so keys survive restarts and are shared by every process. Retries are
- * safe even without it: the key also becomes the command's input id, and an
- * aggregate answers an input it has already handled with no new events. The
- * ledger adds the exact first response, and the 422 for a key reused with another
- * request.
+ * Idempotency-Keys, kept in the event store (one stream per key) so they survive
+ * restarts and are shared by every process.
+ *
+ * A request claims its key, with the hash of what it asks, before it runs: the
+ * store's "no stream" append lets exactly one request claim it. A request whose
+ * key is claimed by another request is a 422 and runs nothing, even while the
+ * first is still running. A request that finds its key claimed by the same
+ * request (a retry racing the first, or a retry after a crash) runs as well: the
+ * key is also the command's input id, so the aggregate answers an input it has
+ * already handled with no new events. The first answer recorded is the one every
+ * retry gets.
  */
 export class IdempotencyLedger {
   constructor(private readonly store: EventStore) {}
 
-  static requestHash(method: string, url: string, body: unknown): string {
-    return createHash('sha256').update(JSON.stringify([method, url, body ?? null])).digest('hex');
+  /**
+   * What identifies a request: method, route, decoded path parameters and body, with
+   * object keys in a fixed order, so that `%2f` and `%2F`, or the same fields in
+   * another order, are the same request.
+   */
+  static requestHash(method: string, route: string, params: unknown, body: unknown): string {
+    return createHash('sha256').update(canonicalJson([method, route, params ?? null, body ?? null])).digest('hex');
   }
 
   static inputId(key: string): string {
     return deterministicId('idempotency-key', key);
   }
 
-  async find(key: string): Promise<StoredResponse | null> {
-    const [event] = await this.store.readStream(streamOf(key), { maxCount: 1 });
-    return event ? (event.data as StoredResponse) : null;
+  async state(key: string): Promise<KeyState> {
+    const events = await this.store.readStream(streamOf(key), { maxCount: 2 });
+    const answer = events.find((event) => event.type === ANSWERED);
+    if (answer) return { kind: 'answered', response: answer.data as StoredResponse };
+    const claim = events[0];
+    return claim ? { kind: 'claimed', requestHash: (claim.data as { requestHash: string }).requestHash } : { kind: 'free' };
   }
 
-  /** Records the response unless a twin request recorded one first; returns the one that stands. */
-  async record(key: string, response: StoredResponse): Promise<StoredResponse> {
+  /** Claims a free key for a request; what the key stands for afterwards, whoever claimed it. */
+  async claim(key: string, requestHash: string): Promise<Exclude<KeyState, { kind: 'free' }>> {
     const stream = streamOf(key);
     try {
-      await this.store.append(stream, [{ id: deterministicId(stream), type: 'CommandAnswered', data: response, metadata: { correlationId: stream } }], 'no_stream');
-      return response;
+      await this.store.append(stream, [{ id: deterministicId(stream, CLAIMED), type: CLAIMED, data: { requestHash }, metadata: { correlationId: stream } }], 'no_stream');
+      return { kind: 'claimed', requestHash };
     } catch (error) {
       if (!(error instanceof WrongExpectedRevisionError)) throw error;
-      return (await this.find(key))!;
+      const standing = await this.state(key);
+      if (standing.kind === 'free') throw new Error(`idempotency key stream ${stream} exists but is empty`);
+      return standing;
+    }
+  }
+
+  /**
+   * Records the answer of a claimed key unless a twin request recorded one first.
+   * Returns the answer that stands, and whether it is this one.
+   */
+  async record(key: string, response: StoredResponse): Promise<{ response: StoredResponse; first: boolean }> {
+    const stream = streamOf(key);
+    try {
+      await this.store.append(stream, [{ id: deterministicId(stream, ANSWERED), type: ANSWERED, data: response, metadata: { correlationId: stream } }], 0);
+      return { response, first: true };
+    } catch (error) {
+      if (!(error instanceof WrongExpectedRevisionError)) throw error;
+      const standing = await this.state(key);
+      if (standing.kind !== 'answered') throw new Error(`idempotency key stream ${stream} changed without an answer`);
+      return { response: standing.response, first: false };
     }
   }
 }
 
 function streamOf(key: string): string {
   return `idempotency-${createHash('sha256').update(key).digest('hex').slice(0, 40)}`;
+}
+
+/** JSON with every object's keys sorted: one text per value, whatever order its fields came in. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
 }

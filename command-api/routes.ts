@@ -5,7 +5,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { canonicalPrice, canonicalTerms, termsErrors, type TradeTerms } from '../domain/index.js';
 import { sendProblem, type Problem } from '../query-api/index.js';
 import { inSpan } from '../telemetry/index.js';
-import { IdempotencyLedger } from './idempotency.js';
+import { IdempotencyLedger, type StoredResponse } from './idempotency.js';
 import {
   AllocationBody,
   AllocationParams,
@@ -87,7 +87,9 @@ function withValidTerms(terms: TradeTerms, execute: (terms: TradeTerms) => Promi
 /**
  * Idempotency-Key and If-Match around a command: a retry with the same key and
  * request gets the first response and appends nothing; the same key with another
- * request is a 422; a stale If-Match is a 409 naming the current version.
+ * request is a 422 and runs nothing; a stale If-Match is a 409 naming the current
+ * version. Refusals are answers too: a retry of a refused command is refused the
+ * same way, even if the trade has changed since.
  */
 async function runCommand(
   deps: CommandApiDependencies,
@@ -98,10 +100,12 @@ async function runCommand(
 ): Promise<FastifyReply> {
   const key = header(request, 'idempotency-key');
   // Only a request with a key is ever compared with another.
-  const requestHash = key ? IdempotencyLedger.requestHash(request.method, request.url, request.body) : '';
+  const requestHash = key ? IdempotencyLedger.requestHash(request.method, request.routeOptions.url ?? request.url, request.params, request.body) : '';
   if (key) {
-    const first = await deps.ledger.find(key);
-    if (first) return replay(reply, first, requestHash);
+    let standing = await deps.ledger.state(key);
+    if (standing.kind === 'free') standing = await deps.ledger.claim(key, requestHash);
+    if (standing.kind === 'answered') return replay(reply, standing.response, requestHash);
+    if (standing.requestHash !== requestHash) return keyReused(reply);
   }
   const ifMatch = header(request, 'if-match');
   const expectedVersion = ifMatch === undefined ? undefined : parseEtag(ifMatch);
@@ -115,21 +119,29 @@ async function runCommand(
       ...(traceparent !== undefined && { traceparent }),
     }),
   );
-  if (E.isLeft(outcome)) return sendProblem(reply, { ...outcome.left, instance: request.url } as Problem);
-  const etag = `"${outcome.right.version}"`;
-  if (key) {
-    const standing = await deps.ledger.record(key, { requestHash, status: successStatus, body: outcome.right, etag });
-    return replay(reply, standing, requestHash);
-  }
-  return reply.code(successStatus).header('etag', etag).send(outcome.right);
+  const answer: StoredResponse = E.isLeft(outcome)
+    ? { requestHash, status: outcome.left.status, body: { ...outcome.left, instance: request.url }, etag: null }
+    : { requestHash, status: successStatus, body: outcome.right, etag: `"${outcome.right.version}"` };
+  // A server-side failure (contention, 5xx) is not an answer to keep: the retry should run again.
+  if (!key || answer.status >= 500) return send(reply, answer);
+  const recorded = await deps.ledger.record(key, answer);
+  return recorded.first ? send(reply, recorded.response) : replay(reply, recorded.response, requestHash);
 }
 
-function replay(reply: FastifyReply, first: { requestHash: string; status: number; body: unknown; etag: string | null }, requestHash: string): FastifyReply {
-  if (first.requestHash !== requestHash) {
-    return sendProblem(reply, problem(422, 'idempotency-key-reused', 'Idempotency-Key reused', 'this Idempotency-Key was already used with a different request'));
-  }
-  if (first.etag) reply.header('etag', first.etag);
-  return reply.code(first.status).header('idempotent-replay', 'true').send(first.body);
+function send(reply: FastifyReply, answer: StoredResponse): FastifyReply {
+  if (answer.status >= 400) return sendProblem(reply, answer.body as Problem);
+  if (answer.etag) reply.header('etag', answer.etag);
+  return reply.code(answer.status).send(answer.body);
+}
+
+function replay(reply: FastifyReply, first: StoredResponse, requestHash: string): FastifyReply {
+  if (first.requestHash !== requestHash) return keyReused(reply);
+  reply.header('idempotent-replay', 'true');
+  return send(reply, first);
+}
+
+function keyReused(reply: FastifyReply): FastifyReply {
+  return sendProblem(reply, problem(422, 'idempotency-key-reused', 'Idempotency-Key reused', 'this Idempotency-Key was already used with a different request'));
 }
 
 function header(request: FastifyRequest, name: string): string | undefined {

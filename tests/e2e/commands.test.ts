@@ -148,6 +148,39 @@ describe('command API', () => {
     expect((await trade('CMD/1')).body).toMatchObject({ version: 3, quantity: 777 });
   });
 
+  it('Idempotency-Key: only the first answer is marked a replay; the same request spelt otherwise is the same request', async () => {
+    const first = await send('PUT', '/trades/CMD%2F1/allocations/SPELT', { account: 'FUND-S', quantity: 0 }, { 'idempotency-key': 'key-spelt' });
+    expect(first.status).toBe(200);
+    expect(first.headers.get('idempotent-replay')).toBeNull();
+    const otherSpelling = await send('PUT', '/trades/CMD%2f1/allocations/SPELT', { quantity: 0, account: 'FUND-S' }, { 'idempotency-key': 'key-spelt' });
+    expect(otherSpelling.status).toBe(200);
+    expect(otherSpelling.body).toEqual(first.body);
+    expect(otherSpelling.headers.get('idempotent-replay')).toBe('true');
+  });
+
+  it('Idempotency-Key: requests racing with one key and different bodies run one command; the others are 422 and append nothing', async () => {
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => send('POST', '/trades', { tradeRef: `RACE-${i}`, ...TERMS }, { 'idempotency-key': 'key-race-bodies' })));
+    const created = answers.filter((a) => a.status === 201);
+    expect(created).toHaveLength(1);
+    expect(answers.filter((a) => a.status === 422)).toHaveLength(9);
+    await server.caughtUp();
+    const found = await Promise.all(Array.from({ length: 10 }, (_, i) => send('GET', `/trades/RACE-${i}`)));
+    expect(found.filter((a) => a.status === 200).map((a) => a.body.tradeRef)).toEqual([(created[0]!.body as { tradeRef: string }).tradeRef]);
+  });
+
+  it('Idempotency-Key: a refusal is the answer a retry gets, even after the trade has changed', async () => {
+    const amendment = { ...TERMS, quantity: 5 };
+    const refused = await send('POST', '/trades/LATER-1/amendments', amendment, { 'idempotency-key': 'key-refused' });
+    expect(refused.status).toBe(404);
+    expect((await send('POST', '/trades', { tradeRef: 'LATER-1', ...TERMS })).status).toBe(201);
+    const retry = await send('POST', '/trades/LATER-1/amendments', amendment, { 'idempotency-key': 'key-refused' });
+    expect(retry.status).toBe(404);
+    expect(retry.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(retry.headers.get('idempotent-replay')).toBe('true');
+    expect(retry.body).toEqual(refused.body);
+    expect((await send('POST', '/trades', { tradeRef: 'OTHER-1', ...TERMS }, { 'idempotency-key': 'key-refused' })).status).toBe(422);
+  });
+
   it('Idempotency-Key: keys survive a restart', async () => {
     const body = { tradeRef: 'IDEM-2', ...TERMS };
     const first = await send('POST', '/trades', body, { 'idempotency-key': 'key-restart' });
