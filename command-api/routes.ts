@@ -31,7 +31,9 @@ const ProblemSchema = { $ref: 'problem#' };
 /** The command API as a fastify plugin, on the same server as the query API. */
 export function registerCommandApi(app: FastifyInstance, deps: CommandApiDependencies): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-  const responses = (status: number) => ({ [status]: CommandResult, '4xx': ProblemSchema, '5xx': ProblemSchema });
+  // Errors are declared under their real media type, so the OpenAPI document says what is sent.
+  const problems = { description: 'RFC 9457 problem details', content: { 'application/problem+json': { schema: ProblemSchema } } };
+  const responses = (status: number) => ({ [status]: CommandResult, '4xx': problems, '5xx': problems });
   const run = (request: FastifyRequest, reply: FastifyReply, status: number, execute: (context: CommandContext) => Promise<CommandOutcome>) =>
     runCommand(deps, request, reply, status, execute);
 

@@ -46,7 +46,7 @@ export const ConfirmationBody = Type.Object(
 export const ResubmissionBody = Type.Object({ line: Type.String({ minLength: 1, maxLength: 1000, description: 'the corrected 128-character CX1 line' }) }, { additionalProperties: false });
 
 export const RefParams = Type.Object({ ref: TradeRef });
-export const AllocationParams = Type.Object({ ref: TradeRef, allocationId: Type.String({ minLength: 1, maxLength: 12 }) });
+export const AllocationParams = Type.Object({ ref: TradeRef, allocationId: text12('allocation id, as in the ALC record') });
 export const ExceptionParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 
 export const CommandResult = Type.Object({

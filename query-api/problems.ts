@@ -20,6 +20,16 @@ export function notFound(what: string, instance?: string): Problem {
   return { type: '/problems/not-found', title: 'Not found', status: 404, detail: `${what} does not exist`, ...(instance && { instance }) };
 }
 
+/** A stable problem type for each client error fastify raises before a route runs. */
+const FRAMEWORK_PROBLEMS: Record<string, string> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'malformed-body',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed-body',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body-too-large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported-media-type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad-request',
+  FST_ERR_BAD_URL: 'malformed-url',
+};
+
 /** Turns fastify's schema-validation errors into a problem that names each offending parameter or field. */
 export function problemErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (error.validation) {
@@ -36,7 +46,8 @@ export function problemErrorHandler(error: FastifyError, request: FastifyRequest
     const name = (first.parameter ?? first.field) as string;
     const title = where === 'querystring' ? 'Invalid query parameter' : where === 'params' ? 'Invalid path parameter' : 'Invalid request';
     return sendProblem(reply, {
-      type: where === 'querystring' ? '/problems/invalid-parameter' : '/problems/validation-failed',
+      // 'validation-failed' is the domain's 422 (a well-formed trade the rules refuse); this is the schema's 400.
+      type: where === 'querystring' ? '/problems/invalid-parameter' : '/problems/invalid-request',
       title,
       status: 400,
       detail: `${name} ${first.message}`,
@@ -45,7 +56,7 @@ export function problemErrorHandler(error: FastifyError, request: FastifyRequest
     });
   }
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
-    return sendProblem(reply, { type: '/problems/bad-request', title: error.message, status: error.statusCode, instance: request.url });
+    return sendProblem(reply, { type: `/problems/${FRAMEWORK_PROBLEMS[error.code] ?? 'bad-request'}`, title: error.message, status: error.statusCode, instance: request.url });
   }
   request.log.error({ err: error }, 'request failed');
   return sendProblem(reply, { type: '/problems/internal', title: 'Internal error', status: 500, instance: request.url });

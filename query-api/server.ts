@@ -127,6 +127,8 @@ export function registerQueryApi(app: FastifyInstance, deps: QueryApiDependencie
 export async function createHttpServer(logger: Logger): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
+    // A path fastify cannot decode (such as "%ZZ") never reaches a route: answer it as a problem too.
+    frameworkErrors: (error, request, reply) => problemErrorHandler(error, request, reply),
     // Per-request log lines would dominate the logs at the request rates the platform serves.
     logController: new LogController({ disableRequestLogging: true }),
     // Trade references may contain '/', sent percent-encoded in the path.
@@ -166,9 +168,11 @@ export async function createHttpServer(logger: Logger): Promise<FastifyInstance>
  * than quietly turned into a string. Every invalid field is reported, not only the first.
  */
 function validatorCompiler() {
-  const options = { allErrors: true, removeAdditional: true, useDefaults: true, strict: false } as const;
-  const text = new Ajv({ ...options, coerceTypes: 'array' });
-  const json = new Ajv({ ...options, coerceTypes: false });
+  const options = { allErrors: true, useDefaults: true, strict: false } as const;
+  // Query strings and headers carry what clients and proxies add: unknown ones are dropped there.
+  const text = new Ajv({ ...options, removeAdditional: true, coerceTypes: 'array' });
+  // A body field the schema does not know is refused (400 naming it), not silently dropped.
+  const json = new Ajv({ ...options, removeAdditional: false, coerceTypes: false });
   return ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === 'body' ? json : text).compile(schema);
 }
 

@@ -73,6 +73,31 @@ describe('command API', () => {
     expect((await trade('BAD')).status).toBe(404);
   });
 
+  it('gives every malformed request its own problem type, and never a plain JSON error', async () => {
+    const extra = await send<{ type: string; errors: Array<{ field: string; message: string }> }>('POST', '/trades', { tradeRef: 'EXTRA-1', ...TERMS, extra: 1 });
+    expect(extra.status).toBe(400);
+    expect(extra.body.type).toBe('/problems/invalid-request');
+    expect(extra.body.errors).toEqual([{ field: 'extra', message: 'is not allowed' }]);
+    expect((await trade('EXTRA-1')).status).toBe(404);
+
+    for (const allocationId of ['%20', 'A1%20', '%20A1']) {
+      expect((await send('PUT', `/trades/CMD%2F1/allocations/${allocationId}`, { account: 'FUND-1', quantity: 1 })).status, allocationId).toBe(400);
+    }
+
+    const cases: Array<[string, RequestInit, number, string]> = [
+      ['/trades/%ZZ', {}, 400, '/problems/malformed-url'],
+      ['/trades', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"tradeRef":' }, 400, '/problems/malformed-body'],
+      ['/trades', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pad: 'x'.repeat(2_000_000) }) }, 413, '/problems/body-too-large'],
+      ['/trades', { method: 'POST', headers: { 'content-type': 'application/xml' }, body: '<trade/>' }, 415, '/problems/unsupported-media-type'],
+    ];
+    for (const [path, init, status, type] of cases) {
+      const response = await fetch(server.url + path, init);
+      expect(response.status, path).toBe(status);
+      expect(response.headers.get('content-type'), path).toMatch(/^application\/problem\+json/);
+      expect(((await response.json()) as { type: string }).type, path).toBe(type);
+    }
+  });
+
   it('amends with optimistic concurrency: a stale If-Match is a 409 that names the current version', async () => {
     const stale = await send<{ currentVersion: number; detail: string }>('POST', '/trades/CMD%2F1/amendments', { ...TERMS, quantity: 150 }, { 'if-match': '"7"' });
     expect(stale.status).toBe(409);
