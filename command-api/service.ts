@@ -171,6 +171,8 @@ export class CommandService {
   private async onBooking(tradeRef: string, context: CommandContext, input: (position: number) => Booking.BookingInput): Promise<CommandOutcome> {
     for (let attempt = 1; ; attempt++) {
       const trade = await this.loadTrade(tradeRef);
+      // The feed may send allocations before their trade; a command names a trade it knows of.
+      if (trade.revision === null) return E.left(problem(404, 'not-found', 'Not found', `trade ${tradeRef} does not exist`));
       const booking = await this.load(Booking.bookingStream(tradeRef), Booking.evolve, Booking.initialBookingState);
       const stale = checkExpectedVersion(tradeRef, trade.state.effectiveVersion, context);
       if (stale && !booking.state.handledInputs.has(context.inputId)) return E.left(stale);

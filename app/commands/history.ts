@@ -1,3 +1,4 @@
+import { isoDateIsReal } from '../../domain/index.js';
 import { tradesProjection, type TradeView } from '../../projections/index.js';
 import type { EventStore, RecordedEvent } from '../../eventstore/index.js';
 import type { KeplerConfig } from '../config.js';
@@ -95,7 +96,12 @@ function pointInTime(at: string | undefined): ((event: RecordedEvent) => boolean
     const position = Number(at);
     return (event) => event.position <= position;
   }
+  // Strictly ISO 8601 with a real calendar date: Date.parse alone reads "78.5" as a year and rolls
+  // 2026-11-31 over to December.
+  if (!ISO_DATE_TIME.test(at) || !isoDateIsReal(at.slice(0, 10))) return null;
   const time = Date.parse(at);
   if (Number.isNaN(time)) return null;
   return (event) => event.recordedAt.getTime() <= time;
 }
+
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}(T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?)?$/;

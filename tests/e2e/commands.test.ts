@@ -63,6 +63,10 @@ describe('command API', () => {
     expect((await send('POST', '/trades', { tradeRef: 'CMD/1', ...TERMS })).body).toMatchObject({ status: 409, type: '/problems/trade-exists' });
     expect((await send('POST', '/trades/NOPE/amendments', TERMS)).body).toMatchObject({ status: 404, type: '/problems/not-found' });
     expect((await send('POST', '/trades/NOPE/cancellation', { reason: 'x' })).status).toBe(404);
+    expect((await send('PUT', '/trades/NOPE/allocations/A1', { account: 'FUND-1', quantity: 10 })).body).toMatchObject({ status: 404, type: '/problems/not-found' });
+    expect((await send('POST', '/trades/NOPE/confirmations', { status: 'AFFIRMED', quantity: 10, price: '1', reason: '' })).status).toBe(404);
+    expect((await send('PUT', '/trades/NOPE/hold')).status).toBe(404);
+    expect((await send('DELETE', '/trades/NOPE/hold')).status).toBe(404);
     const invalid = await send<{ errors: Array<{ field: string }> }>('POST', '/trades', { ...TERMS, tradeRef: 'BAD', isin: 'US0378331009', tradeDate: '2026-02-30', price: '0' });
     expect(invalid.status).toBe(422);
     expect(invalid.headers.get('content-type')).toMatch(/application\/problem\+json/);

@@ -1,10 +1,11 @@
 // Replay and rebuild: read models rebuilt without downtime while queries and ingestion go on;
 // processors replayed from position 0 re-issue nothing; history and point-in-time state.
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { amd, alc, cnf, tempDir, trd, writeFeedFile } from '../support/feed.js';
-import { ingest, KeplerServer, runCli, referenceSnapshot, snapshot } from '../support/kepler.js';
+import { CLI, ingest, KeplerServer, runCli, referenceSnapshot, snapshot } from '../support/kepler.js';
 import { busyFeed } from '../support/scenarios.js';
 
 describe('kepler rebuild', () => {
@@ -137,7 +138,17 @@ describe('kepler history and kepler state', () => {
       expect(JSON.parse(atTime.stdout)).toMatchObject({ version: 1, status: 'BOOKED' });
       const now = await runCli(['state', '--data-dir', dataDir, 'H/1']);
       expect(JSON.parse(now.stdout)).toMatchObject({ version: 2, status: 'PENDING', quantity: 120 });
-      expect((await runCli(['state', '--data-dir', dataDir, 'H/1', '--at', 'yesterday-ish'])).code).toBe(2);
+      for (const at of ['yesterday-ish', '78.5', '2026-11-31T00:00:00Z', '2026-11-27T25:00:00Z']) {
+        expect((await runCli(['state', '--data-dir', dataDir, 'H/1', '--at', at])).code, at).toBe(2);
+      }
+      // A reader that stops early (`| head -1`) ends the command quietly: here it stops before the first line.
+      const reader = spawn(process.execPath, [CLI, 'history', '--data-dir', dataDir, '--json', 'H/1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      reader.stdout.destroy();
+      let stderr = '';
+      reader.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const exitCode = await new Promise<number | null>((resolve) => reader.on('close', resolve));
+      expect(stderr).toBe('');
+      expect(exitCode).toBe(0);
       expect((await runCli(['history', '--data-dir', dataDir, 'NOPE'])).code).toBe(1);
     } finally {
       await server.stop();

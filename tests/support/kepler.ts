@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { FileIngestionSummary } from '../../ingestion/index.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = join(REPO_ROOT, 'bin', 'kepler.js');
+export const CLI = join(REPO_ROOT, 'bin', 'kepler.js');
 
 export interface CliResult {
   code: number | null;
