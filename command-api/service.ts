@@ -7,11 +7,14 @@ import {
   Trade,
   type ExceptionResolved,
   type FeedSource,
+  type ResolutionEvent,
+  type ResubmissionRefused,
+  type ResubmissionStarted,
   type RecordOrigin,
   type TradeTerms,
 } from '../domain/index.js';
 import { deterministicId, WrongExpectedRevisionError, type EventData, type EventStore } from '../eventstore/index.js';
-import { Cx1, RecordWriter, type IntakeItem } from '../ingestion/index.js';
+import { Cx1, RecordWriter } from '../ingestion/index.js';
 import type { ExceptionView } from '../projections/index.js';
 import type { Problem } from '../query-api/index.js';
 
@@ -31,6 +34,8 @@ export interface CommandContext {
   expectedVersion?: number;
   /** W3C trace context to stamp on the events the command appends. */
   traceparent?: string;
+  /** Where the input came from, for the events' metadata; the API itself when absent. */
+  origin?: { source: FeedSource; sourceSequence: number; file: string; line: number | null };
 }
 
 interface Loaded<S> {
@@ -101,14 +106,20 @@ export class CommandService {
   }
 
   /**
-   * Puts a rejected line right: the corrected line goes through exactly the path
-   * a feed line takes, under the original file and line, and the exception is
-   * marked resolved. The rejected line itself stays in the history.
+   * Puts a rejected line right: the corrected line goes through the path a feed
+   * line takes, under the original file and line, and the exception is marked
+   * resolved; the rejected line itself stays in the history.
+   *
+   * The resubmission first holds the exception (ResubmissionStarted), so that a
+   * concurrent one with another line is refused before it ingests anything. The
+   * trade (or booking) decision the processors will take on the line is taken here
+   * too, with the same input id, so the answer's position already shows its effect
+   * (read-your-writes); the processors then find the input handled.
    */
   async resubmit(exceptionId: string, line: string, context: Pick<CommandContext, 'traceparent'> = {}): Promise<CommandOutcome> {
     const exception = await this.findException(exceptionId);
     if (!exception) return E.left(problem(404, 'not-found', 'Not found', `exception ${exceptionId} does not exist`));
-    if (exception.resolved) return E.left(problem(409, 'exception-resolved', 'Already resolved', `exception ${exceptionId} was already resolved`));
+    if (exception.resolved) return E.left(alreadyResolved(exceptionId));
     if (exception.code === 'TRAILER_MISMATCH') {
       return E.left(problem(409, 'not-resubmittable', 'Not a line', 'a trailer mismatch concerns a whole file; resubmit its lines instead'));
     }
@@ -119,8 +130,12 @@ export class CommandService {
     if (!RECORD_TYPES_BY_SOURCE[source].includes(record.type)) {
       return E.left(problem(422, 'source-mismatch', 'Record type not allowed for the source', `${record.type} cannot come from ${source}`));
     }
-    const item: IntakeItem = {
-      kind: 'record',
+    const stream = `${RESOLUTION_STREAM_PREFIX}${exceptionId}`;
+    const held = await this.holdException(stream, exceptionId, line, record.tradeRef);
+    if (E.isLeft(held)) return held;
+
+    const item = {
+      kind: 'record' as const,
       source,
       file: exception.file ?? 'api',
       line: exception.line,
@@ -129,19 +144,69 @@ export class CommandService {
       record,
       ...(context.traceparent !== undefined && { traceparent: context.traceparent }),
     };
-    const [outcome] = await this.writer.write([item]);
-    if (outcome === 'rejected') {
-      return E.left(problem(422, 'sequence-conflict', 'Source sequence already taken', `source sequence ${sourceSequence} of ${source} was already ingested with different content`));
+    const written = await this.writer.writeOne(item);
+    if (written.kind === 'conflict') {
+      const refused: ResubmissionRefused = { type: 'ResubmissionRefused', exceptionId, correctedLine: line, reason: written.detail };
+      await this.appendResolution(stream, refused, held.right, record.tradeRef);
+      return E.left(problem(422, 'sequence-conflict', 'Source sequence already taken', written.detail));
     }
-    const stream = `${RESOLUTION_STREAM_PREFIX}${exceptionId}`;
+
+    const decisionContext: CommandContext = {
+      inputId: written.id,
+      origin: { source, sourceSequence, file: item.file, line: item.line },
+      ...(context.traceparent !== undefined && { traceparent: context.traceparent }),
+    };
+    const origin: RecordOrigin = { source, sourceSequence, file: item.file, ...(item.line !== null && { line: item.line }), raw: line };
+    const provenance = { source, sourceSequence, position: written.position };
+    const decided =
+      record.type === 'ALC'
+        ? await this.onBooking(record.tradeRef, decisionContext, () => ({ type: 'AllocationReceived', inputId: written.id, record, provenance }), { requireTrade: false })
+        : record.type === 'CNF'
+          ? await this.onBooking(record.tradeRef, decisionContext, () => ({ type: 'ConfirmationReceived', inputId: written.id, record, provenance }), { requireTrade: false })
+          : await this.onTrade(record.tradeRef, decisionContext, () => ({ type: 'ReceiveVersion', inputId: written.id, record, origin }));
+    if (E.isLeft(decided)) return decided;
+
     const resolved: ExceptionResolved = { type: 'ExceptionResolved', exceptionId, resolution: 'RESUBMITTED', correctedLine: line, tradeRef: record.tradeRef };
+    const position = await this.appendResolution(stream, resolved, held.right, record.tradeRef);
+    return E.right({ ...decided.right, position: Math.max(position, decided.right.position) });
+  }
+
+  /** Holds an open exception for a resubmission of `line`; the revision of the hold. */
+  private async holdException(stream: string, exceptionId: string, line: string, tradeRef: string): Promise<E.Either<Problem, number>> {
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const events = await this.store.readStream(stream);
+      const last = events.at(-1);
+      const data = last?.data as ResolutionEvent | undefined;
+      if (data?.type === 'ExceptionResolved') return E.left(alreadyResolved(exceptionId));
+      if (data?.type === 'ResubmissionStarted') {
+        // The same line again: a retry, or one after a crash; it carries on.
+        if (data.correctedLine === line) return E.right(last!.revision);
+        return E.left(
+          problem(409, 'resubmission-in-progress', 'Resubmission in progress', `exception ${exceptionId} is being resubmitted with another line; resubmit that line to finish it`, {
+            correctedLine: data.correctedLine,
+          }),
+        );
+      }
+      const started: ResubmissionStarted = { type: 'ResubmissionStarted', exceptionId, correctedLine: line, tradeRef };
+      try {
+        const expected = last ? last.revision : 'no_stream';
+        return E.right((await this.store.append(stream, [resolutionEvent(stream, started, events.length, tradeRef)], expected)).nextRevision);
+      } catch (error) {
+        if (!(error instanceof WrongExpectedRevisionError)) throw error;
+      }
+    }
+    return E.left(problem(503, 'busy', 'Too much contention', `exception ${exceptionId} kept changing; retry`));
+  }
+
+  /** Appends after the hold; a retry that raced this one may have done it already, which is as good. */
+  private async appendResolution(stream: string, event: ResubmissionRefused | ExceptionResolved, heldAt: number, tradeRef: string): Promise<number> {
     try {
-      const appended = await this.store.append(stream, [{ id: deterministicId(stream), type: resolved.type, data: resolved, metadata: { correlationId: record.tradeRef } }], 'no_stream');
-      const version = 'version' in record ? record.version : (await this.loadTrade(record.tradeRef)).state.effectiveVersion;
-      return E.right({ tradeRef: record.tradeRef, version, position: appended.position });
+      return (await this.store.append(stream, [resolutionEvent(stream, event, heldAt + 1, tradeRef)], heldAt)).position;
     } catch (error) {
-      if (error instanceof WrongExpectedRevisionError) return E.left(problem(409, 'exception-resolved', 'Already resolved', `exception ${exceptionId} was already resolved`));
-      throw error;
+      if (!(error instanceof WrongExpectedRevisionError)) throw error;
+      const [standing] = await this.store.readStream(stream, { fromRevision: heldAt + 1, maxCount: 1 });
+      if (standing?.type !== event.type) throw new Error(`${stream} moved on to ${standing?.type} while resubmitting`);
+      return standing.position;
     }
   }
 
@@ -168,11 +233,16 @@ export class CommandService {
     }
   }
 
-  private async onBooking(tradeRef: string, context: CommandContext, input: (position: number) => Booking.BookingInput): Promise<CommandOutcome> {
+  private async onBooking(
+    tradeRef: string,
+    context: CommandContext,
+    input: (position: number) => Booking.BookingInput,
+    { requireTrade = true }: { requireTrade?: boolean } = {},
+  ): Promise<CommandOutcome> {
     for (let attempt = 1; ; attempt++) {
       const trade = await this.loadTrade(tradeRef);
       // The feed may send allocations before their trade; a command names a trade it knows of.
-      if (trade.revision === null) return E.left(problem(404, 'not-found', 'Not found', `trade ${tradeRef} does not exist`));
+      if (requireTrade && trade.revision === null) return E.left(problem(404, 'not-found', 'Not found', `trade ${tradeRef} does not exist`));
       const booking = await this.load(Booking.bookingStream(tradeRef), Booking.evolve, Booking.initialBookingState);
       const stale = checkExpectedVersion(tradeRef, trade.state.effectiveVersion, context);
       if (stale && !booking.state.handledInputs.has(context.inputId)) return E.left(stale);
@@ -189,12 +259,13 @@ export class CommandService {
 
   /** The position of the last event appended, or null when another writer got there first. */
   private async tryAppend(stream: string, revision: number | null, events: Array<{ type: string; tradeRef: string }>, context: CommandContext): Promise<number | null> {
-    const { inputId, traceparent } = context;
+    const { inputId, traceparent, origin } = context;
+    const source = origin ? { source: origin.source, sourceSequence: origin.sourceSequence, file: origin.file, ...(origin.line !== null && { line: origin.line }) } : { source: 'API' as const };
     const data: EventData[] = events.map((event, index) => ({
       id: deterministicId(inputId, stream, event.type, index),
       type: event.type,
       data: event,
-      metadata: { correlationId: event.tradeRef, causationId: inputId, source: 'API', ...(traceparent !== undefined && { traceparent }) },
+      metadata: { correlationId: event.tradeRef, causationId: inputId, ...source, ...(traceparent !== undefined && { traceparent }) },
     }));
     try {
       return (await this.store.append(stream, data, revision ?? 'no_stream')).position;
@@ -249,6 +320,14 @@ function bookingProblem(error: Booking.BookingDecisionError): Problem {
 
 export function problem(status: number, type: string, title: string, detail: string, extensions: Record<string, unknown> = {}): Problem {
   return { type: `/problems/${type}`, title, status, detail, ...extensions };
+}
+
+function alreadyResolved(exceptionId: string): Problem {
+  return problem(409, 'exception-resolved', 'Already resolved', `exception ${exceptionId} was already resolved`);
+}
+
+function resolutionEvent(stream: string, data: ResolutionEvent, revision: number, tradeRef: string): EventData {
+  return { id: deterministicId(stream, revision), type: data.type, data, metadata: { correlationId: tradeRef } };
 }
 
 function defaultSourceOf(type: string): 'CORE' | 'ALLOC' | 'CUSTODY' {

@@ -51,4 +51,27 @@ export interface ExceptionResolved {
   tradeRef: string | null;
 }
 
+/**
+ * A resubmission holds its exception while the corrected line goes in, so that a
+ * second one with another line is refused meanwhile instead of ingesting it too.
+ * A retry with the same line carries on from where the first stopped.
+ */
+export interface ResubmissionStarted {
+  type: 'ResubmissionStarted';
+  exceptionId: string;
+  correctedLine: string;
+  tradeRef: string | null;
+}
+
+/** The corrected line was refused (its source sequence holds other content): the exception is open again. */
+export interface ResubmissionRefused {
+  type: 'ResubmissionRefused';
+  exceptionId: string;
+  correctedLine: string;
+  reason: string;
+}
+
+export type ResolutionEvent = ResubmissionStarted | ResubmissionRefused | ExceptionResolved;
+
+/** One stream per exception: what was done to put it right, in order. */
 export const RESOLUTION_STREAM_PREFIX = 'resolution-';

@@ -70,6 +70,20 @@ export class RecordWriter {
     return results;
   }
 
+  /**
+   * Writes one record the way a feed line is written, but records nothing when its
+   * source sequence already holds other content: the caller (a resubmission) refuses
+   * it instead. Says where the record stands: its event's id and global position.
+   */
+  async writeOne(item: Extract<IntakeItem, { kind: 'record' }>): Promise<{ kind: 'written' | 'duplicate'; id: string; position: number } | { kind: 'conflict'; detail: string }> {
+    const append = toAppend(item);
+    const [outcome] = await this.store.appendMany([append]);
+    if (outcome!.ok) return { kind: 'written', id: append.events[0]!.id, position: outcome!.position };
+    const [existing] = await this.store.readStream(append.stream, { maxCount: 1 });
+    if (existing && (existing.data as RecordReceived).origin.raw === item.raw) return { kind: 'duplicate', id: existing.id, position: existing.position };
+    return { kind: 'conflict', detail: `source sequence ${item.sourceSequence} of ${item.source} was already ingested with different content${describeOrigin(existing)}` };
+  }
+
   /** Of the records whose sequence was taken, those taken by different content. */
   private async sequenceConflicts(taken: Array<{ index: number; received: RecordReceived }>): Promise<Array<{ index: number; rejection: IntakeItem }>> {
     const found: Array<{ index: number; rejection: IntakeItem }> = [];

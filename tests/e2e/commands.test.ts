@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDetail } from '../../ingestion/cx1/index.js';
-import { alc, amd, corrupt, tempDir, trd, writeFeedFile } from '../support/feed.js';
+import { alc, amd, corrupt, tempDir, trd, writeFeedFile, type FeedLine } from '../support/feed.js';
 import { ingest, KeplerServer } from '../support/kepler.js';
 
 const TERMS = {
@@ -18,6 +18,9 @@ const TERMS = {
   settleDate: '2026-11-30',
   counterparty: 'CPTY-1',
 };
+
+/** The 128-character CX1 line of a test feed line. */
+const lineOf = (line: FeedLine): string => ('raw' in line ? line.raw : formatDetail(line.seq, line.record));
 
 interface Answer<T = Record<string, unknown>> {
   status: number;
@@ -245,12 +248,46 @@ describe('command API', () => {
     });
     expect(fixed.status).toBe(201);
     expect(fixed.body).toMatchObject({ tradeRef: 'FIX-1', version: 1 });
+    // Read-your-writes: the returned position already holds the trade the line makes.
+    expect((await trade('FIX-1', fixed.body.position)).body).toMatchObject({ version: 1, status: 'PENDING' });
     await server.caughtUp();
     expect((await trade('FIX-1')).body).toMatchObject({ version: 1, status: 'PENDING' });
     const after = (await server.json<{ items: Array<{ id: string; resolved: boolean; raw: string }> }>('/exceptions?file=CORE_FIX.cx1')).items;
     expect(after).toEqual([expect.objectContaining({ id: exception!.id, resolved: true, raw: (bad as { raw: string }).raw })]);
     expect((await send('POST', `/exceptions/${exception!.id}/resubmission`, { line: 'x' })).status).toBe(409);
     expect((await send('POST', '/exceptions/unknown/resubmission', { line: 'x' })).status).toBe(404);
+  });
+
+  it('resubmissions racing with different lines: one is taken, the others are refused and ingest nothing', async () => {
+    await ingest(dataDir, [writeFeedFile(dir, { name: 'CORE_RACE.cx1', source: 'CORE', lines: [corrupt(trd(911, 'RACE-FIX'), 59, '9', 1000)] })]);
+    await server.caughtUp();
+    const [exception] = (await server.json<{ items: Array<{ id: string }> }>('/exceptions?file=CORE_RACE.cx1')).items;
+    const candidates = [921, 922, 923, 924].map((seq) => lineOf(trd(seq, `RACE-FIX-${seq}`)));
+    const answers = await Promise.all(candidates.map((line) => send('POST', `/exceptions/${exception!.id}/resubmission`, { line })));
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 409, 409, 409]);
+    await server.caughtUp();
+    const taken = (answers.find((a) => a.status === 201)!.body as { tradeRef: string }).tradeRef;
+    for (const seq of [921, 922, 923, 924]) {
+      expect((await trade(`RACE-FIX-${seq}`)).status, `RACE-FIX-${seq}`).toBe(`RACE-FIX-${seq}` === taken ? 200 : 404);
+    }
+  });
+
+  it('a resubmitted line whose sequence holds other content is refused, records nothing, and leaves the exception open', async () => {
+    const path = writeFeedFile(dir, { name: 'CORE_TAKEN.cx1', source: 'CORE', lines: [trd(931, 'TAKEN-1'), corrupt(trd(932, 'TAKEN-2'), 59, '9', 1000)] });
+    await ingest(dataDir, [path]);
+    await server.caughtUp();
+    const before = (await server.json<{ items: Array<{ id: string; code: string }> }>('/exceptions?file=CORE_TAKEN.cx1')).items;
+    expect(before.map((e) => e.code)).toEqual(['INVALID_RECORD']);
+    const takenSequence = lineOf(trd(931, 'TAKEN-2'));
+    const refused = await send('POST', `/exceptions/${before[0]!.id}/resubmission`, { line: takenSequence });
+    expect(refused.status).toBe(422);
+    expect(refused.body).toMatchObject({ type: '/problems/sequence-conflict' });
+    await server.caughtUp();
+    expect((await server.json<{ items: Array<{ code: string; resolved: boolean }> }>('/exceptions?file=CORE_TAKEN.cx1')).items).toEqual([expect.objectContaining({ code: 'INVALID_RECORD', resolved: false })]);
+    const good = lineOf(trd(933, 'TAKEN-2'));
+    const fixed = await send<{ position: number }>('POST', `/exceptions/${before[0]!.id}/resubmission`, { line: good });
+    expect(fixed.status).toBe(201);
+    expect((await trade('TAKEN-2', fixed.body.position)).status).toBe(200);
   });
 
   it('API and feed records of one trade rank as documented', async () => {
