@@ -110,14 +110,14 @@ async function runCommand(
     if (standing.requestHash !== requestHash) return keyReused(reply);
   }
   const ifMatch = header(request, 'if-match');
-  const expectedVersion = ifMatch === undefined ? undefined : parseEtag(ifMatch);
-  if (expectedVersion === null) {
-    return sendProblem(reply, problem(400, 'invalid-header', 'Invalid If-Match', 'If-Match must be an ETag this API issued, such as "3"', { parameter: 'if-match' }));
+  const expectedVersions = ifMatch === undefined ? undefined : parseIfMatch(ifMatch);
+  if (expectedVersions === null) {
+    return sendProblem(reply, problem(400, 'invalid-header', 'Invalid If-Match', 'If-Match must be "*" or entity tags such as "3" or "3", "4"', { parameter: 'if-match' }));
   }
   const outcome = await inSpan(`${request.method} ${request.routeOptions.url ?? request.url}`, request.headers, (traceparent) =>
     execute({
       inputId: key ? IdempotencyLedger.inputId(key) : randomUUID(),
-      ...(expectedVersion !== undefined && { expectedVersion }),
+      ...(expectedVersions !== undefined && expectedVersions !== '*' && { expectedVersions }),
       ...(traceparent !== undefined && { traceparent }),
     }),
   );
@@ -151,8 +151,18 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
-/** "3", W/"3" or a bare 3; null for anything else. */
-function parseEtag(value: string): number | null {
-  const match = /^(?:W\/)?"?(\d{1,9})"?$/.exec(value.trim());
-  return match ? Number(match[1]) : null;
+/**
+ * If-Match as RFC 9110 has it: "*", or a list of entity tags compared strongly, so
+ * a weak tag (W/"3") never matches. The strong tags' values, "*", or null when the
+ * header is not that syntax.
+ */
+function parseIfMatch(value: string): readonly string[] | '*' | null {
+  if (value.trim() === '*') return '*';
+  const tags: string[] = [];
+  const entityTag = /\s*(W\/)?"([\x21\x23-\x7e]*)"\s*(,|$)/y;
+  for (let match = entityTag.exec(value); match; match = entityTag.exec(value)) {
+    if (!match[1]) tags.push(match[2]!);
+    if (match[3] === '') return entityTag.lastIndex === value.length ? tags : null;
+  }
+  return null;
 }

@@ -30,8 +30,11 @@ export type CommandOutcome = E.Either<Problem, CommandResult>;
 export interface CommandContext {
   /** Derived from the Idempotency-Key when there is one, so a retry is the same input to the aggregate. */
   inputId: string;
-  /** The trade version the client saw (If-Match), when it sent one. */
-  expectedVersion?: number;
+  /**
+   * The versions the client will accept the trade at (If-Match: its strong entity
+   * tags), when it sent any; "*" sends none, since it accepts whatever exists.
+   */
+  expectedVersions?: readonly string[];
   /** W3C trace context to stamp on the events the command appends. */
   traceparent?: string;
   /** Where the input came from, for the events' metadata; the API itself when absent. */
@@ -290,8 +293,9 @@ export class CommandService {
 }
 
 function checkExpectedVersion(tradeRef: string, current: number, context: CommandContext): Problem | null {
-  if (context.expectedVersion === undefined || context.expectedVersion === current) return null;
-  return problem(409, 'version-conflict', 'Version conflict', `trade ${tradeRef} is at version ${current}, not ${context.expectedVersion}`, { currentVersion: current });
+  if (context.expectedVersions === undefined || context.expectedVersions.includes(String(current))) return null;
+  const expected = context.expectedVersions.length > 0 ? context.expectedVersions.join(', ') : 'any version the request named';
+  return problem(409, 'version-conflict', 'Version conflict', `trade ${tradeRef} is at version ${current}, not ${expected}`, { currentVersion: current });
 }
 
 function tradeProblem(error: Trade.TradeDecisionError): Problem {

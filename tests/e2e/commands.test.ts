@@ -110,11 +110,24 @@ describe('command API', () => {
     expect(stale.status).toBe(409);
     expect(stale.body.currentVersion).toBe(1);
     expect(stale.body.detail).toContain('version 1');
+    // Strong comparison (RFC 9110): a weak tag never matches; a list matches if any tag does.
+    for (const weakOrOther of ['W/"1"', '"0001"', '"abc"']) {
+      expect((await send('POST', '/trades/CMD%2F1/amendments', { ...TERMS, quantity: 150 }, { 'if-match': weakOrOther })).status, weakOrOther).toBe(409);
+    }
+    for (const malformed of ['1', '"1', '"1",', '"1" "2"']) {
+      expect((await send('POST', '/trades/CMD%2F1/amendments', { ...TERMS, quantity: 150 }, { 'if-match': malformed })).status, malformed).toBe(400);
+    }
     const amended = await send<{ version: number; position: number }>('POST', '/trades/CMD%2F1/amendments', { ...TERMS, quantity: 150 }, { 'if-match': '"1"' });
     expect(amended.status).toBe(201);
     expect(amended.body.version).toBe(2);
     expect(amended.headers.get('etag')).toBe('"2"');
     expect((await trade('CMD/1', amended.body.position)).body).toMatchObject({ version: 2, quantity: 150 });
+    // On a trade of its own, so the versions the later tests expect of CMD/1 stay as they are.
+    expect((await send('POST', '/trades', { tradeRef: 'IFM-1', ...TERMS })).status).toBe(201);
+    const listed = await send('POST', '/trades/IFM-1/amendments', TERMS, { 'if-match': '"0", W/"1", "1"' });
+    expect(listed.status).toBe(201);
+    expect(listed.headers.get('etag')).toBe('"2"');
+    expect((await send('POST', '/trades/IFM-1/amendments', TERMS, { 'if-match': '*' })).headers.get('etag')).toBe('"3"');
   });
 
   it('allocates, confirms and books; a hold reverses the booking and its release books again', async () => {
