@@ -21,7 +21,6 @@ export function edgeCaseFiles(): FileSpec[] {
         corrupt(trd(900005, 'E5'), 48, 'XX'), // ISIN check digit: INVALID_RECORD
         alc(900006, 'E1', 'A1', 'FUND-1', 1500), // ALC from CORE: SOURCE_MISMATCH
         { raw: formatHeader({ source: 'CORE', businessDate: '2026-11-27', fileNumber: '2' }) }, // second header
-        { raw: `TRL${'X'.repeat(125)}` }, // invalid trailer
         { raw: 'TOO SHORT' },
         { raw: '' }, // a blank line followed by more lines is a line
         trd(900001, 'E1'), // exact duplicate
@@ -30,7 +29,9 @@ export function edgeCaseFiles(): FileSpec[] {
         amd(900007, 'E1', 4, { quantity: 1500 }), // beyond a gap: pending
       ],
     },
-    { name: 'CORE_EDGE_2.cx1', source: 'CORE', lines: [trd(900001, 'E1'), trd(900008, 'E8', { quantity: 300 })], trailer: 'missing' },
+    // An invalid trailer ends this file: after one, a file has no trailer, so a valid TRL further down
+    // would be a rejected detail line, which a message stream (it has no trailers) words differently.
+    { name: 'CORE_EDGE_2.cx1', source: 'CORE', lines: [trd(900001, 'E1'), trd(900008, 'E8', { quantity: 300 }), { raw: `TRL${'X'.repeat(125)}` }], trailer: 'missing' },
     {
       name: 'ALLOC_EDGE_1.cx1',
       source: 'ALLOC',
