@@ -71,7 +71,11 @@ export function registerQueryApi(app: FastifyInstance, deps: QueryApiDependencie
     for (const [name, value] of Object.entries(query)) if (value === '') delete query[name];
   });
 
-  api.get('/status', { schema: { tags: ['queries'], summary: 'Is every follower of the event store caught up?' } }, async () => deps.status());
+  api.get('/status', { schema: { tags: ['queries'], summary: 'Is every follower of the event store caught up?', querystring: ConsistencyQuery } }, async (request, reply) => {
+    // With minPosition, once every read model reflects it.
+    for (const projection of ['trades', 'positions', 'exceptions']) if (!(await consistent(projection, request, reply))) return reply;
+    return deps.status();
+  });
   if (deps.queries === false) return;
 
   api.get('/trades/:ref', { schema: { tags: ['queries'], summary: 'One trade (reference percent-encoded)', params: TradeRefParam, querystring: ConsistencyQuery, response: { 200: TradeSchema } } }, async (request, reply) => {

@@ -243,6 +243,10 @@ describe('command API', () => {
     expect(answer.body).toMatchObject({ type: '/problems/not-caught-up' });
     const viaHeader = await send('GET', '/positions', undefined, { 'kepler-min-position': '999999999' });
     expect(viaHeader.status).toBe(503);
+    expect((await send('GET', '/status?minPosition=999999999')).status).toBe(503);
+    expect((await send('GET', '/status?minPosition=x')).status).toBe(400);
+    const head = (await server.json<{ head: number }>('/status')).head;
+    expect((await send('GET', `/status?minPosition=${head}`)).status).toBe(200);
   });
 
   it('resubmits a rejected line: the trade arrives and the exception stays, marked resolved', async () => {
