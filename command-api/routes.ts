@@ -100,6 +100,12 @@ async function runCommand(
   successStatus: number,
   execute: (context: CommandContext) => Promise<CommandOutcome>,
 ): Promise<FastifyReply> {
+  // A malformed header is refused before the key is claimed: nothing ran, so nothing is kept.
+  const ifMatch = header(request, 'if-match');
+  const expectedVersions = ifMatch === undefined ? undefined : parseIfMatch(ifMatch);
+  if (expectedVersions === null) {
+    return sendProblem(reply, problem(400, 'invalid-header', 'Invalid If-Match', 'If-Match must be "*" or entity tags such as "3" or "3", "4"', { parameter: 'if-match' }));
+  }
   const key = header(request, 'idempotency-key');
   // Only a request with a key is ever compared with another.
   const requestHash = key ? IdempotencyLedger.requestHash(request.method, request.routeOptions.url ?? request.url, request.params, request.body) : '';
@@ -108,11 +114,6 @@ async function runCommand(
     if (standing.kind === 'free') standing = await deps.ledger.claim(key, requestHash);
     if (standing.kind === 'answered') return replay(reply, standing.response, requestHash);
     if (standing.requestHash !== requestHash) return keyReused(reply);
-  }
-  const ifMatch = header(request, 'if-match');
-  const expectedVersions = ifMatch === undefined ? undefined : parseIfMatch(ifMatch);
-  if (expectedVersions === null) {
-    return sendProblem(reply, problem(400, 'invalid-header', 'Invalid If-Match', 'If-Match must be "*" or entity tags such as "3" or "3", "4"', { parameter: 'if-match' }));
   }
   const outcome = await inSpan(`${request.method} ${request.routeOptions.url ?? request.url}`, request.headers, (traceparent) =>
     execute({
