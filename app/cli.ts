@@ -31,12 +31,12 @@ const port = (value: string) => {
 program
   .command('serve')
   .description('run the whole platform in one process on the stores in the data directory')
-  .option('--data-dir <dir>', 'where the embedded stores live', './data')
+  .option('--data-dir <dir>', 'where the embedded stores live (default: KEPLER_DATA_DIR, the config file, or ./data)')
   .option('--port <n>', 'HTTP port', port)
   .option('--config <file>', 'JSON configuration file')
   .option('--roles <list>', `what this process runs, comma-separated: ${ROLES.join(', ')} (default: all)`)
   .option('--partition <i/n>', 'this process\'s share when n processes run the same roles')
-  .action(async (options: { dataDir: string; port?: number; config?: string; roles?: string; partition?: string }) => {
+  .action(async (options: { dataDir?: string; port?: number; config?: string; roles?: string; partition?: string }) => {
     const { serveCommand } = await import('./commands/serve.js');
     await serveCommand(loadConfig({ dataDir: options.dataDir, port: options.port, configFile: options.config, roles: options.roles, partition: options.partition }));
   });
@@ -44,9 +44,9 @@ program
 program
   .command('start')
   .description('serve on ./data and, the first time, load the bundled sample feed (what `npm start` runs)')
-  .option('--data-dir <dir>', 'where the embedded stores live', './data')
+  .option('--data-dir <dir>', 'where the embedded stores live (default: KEPLER_DATA_DIR, the config file, or ./data)')
   .option('--port <n>', 'HTTP port', port)
-  .action(async (options: { dataDir: string; port?: number }) => {
+  .action(async (options: { dataDir?: string; port?: number }) => {
     const { startCommand } = await import('./commands/serve.js');
     await startCommand(loadConfig({ dataDir: options.dataDir, port: options.port }));
   });
@@ -54,11 +54,11 @@ program
 program
   .command('ingest')
   .description('ingest CX1 files, in the order given; safe while `serve` runs on the same data directory')
-  .option('--data-dir <dir>', 'where the embedded stores live', './data')
+  .option('--data-dir <dir>', 'where the embedded stores live (default: KEPLER_DATA_DIR, the config file, or ./data)')
   .option('--json', 'one JSON summary per file on stdout')
   .option('--config <file>', 'JSON configuration file')
   .argument('<file...>', 'CX1 extract files')
-  .action(async (files: string[], options: { dataDir: string; json?: boolean; config?: string }) => {
+  .action(async (files: string[], options: { dataDir?: string; json?: boolean; config?: string }) => {
     const { ingestCommand } = await import('./commands/ingest.js');
     process.exitCode = await ingestCommand(loadConfig({ dataDir: options.dataDir, configFile: options.config }), files, { json: options.json ?? false });
   });
@@ -66,10 +66,10 @@ program
 program
   .command('rebuild')
   .description('rebuild read models from position 0 beside the live ones, then swap them in; safe while serve runs')
-  .option('--data-dir <dir>', 'where the embedded stores live', './data')
+  .option('--data-dir <dir>', 'where the embedded stores live (default: KEPLER_DATA_DIR, the config file, or ./data)')
   .option('--config <file>', 'JSON configuration file')
   .argument('[projection...]', 'trades, positions, exceptions (all when none is named)')
-  .action(async (names: string[], options: { dataDir: string; config?: string }) => {
+  .action(async (names: string[], options: { dataDir?: string; config?: string }) => {
     const { rebuildCommand } = await import('./commands/rebuild.js');
     process.exitCode = await rebuildCommand(loadConfig({ dataDir: options.dataDir, configFile: options.config }), names);
   });
@@ -77,11 +77,11 @@ program
 program
   .command('history')
   .description('every event of a trade reference across its streams, in global order')
-  .option('--data-dir <dir>', 'where the embedded stores live', './data')
+  .option('--data-dir <dir>', 'where the embedded stores live (default: KEPLER_DATA_DIR, the config file, or ./data)')
   .option('--config <file>', 'JSON configuration file')
   .option('--json', 'one JSON object per event, with its data')
   .argument('<ref>', 'trade reference')
-  .action(async (ref: string, options: { dataDir: string; config?: string; json?: boolean }) => {
+  .action(async (ref: string, options: { dataDir?: string; config?: string; json?: boolean }) => {
     const { historyCommand } = await import('./commands/history.js');
     process.exitCode = await historyCommand(loadConfig({ dataDir: options.dataDir, configFile: options.config }), ref, { json: options.json ?? false });
   });
@@ -89,11 +89,11 @@ program
 program
   .command('state')
   .description('a trade as it stood at a global position or a point in time')
-  .option('--data-dir <dir>', 'where the embedded stores live', './data')
+  .option('--data-dir <dir>', 'where the embedded stores live (default: KEPLER_DATA_DIR, the config file, or ./data)')
   .option('--config <file>', 'JSON configuration file')
   .option('--at <position|time>', 'global position, or ISO date-time')
   .argument('<ref>', 'trade reference')
-  .action(async (ref: string, options: { dataDir: string; config?: string; at?: string }) => {
+  .action(async (ref: string, options: { dataDir?: string; config?: string; at?: string }) => {
     const { stateCommand } = await import('./commands/history.js');
     process.exitCode = await stateCommand(loadConfig({ dataDir: options.dataDir, configFile: options.config }), ref, options.at);
   });
@@ -112,11 +112,11 @@ program
 program
   .command('slot')
   .description('blue/green: `kepler slot live green` makes green consume the feed and publish events')
-  .option('--data-dir <dir>', 'where the embedded stores live', './data')
+  .option('--data-dir <dir>', 'where the embedded stores live (default: KEPLER_DATA_DIR, the config file, or ./data)')
   .option('--config <file>', 'JSON configuration file')
   .argument('<action>', 'live')
   .argument('<slot>', 'blue or green')
-  .action(async (action: string, slot: string, options: { dataDir: string; config?: string }) => {
+  .action(async (action: string, slot: string, options: { dataDir?: string; config?: string }) => {
     if (action !== 'live') program.error(`kepler slot: the only action is "live", not "${action}"`);
     const { slotCommand } = await import('./commands/messaging.js');
     process.exitCode = await slotCommand(loadConfig({ dataDir: options.dataDir, configFile: options.config }), slot);

@@ -1,8 +1,9 @@
 // `npm start`: a newcomer sees the sample feed at once, and a second start does not load it again.
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '../support/feed.js';
-import { KeplerServer } from '../support/kepler.js';
+import { tempDir, trd, writeFeedFile } from '../support/feed.js';
+import { KeplerServer, runCli } from '../support/kepler.js';
 
 describe('kepler start (npm start)', () => {
   it('loads the bundled sample feed into an empty data directory and says where to look', async () => {
@@ -46,3 +47,22 @@ async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<vo
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+describe('where the data directory comes from', () => {
+  it('--data-dir, else KEPLER_DATA_DIR, else the config file, else ./data', async () => {
+    const dir = tempDir();
+    const file = writeFeedFile(dir, { name: 'CORE_WHERE.cx1', source: 'CORE', lines: [trd(1, 'WHERE-1')] });
+    const configFile = join(dir, 'kepler.json');
+    writeFileSync(configFile, JSON.stringify({ dataDir: join(dir, 'from-config') }));
+    const cwd = { cwd: dir };
+
+    expect((await runCli(['ingest', '--config', configFile, file], { env: { KEPLER_DATA_DIR: join(dir, 'from-env') }, ...cwd })).code).toBe(0);
+    expect(existsSync(join(dir, 'from-env', 'events.db'))).toBe(true);
+    expect((await runCli(['ingest', '--config', configFile, file], cwd)).code).toBe(0);
+    expect(existsSync(join(dir, 'from-config', 'events.db'))).toBe(true);
+    expect((await runCli(['ingest', '--data-dir', join(dir, 'from-flag'), '--config', configFile, file], { env: { KEPLER_DATA_DIR: join(dir, 'from-env-2') }, ...cwd })).code).toBe(0);
+    expect(existsSync(join(dir, 'from-flag', 'events.db'))).toBe(true);
+    expect(existsSync(join(dir, 'from-env-2'))).toBe(false);
+    expect(existsSync(join(dir, 'data'))).toBe(false);
+  });
+});

@@ -32,7 +32,7 @@ export function runNode(script: string, args: string[], options: { env?: NodeJS.
   });
 }
 
-export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; killAfterMs?: number } = {}): Promise<CliResult> {
+export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; killAfterMs?: number; cwd?: string } = {}): Promise<CliResult> {
   return runNode(CLI, args, options);
 }
 
