@@ -7,6 +7,7 @@ import { sendProblem, type Problem } from '../query-api/index.js';
 import { inSpan } from '../telemetry/index.js';
 import { IdempotencyLedger, type StoredResponse } from './idempotency.js';
 import {
+  AmendmentBody,
   AllocationBody,
   AllocationParams,
   CancellationBody,
@@ -17,7 +18,6 @@ import {
   ExceptionParams,
   RefParams,
   ResubmissionBody,
-  Terms,
 } from './schemas.js';
 import { problem, type CommandContext, type CommandOutcome, type CommandService } from './service.js';
 
@@ -42,9 +42,15 @@ export function registerCommandApi(app: FastifyInstance, deps: CommandApiDepende
     return run(request, reply, 201, (context) => withValidTerms(terms, (t) => deps.commands.captureTrade(tradeRef, t, context)));
   });
 
-  api.post('/trades/:ref/amendments', { schema: { tags: ['commands'], summary: 'Amend a trade: the whole trade as of its next version', params: RefParams, body: Terms, headers: CommandHeaders, response: responses(201) } }, (request, reply) =>
-    run(request, reply, 201, (context) => withValidTerms(request.body, (t) => deps.commands.amendTrade(request.params.ref, t, context))),
-  );
+  api.post('/trades/:ref/amendments', { schema: { tags: ['commands'], summary: 'Amend a trade: the whole trade as of its next version', params: RefParams, body: AmendmentBody, headers: CommandHeaders, response: responses(201) } }, (request, reply) => {
+    const { tradeRef, ...terms } = request.body;
+    const { ref } = request.params;
+    if (tradeRef !== undefined && tradeRef !== ref) {
+      const message = `must be the trade of the path, ${ref}`;
+      return sendProblem(reply, problem(422, 'validation-failed', 'Invalid trade', `tradeRef ${message}`, { errors: [{ field: 'tradeRef', message }] }));
+    }
+    return run(request, reply, 201, (context) => withValidTerms(terms, (t) => deps.commands.amendTrade(ref, t, context)));
+  });
 
   api.post('/trades/:ref/cancellation', { schema: { tags: ['commands'], summary: "Cancel a trade: its next version", params: RefParams, body: CancellationBody, headers: CommandHeaders, response: responses(201) } }, (request, reply) =>
     run(request, reply, 201, (context) => deps.commands.cancelTrade(request.params.ref, request.body.reason, context)),

@@ -29,6 +29,9 @@ export type Terms = Static<typeof Terms>;
 export const CaptureTradeBody = Type.Composite([Type.Object({ tradeRef: TradeRef }), Terms], { additionalProperties: false });
 export type CaptureTradeBody = Static<typeof CaptureTradeBody>;
 
+/** The whole trade as of its next version: the body of a capture, where the trade reference, if sent, must be the path's. */
+export const AmendmentBody = Type.Composite([Type.Object({ tradeRef: Type.Optional(TradeRef) }), Terms], { additionalProperties: false });
+
 export const CancellationBody = Type.Object({ reason: Reason }, { additionalProperties: false });
 export const AllocationBody = Type.Object(
   { account: text12('account'), quantity: Type.Integer({ minimum: 0, maximum: 999_999_999_999_999, description: '0 withdraws the allocation' }) },

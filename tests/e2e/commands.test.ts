@@ -124,7 +124,9 @@ describe('command API', () => {
     expect((await trade('CMD/1', amended.body.position)).body).toMatchObject({ version: 2, quantity: 150 });
     // On a trade of its own, so the versions the later tests expect of CMD/1 stay as they are.
     expect((await send('POST', '/trades', { tradeRef: 'IFM-1', ...TERMS })).status).toBe(201);
-    const listed = await send('POST', '/trades/IFM-1/amendments', TERMS, { 'if-match': '"0", W/"1", "1"' });
+    // The whole trade, as a capture sends it: its reference, if there, must be the path's.
+    expect((await send('POST', '/trades/IFM-1/amendments', { tradeRef: 'OTHER-9', ...TERMS })).body).toMatchObject({ status: 422, errors: [{ field: 'tradeRef' }] });
+    const listed = await send('POST', '/trades/IFM-1/amendments', { tradeRef: 'IFM-1', ...TERMS }, { 'if-match': '"0", W/"1", "1"' });
     expect(listed.status).toBe(201);
     expect(listed.headers.get('etag')).toBe('"2"');
     expect((await send('POST', '/trades/IFM-1/amendments', TERMS, { 'if-match': '*' })).headers.get('etag')).toBe('"3"');
