@@ -182,6 +182,10 @@ export async function moveMessages(channel: ConfirmChannel, queue: string, excha
     moved += taken;
     if (taken < chunk) break;
   }
+  // A round trip on this channel, so the acks above have reached the broker before the caller closes
+  // the connection: amqplib can write a connection's close ahead of a channel's pending frames, and an
+  // ack lost that way leaves every moved message in the queue, to be moved again next time.
+  await channel.checkQueue(queue);
   return moved;
 }
 

@@ -1,6 +1,7 @@
 // The feed over AMQP ends in the same event-store content as file ingestion of
 // the same lines; what can never be processed is recorded and dead-lettered.
 import { join } from 'node:path';
+import { connect } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LineRejected } from '../../domain/index.js';
 import { SqliteEventStore } from '../../eventstore/index.js';
@@ -110,6 +111,23 @@ describe.skipIf(!url)('CX1 feed over AMQP', () => {
     await waitFor('blue to take line 2', async () => (await store.readStream('core-990102')).length === 1);
     expect(await broker.messageCount(broker.names.feedQueues.green)).toBe(1);
     expect(await store.readStream('core-990101')).toEqual([]);
+  });
+
+  it('a slot switch whose connection closes at once has still taken the waiting messages out of the unrouted queue', async () => {
+    const other = await TestBroker.open(url!, uniquePrefix('move'));
+    try {
+      for (let i = 0; i < 5; i++) other.channel.publish(other.names.feedExchange, 'core', Buffer.from(`line ${i}`));
+      await other.channel.waitForConfirms();
+      await waitFor('the unrouted queue to hold them', async () => (await other.messageCount(other.names.unroutedQueue)) === 5);
+      const connection = await connect(url!);
+      const channel = await connection.createConfirmChannel();
+      expect(await switchLiveSlot(channel, other.names, 'blue')).toEqual({ live: 'blue', movedUnrouted: 5 });
+      await connection.close();
+      expect(await other.messageCount(other.names.unroutedQueue)).toBe(0);
+      expect(await other.messageCount(other.names.feedQueues.blue)).toBe(5);
+    } finally {
+      await other.cleanup();
+    }
   });
 
   it('refuses to publish a file whose meaning messages cannot carry', async () => {
