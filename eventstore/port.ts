@@ -121,6 +121,17 @@ export class WrongExpectedRevisionError extends Error {
   }
 }
 
+/**
+ * Another writer held the store longer than this one would wait. Nothing was
+ * written, so the same write can be tried again later.
+ */
+export class StoreBusyError extends Error {
+  constructor(options: { cause: unknown }) {
+    super('the event store stayed locked by another writer', options);
+    this.name = 'StoreBusyError';
+  }
+}
+
 export interface EventStore {
   /** Appends atomically to one stream; throws WrongExpectedRevisionError on a revision mismatch. */
   append(stream: string, events: readonly AppendableEvent[], expectedRevision: ExpectedRevision): Promise<AppendOutcome & { ok: true }>;

@@ -1,6 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { Logger } from 'pino';
-import { deterministicId, type EventData, type EventFilter, type EventStore, type RecordedEvent } from '../eventstore/index.js';
+import { deterministicId, StoreBusyError, type EventData, type EventFilter, type EventStore, type RecordedEvent } from '../eventstore/index.js';
 import { owns, partitionedName, WHOLE, type Partition } from './partition.js';
 
 /**
@@ -31,6 +31,8 @@ export interface ProcessorStatus {
 }
 
 const IDLE_CHECKPOINT_INTERVAL_MS = 1000;
+const BUSY_RETRY_MS = 100;
+const BUSY_RETRY_MAX_MS = 2000;
 
 /**
  * Trades whose state is kept in memory. Bounded so that memory does not grow with
@@ -71,7 +73,7 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
     this.subscription = this.store.subscribe(this.position, { filter: this.definition.filter, batchSize: 5000 });
     for await (const batch of this.subscription) {
       if (this.stopping) break;
-      await this.process(batch.events, batch.scannedTo);
+      await this.processWhileBusy(batch.events, batch.scannedTo);
       this.position = batch.scannedTo;
     }
     if (this.trailingCheckpoint) clearTimeout(this.trailingCheckpoint);
@@ -102,6 +104,23 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
   async stop(): Promise<void> {
     this.stopping = true;
     await this.subscription?.close();
+  }
+
+  /**
+   * Another process holding the store's write lock for long (a stalled ingest, say) is
+   * waited out, not fatal: the batch is decided again on fresh state once it lets go,
+   * which is what a conflict does anyway.
+   */
+  private async processWhileBusy(events: readonly RecordedEvent[], scannedTo: number): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.process(events, scannedTo);
+      } catch (error) {
+        if (!(error instanceof StoreBusyError) || this.stopping) throw error;
+        this.logger.warn({ processor: this.name, attempt }, 'event store locked by another writer; trying the batch again');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(BUSY_RETRY_MAX_MS, BUSY_RETRY_MS * attempt)));
+      }
+    }
   }
 
   private async process(events: readonly RecordedEvent[], scannedTo: number): Promise<void> {

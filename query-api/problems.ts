@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { StoreBusyError } from '../eventstore/index.js';
 
 /** RFC 9457 problem details. `type` is stable per kind of error so clients can branch on it. */
 export interface Problem {
@@ -57,6 +58,11 @@ export function problemErrorHandler(error: FastifyError, request: FastifyRequest
   }
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
     return sendProblem(reply, { type: `/problems/${FRAMEWORK_PROBLEMS[error.code] ?? 'bad-request'}`, title: error.message, status: error.statusCode, instance: request.url });
+  }
+  if ((error as unknown) instanceof StoreBusyError) {
+    // Another process held the store too long; nothing was written, so the client may simply retry.
+    reply.header('retry-after', '1');
+    return sendProblem(reply, { type: '/problems/busy', title: 'Store busy', status: 503, detail: error.message, instance: request.url });
   }
   request.log.error({ err: error }, 'request failed');
   return sendProblem(reply, { type: '/problems/internal', title: 'Internal error', status: 500, instance: request.url });

@@ -16,7 +16,7 @@ import type {
   Subscription,
   SubscriptionBatch,
 } from '../port.js';
-import { encodeEvent, WrongExpectedRevisionError } from '../port.js';
+import { encodeEvent, StoreBusyError, WrongExpectedRevisionError } from '../port.js';
 import { BackgroundCheckpointer, type BackgroundCheckpointOptions } from './background-checkpointer.js';
 
 interface EventRow {
@@ -55,6 +55,8 @@ export interface SqliteEventStoreOptions {
   pollIntervalMs?: number;
   /** Checkpoint the WAL from a worker thread instead of inside commits (see BackgroundCheckpointer). */
   backgroundCheckpoints?: boolean | BackgroundCheckpointOptions;
+  /** How long a write waits for another process's write lock before failing with StoreBusyError. */
+  busyTimeoutMs?: number;
 }
 
 /**
@@ -101,7 +103,7 @@ export class SqliteEventStore implements EventStore {
     db.pragma('journal_mode = WAL');
     // FULL: an append acknowledged to a caller survives a power cut, not only a crash.
     db.pragma('synchronous = FULL');
-    db.pragma('busy_timeout = 30000');
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 30_000}`);
     // Memory-mapped reads and a larger page cache: index lookups stop costing a syscall per page.
     db.pragma('mmap_size = 1073741824');
     db.pragma('cache_size = -65536');
@@ -164,7 +166,8 @@ export class SqliteEventStore implements EventStore {
     try {
       results = this.db.transaction(() => writes.map((write) => this.appendInTransaction(write.appends, write.checkpoint))).immediate();
     } catch (error) {
-      for (const write of writes) write.reject(error);
+      const failure = (error as { code?: string }).code === 'SQLITE_BUSY' ? new StoreBusyError({ cause: error }) : error;
+      for (const write of writes) write.reject(failure);
       return;
     }
     if (results.some((outcomes) => outcomes.some((o) => o.ok))) this.appended.emit('append');
