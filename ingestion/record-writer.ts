@@ -79,9 +79,8 @@ export class RecordWriter {
     const append = toAppend(item);
     const [outcome] = await this.store.appendMany([append]);
     if (outcome!.ok) return { kind: 'written', id: append.events[0]!.id, position: outcome!.position };
-    const [existing] = await this.store.readStream(append.stream, { maxCount: 1 });
-    if (existing && (existing.data as RecordReceived).origin.raw === item.raw) return { kind: 'duplicate', id: existing.id, position: existing.position };
-    return { kind: 'conflict', detail: `source sequence ${item.sourceSequence} of ${item.source} was already ingested with different content${describeOrigin(existing)}` };
+    const taken = await this.sequenceTaken(item.source, item.sourceSequence, item.raw);
+    return taken.kind === 'duplicate' ? { kind: 'duplicate', id: taken.existing.id, position: taken.existing.position } : taken;
   }
 
   /** Of the records whose sequence was taken, those taken by different content. */
@@ -89,9 +88,8 @@ export class RecordWriter {
     const found: Array<{ index: number; rejection: IntakeItem }> = [];
     for (const { index, received } of taken) {
       const { origin, record } = received;
-      const [existing] = await this.store.readStream(receivedStream(origin.source, origin.sourceSequence), { maxCount: 1 });
-      const earlier = existing ? (existing.data as RecordReceived) : null;
-      if (earlier?.origin.raw === origin.raw) continue;
+      const holder = await this.sequenceTaken(origin.source, origin.sourceSequence, origin.raw);
+      if (holder.kind === 'duplicate') continue;
       found.push({
         index,
         rejection: {
@@ -101,12 +99,23 @@ export class RecordWriter {
           line: origin.line ?? null,
           raw: origin.raw ?? '',
           code: 'SEQUENCE_CONFLICT',
-          detail: `source sequence ${origin.sourceSequence} of ${origin.source} was already ingested with different content${describeOrigin(existing)}`,
+          detail: holder.detail,
           tradeRef: record.tradeRef,
         },
       });
     }
     return found;
+  }
+
+  /** A source sequence found taken: by the same line (a duplicate), or by other content (a conflict, described). */
+  private async sequenceTaken(
+    source: Source,
+    sourceSequence: number,
+    raw: string | undefined,
+  ): Promise<{ kind: 'duplicate'; existing: RecordedEvent } | { kind: 'conflict'; detail: string }> {
+    const [existing] = await this.store.readStream(receivedStream(source, sourceSequence), { maxCount: 1 });
+    if (existing && (existing.data as RecordReceived).origin.raw === raw) return { kind: 'duplicate', existing };
+    return { kind: 'conflict', detail: `source sequence ${sourceSequence} of ${source} was already ingested with different content${describeOrigin(existing)}` };
   }
 }
 
