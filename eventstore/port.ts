@@ -4,6 +4,19 @@
 /** A position in the store-wide order of events. 0 means "before the first event". */
 export type GlobalPosition = number;
 
+/**
+ * Who caused an event: the principal of the request that appended it, or the
+ * operator of a CLI run. Events derived from it by the processors carry it on.
+ */
+export interface Actor {
+  /** The token's `sub`: a person, or a machine client under client credentials. */
+  subject: string;
+  /** The OAuth client the principal came through (`client_id`/`azp`). */
+  clientId?: string;
+  /** A display name, when the token has one. */
+  name?: string;
+}
+
 export interface EventMetadata {
   /** The trade reference (or another business key) the event belongs to. */
   correlationId: string;
@@ -15,6 +28,8 @@ export interface EventMetadata {
   line?: number;
   /** W3C trace context, so that a consumer can continue the trace. */
   traceparent?: string;
+  /** Who did it; absent for what a feed sent and when authentication is off. */
+  actor?: Actor;
 }
 
 export interface EventData {

@@ -9,11 +9,11 @@ import {
   type RecordReceived,
   type Source,
 } from '../domain/index.js';
-import { decodeEvent, deterministicId, encodeEvent, type EventData, type EventStore, type RecordedEvent, type StreamAppend } from '../eventstore/index.js';
+import { decodeEvent, deterministicId, encodeEvent, type Actor, type EventData, type EventStore, type RecordedEvent, type StreamAppend } from '../eventstore/index.js';
 
 /** One line (or message) of a feed after parsing: a record to take, or a rejection to keep. */
 export type IntakeItem =
-  | { kind: 'record'; source: Source; file: string; line: number | null; raw: string; sourceSequence: number; record: DetailRecord; traceparent?: string }
+  | { kind: 'record'; source: Source; file: string; line: number | null; raw: string; sourceSequence: number; record: DetailRecord; traceparent?: string; actor?: Actor }
   | { kind: 'rejection'; source: Source | null; file: string; line: number | null; raw: string; code: LineRejected['code']; detail: string; tradeRef: string | null };
 
 export type IntakeOutcome = 'accepted' | 'duplicate' | 'rejected';
@@ -167,6 +167,7 @@ function toAppend(item: IntakeItem): StreamAppend {
       file: item.file,
       ...(item.line !== null && { line: item.line }),
       ...(item.traceparent !== undefined && { traceparent: item.traceparent }),
+      ...(item.actor !== undefined && { actor: item.actor }),
     },
   };
   return { stream, expectedRevision: 'no_stream', events: [event] };

@@ -191,7 +191,7 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
 }
 
 function toEventData(event: { type: string; tradeRef: string }, cause: RecordedEvent, index: number): EventData {
-  const { source, sourceSequence, file, line, traceparent } = cause.metadata;
+  const { source, sourceSequence, file, line, traceparent, actor } = cause.metadata;
   return {
     id: deterministicId(cause.id, event.type, index),
     type: event.type,
@@ -204,6 +204,8 @@ function toEventData(event: { type: string; tradeRef: string }, cause: RecordedE
       ...(file !== undefined && { file }),
       ...(line !== undefined && { line }),
       ...(traceparent !== undefined && { traceparent }),
+      // Who caused the input caused what is decided on it, as the trace does.
+      ...(actor !== undefined && { actor }),
     },
   };
 }

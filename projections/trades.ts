@@ -1,5 +1,5 @@
 import type { Booking, Trade, TradeTerms } from '../domain/index.js';
-import type { RecordedEvent } from '../eventstore/index.js';
+import type { Actor, RecordedEvent } from '../eventstore/index.js';
 import type { Projected, ProjectionDefinition } from './projection.js';
 
 export type TradeStatus = 'AWAITING_TRADE' | 'PENDING' | 'BOOKED' | 'CANCELLED';
@@ -23,6 +23,8 @@ export interface TradeView extends Projected {
   confirmation: { status: 'AFFIRMED' | 'REJECTED'; quantity: number; price: string; reason: string } | null;
   cancelled: boolean;
   onHold: boolean;
+  /** Who made the last change, when a principal did through the API; null when a feed did. */
+  lastChangedBy: Actor | null;
 }
 
 type TradeViewFields = Omit<TradeView, 'asOf'>;
@@ -37,7 +39,7 @@ export const tradesProjection: ProjectionDefinition<TradeView> = {
   keysOf: (event) => [event.metadata.correlationId],
   apply(doc, event, tradeRef) {
     const view = withStatus(applyEvent(doc ?? emptyTrade(tradeRef), event));
-    return view;
+    return { ...view, lastChangedBy: event.metadata.actor ?? null };
   },
 };
 
@@ -61,6 +63,7 @@ function emptyTrade(tradeRef: string): TradeViewFields {
     confirmation: null,
     cancelled: false,
     onHold: false,
+    lastChangedBy: null,
   };
 }
 

@@ -42,12 +42,15 @@ export async function historyCommand(config: KeplerConfig, tradeRef: string, opt
         sourceSequence: m.sourceSequence ?? null,
         file: m.file ?? null,
         line: m.line ?? null,
+        // Who did it (a principal of the API), and what caused it: null for what a feed sent.
+        actor: m.actor ?? null,
+        causationId: m.causationId ?? null,
         ...(options.json && { data: event.data }),
       };
       process.stdout.write(
         options.json
           ? `${JSON.stringify(line)}\n`
-          : `${String(line.position).padStart(9)}  ${line.recordedAt}  ${line.type.padEnd(34)} ${line.stream.padEnd(24)} ${[line.source, line.sourceSequence].filter((v) => v !== null).join(' #').padEnd(16)} ${line.file ? `${line.file}${line.line ? `:${line.line}` : ''}` : ''}\n`,
+          : `${String(line.position).padStart(9)}  ${line.recordedAt}  ${line.type.padEnd(34)} ${line.stream.padEnd(24)} ${[line.source, line.sourceSequence].filter((v) => v !== null).join(' #').padEnd(16)} ${line.file ? `${line.file}${line.line ? `:${line.line}` : ''}` : ''}${line.actor ? `  by ${line.actor.subject}` : ''}\n`,
       );
     }
     return 0;
