@@ -5,4 +5,5 @@ export * from './received.js';
 export * from './exceptions.js';
 export * as Trade from './trade/index.js';
 export * as Booking from './booking/index.js';
+export * as Approvals from './approvals/index.js';
 export * from './validation.js';

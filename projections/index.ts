@@ -5,8 +5,10 @@ export { rebuildProjection, type RebuildProgress } from './rebuild.js';
 export { tradesProjection, type TradeStatus, type TradeView } from './trades.js';
 export { positionsProjection, positionDeltas, positionKey, type PositionView } from './positions.js';
 export { exceptionsProjection, exceptionIdOf, type ExceptionView } from './exceptions.js';
+export { approvalsProjection, type ApprovalView } from './approvals.js';
 
 import type { AnyProjection } from './projection.js';
+import { approvalsProjection } from './approvals.js';
 import { exceptionsProjection } from './exceptions.js';
 import { positionsProjection } from './positions.js';
 import { tradesProjection } from './trades.js';
@@ -15,4 +17,5 @@ export const PROJECTIONS: readonly AnyProjection[] = [
   tradesProjection as unknown as AnyProjection,
   positionsProjection as unknown as AnyProjection,
   exceptionsProjection as unknown as AnyProjection,
+  approvalsProjection as unknown as AnyProjection,
 ];
