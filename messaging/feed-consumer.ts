@@ -18,11 +18,13 @@ import { pino, type Logger } from 'pino';
 import type { EventStore } from '../eventstore/index.js';
 import { RecordWriter } from '../ingestion/index.js';
 import { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
-import { errorMessage, openConnection, redactUrl } from './connection.js';
+import { errorMessage, openConnection, redactUrl, type AmqpTls } from './connection.js';
 import { decodeFeedMessage, type DecodedFeedMessage } from './feed-message.js';
 import { DEFAULT_PREFIX, declareTopology, topologyNames, type QueueType, type Slot, type TopologyNames } from './topology.js';
 
 export interface FeedConsumerOptions {
+  /** TLS of an amqps:// URL (CA, client certificate and key). */
+  tls?: AmqpTls;
   /** amqp://user:password@host:port/vhost */
   url: string;
   store: EventStore;
@@ -194,7 +196,7 @@ export class FeedConsumer {
   }
 
   private async open(): Promise<Session> {
-    const connection = await openConnection(this.options.url, this.options.connectionName ?? `kepler-feed-${this.options.slot}`);
+    const connection = await openConnection(this.options.url, this.options.connectionName ?? `kepler-feed-${this.options.slot}`, this.options.tls);
     let resolveClosed: (reason: Error | null) => void = () => {};
     const session: Session = {
       connection,

@@ -31,4 +31,4 @@ export {
 } from './publisher.js';
 export { UnpublishableFileError, publishFile, type PublishFileOptions, type PublishFileSummary } from './publish-file.js';
 export { backoffDelay, type BackoffOptions } from './backoff.js';
-export { openConnection, redactUrl } from './connection.js';
+export { openConnection, redactUrl, type AmqpTls } from './connection.js';

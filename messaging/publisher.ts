@@ -11,7 +11,7 @@ import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
 import { pino, type Logger } from 'pino';
 import type { EventStore, RecordedEvent, Subscription } from '../eventstore/index.js';
 import { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
-import { errorMessage, openConnection, redactUrl } from './connection.js';
+import { errorMessage, openConnection, redactUrl, type AmqpTls } from './connection.js';
 import { DEFAULT_PREFIX, declareTopology, otherSlot, topologyNames, type QueueType, type Slot, type TopologyNames } from './topology.js';
 
 /**
@@ -104,6 +104,8 @@ export function integrationMessage(event: RecordedEvent): IntegrationMessage | n
 }
 
 export interface IntegrationPublisherOptions {
+  /** TLS of an amqps:// URL (CA, client certificate and key). */
+  tls?: AmqpTls;
   url: string;
   store: EventStore;
   /** The deployment slot: the publisher publishes to the slot's events exchange. */
@@ -218,7 +220,7 @@ export class IntegrationPublisher {
 
   /** One connection's life: returns only when stopped, throws when anything fails. */
   private async session(onConnected: () => void): Promise<void> {
-    const connection = await openConnection(this.options.url, this.options.connectionName ?? `kepler-publisher-${this.options.slot}`);
+    const connection = await openConnection(this.options.url, this.options.connectionName ?? `kepler-publisher-${this.options.slot}`, this.options.tls);
     this.connection = connection;
     if (this.stopping) return;
     // Set by the connection's and the channel's close events; checked between steps.
