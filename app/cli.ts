@@ -36,9 +36,10 @@ program
   .option('--config <file>', 'JSON configuration file')
   .option('--roles <list>', `what this process runs, comma-separated: ${ROLES.join(', ')} (default: all)`)
   .option('--partition <i/n>', 'this process\'s share when n processes run the same roles')
-  .action(async (options: { dataDir?: string; port?: number; config?: string; roles?: string; partition?: string }) => {
+  .option('--insecure', 'listen beyond loopback although authentication is off (no KEPLER_AUTH_ISSUER)')
+  .action(async (options: { dataDir?: string; port?: number; config?: string; roles?: string; partition?: string; insecure?: boolean }) => {
     const { serveCommand } = await import('./commands/serve.js');
-    await serveCommand(loadConfig({ dataDir: options.dataDir, port: options.port, configFile: options.config, roles: options.roles, partition: options.partition }));
+    await serveCommand(loadConfig({ dataDir: options.dataDir, port: options.port, configFile: options.config, roles: options.roles, partition: options.partition, insecure: options.insecure ?? false }));
   });
 
 program

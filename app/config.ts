@@ -1,9 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { parsePartition } from '../processors/partition.js';
 import { resolve } from 'node:path';
+import { checkAlgorithms, checkIssuer, DEFAULT_ALGORITHMS, DEFAULT_ENTITLEMENTS_CLAIM, DEFAULT_PUBLIC_PATHS, type AuthConfig } from '../authentication/index.js';
 
-export type EventStoreConfig = { kind: 'sqlite'; path: string } | { kind: 'eventstoredb'; url: string };
-export type ReadStoreConfig = { kind: 'sqlite'; path: string } | { kind: 'mongodb'; url: string; database: string };
+/** Files of a TLS client: the CA to trust, and a client certificate and key where the server asks for one. */
+export interface TlsFiles {
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
+export type EventStoreConfig = { kind: 'sqlite'; path: string } | { kind: 'eventstoredb'; url: string; tls?: TlsFiles };
+export type ReadStoreConfig = { kind: 'sqlite'; path: string } | { kind: 'mongodb'; url: string; database: string; tls?: TlsFiles };
 
 export const ROLES = ['ingestion', 'processors', 'projections', 'command-api', 'query-api', 'publisher'] as const;
 export type Role = (typeof ROLES)[number];
@@ -14,6 +22,18 @@ export interface AmqpConfig {
   prefix: string;
   /** Blue/green deployment slot this process belongs to. */
   slot: 'blue' | 'green';
+  tls?: TlsFiles;
+}
+
+export interface HttpConfig {
+  host: string;
+  port: number;
+  /** HTTPS with these PEM files; plain HTTP when absent. */
+  tls: { cert: string; key: string } | null;
+  /** Origins allowed by CORS; null: CORS off. */
+  corsOrigins: string[] | null;
+  /** Requests per principal per window; null: no limit. */
+  rateLimit: { max: number; windowMs: number } | null;
 }
 
 export interface KeplerConfig {
@@ -23,7 +43,13 @@ export interface KeplerConfig {
   /** This process's share when several processes run the same roles: i/n. */
   partition: { index: number; count: number };
   amqp: AmqpConfig | null;
-  http: { host: string; port: number };
+  http: HttpConfig;
+  /** Null: authentication is off (no issuer configured). */
+  auth: AuthConfig | null;
+  /** Served without a token: liveness, readiness and metrics by default. */
+  publicPaths: string[];
+  /** `serve --insecure`: listen beyond loopback although authentication is off. */
+  insecure: boolean;
   eventStore: EventStoreConfig;
   readStore: ReadStoreConfig;
   /** Run the projections of a process on a worker thread (a second core). */
@@ -38,17 +64,31 @@ export interface ConfigOverrides {
   configFile?: string;
   roles?: string;
   partition?: string;
+  insecure?: boolean;
 }
 
 interface ConfigFile {
   dataDir?: string;
   roles?: string[];
   partition?: string;
-  amqp?: { url?: string; prefix?: string; slot?: string };
-  http?: { host?: string; port?: number };
-  eventStore?: { url?: string };
-  readStore?: { url?: string; database?: string };
+  amqp?: { url?: string; prefix?: string; slot?: string; tls?: TlsFiles };
+  http?: { host?: string; port?: number; tls?: { cert?: string; key?: string }; cors?: { origins?: string[] }; rateLimit?: { max?: number; windowMs?: number } };
+  eventStore?: { url?: string; tls?: TlsFiles };
+  readStore?: { url?: string; database?: string; tls?: TlsFiles };
+  auth?: {
+    issuer?: string;
+    audience?: string;
+    algorithms?: string[];
+    clockSkewSeconds?: number;
+    entitlementsClaim?: string | null;
+    publicPaths?: string[];
+    jwksCooldownMs?: number;
+    jwksCacheMaxAgeMs?: number;
+  };
 }
+
+/** Requests per principal per minute when authentication is on and nothing else is configured. */
+const DEFAULT_RATE_LIMIT_PER_MINUTE = 600;
 
 /**
  * Embedded defaults, then a JSON config file, then environment variables, then
@@ -65,19 +105,67 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   const amqpUrl = env.KEPLER_AMQP_URL ?? file.amqp?.url;
   const slot = env.KEPLER_SLOT ?? file.amqp?.slot ?? 'blue';
   if (slot !== 'blue' && slot !== 'green') throw new Error(`KEPLER_SLOT is blue or green, not "${slot}"`);
+  const auth = authConfig(file, env);
   return {
     dataDir,
     roles: parseRoles(overrides.roles ?? env.KEPLER_ROLES ?? file.roles?.join(',')),
     partition: parsePartition(overrides.partition ?? env.KEPLER_PARTITION ?? file.partition ?? '0/1'),
-    amqp: amqpUrl ? { url: amqpUrl, prefix: env.KEPLER_AMQP_PREFIX ?? file.amqp?.prefix ?? 'kepler', slot } : null,
-    http: { host, port },
-    eventStore: eventStoreUrl ? { kind: 'eventstoredb', url: eventStoreUrl } : { kind: 'sqlite', path: resolve(dataDir, 'events.db') },
+    amqp: amqpUrl ? { url: amqpUrl, prefix: env.KEPLER_AMQP_PREFIX ?? file.amqp?.prefix ?? 'kepler', slot, ...(file.amqp?.tls && { tls: file.amqp.tls }) } : null,
+    http: httpConfig(host, port, file, env, auth !== null),
+    auth,
+    publicPaths: listFrom(env.KEPLER_AUTH_PUBLIC_PATHS) ?? file.auth?.publicPaths ?? [...DEFAULT_PUBLIC_PATHS],
+    insecure: overrides.insecure ?? false,
+    eventStore: eventStoreUrl ? { kind: 'eventstoredb', url: eventStoreUrl, ...(file.eventStore?.tls && { tls: file.eventStore.tls }) } : { kind: 'sqlite', path: resolve(dataDir, 'events.db') },
     readStore: readStoreUrl
-      ? { kind: 'mongodb', url: readStoreUrl, database: env.KEPLER_MONGODB_DATABASE ?? file.readStore?.database ?? 'kepler' }
+      ? { kind: 'mongodb', url: readStoreUrl, database: env.KEPLER_MONGODB_DATABASE ?? file.readStore?.database ?? 'kepler', ...(file.readStore?.tls && { tls: file.readStore.tls }) }
       : { kind: 'sqlite', path: resolve(dataDir, 'read.db') },
     readYourWritesTimeoutMs: numberFrom(env.KEPLER_READ_YOUR_WRITES_TIMEOUT_MS) ?? 5000,
     projectionsThread: env.KEPLER_PROJECTIONS_THREAD !== '0',
   };
+}
+
+/** Authentication is on once an issuer is configured; it then needs an audience too. */
+function authConfig(file: ConfigFile, env: NodeJS.ProcessEnv): AuthConfig | null {
+  const issuer = env.KEPLER_AUTH_ISSUER || file.auth?.issuer;
+  if (!issuer) return null;
+  const audience = env.KEPLER_AUTH_AUDIENCE || file.auth?.audience;
+  if (!audience) throw new Error('KEPLER_AUTH_ISSUER is set but KEPLER_AUTH_AUDIENCE is not: tokens must be checked for the audience they were issued to');
+  const claim = env.KEPLER_AUTH_ENTITLEMENTS_CLAIM ?? file.auth?.entitlementsClaim;
+  return {
+    issuer: checkIssuer(issuer),
+    audience,
+    algorithms: checkAlgorithms(listFrom(env.KEPLER_AUTH_ALGORITHMS) ?? file.auth?.algorithms ?? [...DEFAULT_ALGORITHMS]),
+    clockSkewSeconds: numberFrom(env.KEPLER_AUTH_CLOCK_SKEW_SECONDS) ?? file.auth?.clockSkewSeconds ?? 30,
+    // An empty name (or null in the file) turns entitlements off: every valid token sees every account.
+    entitlementsClaim: claim === undefined ? DEFAULT_ENTITLEMENTS_CLAIM : claim === null || claim === '' ? null : claim,
+    jwksCooldownMs: numberFrom(env.KEPLER_AUTH_JWKS_COOLDOWN_MS) ?? file.auth?.jwksCooldownMs ?? 30_000,
+    jwksCacheMaxAgeMs: file.auth?.jwksCacheMaxAgeMs ?? 600_000,
+  };
+}
+
+function httpConfig(host: string, port: number, file: ConfigFile, env: NodeJS.ProcessEnv, authenticated: boolean): HttpConfig {
+  const cert = env.KEPLER_HTTPS_CERT ?? file.http?.tls?.cert;
+  const key = env.KEPLER_HTTPS_KEY ?? file.http?.tls?.key;
+  if ((cert === undefined) !== (key === undefined)) throw new Error('HTTPS needs both a certificate and a key (KEPLER_HTTPS_CERT, KEPLER_HTTPS_KEY)');
+  const perMinute = numberFrom(env.KEPLER_RATE_LIMIT);
+  const rateLimit =
+    perMinute !== undefined
+      ? perMinute > 0 ? { max: perMinute, windowMs: 60_000 } : null
+      : file.http?.rateLimit?.max !== undefined
+        ? file.http.rateLimit.max > 0 ? { max: file.http.rateLimit.max, windowMs: file.http.rateLimit.windowMs ?? 60_000 } : null
+        : authenticated ? { max: DEFAULT_RATE_LIMIT_PER_MINUTE, windowMs: 60_000 } : null;
+  return {
+    host,
+    port,
+    tls: cert !== undefined && key !== undefined ? { cert: resolve(cert), key: resolve(key) } : null,
+    corsOrigins: listFrom(env.KEPLER_CORS_ORIGINS) ?? file.http?.cors?.origins ?? null,
+    rateLimit,
+  };
+}
+
+function listFrom(text: string | undefined): string[] | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
+  return text.split(',').map((item) => item.trim()).filter(Boolean);
 }
 
 function parseRoles(text: string | undefined): readonly Role[] {

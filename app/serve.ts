@@ -1,13 +1,17 @@
+import { readFile } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { CommandService, IdempotencyLedger, registerCommandApi } from '../command-api/index.js';
+import { redactDeep } from '../authentication/index.js';
+import { ApprovalService, CommandService, IdempotencyLedger, registerCommandApi } from '../command-api/index.js';
 import { LiveReadModels, type ExceptionView } from '../projections/index.js';
 import { createHttpServer, registerQueryApi } from '../query-api/index.js';
 import type { EventStore } from '../eventstore/index.js';
 import { startTelemetry, stopTelemetry } from '../telemetry/index.js';
 import type { AmqpConfig, KeplerConfig, Role } from './config.js';
+import { readTlsFiles } from './stores.js';
 import { Platform } from './platform.js';
 import type { FromProjectionsThread, ToProjectionsThread } from './projections-thread.js';
+import { httpSecurity, refuseUnguardedListen, warnIfUnguarded } from './security.js';
 import { openEventStore, openReadStore } from './stores.js';
 
 export interface RunningPlatform {
@@ -18,6 +22,8 @@ export interface RunningPlatform {
 
 /** The whole platform in one process: followers of the event store and the HTTP APIs. */
 export async function startPlatform(config: KeplerConfig, logger: Logger): Promise<RunningPlatform> {
+  refuseUnguardedListen(config);
+  warnIfUnguarded(config, logger);
   await startTelemetry('kepler');
   const events = await openEventStore(config.eventStore);
   const reads = await openReadStore(config.readStore);
@@ -28,11 +34,17 @@ export async function startPlatform(config: KeplerConfig, logger: Logger): Promi
     projections: has('projections') && !projectionsThread,
     partition: config.partition,
   });
-  const app = await createHttpServer(logger);
+  const app = await createHttpServer(logger, {
+    https: config.http.tls && { cert: await readFile(config.http.tls.cert), key: await readFile(config.http.tls.key) },
+    security: await httpSecurity(config, logger),
+  });
   const models = new LiveReadModels(reads);
   if (has('command-api')) {
     const findException = async (id: string) => (await reads.get(await models.collection('exceptions'), id)) as ExceptionView | null;
-    registerCommandApi(app, { commands: new CommandService(events, findException), ledger: new IdempotencyLedger(events) });
+    const commands = new CommandService(events, findException);
+    // Four eyes needs two principals: with authentication off there are none.
+    const approvals = config.auth ? new ApprovalService(events, commands) : undefined;
+    registerCommandApi(app, { commands, ledger: new IdempotencyLedger(events), ...(approvals && { approvals }) });
   }
   const messaging = config.amqp ? await startMessaging(config.amqp, events, logger, { consume: has('ingestion'), publish: has('publisher') }) : null;
   // /status is always served, so every process can be watched; the queries only where the role says.
@@ -41,7 +53,8 @@ export async function startPlatform(config: KeplerConfig, logger: Logger): Promi
     reads,
     logger,
     // The broker's state is shown beside the subscriptions, so caughtUp does not depend on it.
-    status: async () => ({ ...(await platform.status()), ...(messaging && { messaging: messaging.status() }) }),
+    // Connection state may quote a URL: no password in it reaches a client.
+    status: async () => redactDeep({ ...(await platform.status()), ...(messaging && { messaging: messaging.status() }) }),
     waitForPosition: (projection, position, timeoutMs) => platform.waitForPosition(projection, position, timeoutMs),
     readYourWritesTimeoutMs: config.readYourWritesTimeoutMs,
   });
@@ -109,7 +122,7 @@ interface Messaging {
 async function startMessaging(amqp: AmqpConfig, events: EventStore, logger: Logger, roles: { consume: boolean; publish: boolean }): Promise<Messaging | null> {
   if (!roles.consume && !roles.publish) return null;
   const { FeedConsumer, IntegrationPublisher } = await import('../messaging/index.js');
-  const options = { url: amqp.url, store: events, slot: amqp.slot, prefix: amqp.prefix, logger };
+  const options = { url: amqp.url, store: events, slot: amqp.slot, prefix: amqp.prefix, logger, ...(amqp.tls && { tls: await readTlsFiles(amqp.tls) }) };
   const consumer = roles.consume ? new FeedConsumer(options) : null;
   const publisher = roles.publish ? new IntegrationPublisher(options) : null;
   // Both retry with backoff for as long as the broker is away; they never reject.

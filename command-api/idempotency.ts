@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { deterministicId, WrongExpectedRevisionError, type EventStore } from '../eventstore/index.js';
+import { deterministicId, WrongExpectedRevisionError, type Actor, type EventStore } from '../eventstore/index.js';
 
 /** The answer given to the first request with a key, replayed to every retry. */
 export interface StoredResponse {
@@ -44,6 +44,14 @@ export class IdempotencyLedger {
     return createHash('sha256').update(canonicalJson([method, route, params ?? null, body ?? null])).digest('hex');
   }
 
+  /**
+   * The key a principal's request is filed under: theirs alone, so another principal
+   * reusing a key never gets the first one's answer (nor is refused for it).
+   */
+  static principalKey(subject: string, key: string): string {
+    return JSON.stringify([subject, key]);
+  }
+
   static inputId(key: string): string {
     return deterministicId('idempotency-key', key);
   }
@@ -57,10 +65,10 @@ export class IdempotencyLedger {
   }
 
   /** Claims a free key for a request; what the key stands for afterwards, whoever claimed it. */
-  async claim(key: string, requestHash: string): Promise<Exclude<KeyState, { kind: 'free' }>> {
+  async claim(key: string, requestHash: string, actor?: Actor): Promise<Exclude<KeyState, { kind: 'free' }>> {
     const stream = streamOf(key);
     try {
-      await this.store.append(stream, [{ id: deterministicId(stream, CLAIMED), type: CLAIMED, data: { requestHash }, metadata: { correlationId: stream } }], 'no_stream');
+      await this.store.append(stream, [{ id: deterministicId(stream, CLAIMED), type: CLAIMED, data: { requestHash }, metadata: { correlationId: stream, ...(actor && { actor }) } }], 'no_stream');
       return { kind: 'claimed', requestHash };
     } catch (error) {
       if (!(error instanceof WrongExpectedRevisionError)) throw error;
@@ -74,10 +82,10 @@ export class IdempotencyLedger {
    * Records the answer of a claimed key unless a twin request recorded one first.
    * Returns the answer that stands, and whether it is this one.
    */
-  async record(key: string, response: StoredResponse): Promise<{ response: StoredResponse; first: boolean }> {
+  async record(key: string, response: StoredResponse, actor?: Actor): Promise<{ response: StoredResponse; first: boolean }> {
     const stream = streamOf(key);
     try {
-      await this.store.append(stream, [{ id: deterministicId(stream, ANSWERED), type: ANSWERED, data: response, metadata: { correlationId: stream } }], 0);
+      await this.store.append(stream, [{ id: deterministicId(stream, ANSWERED), type: ANSWERED, data: response, metadata: { correlationId: stream, ...(actor && { actor }) } }], 0);
       return { response, first: true };
     } catch (error) {
       if (!(error instanceof WrongExpectedRevisionError)) throw error;

@@ -1,10 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Actor } from '../eventstore/index.js';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import * as E from 'fp-ts/lib/Either.js';
+import { entitlementsOf, isEntitled, refuseAccount, refuseScope, type Scope } from '../authorization/index.js';
 import { canonicalPrice, canonicalTerms, termsErrors, type TradeTerms } from '../domain/index.js';
+import { deterministicId } from '../eventstore/index.js';
 import { sendProblem, type Problem } from '../query-api/index.js';
 import { inSpan } from '../telemetry/index.js';
+import type { ApprovalService, LoadedApproval, PendingApproval } from './approvals.js';
 import { IdempotencyLedger, type StoredResponse } from './idempotency.js';
 import {
   AmendmentBody,
@@ -13,9 +17,12 @@ import {
   CancellationBody,
   CaptureTradeBody,
   CommandHeaders,
+  ApprovalDecisionResult,
+  ApprovalParams,
   CommandResult,
   ConfirmationBody,
   ExceptionParams,
+  PendingApprovalResult,
   RefParams,
   ResubmissionBody,
 } from './schemas.js';
@@ -24,7 +31,18 @@ import { problem, type CommandContext, type CommandOutcome, type CommandService 
 export interface CommandApiDependencies {
   commands: CommandService;
   ledger: IdempotencyLedger;
+  /**
+   * Four eyes: cancelling a booked trade and resubmitting a line wait for a second
+   * principal. Absent when authentication is off, since there are no principals to be two.
+   */
+  approvals?: ApprovalService;
 }
+
+/** What a command route's work answers: done, or waiting for a second principal's approval. */
+type Outcome = E.Either<Problem, CommandOutcome extends E.Either<Problem, infer R> ? R | PendingApproval : never>;
+
+/** The accounts a command acts on, checked against the principal's entitlements before anything is written. */
+type AccountsOf = () => Promise<ReadonlyArray<string | null>>;
 
 const ProblemSchema = { $ref: 'problem#' };
 
@@ -34,12 +52,15 @@ export function registerCommandApi(app: FastifyInstance, deps: CommandApiDepende
   // Errors are declared under their real media type, so the OpenAPI document says what is sent.
   const problems = { description: 'RFC 9457 problem details', content: { 'application/problem+json': { schema: ProblemSchema } } };
   const responses = (status: number) => ({ [status]: CommandResult, '4xx': problems, '5xx': problems });
-  const run = (request: FastifyRequest, reply: FastifyReply, status: number, execute: (context: CommandContext) => Promise<CommandOutcome>) =>
-    runCommand(deps, request, reply, status, execute);
+  const withApproval = (status: number) => ({ ...responses(status), 202: PendingApprovalResult });
+  const run = (request: FastifyRequest, reply: FastifyReply, status: number, accounts: AccountsOf, execute: (context: CommandContext) => Promise<Outcome>) =>
+    runCommand(deps, request, reply, status, accounts, execute);
+  const tradeAccount = (ref: string) => () => deps.commands.tradeAccount(ref).then((account) => [account]);
+  const { approvals } = deps;
 
   api.post('/trades', { schema: { tags: ['commands'], summary: 'Capture a trade (version 1)', body: CaptureTradeBody, headers: CommandHeaders, response: responses(201) } }, (request, reply) => {
     const { tradeRef, ...terms } = request.body;
-    return run(request, reply, 201, (context) => withValidTerms(terms, (t) => deps.commands.captureTrade(tradeRef, t, context)));
+    return run(request, reply, 201, async () => [terms.account], (context) => withValidTerms(terms, (t) => deps.commands.captureTrade(tradeRef, t, context)));
   });
 
   api.post('/trades/:ref/amendments', { schema: { tags: ['commands'], summary: 'Amend a trade: the whole trade as of its next version', params: RefParams, body: AmendmentBody, headers: CommandHeaders, response: responses(201) } }, (request, reply) => {
@@ -49,42 +70,120 @@ export function registerCommandApi(app: FastifyInstance, deps: CommandApiDepende
       const message = `must be the trade of the path, ${ref}`;
       return sendProblem(reply, problem(422, 'validation-failed', 'Invalid trade', `tradeRef ${message}`, { errors: [{ field: 'tradeRef', message }] }));
     }
-    return run(request, reply, 201, (context) => withValidTerms(terms, (t) => deps.commands.amendTrade(ref, t, context)));
+    const accounts = async () => [await deps.commands.tradeAccount(ref), terms.account];
+    return run(request, reply, 201, accounts, (context) => withValidTerms(terms, (t) => deps.commands.amendTrade(ref, t, context)));
   });
 
-  api.post('/trades/:ref/cancellation', { schema: { tags: ['commands'], summary: "Cancel a trade: its next version", params: RefParams, body: CancellationBody, headers: CommandHeaders, response: responses(201) } }, (request, reply) =>
-    run(request, reply, 201, (context) => deps.commands.cancelTrade(request.params.ref, request.body.reason, context)),
-  );
+  api.post('/trades/:ref/cancellation', { schema: { tags: ['commands'], summary: 'Cancel a trade: its next version (a booked one waits for a second principal: 202)', params: RefParams, body: CancellationBody, headers: CommandHeaders, response: withApproval(201) } }, (request, reply) => {
+    const { ref } = request.params;
+    const { reason } = request.body;
+    return run(request, reply, 201, tradeAccount(ref), async (context) => {
+      if (approvals && context.actor && (await deps.commands.isBooked(ref))) {
+        const account = await deps.commands.tradeAccount(ref);
+        return approvals.request({ approvalId: approvalIdOf(context), tradeRef: ref, account, action: { kind: 'cancel-trade', tradeRef: ref, reason }, scope: 'trades:cancel', requestedBy: context.actor }, context.traceparent);
+      }
+      return deps.commands.cancelTrade(ref, reason, context);
+    });
+  });
 
-  api.put('/trades/:ref/allocations/:allocationId', { schema: { tags: ['commands'], summary: 'Allocate (quantity 0 withdraws)', params: AllocationParams, body: AllocationBody, headers: CommandHeaders, response: responses(200) } }, (request, reply) =>
-    run(request, reply, 200, (context) => deps.commands.allocate(request.params.ref, request.params.allocationId, request.body.account, request.body.quantity, context)),
-  );
+  api.put('/trades/:ref/allocations/:allocationId', { schema: { tags: ['commands'], summary: 'Allocate (quantity 0 withdraws)', params: AllocationParams, body: AllocationBody, headers: CommandHeaders, response: responses(200) } }, (request, reply) => {
+    const accounts = async () => [await deps.commands.tradeAccount(request.params.ref), request.body.account];
+    return run(request, reply, 200, accounts, (context) => deps.commands.allocate(request.params.ref, request.params.allocationId, request.body.account, request.body.quantity, context));
+  });
 
   api.post('/trades/:ref/confirmations', { schema: { tags: ['commands'], summary: 'Confirm or reject, as the custodian', params: RefParams, body: ConfirmationBody, headers: CommandHeaders, response: responses(201) } }, (request, reply) => {
     const price = canonicalPrice(request.body.price)!;
-    return run(request, reply, 201, (context) => deps.commands.confirm(request.params.ref, { ...request.body, price }, context));
+    return run(request, reply, 201, tradeAccount(request.params.ref), (context) => deps.commands.confirm(request.params.ref, { ...request.body, price }, context));
   });
 
   // The body is optional here, so its one field is read by hand rather than through a body schema.
   api.put('/trades/:ref/hold', { schema: { tags: ['operations'], summary: "Put the trade's booking on hold (optional body: {reason})", params: RefParams, headers: CommandHeaders, response: responses(200) } }, (request, reply) =>
-    run(request, reply, 200, (context) => deps.commands.placeHold(request.params.ref, holdReason(request.body), context)),
+    run(request, reply, 200, tradeAccount(request.params.ref), (context) => deps.commands.placeHold(request.params.ref, holdReason(request.body), context)),
   );
 
   api.delete('/trades/:ref/hold', { schema: { tags: ['operations'], summary: 'Release the hold', params: RefParams, headers: CommandHeaders, response: responses(200) } }, (request, reply) =>
-    run(request, reply, 200, (context) => deps.commands.releaseHold(request.params.ref, context)),
+    run(request, reply, 200, tradeAccount(request.params.ref), (context) => deps.commands.releaseHold(request.params.ref, context)),
   );
 
-  api.post('/exceptions/:id/resubmission', { schema: { tags: ['operations'], summary: 'Resubmit a rejected line, corrected', params: ExceptionParams, body: ResubmissionBody, headers: CommandHeaders, response: responses(201) } }, (request, reply) =>
-    run(request, reply, 201, (context) => deps.commands.resubmit(request.params.id, request.body.line, context)),
+  api.post('/exceptions/:id/resubmission', { schema: { tags: ['operations'], summary: 'Resubmit a rejected line, corrected (waits for a second principal: 202)', params: ExceptionParams, body: ResubmissionBody, headers: CommandHeaders, response: withApproval(201) } }, (request, reply) => {
+    const { id } = request.params;
+    const { line } = request.body;
+    return run(request, reply, 201, () => resubmissionAccounts(deps.commands, id, line), async (context) => {
+      if (!approvals || !context.actor) return deps.commands.resubmit(id, line, context);
+      // Checked now, so a request that could never be carried out is refused at once rather than approved in vain.
+      const checked = await deps.commands.checkResubmission(id, line);
+      if (E.isLeft(checked)) return checked;
+      const { tradeRef } = checked.right.record;
+      const account = await deps.commands.tradeAccount(checked.right.exception.tradeRef ?? tradeRef);
+      return approvals.request({ approvalId: approvalIdOf(context), tradeRef, account, action: { kind: 'resubmit-line', exceptionId: id, line }, scope: 'exceptions:resubmit', requestedBy: context.actor }, context.traceparent);
+    });
+  });
+
+  if (approvals) registerApprovalRoutes(app, approvals, problems);
+}
+
+/**
+ * A second principal decides a four-eyes request: they need the right to decide
+ * (the route's scope), the scope of what the request asks for, and the request's
+ * account among their entitlements; they can never be the one who asked.
+ */
+function registerApprovalRoutes(app: FastifyInstance, approvals: ApprovalService, problems: object): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const decide = async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply, verdict: (by: Actor, traceparent: string | undefined) => Promise<E.Either<Problem, LoadedApproval>>) => {
+    const principal = request.principal;
+    if (!principal) return sendProblem(reply, problem(401, 'unauthorized', 'Unauthorized', 'deciding a request needs a principal'));
+    const standing = await approvals.load(request.params.id);
+    const asked = standing.state.request;
+    if (!asked) return sendProblem(reply, problem(404, 'not-found', 'Not found', `approval ${request.params.id} does not exist`, { instance: request.url }));
+    if (!isEntitled(principal.entitlements, asked.account)) return refuseAccount(request, reply, `the account of approval ${request.params.id}`);
+    if (!principal.scopes.has(asked.scope)) return refuseScope(request, reply, asked.scope as Scope);
+    const decided = await inSpan(`${request.method} ${request.routeOptions.url}`, request.headers, (traceparent) => verdict(principal.actor, traceparent));
+    if (E.isLeft(decided)) return sendProblem(reply, { ...decided.left, instance: request.url });
+    return approvalJson(request.params.id, decided.right);
+  };
+  // The body is optional ({reason}), so it is read by hand rather than through a body schema, as for a hold.
+  const schema = (summary: string) => ({ tags: ['approvals'], summary, params: ApprovalParams, response: { 200: ApprovalDecisionResult, '4xx': problems, '5xx': problems } });
+
+  api.post('/approvals/:id/approval', { schema: schema('Approve another principal’s request; the action is then carried out, once') }, (request, reply) =>
+    decide(request, reply, (by, traceparent) => approvals.approve(request.params.id, by, traceparent)),
   );
+  api.post('/approvals/:id/rejection', { schema: schema('Reject another principal’s request') }, (request, reply) =>
+    decide(request, reply, (by, traceparent) => approvals.reject(request.params.id, by, reasonIn(request.body, ''), traceparent)),
+  );
+}
+
+function approvalJson(id: string, approval: LoadedApproval) {
+  const { state } = approval;
+  return { approvalId: id, status: state.status, decidedBy: state.decidedBy, outcome: state.outcome, position: approval.position };
+}
+
+/** The request's approval id: from its Idempotency-Key when it has one, so a retry names the same request. */
+function approvalIdOf(context: CommandContext): string {
+  return deterministicId('approval-request', context.inputId);
+}
+
+/** A resubmission acts on the exception's trade, and on the account the corrected line names, if it names one. */
+async function resubmissionAccounts(commands: CommandService, exceptionId: string, line: string): Promise<ReadonlyArray<string | null>> {
+  const checked = await commands.checkResubmission(exceptionId, line);
+  // A request that will be refused anyway (no such exception, a broken line) is refused as such, not as an entitlement.
+  if (E.isLeft(checked)) return [];
+  const { exception, record } = checked.right;
+  const accounts: Array<string | null> = [await commands.tradeAccount(exception.tradeRef ?? record.tradeRef)];
+  if ('terms' in record) accounts.push(record.terms.account);
+  if (record.type === 'ALC') accounts.push(record.account);
+  return accounts;
 }
 
 function holdReason(body: unknown): string {
-  const reason = typeof body === 'object' && body !== null ? (body as { reason?: unknown }).reason : undefined;
-  return typeof reason === 'string' && reason.trim() !== '' ? reason.slice(0, 200) : 'held by operations';
+  return reasonIn(body, 'held by operations');
 }
 
-function withValidTerms(terms: TradeTerms, execute: (terms: TradeTerms) => Promise<CommandOutcome>): Promise<CommandOutcome> {
+function reasonIn(body: unknown, otherwise: string): string {
+  const reason = typeof body === 'object' && body !== null ? (body as { reason?: unknown }).reason : undefined;
+  return typeof reason === 'string' && reason.trim() !== '' ? reason.slice(0, 200) : otherwise;
+}
+
+function withValidTerms(terms: TradeTerms, execute: (terms: TradeTerms) => Promise<Outcome>): Promise<Outcome> {
   const errors = termsErrors(terms);
   if (errors.length > 0) {
     return Promise.resolve(E.left(problem(422, 'validation-failed', 'Invalid trade', errors.map((e) => `${e.field} ${e.message}`).join('; '), { errors })));
@@ -104,20 +203,30 @@ async function runCommand(
   request: FastifyRequest,
   reply: FastifyReply,
   successStatus: number,
-  execute: (context: CommandContext) => Promise<CommandOutcome>,
+  accountsOf: AccountsOf,
+  execute: (context: CommandContext) => Promise<Outcome>,
 ): Promise<FastifyReply> {
+  const principal = request.principal;
+  // Outside the principal's accounts: refused before the key is claimed, so nothing at all is appended.
+  const entitlements = entitlementsOf(principal);
+  if (entitlements.kind !== 'all') {
+    const outside = (await accountsOf()).find((account) => !isEntitled(entitlements, account));
+    if (outside !== undefined) return refuseAccount(request, reply, outside === null ? 'a trade without a known account' : `account ${outside}`);
+  }
   // A malformed header is refused before the key is claimed: nothing ran, so nothing is kept.
   const ifMatch = header(request, 'if-match');
   const expectedVersions = ifMatch === undefined ? undefined : parseIfMatch(ifMatch);
   if (expectedVersions === null) {
     return sendProblem(reply, problem(400, 'invalid-header', 'Invalid If-Match', 'If-Match must be "*" or entity tags such as "3" or "3", "4"', { parameter: 'if-match' }));
   }
-  const key = header(request, 'idempotency-key');
+  const sent = header(request, 'idempotency-key');
+  // A key is the principal's own: another principal sending the same key is another request altogether.
+  const key = sent !== undefined && principal ? IdempotencyLedger.principalKey(principal.actor.subject, sent) : sent;
   // Only a request with a key is ever compared with another.
   const requestHash = key ? IdempotencyLedger.requestHash(request.method, request.routeOptions.url ?? request.url, request.params, request.body) : '';
   if (key) {
     let standing = await deps.ledger.state(key);
-    if (standing.kind === 'free') standing = await deps.ledger.claim(key, requestHash);
+    if (standing.kind === 'free') standing = await deps.ledger.claim(key, requestHash, principal?.actor);
     if (standing.kind === 'answered') return replay(reply, standing.response, requestHash);
     if (standing.requestHash !== requestHash) return keyReused(reply);
   }
@@ -126,20 +235,24 @@ async function runCommand(
       inputId: key ? IdempotencyLedger.inputId(key) : randomUUID(),
       ...(expectedVersions !== undefined && expectedVersions !== '*' && { expectedVersions }),
       ...(traceparent !== undefined && { traceparent }),
+      ...(principal && { actor: principal.actor }),
     }),
   );
   const answer: StoredResponse = E.isLeft(outcome)
     ? { requestHash, status: outcome.left.status, body: { ...outcome.left, instance: request.url }, etag: null }
-    : { requestHash, status: successStatus, body: outcome.right, etag: `"${outcome.right.version}"` };
+    : 'approvalId' in outcome.right
+      ? { requestHash, status: 202, body: outcome.right, etag: null }
+      : { requestHash, status: successStatus, body: outcome.right, etag: `"${outcome.right.version}"` };
   // A server-side failure (contention, 5xx) is not an answer to keep: the retry should run again.
   if (!key || answer.status >= 500) return send(reply, answer);
-  const recorded = await deps.ledger.record(key, answer);
+  const recorded = await deps.ledger.record(key, answer, principal?.actor);
   return recorded.first ? send(reply, recorded.response) : replay(reply, recorded.response, requestHash);
 }
 
 function send(reply: FastifyReply, answer: StoredResponse): FastifyReply {
   if (answer.status >= 400) return sendProblem(reply, answer.body as Problem);
   if (answer.etag) reply.header('etag', answer.etag);
+  if (answer.status === 202) reply.header('location', `/approvals/${encodeURIComponent((answer.body as PendingApproval).approvalId)}`);
   return reply.code(answer.status).send(answer.body);
 }
 

@@ -62,3 +62,28 @@ export const CommandHeaders = Type.Object({
   'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
   'if-match': Type.Optional(Type.String({ maxLength: 64 })),
 });
+
+export const PendingApprovalResult = Type.Object(
+  {
+    approvalId: Type.String({ description: 'follow it at /approvals/{approvalId} (also the Location header)' }),
+    status: Type.Literal('PENDING'),
+    tradeRef: Type.String(),
+    position: Type.Integer({ description: 'global position of the recorded request' }),
+  },
+  { description: 'four eyes: the request waits for a second principal with the scope to approve or reject it' },
+);
+
+export const ApprovalParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+
+const PartySchema = Type.Object({ subject: Type.String(), clientId: Type.Optional(Type.String()), name: Type.Optional(Type.String()) });
+
+export const ApprovalDecisionResult = Type.Object({
+  approvalId: Type.String(),
+  status: Type.Union([Type.Literal('APPROVED'), Type.Literal('REJECTED'), Type.Literal('CARRIED_OUT')]),
+  decidedBy: Type.Union([PartySchema, Type.Null()]),
+  outcome: Type.Union([
+    Type.Object({ status: Type.Integer({ description: 'what carrying the action out answered: 201, or a problem’s status' }), body: Type.Unknown() }),
+    Type.Null(),
+  ]),
+  position: Type.Integer({ description: 'global position of the approval’s last event' }),
+});

@@ -5,6 +5,7 @@ import {
   RECORD_TYPES_BY_SOURCE,
   RESOLUTION_STREAM_PREFIX,
   Trade,
+  type DetailRecord,
   type ExceptionResolved,
   type FeedSource,
   type ResolutionEvent,
@@ -13,7 +14,7 @@ import {
   type RecordOrigin,
   type TradeTerms,
 } from '../domain/index.js';
-import { deterministicId, WrongExpectedRevisionError, type EventData, type EventStore } from '../eventstore/index.js';
+import { deterministicId, WrongExpectedRevisionError, type Actor, type EventData, type EventStore } from '../eventstore/index.js';
 import { Cx1, RecordWriter } from '../ingestion/index.js';
 import type { ExceptionView } from '../projections/index.js';
 import type { Problem } from '../query-api/index.js';
@@ -37,6 +38,8 @@ export interface CommandContext {
   expectedVersions?: readonly string[];
   /** W3C trace context to stamp on the events the command appends. */
   traceparent?: string;
+  /** Who asks: stamped on every event the command appends. Absent when authentication is off. */
+  actor?: Actor;
   /** Where the input came from, for the events' metadata; the API itself when absent. */
   origin?: { source: FeedSource; sourceSequence: number; file: string; line: number | null };
 }
@@ -119,7 +122,62 @@ export class CommandService {
    * too, with the same input id, so the answer's position already shows its effect
    * (read-your-writes); the processors then find the input handled.
    */
-  async resubmit(exceptionId: string, line: string, context: Pick<CommandContext, 'traceparent'> = {}): Promise<CommandOutcome> {
+  async resubmit(exceptionId: string, line: string, context: Pick<CommandContext, 'traceparent' | 'actor'> = {}): Promise<CommandOutcome> {
+    const checked = await this.checkResubmission(exceptionId, line);
+    if (E.isLeft(checked)) return checked;
+    const { exception, record, sourceSequence, source } = checked.right;
+    const stream = `${RESOLUTION_STREAM_PREFIX}${exceptionId}`;
+    const held = await this.holdException(stream, exceptionId, line, record.tradeRef, context.actor);
+    if (E.isLeft(held)) return held;
+
+    const item = {
+      kind: 'record' as const,
+      source,
+      file: exception.file ?? 'api',
+      line: exception.line,
+      raw: line,
+      sourceSequence,
+      record,
+      ...(context.traceparent !== undefined && { traceparent: context.traceparent }),
+      ...(context.actor !== undefined && { actor: context.actor }),
+    };
+    const written = await this.writer.writeOne(item);
+    if (written.kind === 'conflict') {
+      const refused: ResubmissionRefused = { type: 'ResubmissionRefused', exceptionId, correctedLine: line, reason: written.detail };
+      await this.appendResolution(stream, refused, held.right, record.tradeRef, context.actor);
+      return E.left(problem(422, 'sequence-conflict', 'Source sequence already taken', written.detail));
+    }
+
+    const decisionContext: CommandContext = {
+      inputId: written.id,
+      origin: { source, sourceSequence, file: item.file, line: item.line },
+      ...(context.traceparent !== undefined && { traceparent: context.traceparent }),
+      ...(context.actor !== undefined && { actor: context.actor }),
+    };
+    const origin: RecordOrigin = { source, sourceSequence, file: item.file, ...(item.line !== null && { line: item.line }), raw: line };
+    const provenance = { source, sourceSequence, position: written.position };
+    const decided =
+      record.type === 'ALC'
+        ? await this.onBooking(record.tradeRef, decisionContext, () => ({ type: 'AllocationReceived', inputId: written.id, record, provenance }), { requireTrade: false })
+        : record.type === 'CNF'
+          ? await this.onBooking(record.tradeRef, decisionContext, () => ({ type: 'ConfirmationReceived', inputId: written.id, record, provenance }), { requireTrade: false })
+          : await this.onTrade(record.tradeRef, decisionContext, () => ({ type: 'ReceiveVersion', inputId: written.id, record, origin }));
+    if (E.isLeft(decided)) return decided;
+
+    const resolved: ExceptionResolved = { type: 'ExceptionResolved', exceptionId, resolution: 'RESUBMITTED', correctedLine: line, tradeRef: record.tradeRef };
+    const position = await this.appendResolution(stream, resolved, held.right, record.tradeRef, context.actor);
+    return E.right({ ...decided.right, position: Math.max(position, decided.right.position) });
+  }
+
+  /**
+   * Whether a line could be resubmitted for an exception now: it exists and is
+   * open, and the line is a valid detail record its source may send. What a
+   * four-eyes request is checked against before it is recorded.
+   */
+  async checkResubmission(
+    exceptionId: string,
+    line: string,
+  ): Promise<E.Either<Problem, { exception: ExceptionView; record: DetailRecord; sourceSequence: number; source: FeedSource }>> {
     const exception = await this.findException(exceptionId);
     if (!exception) return E.left(problem(404, 'not-found', 'Not found', `exception ${exceptionId} does not exist`));
     if (exception.resolved) return E.left(alreadyResolved(exceptionId));
@@ -133,49 +191,21 @@ export class CommandService {
     if (!RECORD_TYPES_BY_SOURCE[source].includes(record.type)) {
       return E.left(problem(422, 'source-mismatch', 'Record type not allowed for the source', `${record.type} cannot come from ${source}`));
     }
-    const stream = `${RESOLUTION_STREAM_PREFIX}${exceptionId}`;
-    const held = await this.holdException(stream, exceptionId, line, record.tradeRef);
-    if (E.isLeft(held)) return held;
+    return E.right({ exception, record, sourceSequence, source });
+  }
 
-    const item = {
-      kind: 'record' as const,
-      source,
-      file: exception.file ?? 'api',
-      line: exception.line,
-      raw: line,
-      sourceSequence,
-      record,
-      ...(context.traceparent !== undefined && { traceparent: context.traceparent }),
-    };
-    const written = await this.writer.writeOne(item);
-    if (written.kind === 'conflict') {
-      const refused: ResubmissionRefused = { type: 'ResubmissionRefused', exceptionId, correctedLine: line, reason: written.detail };
-      await this.appendResolution(stream, refused, held.right, record.tradeRef);
-      return E.left(problem(422, 'sequence-conflict', 'Source sequence already taken', written.detail));
-    }
+  /** The account of a trade's effective terms, as its own stream has them; null for a trade not known or without terms. */
+  async tradeAccount(tradeRef: string): Promise<string | null> {
+    return (await this.loadTrade(tradeRef)).state.terms?.account ?? null;
+  }
 
-    const decisionContext: CommandContext = {
-      inputId: written.id,
-      origin: { source, sourceSequence, file: item.file, line: item.line },
-      ...(context.traceparent !== undefined && { traceparent: context.traceparent }),
-    };
-    const origin: RecordOrigin = { source, sourceSequence, file: item.file, ...(item.line !== null && { line: item.line }), raw: line };
-    const provenance = { source, sourceSequence, position: written.position };
-    const decided =
-      record.type === 'ALC'
-        ? await this.onBooking(record.tradeRef, decisionContext, () => ({ type: 'AllocationReceived', inputId: written.id, record, provenance }), { requireTrade: false })
-        : record.type === 'CNF'
-          ? await this.onBooking(record.tradeRef, decisionContext, () => ({ type: 'ConfirmationReceived', inputId: written.id, record, provenance }), { requireTrade: false })
-          : await this.onTrade(record.tradeRef, decisionContext, () => ({ type: 'ReceiveVersion', inputId: written.id, record, origin }));
-    if (E.isLeft(decided)) return decided;
-
-    const resolved: ExceptionResolved = { type: 'ExceptionResolved', exceptionId, resolution: 'RESUBMITTED', correctedLine: line, tradeRef: record.tradeRef };
-    const position = await this.appendResolution(stream, resolved, held.right, record.tradeRef);
-    return E.right({ ...decided.right, position: Math.max(position, decided.right.position) });
+  /** Whether the booking process manager holds a booking of the trade now. */
+  async isBooked(tradeRef: string): Promise<boolean> {
+    return (await this.load(Booking.bookingStream(tradeRef), Booking.evolve, Booking.initialBookingState)).state.booking !== null;
   }
 
   /** Holds an open exception for a resubmission of `line`; the revision of the hold. */
-  private async holdException(stream: string, exceptionId: string, line: string, tradeRef: string): Promise<E.Either<Problem, number>> {
+  private async holdException(stream: string, exceptionId: string, line: string, tradeRef: string, actor: Actor | undefined): Promise<E.Either<Problem, number>> {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const events = await this.store.readStream(stream);
       const last = events.at(-1);
@@ -193,7 +223,7 @@ export class CommandService {
       const started: ResubmissionStarted = { type: 'ResubmissionStarted', exceptionId, correctedLine: line, tradeRef };
       try {
         const expected = last ? last.revision : 'no_stream';
-        return E.right((await this.store.append(stream, [resolutionEvent(stream, started, events.length, tradeRef)], expected)).nextRevision);
+        return E.right((await this.store.append(stream, [resolutionEvent(stream, started, events.length, tradeRef, actor)], expected)).nextRevision);
       } catch (error) {
         if (!(error instanceof WrongExpectedRevisionError)) throw error;
       }
@@ -202,9 +232,9 @@ export class CommandService {
   }
 
   /** Appends after the hold; a retry that raced this one may have done it already, which is as good. */
-  private async appendResolution(stream: string, event: ResubmissionRefused | ExceptionResolved, heldAt: number, tradeRef: string): Promise<number> {
+  private async appendResolution(stream: string, event: ResubmissionRefused | ExceptionResolved, heldAt: number, tradeRef: string, actor: Actor | undefined): Promise<number> {
     try {
-      return (await this.store.append(stream, [resolutionEvent(stream, event, heldAt + 1, tradeRef)], heldAt)).position;
+      return (await this.store.append(stream, [resolutionEvent(stream, event, heldAt + 1, tradeRef, actor)], heldAt)).position;
     } catch (error) {
       if (!(error instanceof WrongExpectedRevisionError)) throw error;
       const [standing] = await this.store.readStream(stream, { fromRevision: heldAt + 1, maxCount: 1 });
@@ -262,13 +292,13 @@ export class CommandService {
 
   /** The position of the last event appended, or null when another writer got there first. */
   private async tryAppend(stream: string, revision: number | null, events: Array<{ type: string; tradeRef: string }>, context: CommandContext): Promise<number | null> {
-    const { inputId, traceparent, origin } = context;
+    const { inputId, traceparent, origin, actor } = context;
     const source = origin ? { source: origin.source, sourceSequence: origin.sourceSequence, file: origin.file, ...(origin.line !== null && { line: origin.line }) } : { source: 'API' as const };
     const data: EventData[] = events.map((event, index) => ({
       id: deterministicId(inputId, stream, event.type, index),
       type: event.type,
       data: event,
-      metadata: { correlationId: event.tradeRef, causationId: inputId, ...source, ...(traceparent !== undefined && { traceparent }) },
+      metadata: { correlationId: event.tradeRef, causationId: inputId, ...source, ...(traceparent !== undefined && { traceparent }), ...(actor !== undefined && { actor }) },
     }));
     try {
       return (await this.store.append(stream, data, revision ?? 'no_stream')).position;
@@ -330,8 +360,8 @@ function alreadyResolved(exceptionId: string): Problem {
   return problem(409, 'exception-resolved', 'Already resolved', `exception ${exceptionId} was already resolved`);
 }
 
-function resolutionEvent(stream: string, data: ResolutionEvent, revision: number, tradeRef: string): EventData {
-  return { id: deterministicId(stream, revision), type: data.type, data, metadata: { correlationId: tradeRef } };
+function resolutionEvent(stream: string, data: ResolutionEvent, revision: number, tradeRef: string, actor: Actor | undefined): EventData {
+  return { id: deterministicId(stream, revision), type: data.type, data, metadata: { correlationId: tradeRef, ...(actor !== undefined && { actor }) } };
 }
 
 function defaultSourceOf(type: string): 'CORE' | 'ALLOC' | 'CUSTODY' {

@@ -29,6 +29,7 @@ const FRAMEWORK_PROBLEMS: Record<string, string> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported-media-type',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad-request',
   FST_ERR_BAD_URL: 'malformed-url',
+  KEPLER_RATE_LIMITED: 'rate-limited',
 };
 
 /** Turns fastify's schema-validation errors into a problem that names each offending parameter or field. */

@@ -38,6 +38,15 @@ export const ExceptionsQuery = Type.Object({
 });
 export type ExceptionsQuery = Static<typeof ExceptionsQuery>;
 
+export const ApprovalsQuery = Type.Object({
+  status: Type.Optional(Type.Union([Type.Literal('PENDING'), Type.Literal('APPROVED'), Type.Literal('REJECTED'), Type.Literal('CARRIED_OUT')])),
+  limit: Type.Optional(Limit),
+  cursor: Type.Optional(Cursor),
+  minPosition: Type.Optional(MinPosition),
+});
+
+export const ApprovalIdParam = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+
 export const ConsistencyQuery = Type.Object({ minPosition: Type.Optional(MinPosition) });
 export type ConsistencyQuery = Static<typeof ConsistencyQuery>;
 
@@ -65,6 +74,10 @@ export const TradeSchema = Type.Object({
     Type.Null(),
   ]),
   onHold: Type.Boolean(),
+  lastChangedBy: Type.Union([
+    Type.Object({ subject: Type.String(), clientId: Type.Optional(Type.String()), name: Type.Optional(Type.String()) }, { description: 'who made the last change through the API; null when a feed did' }),
+    Type.Null(),
+  ]),
 });
 
 /** A position's signed quantity: a JSON integer, exact even past 2^53 (it is serialised from a bigint). */

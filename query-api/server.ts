@@ -4,10 +4,12 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
-import { LiveReadModels, type ExceptionView, type PositionView, type TradeView } from '../projections/index.js';
+import { accountsWhere, entitlementsOf, isEntitled } from '../authorization/index.js';
+import { LiveReadModels, type ApprovalView, type ExceptionView, type PositionView, type TradeView } from '../projections/index.js';
 import type { Document, ReadStore } from '../readstore/index.js';
+import { entitledExceptionCounts, entitledExceptions } from './entitled.js';
 import { notFound, problemErrorHandler, sendProblem } from './problems.js';
-import { ConsistencyQuery, ExceptionsQuery, PositionsQuery, PositionsSchema, TradeRefParam, TradeSchema, TradesQuery } from './schemas.js';
+import { ApprovalIdParam, ApprovalsQuery, ConsistencyQuery, ExceptionsQuery, PositionsQuery, PositionsSchema, TradeRefParam, TradeSchema, TradesQuery } from './schemas.js';
 
 export interface PlatformStatus {
   caughtUp: boolean;
@@ -73,7 +75,7 @@ export function registerQueryApi(app: FastifyInstance, deps: QueryApiDependencie
 
   api.get('/status', { schema: { tags: ['queries'], summary: 'Is every follower of the event store caught up?', querystring: ConsistencyQuery } }, async (request, reply) => {
     // With minPosition, once every read model reflects it.
-    for (const projection of ['trades', 'positions', 'exceptions']) if (!(await consistent(projection, request, reply))) return reply;
+    for (const projection of ['trades', 'positions', 'exceptions', 'approvals']) if (!(await consistent(projection, request, reply))) return reply;
     return deps.status();
   });
   if (deps.queries === false) return;
@@ -81,7 +83,8 @@ export function registerQueryApi(app: FastifyInstance, deps: QueryApiDependencie
   api.get('/trades/:ref', { schema: { tags: ['queries'], summary: 'One trade (reference percent-encoded)', params: TradeRefParam, querystring: ConsistencyQuery, response: { 200: TradeSchema } } }, async (request, reply) => {
     if (!(await consistent('trades', request, reply))) return reply;
     const doc = await deps.reads.get(await models.collection('trades'), request.params.ref);
-    if (!doc) return sendProblem(reply, notFound(`trade ${request.params.ref}`, request.url));
+    // A trade outside the principal's accounts is not there for them: its existence is not told either.
+    if (!doc || !isEntitled(entitlementsOf(request.principal), (doc as unknown as TradeView).account)) return sendProblem(reply, notFound(`trade ${request.params.ref}`, request.url));
     const trade = tradeJson(doc);
     return reply.header('etag', `"${trade.version}"`).send(trade);
   });
@@ -91,7 +94,8 @@ export function registerQueryApi(app: FastifyInstance, deps: QueryApiDependencie
     const { status, account, isin, limit = 100, cursor } = request.query;
     const afterId = decodeCursor(cursor);
     if (afterId === false) return invalidCursor(reply);
-    const where = { ...(status && { status }), ...(account && { account }), ...(isin && { isin }) };
+    const accounts = accountsWhere(entitlementsOf(request.principal), account);
+    const where = { ...(status && { status }), ...(accounts !== undefined && { account: accounts }), ...(isin && { isin }) };
     const page = await deps.reads.find(await models.collection('trades'), { where, limit, ...(afterId !== null && { afterId }) });
     return { items: page.map((row) => tradeJson(row.doc)), nextCursor: nextCursorOf(page, limit) };
   });
@@ -99,7 +103,8 @@ export function registerQueryApi(app: FastifyInstance, deps: QueryApiDependencie
   api.get('/positions', { schema: { tags: ['queries'], summary: 'Non-zero positions per account and ISIN', querystring: PositionsQuery, response: { 200: PositionsSchema } } }, async (request, reply) => {
     if (!(await consistent('positions', request, reply))) return reply;
     const { account, isin } = request.query;
-    const where = { nonZero: true, ...(account && { account }), ...(isin && { isin }) };
+    const accounts = accountsWhere(entitlementsOf(request.principal), account);
+    const where = { nonZero: true, ...(accounts !== undefined && { account: accounts }), ...(isin && { isin }) };
     const rows = await deps.reads.find(await models.collection('positions'), { where });
     const items = rows.map(({ doc }) => {
       const position = doc as unknown as PositionView;
@@ -114,22 +119,63 @@ export function registerQueryApi(app: FastifyInstance, deps: QueryApiDependencie
     const afterId = decodeCursor(cursor);
     if (afterId === false) return invalidCursor(reply);
     const where = { ...(code !== undefined ? { code: code as string } : {}), ...(file !== undefined ? { file } : {}) };
+    const entitlements = entitlementsOf(request.principal);
+    if (entitlements.kind !== 'all') {
+      const found = await entitledExceptions(deps.reads, await models.collection('exceptions'), await models.collection('trades'), entitlements, { where, limit, afterId });
+      return { items: found.items.map((exception) => exceptionJson(exception as unknown as Document)), nextCursor: found.lastScanned === null ? null : encodeCursor(found.lastScanned) };
+    }
     const page = await deps.reads.find(await models.collection('exceptions'), { where, limit, ...(afterId !== null && { afterId }) });
     return { items: page.map((row) => exceptionJson(row.doc)), nextCursor: nextCursorOf(page, limit) };
   });
 
+  api.get('/approvals', { schema: { tags: ['approvals'], summary: 'Four-eyes requests, filtered and paginated', querystring: ApprovalsQuery } }, async (request, reply) => {
+    if (!(await consistent('approvals', request, reply))) return reply;
+    const { status, limit = 100, cursor } = request.query;
+    const afterId = decodeCursor(cursor);
+    if (afterId === false) return invalidCursor(reply);
+    const accounts = accountsWhere(entitlementsOf(request.principal), undefined);
+    const where = { ...(status && { status }), ...(accounts !== undefined && { account: accounts }) };
+    const page = await deps.reads.find(await models.collection('approvals'), { where, limit, ...(afterId !== null && { afterId }) });
+    return { items: page.map((row) => approvalJson(row.doc)), nextCursor: nextCursorOf(page, limit) };
+  });
+
+  api.get('/approvals/:id', { schema: { tags: ['approvals'], summary: 'One four-eyes request', params: ApprovalIdParam, querystring: ConsistencyQuery } }, async (request, reply) => {
+    if (!(await consistent('approvals', request, reply))) return reply;
+    const doc = await deps.reads.get(await models.collection('approvals'), request.params.id);
+    if (!doc || !isEntitled(entitlementsOf(request.principal), (doc as unknown as ApprovalView).account)) return sendProblem(reply, notFound(`approval ${request.params.id}`, request.url));
+    return approvalJson(doc);
+  });
+
   api.get('/exceptions/counts', { schema: { tags: ['queries'], summary: 'Exceptions by reason code', querystring: ConsistencyQuery } }, async (request, reply) => {
     if (!(await consistent('exceptions', request, reply))) return reply;
+    const entitlements = entitlementsOf(request.principal);
+    if (entitlements.kind !== 'all') return entitledExceptionCounts(deps.reads, await models.collection('exceptions'), await models.collection('trades'), entitlements);
     return deps.reads.countBy(await models.collection('exceptions'), 'code');
   });
+}
+
+/** What guards the server's routes: registered before any of them, and shown in the OpenAPI document. */
+export interface HttpSecurity {
+  register(app: FastifyInstance): Promise<void>;
+  /** OpenAPI `components.securitySchemes`. */
+  schemes: Record<string, unknown>;
+  /** OpenAPI `security` of one operation. */
+  operationSecurity(method: string, url: string): Array<Record<string, string[]>> | undefined;
+}
+
+export interface HttpServerOptions {
+  /** HTTPS with these PEM contents; plain HTTP without. */
+  https?: { cert: Buffer; key: Buffer } | null;
+  security?: HttpSecurity;
 }
 
 /**
  * The HTTP server both APIs share: problem+json errors, and an OpenAPI document
  * built from the routes' schemas (UI at /docs, JSON at /docs/json).
  */
-export async function createHttpServer(logger: Logger): Promise<FastifyInstance> {
+export async function createHttpServer(logger: Logger, options: HttpServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(options.https && { https: { cert: options.https.cert, key: options.https.key } }),
     loggerInstance: logger as FastifyBaseLogger,
     // A path fastify cannot decode (such as "%ZZ") never reaches a route: answer it as a problem too.
     frameworkErrors: (error, request, reply) => problemErrorHandler(error, request, reply),
@@ -137,7 +183,7 @@ export async function createHttpServer(logger: Logger): Promise<FastifyInstance>
     logController: new LogController({ disableRequestLogging: true }),
     // Trade references may contain '/', sent percent-encoded in the path.
     routerOptions: { maxParamLength: 500 },
-  });
+  }) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler());
   app.setErrorHandler(problemErrorHandler);
   app.setNotFoundHandler((request, reply) =>
@@ -156,13 +202,24 @@ export async function createHttpServer(logger: Logger): Promise<FastifyInstance>
     },
     additionalProperties: true,
   });
+  await options.security?.register(app);
+  const security = options.security;
   await app.register(swagger, {
     openapi: {
       info: { title: 'Kepler', version: '1', description: 'Commands and queries over the CX1 trade history' },
-      tags: [{ name: 'commands' }, { name: 'operations' }, { name: 'queries' }],
+      tags: [{ name: 'commands' }, { name: 'operations' }, { name: 'queries' }, { name: 'approvals' }],
+      ...(security && { components: { securitySchemes: security.schemes as Record<string, never> } }),
     },
+    ...(security && {
+      transform: ({ schema, url, route }) => {
+        const method = Array.isArray(route.method) ? route.method[0]! : route.method;
+        const operation = security.operationSecurity(method, route.url);
+        return { schema: operation ? { ...schema, security: operation } : schema, url };
+      },
+    }),
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // staticCSP: the UI's own Content-Security-Policy, in place of the stricter default one.
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   return app;
 }
 
@@ -200,6 +257,7 @@ function tradeJson(doc: Document) {
     allocations: t.allocations,
     confirmation: t.confirmation,
     onHold: t.onHold,
+    lastChangedBy: t.lastChangedBy ?? null,
   };
 }
 
@@ -208,8 +266,17 @@ function exceptionJson(doc: Document) {
   return { id: e.id, code: e.code, file: e.file, line: e.line, tradeRef: e.tradeRef, detail: e.detail, raw: e.raw, source: e.source, resolved: e.resolved, correctedLine: e.correctedLine ?? null };
 }
 
+function approvalJson(doc: Document) {
+  const { asOf: _asOf, ...approval } = doc as unknown as ApprovalView;
+  return approval;
+}
+
 function nextCursorOf(page: Array<{ id: string }>, limit: number): string | null {
-  return page.length === limit ? Buffer.from(page.at(-1)!.id, 'utf8').toString('base64url') : null;
+  return page.length === limit ? encodeCursor(page.at(-1)!.id) : null;
+}
+
+function encodeCursor(id: string): string {
+  return Buffer.from(id, 'utf8').toString('base64url');
 }
 
 /** null: no cursor; false: a cursor that is not one of ours. */

@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { notFound, sendProblem } from '../query-api/problems.js';
 import { loadLedger, type Ledger } from './ledger.js';
-import { buildReport, renderHtml, type FailOn } from './report/index.js';
+import { buildReport, renderHtml, REPORT_CSP, type FailOn } from './report/index.js';
 import { RunStore, ShardStore, type VerdictRow } from './store.js';
 import { VERDICTS, type Verdict } from './verdict.js';
 
@@ -146,6 +146,6 @@ export function registerRegressionApi(app: FastifyInstance, options: RegressionA
   app.get<{ Params: { run: string } }>('/regression/runs/:run/report.html', async (request, reply) => {
     const dir = runDirOr404(request.params.run, reply);
     if (!dir) return reply;
-    return reply.type('text/html; charset=utf-8').send(renderHtml(report(dir, 500)));
+    return reply.type('text/html; charset=utf-8').header('content-security-policy', REPORT_CSP).send(renderHtml(report(dir, 500)));
   });
 }

@@ -376,9 +376,28 @@ export function regressServeCommand(): Command {
     .option('--port <n>', 'HTTP port', whole('--port'), 3100)
     .option('--host <host>', 'HTTP host', 'localhost')
     .option('--known <file>', 'the known-difference ledger', './known-differences.json')
-    .action(async (options: { runs: string; port: number; host: string; known: string }) => {
-      const { default: Fastify } = await import('fastify');
-      const app = Fastify();
+    .option('--config <file>', 'Kepler configuration file: authentication, HTTPS, rate limit (as for serve)')
+    .option('--insecure', 'listen beyond loopback although authentication is off')
+    .action(async (options: { runs: string; port: number; host: string; known: string; config?: string; insecure?: boolean }) => {
+      const { readFile } = await import('node:fs/promises');
+      const { loadConfig } = await import('../config.js');
+      const { createLogger } = await import('../logger.js');
+      const { createHttpServer } = await import('../../query-api/index.js');
+      const { httpSecurity, refuseUnguardedListen, warnIfUnguarded } = await import('../security.js');
+      const loaded = loadConfig({ ...(options.config !== undefined && { configFile: options.config }), insecure: options.insecure ?? false });
+      const config = { ...loaded, http: { ...loaded.http, host: options.host, port: options.port } };
+      const logger = createLogger('kepler-regress-serve');
+      try {
+        refuseUnguardedListen(config);
+      } catch (error) {
+        process.stderr.write(`kepler regress-serve: ${(error as Error).message}\n`);
+        process.exit(2);
+      }
+      warnIfUnguarded(config, logger);
+      const app = await createHttpServer(logger, {
+        https: config.http.tls && { cert: await readFile(config.http.tls.cert), key: await readFile(config.http.tls.key) },
+        security: await httpSecurity(config, logger),
+      });
       registerRegressionApi(app, { runsDir: resolve(options.runs), ledgerPath: resolve(options.known) });
       const url = await app.listen({ port: options.port, host: options.host });
       process.stderr.write(`kepler regress-serve: ${url}/regression/runs\n`);

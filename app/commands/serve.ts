@@ -8,7 +8,13 @@ import { startPlatform, type RunningPlatform } from '../serve.js';
 
 export async function serveCommand(config: KeplerConfig): Promise<RunningPlatform> {
   const logger = createLogger();
-  const running = await startPlatform(config, logger);
+  let running: RunningPlatform;
+  try {
+    running = await startPlatform(config, logger);
+  } catch (error) {
+    process.stderr.write(`kepler serve: ${(error as Error).message}\n`);
+    process.exit(2);
+  }
   logger.info({ url: running.url, dataDir: config.dataDir, eventStore: config.eventStore.kind, readStore: config.readStore.kind }, 'kepler is serving');
   stopOnSignals(running);
   return running;
@@ -20,6 +26,7 @@ export async function startCommand(config: KeplerConfig): Promise<void> {
   const head = await running.platform.events.headPosition();
   const sampleDir = join(packageRoot(), 'app', 'sample-feed');
   const lines = [`Kepler is running on ${running.url} (data in ${config.dataDir})`];
+  if (!config.auth) lines.push('Authentication is OFF (no identity provider configured): fine on this machine, never beyond it. See README, Security.');
   if (head === 0) {
     const files = (await readdir(sampleDir)).filter((f) => f.endsWith('.cx1')).sort();
     const ingestor = new FileIngestor(running.platform.events, { parseOnThread: true });

@@ -3,6 +3,7 @@
 // counts, a chart of verdicts over time, the signature table with examples,
 // and a drill-down per correlation ID with both sides and the differences
 // highlighted.
+import { createHash } from 'node:crypto';
 import type { ReportModel } from './model.js';
 
 const escapeHtml = (text: string) => text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -357,3 +358,17 @@ const CLIENT_JS = String.raw`
   else if (['summary', 'signatures', 'pairs', 'checksums', 'run'].indexOf(h) >= 0) show(h);
 })();
 `;
+
+/**
+ * The Content-Security-Policy the page is served with: nothing from the network,
+ * and of inline scripts only its own (by hash); the data block is JSON, never run.
+ */
+export const REPORT_CSP = [
+  "default-src 'none'",
+  `script-src 'sha256-${createHash('sha256').update(CLIENT_JS).digest('base64')}'`,
+  "style-src 'unsafe-inline'",
+  'img-src data:',
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');

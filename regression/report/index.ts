@@ -6,7 +6,7 @@ import { renderJunit } from './junit.js';
 import type { ReportModel } from './model.js';
 
 export { buildReport, evaluateGate, FAIL_ON, type FailOn, type ReportModel, type ReportOptions, type ReportPair, type ReportSignature, type ChecksumSummary } from './model.js';
-export { renderHtml } from './html.js';
+export { renderHtml, REPORT_CSP } from './html.js';
 export { renderJunit } from './junit.js';
 
 export interface WrittenReports {

@@ -29,7 +29,8 @@ async function keplerInstance(root: string, name: string, trades: readonly FeedT
   mkdirSync(feedDir, { recursive: true });
   const files = writeFeed(feedDir, trades);
   // Followers in this process (tests run from TypeScript sources, which worker threads cannot load).
-  const config = { ...loadConfig({ dataDir }, { KEPLER_PROJECTIONS_THREAD: '0' }), http: { host: '127.0.0.1', port: 0 } };
+  const base = loadConfig({ dataDir }, { KEPLER_PROJECTIONS_THREAD: '0' });
+  const config = { ...base, http: { ...base.http, host: '127.0.0.1', port: 0 } };
   // Ingest the whole feed first, then let the platform process it: the same order of inputs in every instance.
   const store = SqliteEventStore.open(join(dataDir, 'events.db'));
   const ingestor = new FileIngestor(store);
