@@ -37,6 +37,7 @@ export class TokenVerifier {
   }
 
   async verify(token: string): Promise<Verification> {
+    if (!isCanonicalCompactJws(token)) return { ok: false, kind: 'invalid', reason: 'malformed (not a canonical compact JWS)', expired: false };
     let keys: JWTVerifyGetKey;
     try {
       keys = await this.keySet();
@@ -95,6 +96,16 @@ export class TokenVerifier {
       timeoutDuration: FETCH_TIMEOUT_MS,
     });
   }
+}
+
+/**
+ * Three base64url parts, each exactly as its bytes encode: the decoder would let
+ * whitespace or unused trailing bits through, and a token that differs from the
+ * one issued in any character is not that token.
+ */
+function isCanonicalCompactJws(token: string): boolean {
+  const parts = token.split('.');
+  return parts.length === 3 && parts.every((part) => /^[A-Za-z0-9_-]*$/.test(part) && Buffer.from(part, 'base64url').toString('base64url') === part);
 }
 
 function reasonOf(error: errors.JOSEError): string {
