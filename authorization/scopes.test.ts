@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { ROUTE_SCOPES, SCOPES, scopeOf } from './index.js';
+
+describe('the scope table', () => {
+  it('names each route once, with a scope Kepler defines (or none: any valid token)', () => {
+    const keys = ROUTE_SCOPES.map((r) => `${r.method} ${r.url}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    for (const rule of ROUTE_SCOPES) if (rule.scope !== null) expect(Object.keys(SCOPES)).toContain(rule.scope);
+  });
+
+  it('has at least the scopes the issue asks for, each used by a route', () => {
+    const asked = ['trades:read', 'trades:write', 'trades:cancel', 'allocations:write', 'confirmations:write', 'holds:write', 'exceptions:read', 'exceptions:resubmit', 'positions:read', 'regression:read'];
+    const used = new Set(ROUTE_SCOPES.map((r) => r.scope));
+    for (const scope of asked) expect(used, scope).toContain(scope);
+    for (const scope of Object.keys(SCOPES)) expect(used, `${scope} is defined but no route needs it`).toContain(scope);
+  });
+
+  it('answers HEAD as GET, the documentation with any valid token, and nothing for a route it does not know', () => {
+    expect(scopeOf('GET', '/trades/:ref')).toBe('trades:read');
+    expect(scopeOf('HEAD', '/trades/:ref')).toBe('trades:read');
+    expect(scopeOf('POST', '/trades/:ref/cancellation')).toBe('trades:cancel');
+    expect(scopeOf('GET', '/docs/json')).toBeNull();
+    expect(scopeOf('GET', '/docs')).toBeNull();
+    expect(scopeOf('GET', '/docsx')).toBeUndefined();
+    expect(scopeOf('DELETE', '/trades')).toBeUndefined();
+  });
+});
