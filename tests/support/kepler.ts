@@ -62,7 +62,7 @@ export class KeplerServer {
       const timer = setTimeout(() => reject(new Error(`kepler serve did not start: ${output.stderr}`)), 20_000);
       child.stderr!.on('data', (chunk: Buffer) => {
         output.stderr += chunk.toString();
-        const match = /"msg":"kepler is serving"/.test(output.stderr) && /"url":"(http:\/\/[^"]+)"/.exec(output.stderr);
+        const match = /"msg":"kepler is serving"/.test(output.stderr) && /"url":"(https?:\/\/[^"]+)"/.exec(output.stderr);
         if (match) {
           clearTimeout(timer);
           resolve(match[1]!);
@@ -73,6 +73,9 @@ export class KeplerServer {
     return new KeplerServer(child, url, output);
   }
 
+  /** With authentication on: a bearer token for what this helper asks (status, snapshots). */
+  authorize?: () => Promise<string>;
+
   get logs(): string {
     return this.output.stderr;
   }
@@ -82,7 +85,8 @@ export class KeplerServer {
   }
 
   async get<T = unknown>(path: string, init?: RequestInit): Promise<{ status: number; headers: Headers; body: T }> {
-    const response = await fetch(this.url + path, init);
+    const authorization = this.authorize && { authorization: `Bearer ${await this.authorize()}` };
+    const response = await fetch(this.url + path, authorization ? { ...init, headers: { ...authorization, ...(init?.headers as Record<string, string>) } } : init);
     const text = await response.text();
     return { status: response.status, headers: response.headers, body: (text ? JSON.parse(text) : null) as T };
   }
