@@ -208,7 +208,7 @@ export async function createHttpServer(logger: Logger, options: HttpServerOption
     openapi: {
       info: { title: 'Kepler', version: '1', description: 'Commands and queries over the CX1 trade history' },
       tags: [{ name: 'commands' }, { name: 'operations' }, { name: 'queries' }, { name: 'approvals' }],
-      ...(security && { components: { securitySchemes: security.schemes as Record<string, never> } }),
+      ...(security && Object.keys(security.schemes).length > 0 && { components: { securitySchemes: security.schemes as Record<string, never> } }),
     },
     ...(security && {
       transform: ({ schema, url, route }) => {
@@ -218,8 +218,13 @@ export async function createHttpServer(logger: Logger, options: HttpServerOption
       },
     }),
   });
-  // staticCSP: the UI's own Content-Security-Policy, in place of the stricter default one.
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  // staticCSP: the UI's own Content-Security-Policy (its scripts by hash), in place of the stricter
+  // default one; the inline styles the UI applies as it renders are let through.
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    transformStaticCSP: (header) => header.replace(/style-src ([^;]*)/, "style-src $1 'unsafe-inline'"),
+  });
   return app;
 }
 
