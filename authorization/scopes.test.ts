@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ROUTE_SCOPES, SCOPES, scopeOf } from './index.js';
 
@@ -23,5 +24,14 @@ describe('the scope table', () => {
     expect(scopeOf('GET', '/docs')).toBeNull();
     expect(scopeOf('GET', '/docsx')).toBeUndefined();
     expect(scopeOf('DELETE', '/trades')).toBeUndefined();
+  });
+});
+
+describe('the README', () => {
+  it('shows the scope table as it is in code', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const table = readme.slice(readme.indexOf('<!-- scopes:begin -->'), readme.indexOf('<!-- scopes:end -->'));
+    const rows = [...table.matchAll(/^\| `(\w+) ([^`]+)` \| (?:`([^`]+)`|any valid token) \|$/gm)].map((m) => ({ method: m[1], url: m[2], scope: m[3] ?? null }));
+    expect(rows).toEqual(ROUTE_SCOPES.map(({ method, url, scope }) => ({ method, url, scope })));
   });
 });
