@@ -79,6 +79,9 @@ export function registerCommandApi(app: FastifyInstance, deps: CommandApiDepende
     const { reason } = request.body;
     return run(request, reply, 201, tradeAccount(ref), async (context) => {
       if (approvals && context.actor && (await deps.commands.isBooked(ref))) {
+        // If-Match holds for the request as it would for the cancellation itself.
+        const stale = await deps.commands.staleVersion(ref, context);
+        if (stale) return E.left(stale);
         const account = await deps.commands.tradeAccount(ref);
         return approvals.request({ approvalId: approvalIdOf(context), tradeRef: ref, account, action: { kind: 'cancel-trade', tradeRef: ref, reason }, scope: 'trades:cancel', requestedBy: context.actor }, context.traceparent);
       }

@@ -243,6 +243,12 @@ export class CommandService {
     }
   }
 
+  /** The 409 a command with this If-Match would meet on the trade now; null when its versions allow it. */
+  async staleVersion(tradeRef: string, context: CommandContext): Promise<Problem | null> {
+    if (context.expectedVersions === undefined) return null;
+    return checkExpectedVersion(tradeRef, (await this.loadTrade(tradeRef)).state.effectiveVersion, context);
+  }
+
   async tradeVersion(tradeRef: string): Promise<number> {
     return (await this.loadTrade(tradeRef)).state.effectiveVersion;
   }

@@ -15,7 +15,7 @@ export function eventStoreContract(name: string, open: () => Promise<EventStore>
       id: randomUUID(),
       type,
       data,
-      metadata: { correlationId, source: 'CORE', sourceSequence: 7, traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
+      metadata: { correlationId, source: 'CORE', sourceSequence: 7, traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', actor: { subject: 'alice', clientId: 'desk-ui', name: 'Alice' } },
     });
 
     beforeAll(async () => {

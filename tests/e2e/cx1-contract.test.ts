@@ -82,6 +82,8 @@ function expectContractState(state: Awaited<ReturnType<typeof snapshot>>) {
     ],
     confirmation: { status: 'AFFIRMED', quantity: 1000, price: '189.25', reason: '' },
     onHold: false,
+    // Every change came from a feed, not from a principal of the API.
+    lastChangedBy: null,
   });
   expect(byRef['B/2']).toMatchObject({ status: 'BOOKED', version: 3, bookedVersion: 3, pendingVersions: [], quantity: 700, side: 'SELL', price: '4.125' });
   expect(byRef['B/2']!.allocations).toEqual([{ allocationId: 'AL1', account: 'FUND-1', quantity: 700 }]);

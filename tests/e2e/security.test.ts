@@ -208,11 +208,12 @@ describe('security: authentication, authorization and audit through serve', () =
     await server.caughtUp();
     expect((await as('ops', 'GET', '/trades/EYES-1')).body).toMatchObject({ status: 'BOOKED' });
 
-    const asked = await as<{ approvalId: string; status: string; position: number }>('ops', 'POST', '/trades/EYES-1/cancellation', { reason: 'wrong counterparty' }, { 'idempotency-key': 'eyes-1' });
+    expect((await as<{ type: string }>('ops', 'POST', '/trades/EYES-1/cancellation', { reason: 'stale' }, { 'if-match': '"7"' })).body).toMatchObject({ status: 409, type: '/problems/version-conflict' });
+    const asked = await as<{ approvalId: string; status: string; position: number }>('ops', 'POST', '/trades/EYES-1/cancellation', { reason: 'wrong counterparty' }, { 'idempotency-key': 'eyes-1', 'if-match': '"1"' });
     expect(asked.status).toBe(202);
     expect(asked.body).toMatchObject({ status: 'PENDING', tradeRef: 'EYES-1' });
     expect(asked.headers.get('location')).toBe(`/approvals/${asked.body.approvalId}`);
-    const again = await as<{ approvalId: string }>('ops', 'POST', '/trades/EYES-1/cancellation', { reason: 'wrong counterparty' }, { 'idempotency-key': 'eyes-1' });
+    const again = await as<{ approvalId: string }>('ops', 'POST', '/trades/EYES-1/cancellation', { reason: 'wrong counterparty' }, { 'idempotency-key': 'eyes-1', 'if-match': '"1"' });
     expect(again.body.approvalId).toBe(asked.body.approvalId);
     const id = asked.body.approvalId;
 
