@@ -1,15 +1,10 @@
 import * as E from 'fp-ts/lib/Either.js';
-import type { ApprovalAction, ApprovalEvent, ApprovalOutcome, Party } from './events.js';
+import type { ApprovalEvent, ApprovalOutcome, ApprovalRequested, Party } from './events.js';
 import type { ApprovalState } from './state.js';
 
-export interface RequestApproval {
+/** Asks for what the request event then records. */
+export interface RequestApproval extends Omit<ApprovalRequested, 'type'> {
   type: 'RequestApproval';
-  approvalId: string;
-  tradeRef: string;
-  account: string | null;
-  action: ApprovalAction;
-  scope: string;
-  requestedBy: Party;
 }
 
 export interface Approve {
