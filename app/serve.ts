@@ -8,11 +8,10 @@ import { createHttpServer, registerQueryApi } from '../query-api/index.js';
 import type { EventStore } from '../eventstore/index.js';
 import { startTelemetry, stopTelemetry } from '../telemetry/index.js';
 import type { AmqpConfig, KeplerConfig, Role } from './config.js';
-import { readTlsFiles } from './stores.js';
 import { Platform } from './platform.js';
 import type { FromProjectionsThread, ToProjectionsThread } from './projections-thread.js';
 import { httpSecurity, refuseUnguardedListen, warnIfUnguarded } from './security.js';
-import { openEventStore, openReadStore } from './stores.js';
+import { openEventStore, openReadStore, readTlsFiles } from './stores.js';
 
 export interface RunningPlatform {
   platform: Platform;

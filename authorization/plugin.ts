@@ -30,7 +30,7 @@ const REALM = 'kepler';
 /**
  * Everything a request passes before a route runs: a bearer token checked
  * (401), the scope its route needs (403), a rate limit per principal (429), and
- * security headers on every answer. Registered on the root instance before any
+ * security headers on the HTML pages. Registered on the root instance before any
  * route, so that it sees and guards every one; a route the scope table does not
  * name stops the server from starting.
  */
