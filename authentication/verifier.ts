@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import type { JWTVerifyGetKey } from 'jose';
 import type { AuthConfig } from './config.js';
 import { principalOf, type Principal } from './principal.js';
 
@@ -11,6 +11,14 @@ export type Verification =
   | { ok: false; kind: 'invalid'; reason: string; expired: boolean }
   /** The issuer's keys could not be had: not the client's fault, so not a 401. */
   | { ok: false; kind: 'unavailable'; reason: string };
+
+/**
+ * jose is loaded when the first token is checked: every CLI command reads the
+ * configuration, and only a server with an issuer needs it.
+ */
+type Jose = typeof import('jose');
+let loaded: Promise<Jose> | null = null;
+const jose = (): Promise<Jose> => (loaded ??= import('jose'));
 
 /** The least time between two attempts at the discovery document after one failed. */
 const DISCOVERY_RETRY_FLOOR_MS = 1000;
@@ -44,6 +52,7 @@ export class TokenVerifier {
     } catch (error) {
       return { ok: false, kind: 'unavailable', reason: `discovery: ${messageOf(error)}` };
     }
+    const { errors, jwtVerify } = await jose();
     try {
       const { payload } = await jwtVerify(token, keys, {
         issuer: this.config.issuer,
@@ -58,7 +67,7 @@ export class TokenVerifier {
       if (!(error instanceof errors.JOSEError) || error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) {
         return { ok: false, kind: 'unavailable', reason: `keys: ${messageOf(error)}` };
       }
-      return { ok: false, kind: 'invalid', reason: reasonOf(error as errors.JOSEError), expired: error instanceof errors.JWTExpired };
+      return { ok: false, kind: 'invalid', reason: reasonOf(errors, error), expired: error instanceof errors.JWTExpired };
     }
   }
 
@@ -90,6 +99,7 @@ export class TokenVerifier {
     if (document.issuer !== this.config.issuer) throw new Error(`${url} names issuer ${String(document.issuer)}, not ${this.config.issuer}`);
     if (typeof document.jwks_uri !== 'string') throw new Error(`${url} has no jwks_uri`);
     if (typeof document.token_endpoint === 'string') this.tokenEndpoint = document.token_endpoint;
+    const { createRemoteJWKSet } = await jose();
     return createRemoteJWKSet(new URL(document.jwks_uri), {
       cooldownDuration: this.config.jwksCooldownMs,
       cacheMaxAge: this.config.jwksCacheMaxAgeMs,
@@ -108,7 +118,7 @@ function isCanonicalCompactJws(token: string): boolean {
   return parts.length === 3 && parts.every((part) => /^[A-Za-z0-9_-]*$/.test(part) && Buffer.from(part, 'base64url').toString('base64url') === part);
 }
 
-function reasonOf(error: errors.JOSEError): string {
+function reasonOf(errors: Jose['errors'], error: InstanceType<Jose['errors']['JOSEError']>): string {
   if (error instanceof errors.JWTExpired) return 'expired';
   if (error instanceof errors.JWTClaimValidationFailed) return `claim ${error.claim} ${error.reason}`;
   if (error instanceof errors.JOSEAlgNotAllowed) return 'algorithm not allowed';
