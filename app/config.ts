@@ -5,19 +5,30 @@ import { resolve } from 'node:path';
 export type EventStoreConfig = { kind: 'sqlite'; path: string } | { kind: 'eventstoredb'; url: string };
 export type ReadStoreConfig = { kind: 'sqlite'; path: string } | { kind: 'mongodb'; url: string; database: string };
 
-export const ROLES = ['ingestion', 'processors', 'projections', 'command-api', 'query-api', 'publisher'] as const;
+export const ROLES = ['ingestion', 'processors', 'projections', 'command-api', 'query-api', 'publisher', 'gateway', 'topology'] as const;
 export type Role = (typeof ROLES)[number];
+/** What a process runs when no roles are named: a whole slot. The gateway and the topology reconciler run where they are named. */
+export const SLOT_ROLES: readonly Role[] = ['ingestion', 'processors', 'projections', 'command-api', 'query-api', 'publisher'];
+export type SlotName = 'blue' | 'green';
 
 export interface AmqpConfig {
   url: string;
   /** Names of exchanges and queues start with this. */
   prefix: string;
   /** Blue/green deployment slot this process belongs to. */
-  slot: 'blue' | 'green';
+  slot: SlotName;
+  /** RabbitMQ's management API, e.g. http://guest:guest@rabbit:15672 (the topology reconciler reads and writes through it). */
+  managementUrl: string;
+  /** How often the topology role looks for drift. */
+  topologyIntervalMs: number;
 }
 
 export interface KeplerConfig {
   dataDir: string;
+  /** The blue/green slot this process belongs to (KEPLER_SLOT, default blue). */
+  slot: SlotName;
+  /** The gateway role: where each slot's HTTP API answers. */
+  gateway: { upstreams: Partial<Record<SlotName, string>> };
   /** What this process runs; all of them by default. */
   roles: readonly Role[];
   /** This process's share when several processes run the same roles: i/n. */
@@ -44,7 +55,8 @@ interface ConfigFile {
   dataDir?: string;
   roles?: string[];
   partition?: string;
-  amqp?: { url?: string; prefix?: string; slot?: string };
+  amqp?: { url?: string; prefix?: string; slot?: string; managementUrl?: string };
+  gateway?: { blue?: string; green?: string };
   http?: { host?: string; port?: number };
   eventStore?: { url?: string };
   readStore?: { url?: string; database?: string };
@@ -65,23 +77,50 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   const amqpUrl = env.KEPLER_AMQP_URL ?? file.amqp?.url;
   const slot = env.KEPLER_SLOT ?? file.amqp?.slot ?? 'blue';
   if (slot !== 'blue' && slot !== 'green') throw new Error(`KEPLER_SLOT is blue or green, not "${slot}"`);
+  // Each slot keeps read models of its own, built by its own release; blue keeps the names it always had.
+  const readStoreFile = slot === 'blue' ? 'read.db' : `read-${slot}.db`;
+  const mongoDatabase = env.KEPLER_MONGODB_DATABASE ?? file.readStore?.database ?? (slot === 'blue' ? 'kepler' : `kepler-${slot}`);
   return {
     dataDir,
+    slot,
+    gateway: {
+      upstreams: {
+        ...((env.KEPLER_GATEWAY_BLUE_URL ?? file.gateway?.blue) && { blue: env.KEPLER_GATEWAY_BLUE_URL ?? file.gateway?.blue }),
+        ...((env.KEPLER_GATEWAY_GREEN_URL ?? file.gateway?.green) && { green: env.KEPLER_GATEWAY_GREEN_URL ?? file.gateway?.green }),
+      },
+    },
     roles: parseRoles(overrides.roles ?? env.KEPLER_ROLES ?? file.roles?.join(',')),
     partition: parsePartition(overrides.partition ?? env.KEPLER_PARTITION ?? file.partition ?? '0/1'),
-    amqp: amqpUrl ? { url: amqpUrl, prefix: env.KEPLER_AMQP_PREFIX ?? file.amqp?.prefix ?? 'kepler', slot } : null,
+    amqp: amqpUrl
+      ? {
+          url: amqpUrl,
+          prefix: env.KEPLER_AMQP_PREFIX ?? file.amqp?.prefix ?? 'kepler',
+          slot,
+          managementUrl: env.KEPLER_AMQP_MANAGEMENT_URL ?? file.amqp?.managementUrl ?? defaultManagementUrl(amqpUrl),
+          topologyIntervalMs: numberFrom(env.KEPLER_TOPOLOGY_INTERVAL_MS) ?? 10_000,
+        }
+      : null,
     http: { host, port },
     eventStore: eventStoreUrl ? { kind: 'eventstoredb', url: eventStoreUrl } : { kind: 'sqlite', path: resolve(dataDir, 'events.db') },
     readStore: readStoreUrl
-      ? { kind: 'mongodb', url: readStoreUrl, database: env.KEPLER_MONGODB_DATABASE ?? file.readStore?.database ?? 'kepler' }
-      : { kind: 'sqlite', path: resolve(dataDir, 'read.db') },
+      ? { kind: 'mongodb', url: readStoreUrl, database: mongoDatabase }
+      : { kind: 'sqlite', path: resolve(dataDir, readStoreFile) },
     readYourWritesTimeoutMs: numberFrom(env.KEPLER_READ_YOUR_WRITES_TIMEOUT_MS) ?? 5000,
     projectionsThread: env.KEPLER_PROJECTIONS_THREAD !== '0',
   };
 }
 
+/** The management API beside an AMQP URL: same host and credentials, port 15672. */
+export function defaultManagementUrl(amqpUrl: string): string {
+  const amqp = new URL(amqpUrl);
+  const management = new URL(`http://${amqp.hostname.includes(':') ? `[${amqp.hostname}]` : amqp.hostname}:15672`);
+  management.username = amqp.username || 'guest';
+  management.password = amqp.password || 'guest';
+  return management.toString();
+}
+
 function parseRoles(text: string | undefined): readonly Role[] {
-  if (text === undefined || text.trim() === '' || text.trim() === 'all') return ROLES;
+  if (text === undefined || text.trim() === '' || text.trim() === 'all') return SLOT_ROLES;
   const roles = text.split(',').map((r) => r.trim());
   const unknown = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
   if (unknown.length > 0) throw new Error(`unknown role ${unknown.join(', ')}; the roles are ${ROLES.join(', ')}`);

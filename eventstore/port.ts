@@ -4,6 +4,13 @@
 /** A position in the store-wide order of events. 0 means "before the first event". */
 export type GlobalPosition = number;
 
+/** Who made a change: a person or a client (an operator running the CLI, say). */
+export interface Actor {
+  subject: string;
+  clientId?: string;
+  name?: string;
+}
+
 export interface EventMetadata {
   /** The trade reference (or another business key) the event belongs to. */
   correlationId: string;
@@ -15,6 +22,10 @@ export interface EventMetadata {
   line?: number;
   /** W3C trace context, so that a consumer can continue the trace. */
   traceparent?: string;
+  /** The blue/green slot whose process appended the event (a decision, or a feed line taken from its queue). */
+  slot?: string;
+  /** Who asked for it, when a person or a client did. */
+  actor?: Actor;
 }
 
 export interface EventData {
