@@ -302,6 +302,7 @@ export class CommandService {
     const state = await registry.current();
     const peer = await this.store.readCheckpoint(partitionedName(slotCheckpointName(follower, otherSlot(slot)), partition));
     const affinity = decideAffinity(tradeRef, ownership, { slot, position, live: liveAt(state, position), liveSince: liveSince(state, slot, position), peerProgress: peer });
+    if (affinity.kind === 'decide') return E.right([]);
     if (affinity.kind === 'claim') {
       if (affinity.recoverAfter !== null) return E.left({ ...problem(503, 'busy', 'Slot still handing over', `the ${otherSlot(slot)} slot has not yet finished what it took before ${slot} became live; retry`), retryAfter: 1 });
       return E.right([affinity.event]);

@@ -13,7 +13,7 @@ import { decodeEvent, deterministicId, encodeEvent, type EventData, type EventSt
 
 /** One line (or message) of a feed after parsing: a record to take, or a rejection to keep. */
 export type IntakeItem =
-  | { kind: 'record'; source: Source; file: string; line: number | null; raw: string; sourceSequence: number; record: DetailRecord; traceparent?: string; slot?: string }
+  | { kind: 'record'; source: Source; file: string; line: number | null; raw: string; sourceSequence: number; record: DetailRecord; traceparent?: string }
   | { kind: 'rejection'; source: Source | null; file: string; line: number | null; raw: string; code: LineRejected['code']; detail: string; tradeRef: string | null };
 
 export type IntakeOutcome = 'accepted' | 'duplicate' | 'rejected';
@@ -167,7 +167,6 @@ function toAppend(item: IntakeItem): StreamAppend {
       file: item.file,
       ...(item.line !== null && { line: item.line }),
       ...(item.traceparent !== undefined && { traceparent: item.traceparent }),
-      ...(item.slot !== undefined && { slot: item.slot }),
     },
   };
   return { stream, expectedRevision: 'no_stream', events: [event] };

@@ -275,8 +275,7 @@ export class FeedConsumer {
       const decoded: DecodedFeedMessage[] = batch.map((message) =>
         decodeFeedMessage({ content: message.content, headers: message.properties.headers, messageId: message.properties.messageId }),
       );
-      // The slot that took a line is kept with it, so the history says which release ingested it.
-      const outcomes = await this.writer.write(decoded.map((d) => (d.item.kind === 'record' ? { ...d.item, slot: this.options.slot } : d.item)));
+      const outcomes = await this.writer.write(decoded.map((d) => d.item));
       const report: FeedBatchReport = { messages: batch.length, accepted: 0, duplicates: 0, rejected: 0, deadLettered: 0, redelivered: 0 };
       outcomes.forEach((outcome, i) => {
         if (decoded[i]!.settle === 'dead-letter') report.deadLettered++;

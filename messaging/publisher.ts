@@ -266,9 +266,11 @@ export class IntegrationPublisher {
     // Switched on since it last published: what came in between was published by the other
     // slot, through its own binding, up to its checkpoint; carrying on from there keeps
     // every trade's events in order for a consumer that drops duplicates by message-id.
-    const jump = own === null || (since !== null && own < since);
+    const switchedOn = since !== null && (own === null || own < since);
+    const jump = own === null || switchedOn;
     this.position = (jump ? (fallback === null ? null : await this.options.store.readCheckpoint(fallback)) : null) ?? own ?? 0;
-    if (jump) await this.options.store.writeCheckpoint({ name: this.checkpointName, position: this.position });
+    // Recorded at once, so a restart carries on from here rather than jumping again.
+    if (switchedOn) await this.options.store.writeCheckpoint({ name: this.checkpointName, position: this.position });
     if (this.stopping) return;
     const watch = this.options.activation ? setInterval(() => void this.checkActive(() => void this.subscription?.close()), ACTIVATION_POLL_MS) : null;
     const subscription = this.options.store.subscribe(this.position, { filter: { eventTypes: INTEGRATION_EVENT_TYPES }, batchSize: this.options.batchSize ?? 500 });

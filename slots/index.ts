@@ -3,3 +3,4 @@
 export * from './registry.js';
 export * from './affinity.js';
 export * from './cutover.js';
+export * from './operations.js';
