@@ -10,7 +10,7 @@ import type { AmqpConfig, KeplerConfig, Role } from './config.js';
 import { Platform } from './platform.js';
 import type { FromProjectionsThread, ToProjectionsThread } from './projections-thread.js';
 import { openEventStore, openReadStore } from './stores.js';
-import { RegistryView } from '../slots/index.js';
+import { readRegistry, RegistryView } from '../slots/index.js';
 
 export interface RunningPlatform {
   platform: Platform;
@@ -132,7 +132,7 @@ async function startMessaging(
     return { active: routing.publishing === null || routing.publishing.includes(amqp.slot), since: publishingSince[amqp.slot] ?? null };
   };
   const publisher = roles.publish ? new IntegrationPublisher({ ...options, activation }) : null;
-  const reconciler = roles.topology ? await startReconciler(amqp, registry, logger) : null;
+  const reconciler = roles.topology ? await startReconciler(amqp, events, logger) : null;
   // Both retry with backoff for as long as the broker is away; they never reject.
   void consumer?.run();
   void publisher?.run();
@@ -144,10 +144,11 @@ async function startMessaging(
   };
 }
 
-async function startReconciler(amqp: AmqpConfig, registry: RegistryView, logger: Logger) {
+async function startReconciler(amqp: AmqpConfig, events: EventStore, logger: Logger) {
   const { ManagementClient, TopologyReconciler, vhostOf } = await import('../topology/index.js');
   const access = { amqpUrl: amqp.url, management: new ManagementClient(amqp.managementUrl), vhost: vhostOf(amqp.url) };
-  const reconciler = new TopologyReconciler({ access, prefix: amqp.prefix }, async () => (await registry.current()).routing, { intervalMs: amqp.topologyIntervalMs, logger });
+  // Read afresh each time, not through a cache: a stale view would undo a cut-over's step for a moment.
+  const reconciler = new TopologyReconciler({ access, prefix: amqp.prefix }, async () => (await readRegistry(events)).routing, { intervalMs: amqp.topologyIntervalMs, logger });
   reconciler.start();
   return reconciler;
 }
@@ -158,7 +159,7 @@ async function startGateway(config: KeplerConfig, logger: Logger, events: EventS
   if (other.length > 0) throw new Error(`the gateway runs in a process of its own (with topology at most), not with ${other.join(', ')}`);
   const { createGateway } = await import('../gateway/index.js');
   const gateway = await createGateway({ store: events, registry, upstreams: config.gateway.upstreams, logger });
-  const reconciler = config.amqp && config.roles.includes('topology') ? await startReconciler(config.amqp, registry, logger) : null;
+  const reconciler = config.amqp && config.roles.includes('topology') ? await startReconciler(config.amqp, events, logger) : null;
   const platform = new Platform(events, reads, logger, { processors: false, projections: false, partition: config.partition });
   const url = await gateway.app.listen({ host: config.http.host, port: config.http.port });
   let stopping: Promise<void> | null = null;

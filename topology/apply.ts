@@ -41,6 +41,11 @@ export interface ApplyOptions {
   /** Refuse unless the broker is still as the plan saw it (a saved plan). */
   checkDigest?: boolean;
   onApplied?: (action: Action, index: number) => void;
+  /**
+   * Asked before each operation that removes something: false stops the apply (the
+   * desired state changed since the plan was made; the next round plans again).
+   */
+  stillWanted?: () => Promise<boolean>;
 }
 
 export interface ApplyReport {
@@ -76,6 +81,7 @@ export async function applyPlan(plan: Plan, access: BrokerAccess, options: Apply
         report.refused.push({ action: op, reason: op.blocked });
         continue;
       }
+      if (op.risk !== 'low' && options.stillWanted && !(await options.stillWanted())) break;
       try {
         await carryOut(op, channel, access, options);
         report.applied.push(op);

@@ -34,16 +34,25 @@ export interface Convergence {
  * again on the next round), or until a round changes nothing.
  */
 export async function converge(target: TopologyTarget, routing: () => Promise<Routing>, options: { prune?: boolean; force?: boolean; maxRounds?: number } = {}): Promise<Convergence> {
-  const result: Convergence = { rounds: 0, applied: [], refused: [], remaining: await planFor(target, await routing(), options) };
+  let planned = await routing();
+  const result: Convergence = { rounds: 0, applied: [], refused: [], remaining: await planFor(target, planned, options) };
+  // Another writer (a cut-over, another reconciler) may change what is wanted meanwhile: before
+  // removing anything, make sure it still is what the plan was made for.
+  const stillWanted = async () => sameRouting(await routing(), planned);
   while (result.remaining.ops.length > 0 && result.rounds < (options.maxRounds ?? 3)) {
     result.rounds++;
-    const report = await applyPlan(result.remaining, target.access, { force: options.force ?? false });
+    const report = await applyPlan(result.remaining, target.access, { force: options.force ?? false, stillWanted });
     result.applied.push(...report.applied);
     result.refused = report.refused;
-    result.remaining = await planFor(target, await routing(), options);
+    planned = await routing();
+    result.remaining = await planFor(target, planned, options);
     if (report.applied.length === 0) break;
   }
   return result;
+}
+
+function sameRouting(a: Routing, b: Routing): boolean {
+  return a.feed.join() === b.feed.join() && a.events.join() === b.events.join();
 }
 
 export interface ReconcilerStatus {
