@@ -30,11 +30,16 @@ export class FeedPublisher {
     private readonly prefix: string,
   ) {}
 
-  async publish(messages: readonly FeedLineMessage[], options: { chunk: number; everyMs: number; stop: () => boolean }): Promise<void> {
+  /** `mayPublish(i)`: whether message i may go now (the test holds some back until a moment of its choosing). */
+  async publish(messages: readonly FeedLineMessage[], options: { chunk: number; everyMs: number; mayPublish?: (index: number) => boolean }): Promise<void> {
     const exchange = topologyNames(this.prefix).feedExchange;
     let channel: ConfirmChannel | null = null;
     let connection: Awaited<ReturnType<typeof openConnection>> | null = null;
-    for (let next = 0; next < messages.length && !options.stop(); ) {
+    for (let next = 0; next < messages.length; ) {
+      if (options.mayPublish && !options.mayPublish(next)) {
+        await sleep(50);
+        continue;
+      }
       try {
         if (!channel) {
           connection = await openConnection(this.url, 'kepler-test-legacy-publisher');
@@ -121,11 +126,12 @@ export async function sendCommand(baseUrl: string, step: CommandStep, deadlineMs
 }
 
 /** Drives every trade's commands, a few trades at once, each trade's commands in order. */
-export async function driveCommands(baseUrl: string, plan: CommandStep[][], options: { workers: number; pauseMs: number }): Promise<CommandOutcome[]> {
+export async function driveCommands(baseUrl: string, plan: CommandStep[][], options: { workers: number; pauseMs: number; mayStart?: (trade: number) => boolean }): Promise<CommandOutcome[]> {
   const outcomes: CommandOutcome[] = [];
   let next = 0;
   const worker = async () => {
     for (let trade = next++; trade < plan.length; trade = next++) {
+      while (options.mayStart && !options.mayStart(trade)) await sleep(50);
       for (const step of plan[trade]!) {
         outcomes.push(await sendCommand(baseUrl, step));
         await sleep(options.pauseMs);
