@@ -184,12 +184,13 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
       for (const event of events) {
         if (isRegistryEvent(event)) continue;
         if (isOwnershipEvent(event.type)) {
-          await this.recoverAfterHandOver(event, entryOf);
+          if (!touched.has(event.stream)) this.cache.delete(event.stream);
+          await this.recoverAfterHandOver(event, entryOf, (stream) => touched.has(stream));
           continue;
         }
         const routed = this.definition.route(event);
         if (!routed || !owns(this.partition, event.metadata.correlationId)) continue;
-        let entry = await entryOf(routed.stream);
+        const entry = await entryOf(routed.stream);
         if (this.slot) {
           const context = () => ({
             slot: this.slot!,
@@ -197,12 +198,10 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
             live: liveAt(this.registry, event.position),
             liveSince: liveSince(this.registry, this.slot!, event.position),
           });
-          let affinity = decideAffinity(event.metadata.correlationId, entry.ownership, { ...context(), peerProgress: await peer() });
-          // Never pass over an input on what may be a stale cache: look at the stream as it is now.
-          if (affinity.kind === 'skip' && entry.appended.length === 0) {
-            entry = await entryOf(routed.stream, true);
-            affinity = decideAffinity(event.metadata.correlationId, entry.ownership, { ...context(), peerProgress: await peer() });
-          }
+          // A cached owner can only be stale in ways an append corrects (another slot took the
+          // stream from this one: the append conflicts) or the subscription shows (a drain handed
+          // it to this one: the hand-over event drops it from the cache, below).
+          const affinity = decideAffinity(event.metadata.correlationId, entry.ownership, { ...context(), peerProgress: await peer() });
           if (affinity.kind === 'skip') continue;
           if (affinity.kind !== 'decide') {
             const before = entry.appended.length;
@@ -273,11 +272,15 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
    * undecided: decide, in store order, every input of the stream after `since`
    * that the stream has not handled yet.
    */
-  private async recoverAfterHandOver(event: RecordedEvent, entryOf: (stream: string) => Promise<Loaded<State> & { appended: EventData[] }>): Promise<void> {
+  private async recoverAfterHandOver(
+    event: RecordedEvent,
+    entryOf: (stream: string, fresh?: boolean) => Promise<Loaded<State> & { appended: EventData[] }>,
+    touched: (stream: string) => boolean,
+  ): Promise<void> {
     if (!this.slot || event.type !== SLOT_HANDED_OVER || !event.stream.startsWith(this.definition.streamPrefix)) return;
     const handOver = event.data as SlotHandedOver;
     if (handOver.to !== this.slot || handOver.since === null || !owns(this.partition, event.metadata.correlationId)) return;
-    const entry = await entryOf(event.stream);
+    const entry = await entryOf(event.stream, !touched(event.stream));
     if (entry.ownership.owner !== this.slot) return;
     await this.recover(event.stream, entry, handOver.since, event.position);
   }

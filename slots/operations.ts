@@ -22,6 +22,8 @@ import {
 } from './cutover.js';
 import { readRegistry, recordRouting } from './registry.js';
 
+const NEVER_RAN_GRACE_MS = 5000;
+
 /** The followers whose progress tells whether a slot has finished what it took. */
 export const SLOT_PROCESSORS = ['trade-processor', 'booking-manager'] as const;
 
@@ -161,12 +163,14 @@ export async function slotProgress(ops: Pick<SlotOperations, 'store' | 'partitio
  */
 async function waitForFollowers(ops: SlotOperations, slot: Slot, kinds: readonly string[], position: number): Promise<string> {
   const what = kinds[0] === 'publisher:' ? `${slot}'s publisher` : `${slot}'s processors`;
-  const deadline = Date.now() + (ops.checkTimeoutMs ?? 30_000);
+  const started = Date.now();
+  const deadline = started + (ops.checkTimeoutMs ?? 30_000);
   for (;;) {
     const progress = await slotProgress(ops, slot, kinds);
     if (progress !== null && progress >= position) return `${what} passed position ${position}`;
+    // Followers that never stored a checkpoint are not running (a running one stores one within a second or two).
+    if (progress === null && Date.now() - started > NEVER_RAN_GRACE_MS) return `no ${what} has run yet: they start from the change when they do`;
     if (Date.now() > deadline) {
-      if (progress === null) return `no ${what} has run yet: they start from the change when they do`;
       throw new Error(`${what} did not reach position ${position} within ${ops.checkTimeoutMs ?? 30_000} ms (at ${progress}); are they running?`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));

@@ -57,7 +57,7 @@ export class PrivateRabbit {
     };
     const rabbit = new PrivateRabbit(node, `amqp://guest:guest@127.0.0.1:${amqp}`, `http://guest:guest@127.0.0.1:${management}`, dir, env);
     try {
-      await run(server, ['-detached'], { env, timeout: 30_000 });
+      await run(server, ['-detached'], { env, cwd: dir, timeout: 30_000 }); // a crash dump lands in its own directory
       await rabbit.awaitStartup();
       await rabbit.waitForManagement();
     } catch (error) {
@@ -82,7 +82,7 @@ export class PrivateRabbit {
 
   async ctl(...args: string[]): Promise<string> {
     const ctl = BIN ? join(BIN, 'rabbitmqctl') : 'rabbitmqctl';
-    const { stdout } = await run(ctl, ['-n', this.node, ...args], { env: this.env, timeout: 120_000 });
+    const { stdout } = await run(ctl, ['-n', this.node, ...args], { env: this.env, cwd: this.dir, timeout: 120_000 });
     return stdout;
   }
 
