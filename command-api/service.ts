@@ -17,7 +17,7 @@ import { deterministicId, WrongExpectedRevisionError, type EventData, type Event
 import { Cx1, RecordWriter } from '../ingestion/index.js';
 import type { ExceptionView } from '../projections/index.js';
 import type { Problem } from '../query-api/index.js';
-import { otherSlot, type Slot } from '../messaging/index.js';
+import { otherSlot, type Slot } from '../messaging/topology.js';
 import { partitionedName, WHOLE, type Partition } from '../processors/index.js';
 import {
   decideAffinity,

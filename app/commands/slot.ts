@@ -20,7 +20,7 @@ export async function slotCommand(config: KeplerConfig, action: string, argument
   if (!['cutover', 'live', 'rollback', 'drain', 'status'].includes(action)) return fail('the actions are cutover, live, rollback, drain and status');
   const ops = await openOperations(config, `slot ${action}`);
   if (!ops) return 2;
-  const slots = await import('../../slots/index.js');
+  const slots = { ...(await import('../../slots/index.js')), ...(await import('../../slots/operations.js')) };
   const abort = new AbortController();
   const interrupt = () => {
     process.stderr.write('stopping after the step in progress…\n');
@@ -112,7 +112,7 @@ async function drainProgress(): Promise<{ update: (p: { owned: number; handedOve
   };
 }
 
-function describeStatus(status: Awaited<ReturnType<typeof import('../../slots/index.js').slotStatus>>): string {
+function describeStatus(status: Awaited<ReturnType<typeof import('../../slots/operations.js').slotStatus>>): string {
   const lines = [`live: ${status.live ?? 'none'}   store head: ${status.head}`];
   lines.push(`routing: feed → ${status.routing.feed.join(', ') || 'unrouted'}; events ← ${status.routing.events.join(', ') || 'none'}; publishing: ${status.routing.publishing?.join(', ') ?? 'every slot (nothing recorded yet)'}`);
   for (const [slot, s] of Object.entries(status.slots)) {
