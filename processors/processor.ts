@@ -65,6 +65,8 @@ export interface ProcessorStatus {
 const IDLE_CHECKPOINT_INTERVAL_MS = 1000;
 const BUSY_RETRY_MS = 100;
 const BUSY_RETRY_MAX_MS = 2000;
+/** How long a claim right after a cut-over waits for the previous live slot before looking for what it left. */
+const PEER_WAIT_MS = 2000;
 
 /**
  * Trades whose state is kept in memory. Bounded so that memory does not grow with
@@ -83,6 +85,8 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
   private stopping = false;
   private subscription: ReturnType<EventStore['subscribe']> | null = null;
   private registry: RegistryState = INITIAL_REGISTRY;
+  /** The cut-over point this processor already waited for the other slot to pass. */
+  private waitedForPeerAt: number | null = null;
   private readonly partition: Partition;
   private readonly slot: Slot | undefined;
 
@@ -201,7 +205,15 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
           // A cached owner can only be stale in ways an append corrects (another slot took the
           // stream from this one: the append conflicts) or the subscription shows (a drain handed
           // it to this one: the hand-over event drops it from the cache, below).
-          const affinity = decideAffinity(event.metadata.correlationId, entry.ownership, { ...context(), peerProgress: await peer() });
+          let affinity = decideAffinity(event.metadata.correlationId, entry.ownership, { ...context(), peerProgress: await peer() });
+          const since = context().liveSince;
+          if (affinity.kind === 'claim' && affinity.recoverAfter !== null && since !== null && this.waitedForPeerAt !== since) {
+            // Just after a cut-over the slot live before this one is usually a moment from the point
+            // where this one became live: waiting for it (once) is cheaper than looking for what it left.
+            this.waitedForPeerAt = since;
+            peerProgress = await this.waitForPeer(since);
+            affinity = decideAffinity(event.metadata.correlationId, entry.ownership, { ...context(), peerProgress });
+          }
           if (affinity.kind === 'skip') continue;
           if (affinity.kind !== 'decide') {
             const before = entry.appended.length;
@@ -297,6 +309,16 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
       }
       if (page.endOfStore || page.scannedTo <= from) return;
       from = page.scannedTo;
+    }
+  }
+
+  /** Waits (a little) for the other slot's follower to reach `position`; how far it got. */
+  private async waitForPeer(position: number): Promise<number | null> {
+    const deadline = Date.now() + PEER_WAIT_MS;
+    for (;;) {
+      const progress = await this.peerProgress();
+      if (progress === null || progress >= position || Date.now() >= deadline || this.stopping) return progress;
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
 

@@ -85,10 +85,10 @@ describe.skipIf(!rabbit)('blue/green cut-over under load', () => {
     const between = (min: number, max: number) => Math.round(min + rng.next() * (max - min));
     const dir = tempDir('kepler-cutover-');
     const rates = { ...MIXED_RATES, conflictingVersion: 0, sequenceConflict: 0 }; // arrival order decides those: not a slot's doing
-    const feed = generateFeed({ seed: 12, trades: 220, filesPerSource: 1, rates });
+    const feed = generateFeed({ seed: 12, trades: 160, filesPerSource: 1, rates });
     const files = await writeFeed(feed, join(dir, 'files'));
     const messages = feedMessages(feed);
-    const plan = commandPlan(24);
+    const plan = commandPlan(16);
 
     // The reference: one slot, undisturbed, the same feed and the same commands.
     const reference = (async () => {
