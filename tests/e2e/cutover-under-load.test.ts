@@ -226,6 +226,23 @@ describe.skipIf(!rabbit)('blue/green cut-over under load', () => {
       // What a user sees through the gateway (the live slot's read models) is what one undisturbed slot made.
       expect(withoutTrailerChecks(await snapshot(gateway))).toEqual(await reference);
       phase('compared with the reference');
+
+      // What an operator sees now: green live and alone, blue owning nothing, the cut-overs recorded.
+      const status = await slotCli('status', '--json');
+      expect(status.code, status.stderr).toBe(0);
+      const slotStatus = JSON.parse(status.stdout) as {
+        live: string;
+        routing: { feed: string[]; events: string[]; publishing: string[] };
+        slots: Record<'blue' | 'green', { ownedStreams: number; queue: { messages: number; consumers: number } }>;
+        cutovers: Array<{ status: string; last: { actor: { subject: string } } }>;
+      };
+      expect(slotStatus.live).toBe('green');
+      expect(slotStatus.routing).toEqual({ live: 'green', feed: ['green'], events: ['green'], publishing: ['green'] });
+      expect(slotStatus.slots.blue.ownedStreams).toBe(0);
+      expect(slotStatus.slots.green.ownedStreams).toBeGreaterThan(0);
+      expect(slotStatus.slots.green.queue).toEqual({ messages: 0, consumers: 1 });
+      expect(slotStatus.cutovers.map((c) => c.status)).toEqual(['completed', 'rolled-back', 'completed']);
+      expect(slotStatus.cutovers.every((c) => c.last.actor.subject === 'load-test')).toBe(true);
       if (process.env.KEPLER_TEST_VERBOSE) process.stderr.write(`${log.join('\n')}\n`);
     } finally {
       await audit.stop();
