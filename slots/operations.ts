@@ -253,7 +253,7 @@ async function handOver(ops: SlotOperations, owned: OwnedStream, from: Slot, to:
   const last = events.at(-1);
   const current = events.filter((e) => OWNERSHIP_EVENT_TYPES.includes(e.type)).reduce<Ownership>((o, e) => evolveOwnership(o, e.data as OwnershipEvent, e.position), { owner: null, at: null });
   if (!last || current.owner !== from) return false;
-  const event: SlotHandedOver = { type: SLOT_HANDED_OVER, tradeRef: owned.tradeRef, from, to, reason, since: Math.min(since, last.position) };
+  const event: SlotHandedOver = { type: SLOT_HANDED_OVER, tradeRef: owned.tradeRef, from, to, reason, since };
   try {
     await ops.store.append(
       owned.stream,
