@@ -110,17 +110,45 @@ program
     process.exitCode = await publishCommand(loadConfig({ configFile: options.config }), files, { json: options.json ?? false });
   });
 
+const wholeNumber = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number');
+  return n;
+};
+
 program
   .command('slot')
-  .description('blue/green: `kepler slot live green` makes green consume the feed and publish events')
+  .description('blue/green: cutover SLOT, live SLOT (the short form), rollback ID, drain SLOT, status')
   .option('--data-dir <dir>', 'where the embedded stores live (default: KEPLER_DATA_DIR, the config file, or ./data)')
   .option('--config <file>', 'JSON configuration file')
-  .argument('<action>', 'live')
-  .argument('<slot>', 'blue or green')
-  .action(async (action: string, slot: string, options: { dataDir?: string; config?: string }) => {
-    if (action !== 'live') program.error(`kepler slot: the only action is "live", not "${action}"`);
-    const { slotCommand } = await import('./commands/messaging.js');
-    process.exitCode = await slotCommand(loadConfig({ dataDir: options.dataDir, configFile: options.config }), slot);
+  .option('--actor <name>', 'who runs it, for the record (default: KEPLER_ACTOR, else the user name)')
+  .option('--until-step <n>', 'cutover: stop after step n, leaving the plan halted part-way', wholeNumber)
+  .option('--deadline <seconds>', 'drain: hand over what is still in flight after this long (default 300)', wholeNumber)
+  .option('--partitions <n>', 'how many partitions each slot runs its processors in (default: from --partition)', wholeNumber)
+  .option('--json', 'status: as JSON')
+  .argument('<action>', 'cutover | live | rollback | drain | status')
+  .argument('[slot-or-id]', 'blue or green; for rollback, the cut-over id')
+  .action(async (action: string, argument: string | undefined, options: { dataDir?: string; config?: string; actor?: string; untilStep?: number; deadline?: number; partitions?: number; json?: boolean }) => {
+    const { slotCommand } = await import('./commands/slot.js');
+    const config = loadConfig({ dataDir: options.dataDir, configFile: options.config, ...(options.partitions && { partition: `0/${options.partitions}` }) });
+    process.exitCode = await slotCommand(config, action, argument, options);
+  });
+
+program
+  .command('topology')
+  .description('RabbitMQ topology: plan [--json], apply [--plan FILE] [--prune] [--force], drift [--exit-code]')
+  .option('--data-dir <dir>', 'where the embedded stores live (the slot registry is read from the event store)')
+  .option('--config <file>', 'JSON configuration file')
+  .option('--json', 'plan/drift: the plan as JSON, {basedOn, ops}')
+  .option('--prune', 'also delete exchanges, queues and policies Kepler owns and no longer wants')
+  .option('--force', 'apply: delete or replace queues even if they hold messages (after a drain)')
+  .option('--plan <file>', 'apply: carry out this saved plan, refused if the broker changed since')
+  .option('--exit-code', 'drift: exit 1 when there is drift')
+  .argument('<action>', 'plan | apply | drift')
+  .action(async (action: string, options: { dataDir?: string; config?: string; json?: boolean; prune?: boolean; force?: boolean; plan?: string; exitCode?: boolean }) => {
+    if (!['plan', 'apply', 'drift'].includes(action)) program.error(`kepler topology: the actions are plan, apply and drift, not "${action}"`);
+    const { topologyCommand } = await import('./commands/topology.js');
+    process.exitCode = await topologyCommand(loadConfig({ dataDir: options.dataDir, configFile: options.config }), action as 'plan' | 'apply' | 'drift', options);
   });
 
 for (const command of regressCommands()) program.addCommand(command);

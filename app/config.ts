@@ -13,16 +13,23 @@ export interface TlsFiles {
 export type EventStoreConfig = { kind: 'sqlite'; path: string } | { kind: 'eventstoredb'; url: string; tls?: TlsFiles };
 export type ReadStoreConfig = { kind: 'sqlite'; path: string } | { kind: 'mongodb'; url: string; database: string; tls?: TlsFiles };
 
-export const ROLES = ['ingestion', 'processors', 'projections', 'command-api', 'query-api', 'publisher'] as const;
+export const ROLES = ['ingestion', 'processors', 'projections', 'command-api', 'query-api', 'publisher', 'gateway', 'topology'] as const;
 export type Role = (typeof ROLES)[number];
+/** What a process runs when no roles are named: a whole slot. The gateway and the topology reconciler run where they are named. */
+export const SLOT_ROLES: readonly Role[] = ['ingestion', 'processors', 'projections', 'command-api', 'query-api', 'publisher'];
+export type SlotName = 'blue' | 'green';
 
 export interface AmqpConfig {
   url: string;
   /** Names of exchanges and queues start with this. */
   prefix: string;
   /** Blue/green deployment slot this process belongs to. */
-  slot: 'blue' | 'green';
+  slot: SlotName;
   tls?: TlsFiles;
+  /** RabbitMQ's management API, e.g. http://guest:guest@rabbit:15672 (the topology reconciler reads and writes through it). */
+  managementUrl: string;
+  /** How often the topology role looks for drift. */
+  topologyIntervalMs: number;
 }
 
 export interface HttpConfig {
@@ -38,6 +45,10 @@ export interface HttpConfig {
 
 export interface KeplerConfig {
   dataDir: string;
+  /** The blue/green slot this process belongs to (KEPLER_SLOT, default blue). */
+  slot: SlotName;
+  /** The gateway role: where each slot's HTTP API answers. */
+  gateway: { upstreams: Partial<Record<SlotName, string>> };
   /** What this process runs; all of them by default. */
   roles: readonly Role[];
   /** This process's share when several processes run the same roles: i/n. */
@@ -71,7 +82,8 @@ interface ConfigFile {
   dataDir?: string;
   roles?: string[];
   partition?: string;
-  amqp?: { url?: string; prefix?: string; slot?: string; tls?: TlsFiles };
+  amqp?: { url?: string; prefix?: string; slot?: string; managementUrl?: string; tls?: TlsFiles };
+  gateway?: { blue?: string; green?: string };
   http?: { host?: string; port?: number; tls?: { cert?: string; key?: string }; cors?: { origins?: string[] }; rateLimit?: { max?: number; windowMs?: number } };
   eventStore?: { url?: string; tls?: TlsFiles };
   readStore?: { url?: string; database?: string; tls?: TlsFiles };
@@ -106,19 +118,38 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   const slot = env.KEPLER_SLOT ?? file.amqp?.slot ?? 'blue';
   if (slot !== 'blue' && slot !== 'green') throw new Error(`KEPLER_SLOT is blue or green, not "${slot}"`);
   const auth = authConfig(file, env);
+  // Each slot keeps read models of its own, built by its own release; blue keeps the names it always had.
+  const readStoreFile = slot === 'blue' ? 'read.db' : `read-${slot}.db`;
+  const mongoDatabase = env.KEPLER_MONGODB_DATABASE ?? file.readStore?.database ?? (slot === 'blue' ? 'kepler' : `kepler-${slot}`);
   return {
     dataDir,
+    slot,
+    gateway: {
+      upstreams: {
+        ...((env.KEPLER_GATEWAY_BLUE_URL ?? file.gateway?.blue) && { blue: env.KEPLER_GATEWAY_BLUE_URL ?? file.gateway?.blue }),
+        ...((env.KEPLER_GATEWAY_GREEN_URL ?? file.gateway?.green) && { green: env.KEPLER_GATEWAY_GREEN_URL ?? file.gateway?.green }),
+      },
+    },
     roles: parseRoles(overrides.roles ?? env.KEPLER_ROLES ?? file.roles?.join(',')),
     partition: parsePartition(overrides.partition ?? env.KEPLER_PARTITION ?? file.partition ?? '0/1'),
-    amqp: amqpUrl ? { url: amqpUrl, prefix: env.KEPLER_AMQP_PREFIX ?? file.amqp?.prefix ?? 'kepler', slot, ...(file.amqp?.tls && { tls: file.amqp.tls }) } : null,
+    amqp: amqpUrl
+      ? {
+          url: amqpUrl,
+          prefix: env.KEPLER_AMQP_PREFIX ?? file.amqp?.prefix ?? 'kepler',
+          slot,
+          managementUrl: env.KEPLER_AMQP_MANAGEMENT_URL ?? file.amqp?.managementUrl ?? defaultManagementUrl(amqpUrl),
+          topologyIntervalMs: numberFrom(env.KEPLER_TOPOLOGY_INTERVAL_MS) ?? 10_000,
+          ...(file.amqp?.tls && { tls: file.amqp.tls }),
+        }
+      : null,
     http: httpConfig(host, port, file, env, auth !== null),
     auth,
     publicPaths: listFrom(env.KEPLER_AUTH_PUBLIC_PATHS) ?? file.auth?.publicPaths ?? [...DEFAULT_PUBLIC_PATHS],
     insecure: overrides.insecure ?? false,
     eventStore: eventStoreUrl ? { kind: 'eventstoredb', url: eventStoreUrl, ...(file.eventStore?.tls && { tls: file.eventStore.tls }) } : { kind: 'sqlite', path: resolve(dataDir, 'events.db') },
     readStore: readStoreUrl
-      ? { kind: 'mongodb', url: readStoreUrl, database: env.KEPLER_MONGODB_DATABASE ?? file.readStore?.database ?? 'kepler', ...(file.readStore?.tls && { tls: file.readStore.tls }) }
-      : { kind: 'sqlite', path: resolve(dataDir, 'read.db') },
+      ? { kind: 'mongodb', url: readStoreUrl, database: mongoDatabase, ...(file.readStore?.tls && { tls: file.readStore.tls }) }
+      : { kind: 'sqlite', path: resolve(dataDir, readStoreFile) },
     readYourWritesTimeoutMs: numberFrom(env.KEPLER_READ_YOUR_WRITES_TIMEOUT_MS) ?? 5000,
     projectionsThread: env.KEPLER_PROJECTIONS_THREAD !== '0',
   };
@@ -168,8 +199,17 @@ function listFrom(text: string | undefined): string[] | undefined {
   return text.split(',').map((item) => item.trim()).filter(Boolean);
 }
 
+/** The management API beside an AMQP URL: same host and credentials, port 15672. */
+export function defaultManagementUrl(amqpUrl: string): string {
+  const amqp = new URL(amqpUrl);
+  const management = new URL(`http://${amqp.hostname.includes(':') ? `[${amqp.hostname}]` : amqp.hostname}:15672`);
+  management.username = amqp.username || 'guest';
+  management.password = amqp.password || 'guest';
+  return management.toString();
+}
+
 function parseRoles(text: string | undefined): readonly Role[] {
-  if (text === undefined || text.trim() === '' || text.trim() === 'all') return ROLES;
+  if (text === undefined || text.trim() === '' || text.trim() === 'all') return SLOT_ROLES;
   const roles = text.split(',').map((r) => r.trim());
   const unknown = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
   if (unknown.length > 0) throw new Error(`unknown role ${unknown.join(', ')}; the roles are ${ROLES.join(', ')}`);

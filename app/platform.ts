@@ -4,6 +4,8 @@ import { bookingManager, partitionedName, ProcessorRunner, tradeProcessor, WHOLE
 import { checkpointOf, collectionOf, DROP_GRACE_MS, LiveReadModels, PROJECTIONS, ProjectionRunner, type AnyProjection } from '../projections/index.js';
 import type { PlatformStatus } from '../query-api/index.js';
 import type { ReadStore } from '../readstore/index.js';
+import type { Slot } from '../messaging/index.js';
+import { slotCheckpointName } from '../slots/index.js';
 
 /** Something that follows the event store until stopped, such as a processor or an integration publisher. */
 export interface Follower {
@@ -21,6 +23,8 @@ export interface PlatformOptions {
   partition: Partition;
   /** Further followers that belong to this process (the AMQP publisher, for instance). */
   extraFollowers?: Follower[];
+  /** The blue/green slot: its processors decide only for the trades it owns, under checkpoints of their own. */
+  slot?: Slot;
 }
 
 /** How soon a process notices that a rebuild promoted a new generation of a read model. */
@@ -60,7 +64,8 @@ export class Platform {
     private readonly options: PlatformOptions = { processors: true, projections: true, partition: WHOLE },
   ) {
     if (options.processors) {
-      this.processors.push(new ProcessorRunner(events, tradeProcessor, logger, options.partition), new ProcessorRunner(events, bookingManager, logger, options.partition));
+      const runnerOptions = { partition: options.partition, ...(options.slot && { slot: options.slot }) };
+      this.processors.push(new ProcessorRunner(events, tradeProcessor, logger, runnerOptions), new ProcessorRunner(events, bookingManager, logger, runnerOptions));
     }
     this.processors.push(...(options.extraFollowers ?? []));
     this.models = new LiveReadModels(reads);
@@ -152,7 +157,7 @@ export class Platform {
     const positions = [];
     for (const processor of PROCESSOR_NAMES) {
       for (const partition of partitionsOf(this.options.partition)) {
-        const name = partitionedName(processor, partition);
+        const name = partitionedName(this.options.slot ? slotCheckpointName(processor, this.options.slot) : processor, partition);
         positions.push({ name, position: (await this.events.readCheckpoint(name)) ?? 0 });
       }
     }

@@ -6,12 +6,14 @@ import { ApprovalService, CommandService, IdempotencyLedger, registerCommandApi 
 import { LiveReadModels, type ExceptionView } from '../projections/index.js';
 import { createHttpServer, registerQueryApi } from '../query-api/index.js';
 import type { EventStore } from '../eventstore/index.js';
+import type { ReadStore } from '../readstore/index.js';
 import { startTelemetry, stopTelemetry } from '../telemetry/index.js';
 import type { AmqpConfig, KeplerConfig, Role } from './config.js';
 import { Platform } from './platform.js';
 import type { FromProjectionsThread, ToProjectionsThread } from './projections-thread.js';
 import { httpSecurity, refuseUnguardedListen, warnIfUnguarded } from './security.js';
 import { openEventStore, openReadStore, readTlsFiles } from './stores.js';
+import { readRegistry, RegistryView } from '../slots/index.js';
 
 export interface RunningPlatform {
   platform: Platform;
@@ -27,11 +29,15 @@ export async function startPlatform(config: KeplerConfig, logger: Logger): Promi
   const events = await openEventStore(config.eventStore);
   const reads = await openReadStore(config.readStore);
   const has = (role: Role) => config.roles.includes(role);
+  // The slot registry: which slot is live and routed, read by the APIs, the publisher, the topology role and the gateway.
+  const registry = new RegistryView(events);
+  if (has('gateway')) return startGateway(config, logger, events, reads, registry);
   const projectionsThread = has('projections') && config.projectionsThread ? await startProjectionsThread(config, logger) : null;
   const platform = new Platform(events, reads, logger, {
     processors: has('processors'),
     projections: has('projections') && !projectionsThread,
     partition: config.partition,
+    slot: config.slot,
   });
   const app = await createHttpServer(logger, {
     https: config.http.tls && { cert: await readFile(config.http.tls.cert), key: await readFile(config.http.tls.key) },
@@ -40,12 +46,14 @@ export async function startPlatform(config: KeplerConfig, logger: Logger): Promi
   const models = new LiveReadModels(reads);
   if (has('command-api')) {
     const findException = async (id: string) => (await reads.get(await models.collection('exceptions'), id)) as ExceptionView | null;
-    const commands = new CommandService(events, findException);
+    const commands = new CommandService(events, findException, { slot: config.slot, registry, partition: config.partition });
     // Four eyes needs two principals: with authentication off there are none.
     const approvals = config.auth ? new ApprovalService(events, commands) : undefined;
     registerCommandApi(app, { commands, ledger: new IdempotencyLedger(events), ...(approvals && { approvals }) });
   }
-  const messaging = config.amqp ? await startMessaging(config.amqp, events, logger, { consume: has('ingestion'), publish: has('publisher') }) : null;
+  const messaging = config.amqp
+    ? await startMessaging(config.amqp, events, logger, { consume: has('ingestion'), publish: has('publisher'), topology: has('topology') }, registry)
+    : null;
   // /status is always served, so every process can be watched; the queries only where the role says.
   registerQueryApi(app, {
     queries: has('query-api'),
@@ -117,20 +125,65 @@ interface Messaging {
   stop(): Promise<void>;
 }
 
-/** The CX1 feed over AMQP in, integration events out: one per slot, as the roles say. */
-async function startMessaging(amqp: AmqpConfig, events: EventStore, logger: Logger, roles: { consume: boolean; publish: boolean }): Promise<Messaging | null> {
-  if (!roles.consume && !roles.publish) return null;
+/** The CX1 feed over AMQP in, integration events out (one per slot), and the topology reconciler, as the roles say. */
+async function startMessaging(
+  amqp: AmqpConfig,
+  events: EventStore,
+  logger: Logger,
+  roles: { consume: boolean; publish: boolean; topology: boolean },
+  registry: RegistryView,
+): Promise<Messaging | null> {
+  if (!roles.consume && !roles.publish && !roles.topology) return null;
   const { FeedConsumer, IntegrationPublisher } = await import('../messaging/index.js');
   const options = { url: amqp.url, store: events, slot: amqp.slot, prefix: amqp.prefix, logger, ...(amqp.tls && { tls: await readTlsFiles(amqp.tls) }) };
   const consumer = roles.consume ? new FeedConsumer(options) : null;
-  const publisher = roles.publish ? new IntegrationPublisher(options) : null;
+  // The registry switches the publisher on and off: only the slots it names publish.
+  const activation = async () => {
+    const { routing, publishingSince } = await registry.current();
+    return { active: routing.publishing === null || routing.publishing.includes(amqp.slot), since: publishingSince[amqp.slot] ?? null };
+  };
+  const publisher = roles.publish ? new IntegrationPublisher({ ...options, activation }) : null;
+  const reconciler = roles.topology ? await startReconciler(amqp, events, logger) : null;
   // Both retry with backoff for as long as the broker is away; they never reject.
   void consumer?.run();
   void publisher?.run();
   return {
-    status: () => ({ ...(consumer && { feed: consumer.status }), ...(publisher && { publisher: publisher.status }) }),
+    status: () => ({ ...(consumer && { feed: consumer.status }), ...(publisher && { publisher: publisher.status }), ...(reconciler && { topology: reconciler.status }) }),
     stop: async () => {
-      await Promise.all([consumer?.stop(), publisher?.stop()]);
+      await Promise.all([consumer?.stop(), publisher?.stop(), reconciler?.stop()]);
     },
+  };
+}
+
+async function startReconciler(amqp: AmqpConfig, events: EventStore, logger: Logger) {
+  const { ManagementClient, TopologyReconciler, vhostOf } = await import('../topology/index.js');
+  const access = { amqpUrl: amqp.url, management: new ManagementClient(amqp.managementUrl), vhost: vhostOf(amqp.url) };
+  // Read afresh each time, not through a cache: a stale view would undo a cut-over's step for a moment.
+  const reconciler = new TopologyReconciler({ access, prefix: amqp.prefix }, async () => (await readRegistry(events)).routing, { intervalMs: amqp.topologyIntervalMs, logger });
+  reconciler.start();
+  return reconciler;
+}
+
+/** The gateway role: its own HTTP server in front of both slots' APIs (with the topology role beside it, if asked). */
+async function startGateway(config: KeplerConfig, logger: Logger, events: EventStore, reads: ReadStore, registry: RegistryView): Promise<RunningPlatform> {
+  const other = config.roles.filter((role) => role !== 'gateway' && role !== 'topology');
+  if (other.length > 0) throw new Error(`the gateway runs in a process of its own (with topology at most), not with ${other.join(', ')}`);
+  const { createGateway } = await import('../gateway/index.js');
+  const gateway = await createGateway({ store: events, registry, upstreams: config.gateway.upstreams, logger });
+  const reconciler = config.amqp && config.roles.includes('topology') ? await startReconciler(config.amqp, events, logger) : null;
+  const platform = new Platform(events, reads, logger, { processors: false, projections: false, partition: config.partition });
+  const url = await gateway.app.listen({ host: config.http.host, port: config.http.port });
+  let stopping: Promise<void> | null = null;
+  return {
+    platform,
+    url,
+    stop: () =>
+      (stopping ??= (async () => {
+        await gateway.app.close();
+        await reconciler?.stop();
+        await reads.close();
+        await events.close();
+        await stopTelemetry();
+      })()),
   };
 }

@@ -245,8 +245,9 @@ async function runCommand(
     : 'approvalId' in outcome.right
       ? { requestHash, status: 202, body: outcome.right, etag: null }
       : { requestHash, status: successStatus, body: outcome.right, etag: `"${outcome.right.version}"` };
-  // A server-side failure (contention, 5xx) is not an answer to keep: the retry should run again.
-  if (!key || answer.status >= 500) return send(reply, answer);
+  // A server-side failure (contention, 5xx) is not an answer to keep: the retry should run again. Nor is
+  // 421: the trade is decided by the other slot, which the retry reaches (through the gateway).
+  if (!key || answer.status >= 500 || answer.status === 421) return send(reply, answer);
   const recorded = await deps.ledger.record(key, answer, principal?.actor);
   return recorded.first ? send(reply, recorded.response) : replay(reply, recorded.response, requestHash);
 }

@@ -18,6 +18,20 @@ import { deterministicId, WrongExpectedRevisionError, type Actor, type EventData
 import { Cx1, RecordWriter } from '../ingestion/index.js';
 import type { ExceptionView } from '../projections/index.js';
 import type { Problem } from '../query-api/index.js';
+import { otherSlot, type Slot } from '../messaging/topology.js';
+import { partitionedName, WHOLE, type Partition } from '../processors/index.js';
+import {
+  decideAffinity,
+  evolveOwnership,
+  isOwnershipEvent,
+  liveAt,
+  liveSince,
+  slotCheckpointName,
+  UNOWNED,
+  type Ownership,
+  type OwnershipEvent,
+  type RegistryView,
+} from '../slots/index.js';
 
 /** What every successful command answers: the trade's version after it, and where its events are. */
 export interface CommandResult {
@@ -48,6 +62,15 @@ interface Loaded<S> {
   state: S;
   revision: number | null;
   lastPosition: number;
+  ownership: Ownership;
+}
+
+/** Slot affinity for the commands a slot's API decides (without it, every trade is decided here). */
+export interface CommandAffinity {
+  slot: Slot;
+  registry: RegistryView;
+  /** How the slots' processors are partitioned (to read the other slot's progress). */
+  partition?: Partition;
 }
 
 const MAX_ATTEMPTS = 5;
@@ -65,6 +88,7 @@ export class CommandService {
   constructor(
     private readonly store: EventStore,
     private readonly findException: (id: string) => Promise<ExceptionView | null>,
+    private readonly affinity?: CommandAffinity,
   ) {
     this.writer = new RecordWriter(store);
   }
@@ -263,7 +287,9 @@ export class CommandService {
       if (E.isLeft(decision)) return E.left(tradeProblem(decision.left));
       const events = decision.right;
       if (events.length === 0) return E.right({ tradeRef, version: trade.state.effectiveVersion, position: trade.lastPosition });
-      const appended = await this.tryAppend(Trade.tradeStream(tradeRef), trade.revision, events, context);
+      const owned = await this.ownershipFor(tradeRef, trade.ownership, 'trade-processor');
+      if (E.isLeft(owned)) return owned;
+      const appended = await this.tryAppend(Trade.tradeStream(tradeRef), trade.revision, [...owned.right, ...events], context);
       if (appended !== null) {
         const state = events.reduce(Trade.evolve, trade.state);
         return E.right({ tradeRef, version: state.effectiveVersion, position: appended });
@@ -290,10 +316,35 @@ export class CommandService {
       const events = decision.right;
       const version = trade.state.effectiveVersion;
       if (events.length === 0) return E.right({ tradeRef, version, position: Math.max(booking.lastPosition, trade.lastPosition) });
-      const appended = await this.tryAppend(Booking.bookingStream(tradeRef), booking.revision, events, context);
+      const owned = await this.ownershipFor(tradeRef, booking.ownership, 'booking-manager');
+      if (E.isLeft(owned)) return owned;
+      const appended = await this.tryAppend(Booking.bookingStream(tradeRef), booking.revision, [...owned.right, ...events], context);
       if (appended !== null) return E.right({ tradeRef, version, position: appended });
       if (attempt >= MAX_ATTEMPTS) return E.left(problem(503, 'busy', 'Too much contention', `trade ${tradeRef} kept changing; retry`));
     }
+  }
+
+  /**
+   * Whether this slot may decide for the stream: a 421 naming the owner when the
+   * other slot does (the gateway sends commands there), else the ownership event to
+   * append first when this, the live slot, starts a trade. A command never takes a
+   * stream over from the other slot: only the processors do, at a quiescent point.
+   */
+  private async ownershipFor(tradeRef: string, ownership: Ownership, follower: string): Promise<E.Either<Problem, OwnershipEvent[]>> {
+    if (!this.affinity) return E.right([]);
+    const { slot, registry, partition = WHOLE } = this.affinity;
+    if (ownership.owner === slot) return E.right([]);
+    const position = (await this.store.headPosition()) + 1;
+    const state = await registry.current();
+    const peer = await this.store.readCheckpoint(partitionedName(slotCheckpointName(follower, otherSlot(slot)), partition));
+    const affinity = decideAffinity(tradeRef, ownership, { slot, position, live: liveAt(state, position), liveSince: liveSince(state, slot, position), peerProgress: peer });
+    if (affinity.kind === 'decide') return E.right([]);
+    if (affinity.kind === 'claim') {
+      if (affinity.recoverAfter !== null) return E.left({ ...problem(503, 'busy', 'Slot still handing over', `the ${otherSlot(slot)} slot has not yet finished what it took before ${slot} became live; retry`), retryAfter: 1 });
+      return E.right([affinity.event]);
+    }
+    const owner = ownership.owner ?? state.routing.live;
+    return E.left(problem(421, 'wrong-slot', 'Decided by another slot', `trade ${tradeRef} is decided by the ${owner ?? 'live'} slot, not ${slot}`, { owner }));
   }
 
   /** The position of the last event appended, or null when another writer got there first. */
@@ -304,7 +355,14 @@ export class CommandService {
       id: deterministicId(inputId, stream, event.type, index),
       type: event.type,
       data: event,
-      metadata: { correlationId: event.tradeRef, causationId: inputId, ...source, ...(traceparent !== undefined && { traceparent }), ...(actor !== undefined && { actor }) },
+      metadata: {
+        correlationId: event.tradeRef,
+        causationId: inputId,
+        ...source,
+        ...(traceparent !== undefined && { traceparent }),
+        ...(actor !== undefined && { actor }),
+        ...(this.affinity && { slot: this.affinity.slot }),
+      },
     }));
     try {
       return (await this.store.append(stream, data, revision ?? 'no_stream')).position;
@@ -320,11 +378,13 @@ export class CommandService {
 
   private async load<S, Ev>(stream: string, evolve: (state: S, event: Ev) => S, initial: S): Promise<Loaded<S>> {
     const events = await this.store.readStream(stream);
-    return {
-      state: events.reduce((state, event) => evolve(state, event.data as Ev), initial),
-      revision: events.at(-1)?.revision ?? null,
-      lastPosition: events.at(-1)?.position ?? 0,
-    };
+    let state = initial;
+    let ownership = UNOWNED;
+    for (const event of events) {
+      if (isOwnershipEvent(event.type)) ownership = evolveOwnership(ownership, event.data as OwnershipEvent, event.position);
+      else state = evolve(state, event.data as Ev);
+    }
+    return { state, ownership, revision: events.at(-1)?.revision ?? null, lastPosition: events.at(-1)?.position ?? 0 };
   }
 }
 

@@ -28,6 +28,8 @@ export interface EventMetadata {
   line?: number;
   /** W3C trace context, so that a consumer can continue the trace. */
   traceparent?: string;
+  /** The blue/green slot whose process appended the event (a decision, or a feed line taken from its queue). */
+  slot?: string;
   /** Who did it; absent for what a feed sent and when authentication is off. */
   actor?: Actor;
 }

@@ -12,7 +12,7 @@ import { pino, type Logger } from 'pino';
 import type { EventStore, RecordedEvent, Subscription } from '../eventstore/index.js';
 import { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
 import { errorMessage, openConnection, redactUrl, type AmqpTls } from './connection.js';
-import { DEFAULT_PREFIX, declareTopology, otherSlot, topologyNames, type QueueType, type Slot, type TopologyNames } from './topology.js';
+import { DEFAULT_PREFIX, declareTopology, otherSlot, SLOT_HEADER, topologyNames, type QueueType, type Slot, type TopologyNames } from './topology.js';
 
 /**
  * Domain event type -> routing key on the events exchange. Events not listed
@@ -63,8 +63,8 @@ export interface IntegrationMessage {
   options: Options.Publish;
 }
 
-/** The message for one domain event, or null when the event type is not published. */
-export function integrationMessage(event: RecordedEvent): IntegrationMessage | null {
+/** The message for one domain event, or null when the event type is not published. `slot`: the publishing slot. */
+export function integrationMessage(event: RecordedEvent, slot?: Slot): IntegrationMessage | null {
   const routingKey = INTEGRATION_ROUTING_KEYS[event.type];
   if (routingKey === undefined) return null;
   const { correlationId, causationId, traceparent } = event.metadata;
@@ -98,6 +98,7 @@ export function integrationMessage(event: RecordedEvent): IntegrationMessage | n
         'x-position': event.position,
         ...(causationId !== undefined && { 'x-causation-id': causationId }),
         ...(traceparent !== undefined && { traceparent }),
+        ...(slot !== undefined && { [SLOT_HEADER]: slot }),
       },
     },
   };
@@ -130,12 +131,23 @@ export interface IntegrationPublisherOptions {
   logger?: Logger;
   /** Called once the broker confirmed a batch, before the checkpoint is stored (metrics, tests). */
   onConfirmed?: (batch: { events: number; position: number }) => void | Promise<void>;
+  /**
+   * Whether this slot's publisher may publish now, and the store position from which
+   * it has been allowed to (blue/green: the slot registry says). Without it the
+   * publisher always publishes. A publisher switched on after it last published
+   * starts where the other slot's publisher is, and stops when switched off.
+   */
+  activation?: () => Promise<{ active: boolean; since: number | null }>;
 }
+
+const ACTIVATION_POLL_MS = 200;
 
 export interface IntegrationPublisherStatus {
   name: string;
   /** The durable checkpoint as last stored: everything up to it is confirmed. */
   position: number;
+  /** Whether the slot registry lets this publisher publish. */
+  active: boolean;
   connected: boolean;
   published: number;
   batches: number;
@@ -161,6 +173,9 @@ export class IntegrationPublisher {
   private batches = 0;
   private reconnects = 0;
   private lastError: string | null = null;
+  /** Set when the registry switched this publisher off mid-session. */
+  private deactivated = false;
+  private active = true;
 
   constructor(private readonly options: IntegrationPublisherOptions) {
     this.names = topologyNames(options.prefix ?? DEFAULT_PREFIX);
@@ -173,6 +188,7 @@ export class IntegrationPublisher {
     return {
       name: this.checkpointName,
       position: this.position,
+      active: this.active,
       connected: this.connected,
       published: this.published,
       batches: this.batches,
@@ -199,7 +215,12 @@ export class IntegrationPublisher {
     let attempt = 0;
     while (!this.stopping) {
       try {
+        if (!(await this.waitUntilActive())) break;
         await this.session(() => (attempt = 0));
+        if (!this.stopping && this.deactivated) {
+          this.deactivated = false;
+          continue;
+        }
       } catch (error) {
         if (this.stopping) break;
         this.lastError = errorMessage(error);
@@ -242,9 +263,18 @@ export class IntegrationPublisher {
     if (this.options.declareTopology !== false) await declareTopology(channel, this.names, { queueType: this.options.queueType ?? 'quorum' });
 
     const fallback = this.options.initialCheckpointFrom === undefined ? `publisher:${otherSlot(this.options.slot)}` : this.options.initialCheckpointFrom;
-    this.position =
-      (await this.options.store.readCheckpoint(this.checkpointName)) ?? (fallback === null ? null : await this.options.store.readCheckpoint(fallback)) ?? 0;
+    const own = await this.options.store.readCheckpoint(this.checkpointName);
+    const since = this.options.activation ? (await this.options.activation()).since : null;
+    // Switched on since it last published: what came in between was published by the other
+    // slot, through its own binding, up to its checkpoint; carrying on from there keeps
+    // every trade's events in order for a consumer that drops duplicates by message-id.
+    const switchedOn = since !== null && (own === null || own < since);
+    const jump = own === null || switchedOn;
+    this.position = (jump ? (fallback === null ? null : await this.options.store.readCheckpoint(fallback)) : null) ?? own ?? 0;
+    // Recorded at once, so a restart carries on from here rather than jumping again.
+    if (switchedOn) await this.options.store.writeCheckpoint({ name: this.checkpointName, position: this.position });
     if (this.stopping) return;
+    const watch = this.options.activation ? setInterval(() => void this.checkActive(() => void this.subscription?.close()), ACTIVATION_POLL_MS) : null;
     const subscription = this.options.store.subscribe(this.position, { filter: { eventTypes: INTEGRATION_EVENT_TYPES }, batchSize: this.options.batchSize ?? 500 });
     this.subscription = subscription;
     if (state.failure) {
@@ -272,15 +302,42 @@ export class IntegrationPublisher {
         if (batch.events.length > 0) this.batches++;
       }
     } finally {
+      if (watch) clearInterval(watch);
       this.subscription = null;
       await subscription.close();
     }
-    if (state.failure && !this.stopping) throw state.failure;
+    if (state.failure && !this.stopping && !this.deactivated) throw state.failure;
+  }
+
+  /** Waits until the registry lets this publisher publish; false when stopped meanwhile. */
+  private async waitUntilActive(): Promise<boolean> {
+    if (!this.options.activation) return !this.stopping;
+    while (!this.stopping) {
+      if (await this.checkActive()) return true;
+      await sleep(ACTIVATION_POLL_MS, this.abort.signal);
+    }
+    return false;
+  }
+
+  private async checkActive(onDeactivated?: () => void): Promise<boolean> {
+    try {
+      const { active } = await this.options.activation!();
+      if (this.active && !active) {
+        this.logger.info('switched off by the slot registry; publishing stops');
+        this.deactivated = true;
+        onDeactivated?.();
+      } else if (!this.active && active) this.logger.info('switched on by the slot registry; publishing starts');
+      this.active = active;
+      return active;
+    } catch (error) {
+      this.logger.warn({ err: error }, 'cannot read the slot registry');
+      return this.active;
+    }
   }
 
   private async publishBatch(channel: ConfirmChannel, events: readonly RecordedEvent[], failed: () => Error | null): Promise<void> {
     for (const event of events) {
-      const message = integrationMessage(event);
+      const message = integrationMessage(event, this.options.slot);
       if (!message) continue;
       const failure = failed();
       if (failure) throw failure;

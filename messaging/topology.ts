@@ -21,7 +21,7 @@
 // exchange (smoke tests publish to kepler.feed.<idle> through the default
 // exchange, and may bind a queue to kepler.events.<idle>). switchLiveSlot()
 // makes a slot live: a binding change, made before the old one is broken.
-import type { Channel, ConfirmChannel, Options } from 'amqplib';
+import type { Channel, ConfirmChannel } from 'amqplib';
 
 export const SLOTS = ['blue', 'green'] as const;
 export type Slot = (typeof SLOTS)[number];
@@ -80,37 +80,116 @@ export interface TopologyOptions {
   queueType?: QueueType;
 }
 
-/** Declares the whole topology, idempotently. Does not change which slot is live. */
-export async function declareTopology(channel: Channel, names: TopologyNames, options: TopologyOptions = {}): Promise<void> {
-  const queue = (extra: Options.AssertQueue = {}, args: Record<string, unknown> = {}): Options.AssertQueue => ({
+/**
+ * Kepler marks what it creates with this argument (value: the name prefix), on
+ * exchanges, queues and bindings, so the topology reconciler tells its own
+ * objects from anyone else's. RabbitMQ keeps unknown x- arguments and ignores
+ * them in routing, and does not compare them when a queue is declared again.
+ */
+export const OWNER_ARGUMENT = 'x-kepler-owner';
+
+/**
+ * The header naming the slot that produced a message. Not an x- name: a headers
+ * exchange ignores x- keys when it matches, and a slot's traffic must be routable by it.
+ */
+export const SLOT_HEADER = 'kepler-slot';
+
+export type Arguments = Record<string, unknown>;
+
+export interface ExchangeDeclaration {
+  name: string;
+  type: 'topic' | 'fanout' | 'direct' | 'headers';
+  durable: boolean;
+  autoDelete: boolean;
+  internal: boolean;
+  arguments: Arguments;
+}
+
+export interface QueueDeclaration {
+  name: string;
+  durable: boolean;
+  autoDelete: boolean;
+  arguments: Arguments;
+}
+
+export interface BindingDeclaration {
+  /** The exchange messages come from. */
+  source: string;
+  destination: string;
+  destinationType: 'queue' | 'exchange';
+  routingKey: string;
+  arguments: Arguments;
+}
+
+/** The arguments every binding Kepler makes carries. */
+export function ownedBindingArguments(names: TopologyNames): Arguments {
+  return { [OWNER_ARGUMENT]: names.prefix };
+}
+
+/**
+ * The exchanges and queues Kepler always has, whichever slot is live, and the
+ * bindings that never change: as data, so that declaring them on connect and
+ * the reconciler's desired topology are the same thing.
+ */
+export function standingObjects(names: TopologyNames, options: TopologyOptions = {}): { exchanges: ExchangeDeclaration[]; queues: QueueDeclaration[]; bindings: BindingDeclaration[] } {
+  const owner = { [OWNER_ARGUMENT]: names.prefix };
+  const queueType = options.queueType ?? 'quorum';
+  const exchange = (name: string, type: ExchangeDeclaration['type'], args: Arguments = {}): ExchangeDeclaration => ({
+    name,
+    type,
     durable: true,
-    ...extra,
-    arguments: { 'x-queue-type': options.queueType ?? 'quorum', ...args },
+    autoDelete: false,
+    internal: false,
+    arguments: { ...args, ...owner },
   });
-  await channel.assertExchange(names.deadLetterExchange, 'fanout', { durable: true });
-  await channel.assertQueue(names.deadLetterQueue, queue());
-  await channel.bindQueue(names.deadLetterQueue, names.deadLetterExchange, '');
+  const queue = (name: string, args: Arguments = {}): QueueDeclaration => ({ name, durable: true, autoDelete: false, arguments: { 'x-queue-type': queueType, ...args, ...owner } });
+  // Single active consumer: replicas of a slot take over from each other, and lines are taken in feed order.
+  // Quorum queues dead-letter at least once (the broker keeps the message until the DLQ confirmed it);
+  // that strategy requires reject-publish overflow, which never triggers as the queue has no length limit.
+  const deadLettering = queueType === 'quorum' ? { 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'reject-publish' } : {};
+  const bind = (source: string, destination: string): BindingDeclaration => ({ source, destination, destinationType: 'queue', routingKey: '', arguments: ownedBindingArguments(names) });
+  return {
+    exchanges: [
+      exchange(names.deadLetterExchange, 'fanout'),
+      exchange(names.unroutedExchange, 'fanout'),
+      exchange(names.feedExchange, 'topic', { 'alternate-exchange': names.unroutedExchange }),
+      exchange(names.eventsExchange, 'topic'),
+      ...SLOTS.map((slot) => exchange(names.slotEventsExchanges[slot], 'topic')),
+    ],
+    queues: [
+      queue(names.deadLetterQueue),
+      queue(names.unroutedQueue),
+      ...SLOTS.map((slot) => queue(names.feedQueues[slot], { 'x-dead-letter-exchange': names.deadLetterExchange, 'x-single-active-consumer': true, ...deadLettering })),
+    ],
+    bindings: [bind(names.deadLetterExchange, names.deadLetterQueue), bind(names.unroutedExchange, names.unroutedQueue)],
+  };
+}
 
-  await channel.assertExchange(names.unroutedExchange, 'fanout', { durable: true });
-  await channel.assertQueue(names.unroutedQueue, queue());
-  await channel.bindQueue(names.unroutedQueue, names.unroutedExchange, '');
+/** The bindings that make `slot` receive the feed and publish events: what "routed" means. */
+export function slotBindings(names: TopologyNames, slot: Slot): { feed: BindingDeclaration; events: BindingDeclaration } {
+  const args = ownedBindingArguments(names);
+  return {
+    feed: { source: names.feedExchange, destination: names.feedQueues[slot], destinationType: 'queue', routingKey: '#', arguments: args },
+    events: { source: names.slotEventsExchanges[slot], destination: names.eventsExchange, destinationType: 'exchange', routingKey: '#', arguments: args },
+  };
+}
 
-  await channel.assertExchange(names.feedExchange, 'topic', { durable: true, alternateExchange: names.unroutedExchange });
-  for (const slot of SLOTS) {
-    // Single active consumer: replicas of a slot take over from each other, and lines are taken in feed order.
-    // Quorum queues dead-letter at least once (the broker keeps the message until the DLQ confirmed it);
-    // that strategy requires reject-publish overflow, which never triggers as the queue has no length limit.
-    const deadLettering = (options.queueType ?? 'quorum') === 'quorum' ? { 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'reject-publish' } : {};
-    await channel.assertQueue(
-      names.feedQueues[slot],
-      queue({ deadLetterExchange: names.deadLetterExchange }, { 'x-single-active-consumer': true, ...deadLettering }),
-    );
-  }
+/** Declares the exchanges and queues and the standing bindings, idempotently. Does not change which slot is live. */
+export async function declareTopology(channel: Channel, names: TopologyNames, options: TopologyOptions = {}): Promise<void> {
+  const objects = standingObjects(names, options);
+  for (const e of objects.exchanges) await channel.assertExchange(e.name, e.type, { durable: e.durable, autoDelete: e.autoDelete, internal: e.internal, arguments: e.arguments });
+  for (const q of objects.queues) await channel.assertQueue(q.name, { durable: q.durable, autoDelete: q.autoDelete, arguments: q.arguments });
+  for (const b of objects.bindings) await bind(channel, b);
+}
 
-  await channel.assertExchange(names.eventsExchange, 'topic', { durable: true });
-  for (const slot of SLOTS) {
-    await channel.assertExchange(names.slotEventsExchanges[slot], 'topic', { durable: true });
-  }
+export async function bind(channel: Channel, b: BindingDeclaration): Promise<void> {
+  if (b.destinationType === 'queue') await channel.bindQueue(b.destination, b.source, b.routingKey, b.arguments);
+  else await channel.bindExchange(b.destination, b.source, b.routingKey, b.arguments);
+}
+
+export async function unbind(channel: Channel, b: BindingDeclaration): Promise<void> {
+  if (b.destinationType === 'queue') await channel.unbindQueue(b.destination, b.source, b.routingKey, b.arguments);
+  else await channel.unbindExchange(b.destination, b.source, b.routingKey, b.arguments);
 }
 
 export interface SwitchOptions {
@@ -138,13 +217,14 @@ export interface SwitchReport {
  * `channel` must not be used for anything else meanwhile (its acks are multiple).
  */
 export async function switchLiveSlot(channel: ConfirmChannel, names: TopologyNames, live: Slot, options: SwitchOptions = {}): Promise<SwitchReport> {
-  const idle = otherSlot(live);
-  await channel.bindQueue(names.feedQueues[live], names.feedExchange, '#');
-  await channel.bindExchange(names.eventsExchange, names.slotEventsExchanges[live], '#');
+  const next = slotBindings(names, live);
+  const previous = slotBindings(names, otherSlot(live));
+  await bind(channel, next.feed);
+  await bind(channel, next.events);
   await options.beforeUnbind?.();
-  await channel.unbindQueue(names.feedQueues[idle], names.feedExchange, '#');
-  await channel.unbindExchange(names.eventsExchange, names.slotEventsExchanges[idle], '#');
-  const movedUnrouted = await moveMessages(channel, names.unroutedQueue, names.feedExchange);
+  await unbind(channel, previous.feed);
+  await unbind(channel, previous.events);
+  const movedUnrouted = await moveMessages(channel, names.unroutedQueue, names.feedExchange, { slot: live });
   return { live, movedUnrouted };
 }
 
@@ -152,9 +232,11 @@ export async function switchLiveSlot(channel: ConfirmChannel, names: TopologyNam
  * Republishes the messages ready in `queue` to `exchange` (same routing key,
  * properties and headers), acknowledging them only once the broker confirmed
  * the copies: at least once. Takes at most what was ready when it started.
- * Uses basic.get, so not for the feed queues (single active consumer).
+ * Uses basic.get, so not for the feed queues (single active consumer). With
+ * `slot`, each copy carries the kepler-slot header of the slot that moved it on.
  */
-export async function moveMessages(channel: ConfirmChannel, queue: string, exchange: string, chunk = 200): Promise<number> {
+export async function moveMessages(channel: ConfirmChannel, queue: string, exchange: string, options: { chunk?: number; slot?: Slot } = {}): Promise<number> {
+  const chunk = options.chunk ?? 200;
   const { messageCount } = await channel.checkQueue(queue);
   let moved = 0;
   while (moved < messageCount) {
@@ -165,7 +247,7 @@ export async function moveMessages(channel: ConfirmChannel, queue: string, excha
       if (message === false) break;
       const { properties: p } = message;
       channel.publish(exchange, message.fields.routingKey, message.content, {
-        headers: p.headers,
+        headers: options.slot ? { ...p.headers, [SLOT_HEADER]: options.slot } : p.headers,
         persistent: p.deliveryMode === 2,
         ...(p.messageId !== undefined && { messageId: String(p.messageId) }),
         ...(p.correlationId !== undefined && { correlationId: String(p.correlationId) }),

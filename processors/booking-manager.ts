@@ -7,6 +7,7 @@ const INPUT_TYPES = ['VersionApplied', 'TradeCancelled', 'AllocationReceived', '
 /** Correlates trade versions, allocations and confirmations per trade reference, and books. */
 export const bookingManager: ProcessorDefinition<Booking.BookingState, Booking.BookingEvent, Booking.BookingInput> = {
   name: 'booking-manager',
+  streamPrefix: 'booking-',
   filter: { eventTypes: INPUT_TYPES },
   route(event: RecordedEvent) {
     const input = toBookingInput(event);

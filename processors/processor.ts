@@ -1,6 +1,25 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { Logger } from 'pino';
 import { deterministicId, StoreBusyError, type EventData, type EventFilter, type EventStore, type RecordedEvent } from '../eventstore/index.js';
+import { otherSlot, type Slot } from '../messaging/topology.js';
+import {
+  decideAffinity,
+  evolveOwnership,
+  isOwnershipEvent,
+  isRegistryEvent,
+  liveAt,
+  liveSince,
+  readRegistry,
+  SLOT_HANDED_OVER,
+  SLOTS_CHANGED,
+  slotCheckpointName,
+  UNOWNED,
+  INITIAL_REGISTRY,
+  type OwnershipEvent,
+  type Ownership,
+  type RegistryState,
+  type SlotHandedOver,
+} from '../slots/index.js';
 import { owns, partitionedName, WHOLE, type Partition } from './partition.js';
 
 /**
@@ -12,6 +31,8 @@ export interface ProcessorDefinition<State, Event extends { type: string; tradeR
   /** Also the checkpoint's name. */
   name: string;
   filter: EventFilter;
+  /** What the streams it decides on start with (they hold its slot affinity too). */
+  streamPrefix: string;
   /** The stream that owns the decision, and the decider's input; null to pass over the event. */
   route(event: RecordedEvent): { stream: string; input: Input } | null;
   initialState: State;
@@ -23,6 +44,17 @@ interface Loaded<State> {
   state: State;
   /** Revision of the last event in the stream; null when the stream does not exist. */
   revision: number | null;
+  /** Which slot decides for the stream. */
+  ownership: Ownership;
+}
+
+export interface ProcessorOptions {
+  partition?: Partition;
+  /**
+   * The blue/green slot this processor belongs to: it then decides only for the
+   * streams its slot owns (slot affinity). Without it, it decides for every stream.
+   */
+  slot?: Slot;
 }
 
 export interface ProcessorStatus {
@@ -33,6 +65,8 @@ export interface ProcessorStatus {
 const IDLE_CHECKPOINT_INTERVAL_MS = 1000;
 const BUSY_RETRY_MS = 100;
 const BUSY_RETRY_MAX_MS = 2000;
+/** How long a claim right after a cut-over waits for the previous live slot before looking for what it left. */
+const PEER_WAIT_MS = 2000;
 
 /**
  * Trades whose state is kept in memory. Bounded so that memory does not grow with
@@ -50,6 +84,11 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
   private trailingCheckpoint: NodeJS.Timeout | null = null;
   private stopping = false;
   private subscription: ReturnType<EventStore['subscribe']> | null = null;
+  private registry: RegistryState = INITIAL_REGISTRY;
+  /** The cut-over point this processor already waited for the other slot to pass. */
+  private waitedForPeerAt: number | null = null;
+  private readonly partition: Partition;
+  private readonly slot: Slot | undefined;
 
   readonly name: string;
 
@@ -57,9 +96,12 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
     private readonly store: EventStore,
     private readonly definition: ProcessorDefinition<State, Event, Input>,
     private readonly logger: Logger,
-    private readonly partition: Partition = WHOLE,
+    options: ProcessorOptions | Partition = {},
   ) {
-    this.name = partitionedName(definition.name, partition);
+    const { partition = WHOLE, slot } = 'count' in options ? { partition: options, slot: undefined } : options;
+    this.partition = partition;
+    this.slot = slot;
+    this.name = partitionedName(slot ? slotCheckpointName(definition.name, slot) : definition.name, partition);
   }
 
   get status(): ProcessorStatus {
@@ -70,9 +112,13 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
   async run(): Promise<void> {
     this.position = (await this.store.readCheckpoint(this.name)) ?? 0;
     this.stored = { position: this.position, at: Date.now() };
-    this.subscription = this.store.subscribe(this.position, { filter: this.definition.filter, batchSize: 5000 });
+    const filter = this.slot ? { ...this.definition.filter, eventTypes: [...(this.definition.filter.eventTypes ?? []), SLOTS_CHANGED, SLOT_HANDED_OVER] } : this.definition.filter;
+    if (this.slot) this.registry = await readRegistry(this.store);
+    this.subscription = this.store.subscribe(this.position, { filter, batchSize: 5000 });
     for await (const batch of this.subscription) {
       if (this.stopping) break;
+      // The live slot as of each position is read from the registry's history, so it only needs reading when it changed.
+      if (this.slot && batch.events.some(isRegistryEvent)) this.registry = await readRegistry(this.store);
       await this.processWhileBusy(batch.events, batch.scannedTo);
       this.position = batch.scannedTo;
     }
@@ -127,24 +173,59 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
     const checkpoint = { name: this.name, position: scannedTo };
     for (let attempt = 1; ; attempt++) {
       const touched = new Map<string, Loaded<State> & { appended: EventData[] }>();
-      for (const event of events) {
-        const routed = this.definition.route(event);
-        if (!routed || !owns(this.partition, event.metadata.correlationId)) continue;
-        let entry = touched.get(routed.stream);
-        if (!entry) {
-          entry = { ...(await this.load(routed.stream)), appended: [] };
-          touched.set(routed.stream, entry);
+      const entryOf = async (stream: string, fresh = false) => {
+        let entry = touched.get(stream);
+        if (!entry || fresh) {
+          if (fresh) this.cache.delete(stream);
+          entry = { ...(await this.load(stream)), appended: [] };
+          touched.set(stream, entry);
         }
-        const decision = this.definition.decide(routed.input, entry.state);
-        if (E.isLeft(decision)) {
-          // Inputs come from the store, so a refusal is a defect, not bad data: log it loudly and go on.
-          this.logger.error({ processor: this.name, event: event.id, error: decision.left }, 'decision refused');
+        return entry;
+      };
+      let peerProgress: number | null | undefined;
+      const peer = async () => (peerProgress === undefined ? (peerProgress = await this.peerProgress()) : peerProgress);
+
+      for (const event of events) {
+        if (isRegistryEvent(event)) continue;
+        if (isOwnershipEvent(event.type)) {
+          if (!touched.has(event.stream)) this.cache.delete(event.stream);
+          await this.recoverAfterHandOver(event, entryOf, (stream) => touched.has(stream));
           continue;
         }
-        decision.right.forEach((decided, index) => {
-          entry!.state = this.definition.evolve(entry!.state, decided);
-          entry!.appended.push(toEventData(decided, event, index));
-        });
+        const routed = this.definition.route(event);
+        if (!routed || !owns(this.partition, event.metadata.correlationId)) continue;
+        const entry = await entryOf(routed.stream);
+        if (this.slot) {
+          const context = () => ({
+            slot: this.slot!,
+            position: event.position,
+            live: liveAt(this.registry, event.position),
+            liveSince: liveSince(this.registry, this.slot!, event.position),
+          });
+          // A cached owner can only be stale in ways an append corrects (another slot took the
+          // stream from this one: the append conflicts) or the subscription shows (a drain handed
+          // it to this one: the hand-over event drops it from the cache, below).
+          let affinity = decideAffinity(event.metadata.correlationId, entry.ownership, { ...context(), peerProgress: await peer() });
+          const since = context().liveSince;
+          if (affinity.kind === 'claim' && affinity.recoverAfter !== null && since !== null && this.waitedForPeerAt !== since) {
+            // Just after a cut-over the slot live before this one is usually a moment from the point
+            // where this one became live: waiting for it (once) is cheaper than looking for what it left.
+            this.waitedForPeerAt = since;
+            peerProgress = await this.waitForPeer(since);
+            affinity = decideAffinity(event.metadata.correlationId, entry.ownership, { ...context(), peerProgress });
+          }
+          if (affinity.kind === 'skip') continue;
+          if (affinity.kind !== 'decide') {
+            const before = entry.appended.length;
+            if (affinity.kind === 'claim' && affinity.recoverAfter !== null) await this.recover(routed.stream, entry, affinity.recoverAfter, event.position);
+            // Owning a stream means nothing until there is something to decide in it.
+            if (!this.decideInto(entry, event, routed.input) && entry.appended.length === before) continue;
+            entry.appended.splice(before, 0, this.ownershipEventData(affinity.event, event));
+            entry.ownership = { owner: this.slot, at: null };
+            continue;
+          }
+        }
+        this.decideInto(entry, event, routed.input);
       }
 
       const writes = [...touched].filter(([, entry]) => entry.appended.length > 0);
@@ -156,7 +237,7 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
       let conflicts = 0;
       outcomes.forEach((outcome, i) => {
         const [stream, entry] = writes[i]!;
-        if (outcome.ok) this.remember(stream, { state: entry.state, revision: outcome.nextRevision });
+        if (outcome.ok) this.remember(stream, { state: entry.state, revision: outcome.nextRevision, ownership: entry.ownership });
         else {
           this.cache.delete(stream);
           conflicts++;
@@ -166,19 +247,98 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
         this.stored = { position: scannedTo, at: Date.now() };
         return;
       }
-      // Another writer got there first. Decide again on fresh state: inputs already
-      // handled are no-ops, so the appends that did succeed are not repeated.
+      // Another writer got there first (the other slot, a command, another process). Decide
+      // again on fresh state: inputs already handled are no-ops, so the appends that did
+      // succeed are not repeated.
       this.logger.warn({ processor: this.name, conflicts, attempt }, 'concurrent writer, retrying batch');
       if (attempt >= 10) throw new Error(`${this.name}: gave up after ${attempt} concurrency conflicts`);
     }
+  }
+
+  /** Decides one input into the entry; true when it decided something. */
+  private decideInto(entry: Loaded<State> & { appended: EventData[] }, cause: RecordedEvent, input: Input): boolean {
+    const decision = this.definition.decide(input, entry.state);
+    if (E.isLeft(decision)) {
+      // Inputs come from the store, so a refusal is a defect, not bad data: log it loudly and go on.
+      this.logger.error({ processor: this.name, event: cause.id, error: decision.left }, 'decision refused');
+      return false;
+    }
+    decision.right.forEach((decided, index) => {
+      entry.state = this.definition.evolve(entry.state, decided);
+      entry.appended.push(toEventData(decided, cause, index, this.slot));
+    });
+    return decision.right.length > 0;
+  }
+
+  private ownershipEventData(event: OwnershipEvent, cause: RecordedEvent): EventData {
+    return {
+      id: deterministicId(cause.id, event.type, this.definition.name, this.slot ?? ''),
+      type: event.type,
+      data: event,
+      metadata: { correlationId: event.tradeRef, causationId: cause.id, ...(this.slot && { slot: this.slot }) },
+    };
+  }
+
+  /**
+   * A drain handed a stream to this slot and the old owner may have left inputs
+   * undecided: decide, in store order, every input of the stream after `since`
+   * that the stream has not handled yet.
+   */
+  private async recoverAfterHandOver(
+    event: RecordedEvent,
+    entryOf: (stream: string, fresh?: boolean) => Promise<Loaded<State> & { appended: EventData[] }>,
+    touched: (stream: string) => boolean,
+  ): Promise<void> {
+    if (!this.slot || event.type !== SLOT_HANDED_OVER || !event.stream.startsWith(this.definition.streamPrefix)) return;
+    const handOver = event.data as SlotHandedOver;
+    if (handOver.to !== this.slot || handOver.since === null || !owns(this.partition, event.metadata.correlationId)) return;
+    const entry = await entryOf(event.stream, !touched(event.stream));
+    if (entry.ownership.owner !== this.slot) return;
+    await this.recover(event.stream, entry, handOver.since, event.position);
+  }
+
+  /** Decides the inputs of `stream` in (after, before), in order; handled ones are no-ops. */
+  private async recover(stream: string, entry: Loaded<State> & { appended: EventData[] }, after: number, before: number): Promise<void> {
+    let from = after;
+    while (from < before - 1) {
+      const page = await this.store.readAll(from, { maxCount: 5000, filter: this.definition.filter });
+      for (const input of page.events) {
+        if (input.position >= before) return;
+        const routed = this.definition.route(input);
+        if (routed?.stream === stream) this.decideInto(entry, input, routed.input);
+      }
+      if (page.endOfStore || page.scannedTo <= from) return;
+      from = page.scannedTo;
+    }
+  }
+
+  /** Waits (a little) for the other slot's follower to reach `position`; how far it got. */
+  private async waitForPeer(position: number): Promise<number | null> {
+    const deadline = Date.now() + PEER_WAIT_MS;
+    for (;;) {
+      const progress = await this.peerProgress();
+      if (progress === null || progress >= position || Date.now() >= deadline || this.stopping) return progress;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /** How far the other slot's follower of this kind, on this partition, has got. */
+  private async peerProgress(): Promise<number | null> {
+    if (!this.slot) return null;
+    return this.store.readCheckpoint(partitionedName(slotCheckpointName(this.definition.name, otherSlot(this.slot)), this.partition));
   }
 
   private async load(stream: string): Promise<Loaded<State>> {
     const cached = this.cache.get(stream);
     if (cached) return cached;
     const events = await this.store.readStream(stream);
-    const state = events.reduce((s, e) => this.definition.evolve(s, e.data as Event), this.definition.initialState);
-    const loaded = { state, revision: events.at(-1)?.revision ?? null };
+    let state = this.definition.initialState;
+    let ownership = UNOWNED;
+    for (const e of events) {
+      if (isOwnershipEvent(e.type)) ownership = evolveOwnership(ownership, e.data as OwnershipEvent, e.position);
+      else state = this.definition.evolve(state, e.data as Event);
+    }
+    const loaded = { state, revision: events.at(-1)?.revision ?? null, ownership };
     this.remember(stream, loaded);
     return loaded;
   }
@@ -190,7 +350,7 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
   }
 }
 
-function toEventData(event: { type: string; tradeRef: string }, cause: RecordedEvent, index: number): EventData {
+function toEventData(event: { type: string; tradeRef: string }, cause: RecordedEvent, index: number, slot: Slot | undefined): EventData {
   const { source, sourceSequence, file, line, traceparent, actor } = cause.metadata;
   return {
     id: deterministicId(cause.id, event.type, index),
@@ -206,6 +366,7 @@ function toEventData(event: { type: string; tradeRef: string }, cause: RecordedE
       ...(traceparent !== undefined && { traceparent }),
       // Who caused the input caused what is decided on it, as the trace does.
       ...(actor !== undefined && { actor }),
+      ...(slot !== undefined && { slot }),
     },
   };
 }

@@ -5,6 +5,7 @@ import type { ProcessorDefinition } from './processor.js';
 /** Applies every received TRD, AMD and CXL to its trade aggregate, in global order. */
 export const tradeProcessor: ProcessorDefinition<Trade.TradeState, Trade.TradeEvent, Trade.TradeCommand> = {
   name: 'trade-processor',
+  streamPrefix: 'trade-',
   filter: { eventTypes: VERSION_RECEIVED_TYPES },
   route(event: RecordedEvent) {
     if (!VERSION_RECEIVED_TYPES.includes(event.type as never)) return null;

@@ -1,6 +1,5 @@
 import { basename } from 'node:path';
 import type { KeplerConfig } from '../config.js';
-import { openEventStore } from '../stores.js';
 
 /** `kepler publish FILE...`: sends each detail line of CX1 files to the feed exchange, one message per line. */
 export async function publishCommand(config: KeplerConfig, files: string[], options: { json: boolean }): Promise<number> {
@@ -27,27 +26,5 @@ export async function publishCommand(config: KeplerConfig, files: string[], opti
     return 0;
   } finally {
     await connection.close();
-  }
-}
-
-/** `kepler slot live blue|green`: makes a deployment slot the one that consumes the feed and publishes events. */
-export async function slotCommand(config: KeplerConfig, slot: string): Promise<number> {
-  const { declareTopology, isSlot, openConnection, otherSlot, publisherCaughtUp, switchLiveSlot, topologyNames } = await import('../../messaging/index.js');
-  if (!config.amqp || !isSlot(slot)) {
-    process.stderr.write(config.amqp ? `kepler slot live: a slot is blue or green, not "${slot}"\n` : 'kepler slot live: set KEPLER_AMQP_URL\n');
-    return 2;
-  }
-  const events = await openEventStore(config.eventStore);
-  const connection = await openConnection(config.amqp.url, 'kepler-slot');
-  try {
-    const channel = await connection.createConfirmChannel();
-    const names = topologyNames(config.amqp.prefix);
-    await declareTopology(channel, names);
-    const report = await switchLiveSlot(channel, names, slot, { beforeUnbind: publisherCaughtUp(events, otherSlot(slot)) });
-    process.stdout.write(`${JSON.stringify(report)}\n`);
-    return 0;
-  } finally {
-    await connection.close();
-    await events.close();
   }
 }

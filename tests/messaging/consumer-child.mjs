@@ -1,11 +1,11 @@
-// A feed consumer in its own process, for the crash test. Runs the compiled
+// A feed consumer in its own process (a slot's ingestion role), for the crash tests. Runs the compiled
 // code (npm run build). With KILL_AFTER_BATCHES=n it SIGKILLs itself once its
 // n-th batch is durable in the event store and before that batch is acknowledged.
 // Reports on stdout, one JSON object a line.
 import { SqliteEventStore } from '../../dist/eventstore/index.js';
 import { FeedConsumer } from '../../dist/messaging/index.js';
 
-const { AMQP_URL, PREFIX, DB, CONNECTION_NAME } = process.env;
+const { AMQP_URL, PREFIX, DB, CONNECTION_NAME, SLOT = 'blue' } = process.env;
 const killAfter = Number(process.env.KILL_AFTER_BATCHES ?? 0);
 const say = (report) => process.stdout.write(`${JSON.stringify(report)}\n`);
 
@@ -14,7 +14,7 @@ let batches = 0;
 const consumer = new FeedConsumer({
   url: AMQP_URL,
   store,
-  slot: 'blue',
+  slot: SLOT,
   prefix: PREFIX,
   prefetch: 200,
   maxBatch: 100,
