@@ -4,6 +4,13 @@
 /** A position in the store-wide order of events. 0 means "before the first event". */
 export type GlobalPosition = number;
 
+/** Who caused an event: a person or a client. */
+export interface Actor {
+  subject: string;
+  clientId?: string;
+  name?: string;
+}
+
 export interface EventMetadata {
   /** The trade reference (or another business key) the event belongs to. */
   correlationId: string;
@@ -15,6 +22,8 @@ export interface EventMetadata {
   line?: number;
   /** W3C trace context, so that a consumer can continue the trace. */
   traceparent?: string;
+  /** Who caused the event. */
+  actor?: Actor;
 }
 
 export interface EventData {
