@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { packageRoot } from './package-root.js';
 import { regressCommands } from './commands/regress.js';
+import { releaseCommands } from './commands/releases.js';
 import { loadConfig, ROLES } from './config.js';
 
 // Commands are loaded when chosen, so `ingest` does not pay for the HTTP stack at start-up.
@@ -36,9 +37,12 @@ program
   .option('--config <file>', 'JSON configuration file')
   .option('--roles <list>', `what this process runs, comma-separated: ${ROLES.join(', ')} (default: all)`)
   .option('--partition <i/n>', 'this process\'s share when n processes run the same roles')
-  .action(async (options: { dataDir?: string; port?: number; config?: string; roles?: string; partition?: string }) => {
-    const { serveCommand } = await import('./commands/serve.js');
-    await serveCommand(loadConfig({ dataDir: options.dataDir, port: options.port, configFile: options.config, roles: options.roles, partition: options.partition }));
+  .option('--profile <file>', 'run from a deployment profile: a rendered one, or a base profile with ENV.json beside it (with --env)')
+  .option('--env <name>', 'the environment of --profile')
+  .action(async (options: { dataDir?: string; port?: number; config?: string; roles?: string; partition?: string; profile?: string; env?: string }) => {
+    const { serveCommand, serveFromProfile } = await import('./commands/serve.js');
+    if (options.profile || options.env) await serveFromProfile(options);
+    else await serveCommand(loadConfig({ dataDir: options.dataDir, port: options.port, configFile: options.config, roles: options.roles, partition: options.partition }));
   });
 
 program
@@ -123,5 +127,6 @@ program
   });
 
 for (const command of regressCommands()) program.addCommand(command);
+for (const command of releaseCommands()) program.addCommand(command);
 
 await program.parseAsync(process.argv);

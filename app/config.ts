@@ -38,9 +38,11 @@ export interface ConfigOverrides {
   configFile?: string;
   roles?: string;
   partition?: string;
+  /** Settings given in place of a config file (a rendered deployment profile's). */
+  settings?: ConfigFile;
 }
 
-interface ConfigFile {
+export interface ConfigFile {
   dataDir?: string;
   roles?: string[];
   partition?: string;
@@ -48,6 +50,8 @@ interface ConfigFile {
   http?: { host?: string; port?: number };
   eventStore?: { url?: string };
   readStore?: { url?: string; database?: string };
+  readYourWritesTimeoutMs?: number;
+  projectionsThread?: boolean;
 }
 
 /**
@@ -56,7 +60,7 @@ interface ConfigFile {
  * esdb://… for EventStoreDB, mongodb://… for MongoDB.
  */
 export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): KeplerConfig {
-  const file: ConfigFile = overrides.configFile ?? env.KEPLER_CONFIG ? readConfigFile(overrides.configFile ?? env.KEPLER_CONFIG!) : {};
+  const file: ConfigFile = overrides.settings ?? (overrides.configFile ?? env.KEPLER_CONFIG ? readConfigFile(overrides.configFile ?? env.KEPLER_CONFIG!) : {});
   const dataDir = resolve(overrides.dataDir ?? env.KEPLER_DATA_DIR ?? file.dataDir ?? './data');
   const port = overrides.port ?? numberFrom(env.KEPLER_PORT ?? env.PORT) ?? file.http?.port ?? 3000;
   const host = env.KEPLER_HOST ?? file.http?.host ?? 'localhost';
@@ -75,8 +79,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     readStore: readStoreUrl
       ? { kind: 'mongodb', url: readStoreUrl, database: env.KEPLER_MONGODB_DATABASE ?? file.readStore?.database ?? 'kepler' }
       : { kind: 'sqlite', path: resolve(dataDir, 'read.db') },
-    readYourWritesTimeoutMs: numberFrom(env.KEPLER_READ_YOUR_WRITES_TIMEOUT_MS) ?? 5000,
-    projectionsThread: env.KEPLER_PROJECTIONS_THREAD !== '0',
+    readYourWritesTimeoutMs: numberFrom(env.KEPLER_READ_YOUR_WRITES_TIMEOUT_MS) ?? file.readYourWritesTimeoutMs ?? 5000,
+    projectionsThread: env.KEPLER_PROJECTIONS_THREAD === undefined ? (file.projectionsThread ?? true) : env.KEPLER_PROJECTIONS_THREAD !== '0',
   };
 }
 
