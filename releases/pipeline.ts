@@ -147,7 +147,6 @@ export function defaultPipeline(options: { registry: string | null; trustedKey: 
 
 /** The base profile: one process of each role on embedded stores, one slot. */
 export function defaultBaseProfile(): DeploymentProfile {
-  const one = { instances: 1 };
   return {
     dataDir: 'data',
     eventStore: {},
@@ -159,8 +158,8 @@ export function defaultBaseProfile(): DeploymentProfile {
       ingestion: { instances: 0 },
       processors: { instances: 1, partitions: 1 },
       projections: { instances: 1, partitions: 1 },
-      'command-api': one,
-      'query-api': one,
+      'command-api': { instances: 1 },
+      'query-api': { instances: 1 },
       publisher: { instances: 0 },
     },
     limits: { memoryMb: 1024, cpuMhz: 1000, readYourWritesTimeoutMs: 5000, processorCache: 200000, rebuildDocuments: 200000 },

@@ -29,7 +29,7 @@ export interface Rendered {
  */
 export function applyMergePatch(base: unknown, patch: unknown, what = 'merge patch'): unknown {
   refuseForbiddenKeys(patch, what, '');
-  return jsonMergePatch.apply(structuredClone(base), patch);
+  return jsonMergePatch.apply(JSON.parse(JSON.stringify(base)) as unknown, patch);
 }
 
 /** The library skips the rest of a patch at a prototype key; such a key is refused instead of half applied. */

@@ -9,8 +9,8 @@
 //
 // A crash after the push and before the record is healed by the next command,
 // which finds the promotion commit in git and records it (reconcile).
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Actor, EventStore } from '../eventstore/index.js';
 import type { AnyProjection } from '../projections/index.js';
@@ -205,7 +205,7 @@ export class ReleaseService {
       if (registry) {
         await this.registryFor(registry).publish(packed.file, CUT_TAG);
       } else {
-        await mkdir(this.ensureLocal('artifacts'), { recursive: true });
+        this.ensureLocal('artifacts');
         await copyFile(packed.file, this.localArtifact(packed.name, packed.version));
       }
       return {
@@ -218,8 +218,11 @@ export class ReleaseService {
     }
   }
 
+  /** A directory under the clone's .kepler/, made if missing. */
   private ensureLocal(...parts: string[]): string {
-    return this.options.repo.localPath(...parts);
+    const dir = this.options.repo.localPath(...parts);
+    mkdirSync(dir, { recursive: true });
+    return dir;
   }
 
   private localArtifact(name: string, version: string): string {
@@ -264,7 +267,7 @@ export class ReleaseService {
         ? { check: 'artifact', ok: true, detail: `${file} matches ${artifact.integrity.slice(0, 19)}…` }
         : { check: 'artifact', ok: false, detail: `${file} has integrity ${integrity}, the candidate says ${artifact.integrity}` };
     }
-    const dir = await mkdtemp(join(this.ensureLocalDir('work'), 'verify-'));
+    const dir = await mkdtemp(join(this.ensureLocal('work'), 'verify-'));
     try {
       const got = await this.registryFor(artifact.registry).download(artifact.name, artifact.version, dir);
       if (got.recorded !== artifact.integrity) {
@@ -281,11 +284,6 @@ export class ReleaseService {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-  }
-
-  private ensureLocalDir(name: string): string {
-    const dir = this.ensureLocal(name);
-    return dir;
   }
 
   async diff(a: string, b: string, options: { source?: string } = {}): Promise<CandidateDiff> {
@@ -331,7 +329,7 @@ export class ReleaseService {
     for (const [side, file] of [['PROD', prod], ['UAT', uat]] as const) {
       if (!existsSync(file)) return { verdict: 'fail', reason: `${config[side === 'PROD' ? 'prod' : 'uat']} does not exist: describe ${side}'s stores there (a Kepler config file)`, evidence: null };
     }
-    const reportDir = join(this.ensureLocal('runs'), 'regression', `${ctx.environment}-${ctx.candidate.id}-${this.now().getTime()}`);
+    const reportDir = join(this.ensureLocal('runs', 'regression'), `${ctx.environment}-${ctx.candidate.id}-${this.now().getTime()}`);
     const outcome = await run({
       prod,
       uat,
@@ -360,7 +358,7 @@ export class ReleaseService {
     const kit = await this.candidateKit(stored.manifest);
     const source = await this.options.openSource(sourceFile);
     try {
-      return await replayProjections(source, config.sample ?? 10_000, kit, await mkdir(this.ensureLocal('work'), { recursive: true }).then(() => this.ensureLocal('work')));
+      return await replayProjections(source, config.sample ?? 10_000, kit, this.ensureLocal('work'));
     } finally {
       await source.close();
     }
@@ -373,7 +371,7 @@ export class ReleaseService {
     if (!kit) {
       kit = (async () => {
         const { artifact } = manifest;
-        const dir = await mkdtemp(join(await mkdir(this.ensureLocal('work'), { recursive: true }).then(() => this.ensureLocal('work')), `package-${artifact.version}-`));
+        const dir = await mkdtemp(join(this.ensureLocal('work'), `package-${artifact.version}-`));
         let tarball: string;
         if (artifact.registry) {
           const got = await this.registryFor(artifact.registry).download(artifact.name, artifact.version, dir);
