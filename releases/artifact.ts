@@ -3,13 +3,11 @@
 // about the code (event schema version, projection versions) is read from the
 // packed code itself, not from the process that cuts it.
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { AnyProjection } from '../projections/index.js';
 
 const exec = promisify(execFile);
 
@@ -82,31 +80,31 @@ export async function extractTarball(tarball: string, destination: string): Prom
   return join(destination, 'package');
 }
 
-/**
- * Loads a packed Kepler's own modules (its domain and projections). The
- * package's dependencies are not installed beside it, so `node_modules` links
- * to an installation of the same dependencies (the one running this).
- */
-export async function loadPackageModule<T>(packageDir: string, modulePath: string, nodeModules: string): Promise<T> {
+/** Links the package's node_modules to an installation of the same dependencies (a tarball has none of its own). */
+export async function linkDependencies(packageDir: string, nodeModules: string): Promise<void> {
   const link = join(packageDir, 'node_modules');
   if (!existsSync(link)) await symlink(nodeModules, link, 'dir');
-  const file = join(packageDir, modulePath);
-  if (!existsSync(file)) throw new Error(`${modulePath} is not in the package at ${packageDir}`);
-  return (await import(pathToFileURL(file).href)) as T;
+}
+
+/** The compiled child script, also when this module runs from its TypeScript source (tests). */
+function childScript(): string {
+  const here = fileURLToPath(import.meta.url);
+  return here.endsWith('.ts') ? join(dirname(dirname(here)), 'dist', 'releases', 'package-child.js') : join(dirname(here), 'package-child.js');
+}
+
+/** Runs the package's own code in a child process (see package-child.ts); its JSON answer. */
+export async function runInPackage<T>(packageDir: string, nodeModules: string, args: readonly string[]): Promise<T> {
+  await linkDependencies(packageDir, nodeModules);
+  try {
+    const { stdout } = await exec(process.execPath, [childScript(), args[0]!, packageDir, ...args.slice(1)], { maxBuffer: 64 * 1024 * 1024 });
+    return JSON.parse(stdout) as T;
+  } catch (error) {
+    const e = error as { stderr?: string; message: string };
+    throw new Error(`the candidate's code failed: ${(e.stderr ?? e.message).trim().split('\n')[0]}`);
+  }
 }
 
 /** What the code in a package says about its events and read models. */
-export async function inspectPackage(packageDir: string, nodeModules: string): Promise<CodeFacts> {
-  const domain = await loadPackageModule<{ EVENT_SCHEMA_VERSION?: number }>(packageDir, 'dist/domain/index.js', nodeModules);
-  const projections = await loadPackageModule<{ PROJECTIONS: readonly AnyProjection[] }>(packageDir, 'dist/projections/index.js', nodeModules);
-  return {
-    eventSchemaVersion: domain.EVENT_SCHEMA_VERSION ?? 1,
-    projections: projections.PROJECTIONS.map((p) => ({ name: p.name, version: p.version ?? 1, codeDigest: projectionCodeDigest(p) })),
-  };
-}
-
-/** A projection's code as it would run: its functions' text, filter and indexes. A change here may change its documents. */
-export function projectionCodeDigest(projection: AnyProjection): string {
-  const text = JSON.stringify([projection.name, projection.indexes, projection.filter, projection.keysOf.toString(), projection.apply.toString()]);
-  return `sha256:${createHash('sha256').update(text).digest('hex')}`;
+export function inspectPackage(packageDir: string, nodeModules: string): Promise<CodeFacts> {
+  return runInPackage<CodeFacts>(packageDir, nodeModules, ['inspect']);
 }

@@ -34,7 +34,8 @@ export { foldHistory, Journal, promotionOf, RefusedError, type History, type Log
 export { buildCandidate, diffCandidates, refOf, type CandidateDiff } from './candidates.js';
 export { Git, GitError } from './git.js';
 export { NpmRegistry, RegistryError, nerfDart, type RegistryClient } from './registry.js';
-export { extractTarball, inspectPackage, packStaged, projectionCodeDigest, stagePackage } from './artifact.js';
+export { extractTarball, inspectPackage, packStaged, runInPackage, stagePackage } from './artifact.js';
+export { projectionCodeDigest } from './code-digest.js';
 export { CandidateNotFoundError, PipelineRepository, type StoredCandidate } from './repository.js';
 export { copySample, replayProjections, type ReplayKit } from './replay.js';
 export { nextDesired, promotionTag, ReleaseService, type PipelineStatus, type PromotionOutcome, type RegressionRunner, type ReleaseServiceOptions } from './service.js';

@@ -186,6 +186,8 @@ function summarise(event: PromotionEvent | EnvironmentEvent | CandidateEvent): s
       return `soaked for ${Math.round(event.soakedMs / 60_000)} min`;
     case 'PromotionRolledBack':
       return `rolled back to ${event.to.id}: ${event.reason}`;
+    case 'PromotionReplaced':
+      return `replaced by ${event.by.id} in slot ${event.slot}`;
     case 'PromotionVetoed':
       return `vetoed by ${event.by.subject}: ${event.reason}`;
     case 'VetoLifted':

@@ -47,6 +47,7 @@ export interface PromotionState {
   verified: { by: ActorValue; evidence: string | null; at: string } | null;
   soaked: { soakedMs: number; at: string } | null;
   rolledBack: { to: CandidateRef; reason: string; at: string } | null;
+  replaced: { by: CandidateRef; slot: Slot; at: string } | null;
   veto: { by: ActorValue; reason: string; at: string } | null;
 }
 
@@ -68,6 +69,7 @@ export const initialPromotionState: PromotionState = {
   verified: null,
   soaked: null,
   rolledBack: null,
+  replaced: null,
   veto: null,
 };
 
@@ -86,6 +88,7 @@ export type PromotionCommand =
   | (On & { type: 'Verify'; by: ActorValue; evidence: string | null })
   | (On & { type: 'MarkSoaked'; soakedMs: number })
   | (On & { type: 'RollBack'; to: CandidateRef; reason: string })
+  | (On & { type: 'Replace'; by: CandidateRef; slot: Slot })
   | (On & { type: 'Veto'; by: ActorValue; reason: string })
   | (On & { type: 'LiftVeto'; by: ActorValue; reason: string });
 
@@ -103,7 +106,7 @@ export function decide(command: PromotionCommand, state: PromotionState): E.Eith
     return refuse('WRONG_AGGREGATE', `this promotion is of ${state.candidate.id} (${state.candidate.digest}) in ${state.environment}`);
   }
   const on = { environment, candidate, at };
-  const current = state.applied !== null && state.rolledBack === null;
+  const current = state.applied !== null && state.rolledBack === null && state.replaced === null;
   switch (command.type) {
     case 'Request':
       if (current) return refuse('ALREADY_APPLIED', `${name} is already applied (commit ${state.applied!.commit.slice(0, 12)})`);
@@ -142,11 +145,11 @@ export function decide(command: PromotionCommand, state: PromotionState): E.Eith
       }
       return E.right([{ type: 'PromotionApplied', ...on, attempt: command.attempt, commit: command.commit, tag: command.tag, slot: command.slot }]);
     case 'SwitchSlot':
-      if (!current) return refuse(state.rolledBack ? 'ROLLED_BACK' : 'NOT_APPLIED', `${name} is not applied`);
+      if (!current) return refuse(state.rolledBack ? 'ROLLED_BACK' : 'NOT_APPLIED', `${name} is not applied${state.rolledBack ? ' (rolled back)' : state.replaced ? ` (replaced by ${state.replaced.by.id})` : ''}`);
       if (state.live?.to === command.to) return E.right([]);
       return E.right([{ type: 'SlotSwitched', ...on, from: command.from, to: command.to, commit: command.commit }]);
     case 'Verify':
-      if (!current) return refuse(state.rolledBack ? 'ROLLED_BACK' : 'NOT_APPLIED', `${name} is not applied`);
+      if (!current) return refuse(state.rolledBack ? 'ROLLED_BACK' : 'NOT_APPLIED', `${name} is not applied${state.rolledBack ? ' (rolled back)' : state.replaced ? ` (replaced by ${state.replaced.by.id})` : ''}`);
       if (state.verified) return E.right([]);
       return E.right([{ type: 'PromotionVerified', ...on, by: command.by, evidence: command.evidence }]);
     case 'MarkSoaked':
@@ -154,8 +157,11 @@ export function decide(command: PromotionCommand, state: PromotionState): E.Eith
       if (state.soaked) return E.right([]);
       return E.right([{ type: 'PromotionSoaked', ...on, soakedMs: command.soakedMs }]);
     case 'RollBack':
-      if (!current) return refuse(state.rolledBack ? 'ROLLED_BACK' : 'NOT_APPLIED', `${name} is not applied`);
+      if (!current) return refuse(state.rolledBack ? 'ROLLED_BACK' : 'NOT_APPLIED', `${name} is not applied${state.rolledBack ? ' (rolled back)' : state.replaced ? ` (replaced by ${state.replaced.by.id})` : ''}`);
       return E.right([{ type: 'PromotionRolledBack', ...on, to: command.to, reason: command.reason }]);
+    case 'Replace':
+      if (!current) return E.right([]);
+      return E.right([{ type: 'PromotionReplaced', ...on, by: command.by, slot: command.slot }]);
     case 'Veto':
       if (state.veto) return E.right([]);
       return E.right([{ type: 'PromotionVetoed', ...on, by: command.by, reason: command.reason }]);
@@ -185,6 +191,7 @@ export function evolve(state: PromotionState, event: PromotionEvent): PromotionS
         verified: null,
         soaked: null,
         rolledBack: null,
+        replaced: null,
       };
     case 'GateEvaluated': {
       if (event.attempt !== state.attempt) return base;
@@ -206,6 +213,8 @@ export function evolve(state: PromotionState, event: PromotionEvent): PromotionS
       return { ...base, soaked: { soakedMs: event.soakedMs, at: event.at } };
     case 'PromotionRolledBack':
       return { ...base, rolledBack: { to: event.to, reason: event.reason, at: event.at } };
+    case 'PromotionReplaced':
+      return { ...base, replaced: { by: event.by, slot: event.slot, at: event.at } };
     case 'PromotionVetoed':
       return { ...base, veto: { by: event.by, reason: event.reason, at: event.at } };
     case 'VetoLifted':
@@ -216,6 +225,7 @@ export function evolve(state: PromotionState, event: PromotionEvent): PromotionS
 /** A one-word account of where the promotion stands. */
 export function statusOf(state: PromotionState): string {
   if (state.rolledBack) return 'rolled back';
+  if (state.replaced) return 'replaced';
   if (state.applied) {
     if (state.soaked) return 'soaked';
     if (state.verified) return 'verified';

@@ -274,6 +274,8 @@ export const PromotionEvent = tagged(
     closed({ type: Type.Literal('PromotionVerified'), ...onCandidate, by: ActorSchema, evidence: Type.Union([Type.String(), Type.Null()]) }),
     closed({ type: Type.Literal('PromotionSoaked'), ...onCandidate, soakedMs: Type.Integer({ minimum: 0 }) }),
     closed({ type: Type.Literal('PromotionRolledBack'), ...onCandidate, to: CandidateRef, reason: Type.String() }),
+    /** Another promotion took the slot this candidate ran in. */
+    closed({ type: Type.Literal('PromotionReplaced'), ...onCandidate, by: CandidateRef, slot: SlotName }),
     closed({ type: Type.Literal('PromotionVetoed'), ...onCandidate, by: ActorSchema, reason: Type.String({ minLength: 1 }) }),
     closed({ type: Type.Literal('VetoLifted'), ...onCandidate, by: ActorSchema, reason: Type.String({ minLength: 1 }) }),
   ],

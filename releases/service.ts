@@ -13,9 +13,7 @@ import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Actor, EventStore } from '../eventstore/index.js';
-import type { AnyProjection } from '../projections/index.js';
-import type { ReadStore } from '../readstore/index.js';
-import { extractTarball, inspectPackage, loadPackageModule, packStaged, stagePackage } from './artifact.js';
+import { extractTarball, inspectPackage, packStaged, runInPackage, stagePackage } from './artifact.js';
 import { nextCalVer, type CutKind } from './calver.js';
 import { buildCandidate, diffCandidates, refOf, type CandidateDiff } from './candidates.js';
 import { canonicalJson, sha256Digest, sha512Integrity } from './canonical.js';
@@ -26,7 +24,6 @@ import { placeOf, upstreamOf, environmentsOf } from './pipeline.js';
 import type { GateResult, PromotionKind, PromotionState, Slot, Verdict } from './promotion.js';
 import { statusOf } from './promotion.js';
 import { NpmRegistry, RegistryError, type RegistryClient } from './registry.js';
-import { replayProjections, type ReplayKit } from './replay.js';
 import { PipelineRepository, type StoredCandidate } from './repository.js';
 import type { CandidateRef, DesiredState, GateConfig, Pipeline, ReleaseCandidate } from './schemas.js';
 import { publicKeyOf, signPayload } from './signing.js';
@@ -49,8 +46,8 @@ export interface ReleaseServiceOptions {
   env?: NodeJS.ProcessEnv;
   registry?: (url: string) => RegistryClient;
   regression?: RegressionRunner;
-  /** Opens the event store a Kepler config file describes (the replay gate's source). */
-  openSource?: (configFile: string) => Promise<EventStore>;
+  /** The event store a Kepler config file describes (the replay gate's source). */
+  sourceStore?: (configFile: string) => { kind: 'sqlite'; path: string } | { kind: 'eventstoredb'; url: string };
   /** node_modules of an installation of Kepler's dependencies, for loading a packed candidate's code. */
   nodeModules: string;
   /** Seams for tests that stage a race or a crash around the push. */
@@ -90,7 +87,7 @@ export class ReleaseService {
   private readonly journal: Journal;
   private readonly now: () => Date;
   private readonly warnings: string[] = [];
-  private readonly kits = new Map<string, Promise<ReplayKit>>();
+  private readonly packages = new Map<string, Promise<string>>();
 
   constructor(private readonly options: ReleaseServiceOptions) {
     this.journal = new Journal(options.store, options.actor);
@@ -352,47 +349,37 @@ export class ReleaseService {
   }
 
   private async replayProbe(stored: StoredCandidate, config: Extract<GateConfig, { gate: 'replay' }>): Promise<ProbeAnswer> {
-    if (!this.options.openSource) return { verdict: 'fail', reason: 'no event store opener is wired into this process', evidence: null };
+    if (!this.options.sourceStore) return { verdict: 'fail', reason: 'no way to read a Kepler config file is wired into this process', evidence: null };
     const sourceFile = this.repoPath(config.source);
     if (!existsSync(sourceFile)) return { verdict: 'fail', reason: `${config.source} does not exist: describe the source environment's stores there`, evidence: null };
-    const kit = await this.candidateKit(stored.manifest);
-    const source = await this.options.openSource(sourceFile);
+    const packageDir = await this.candidatePackage(stored.manifest);
+    const scratch = await mkdtemp(join(this.ensureLocal('work'), 'replay-'));
     try {
-      return await replayProjections(source, config.sample ?? 10_000, kit, this.ensureLocal('work'));
+      return await runInPackage<ProbeAnswer>(packageDir, this.options.nodeModules, ['replay', JSON.stringify(this.options.sourceStore(sourceFile)), String(config.sample ?? 10_000), scratch]);
     } finally {
-      await source.close();
+      await rm(scratch, { recursive: true, force: true });
     }
   }
 
-  /** The candidate's own projections and stores, loaded from its artifact's bytes. */
-  private candidateKit(manifest: ReleaseCandidate): Promise<ReplayKit> {
+  /** The candidate's package, unpacked from its artifact's bytes (once per process). */
+  private candidatePackage(manifest: ReleaseCandidate): Promise<string> {
     const key = manifest.artifact.integrity;
-    let kit = this.kits.get(key);
-    if (!kit) {
-      kit = (async () => {
+    let dir = this.packages.get(key);
+    if (!dir) {
+      dir = (async () => {
         const { artifact } = manifest;
-        const dir = await mkdtemp(join(this.ensureLocal('work'), `package-${artifact.version}-`));
+        const work = await mkdtemp(join(this.ensureLocal('work'), `package-${artifact.version}-`));
         let tarball: string;
         if (artifact.registry) {
-          const got = await this.registryFor(artifact.registry).download(artifact.name, artifact.version, dir);
+          const got = await this.registryFor(artifact.registry).download(artifact.name, artifact.version, work);
           if (got.integrity !== artifact.integrity) throw new Error(`the registry's ${artifact.name}@${artifact.version} does not match the candidate's integrity`);
           tarball = got.file;
         } else tarball = this.localArtifact(artifact.name, artifact.version);
-        const pkg = await extractTarball(tarball, dir);
-        const nm = this.options.nodeModules;
-        const projections = await loadPackageModule<{ PROJECTIONS: readonly AnyProjection[]; rebuildProjection: ReplayKit['rebuildProjection'] }>(pkg, 'dist/projections/index.js', nm);
-        const eventstore = await loadPackageModule<{ SqliteEventStore: { open(path: string): EventStore } }>(pkg, 'dist/eventstore/index.js', nm);
-        const readstore = await loadPackageModule<{ SqliteReadStore: { open(path: string): ReadStore } }>(pkg, 'dist/readstore/index.js', nm);
-        return {
-          projections: projections.PROJECTIONS,
-          rebuildProjection: projections.rebuildProjection,
-          openEventStore: (path: string) => eventstore.SqliteEventStore.open(path),
-          openReadStore: (path: string) => readstore.SqliteReadStore.open(path),
-        };
+        return extractTarball(tarball, work);
       })();
-      this.kits.set(key, kit);
+      this.packages.set(key, dir);
     }
-    return kit;
+    return dir;
   }
 
   private async context(stored: StoredCandidate, environment: string, kind: PromotionKind, reason: string | null, history: History): Promise<GateContext> {
@@ -447,7 +434,7 @@ export class ReleaseService {
       } else {
         const inSlot = desired && (Object.entries(desired.slots) as Array<[Slot, { candidate: CandidateRef }]>).find(([, c]) => c.candidate.digest === ref.digest);
         const state = promotionOf(history, environment, ref.id);
-        if (inSlot && state.applied && !state.rolledBack) {
+        if (inSlot && state.applied && !state.rolledBack && !state.replaced) {
           const live = desired!.live === inSlot[0];
           return { ...base, status: 'unchanged', verdict: 'pass', gates: [], slot: inSlot[0], live: desired!.live, commit: state.applied.commit, tag: state.applied.tag, message: `${environment} already has ${ref.id} in slot ${inSlot[0]}${live ? ' (live)' : ' (awaiting cut-over)'}` };
         }
@@ -523,7 +510,20 @@ export class ReleaseService {
         continue;
       }
       await this.options.hooks?.afterPush?.(`${verb} ${environment} ${ref.id}`);
-      await this.recordApplied({ environment, ref, attempt, commit, tag, slot, live: next.live, previousLive: desired?.live ?? null, replacing: kind === 'rollback' ? liveContent!.candidate : null, reason: request.reason });
+      const displaced = desired?.slots[slot]?.candidate;
+      await this.recordApplied({
+        environment,
+        ref,
+        attempt,
+        commit,
+        tag,
+        slot,
+        live: next.live,
+        previousLive: desired?.live ?? null,
+        replacing: kind === 'rollback' ? liveContent!.candidate : null,
+        displaced: displaced && displaced.digest !== ref.digest ? displaced : null,
+        reason: request.reason,
+      });
       await this.moveDistTags(pipeline, stored.manifest, environment, warnings);
       return {
         ...base,
@@ -550,6 +550,8 @@ export class ReleaseService {
     live: Slot;
     previousLive: Slot | null;
     replacing: CandidateRef | null;
+    /** The candidate that ran in the slot before. */
+    displaced: CandidateRef | null;
     reason: string | null;
   }): Promise<void> {
     const at = this.now().toISOString();
@@ -563,6 +565,7 @@ export class ReleaseService {
         if (!(error instanceof RefusedError)) throw error;
       }
     }
+    if (a.displaced) await this.journal.promotion({ type: 'Replace', environment: a.environment, candidate: a.displaced, at, by: a.ref, slot: a.slot });
   }
 
   /** Soak is measured, not declared: when a soak gate passes, the upstream promotions it measured are marked soaked. */
@@ -618,7 +621,7 @@ export class ReleaseService {
       const attempt = Number(t.get('Kepler-Attempt'));
       if (state.applied?.commit === c.commit || state.attempt !== attempt || state.applied) continue;
       this.warn(`recording ${action} of ${ref.id} to ${environment} (commit ${c.commit.slice(0, 12)}), which reached git but not the event store`);
-      await this.recordApplied({ environment, ref, attempt, commit: c.commit, tag: t.get('Kepler-Tag')!, slot, live, previousLive: null, replacing: null, reason: null });
+      await this.recordApplied({ environment, ref, attempt, commit: c.commit, tag: t.get('Kepler-Tag')!, slot, live, previousLive: null, replacing: null, displaced: null, reason: null });
       healed++;
       history = null;
     }
@@ -642,7 +645,7 @@ export class ReleaseService {
       const stored = repo.readCandidate(idOrDigest);
       const history = await this.journal.history();
       const state = promotionOf(history, environment, stored.ref.id);
-      if (!state.applied || state.rolledBack) throw new RefusedError('NOT_APPLIED', `${stored.ref.id} is not applied to ${environment}`);
+      if (!state.applied || state.rolledBack || state.replaced) throw new RefusedError('NOT_APPLIED', `${stored.ref.id} is not applied to ${environment}`);
       if (!state.verified) throw new RefusedError('NOT_VERIFIED', `${stored.ref.id} is not verified in ${environment} (slot ${state.applied.slot}): verify it before the cut-over`);
       const desired = repo.desired(environment);
       const slot = state.applied.slot;

@@ -98,7 +98,7 @@ async function withService<T>(command: string, options: Common, run: (service: R
       store,
       actor: actorOf(options.actor),
       regression,
-      openSource: (file) => openEventStore(configFromFile(file).eventStore),
+      sourceStore: (file) => configFromFile(file).eventStore,
       nodeModules: join(packageRoot(), 'node_modules'),
       warn: (line) => complain(command, line),
     });
