@@ -66,7 +66,7 @@ async function openJournal(options: Common, dir: string): Promise<EventStore> {
 }
 
 /** The regression gate runs the real `kepler regress`, in this process. */
-const regression: RegressionRunner = async (spec) => {
+export const regressionRunner: RegressionRunner = async (spec) => {
   const { regress } = await import('./regress.js');
   let output = '';
   const sink = { write: (chunk: string | Uint8Array) => ((output += chunk.toString()), true) } as unknown as NodeJS.WritableStream;
@@ -97,7 +97,7 @@ async function withService<T>(command: string, options: Common, run: (service: R
       repo,
       store,
       actor: actorOf(options.actor),
-      regression,
+      regression: regressionRunner,
       sourceStore: (file) => configFromFile(file).eventStore,
       nodeModules: join(packageRoot(), 'node_modules'),
       warn: (line) => complain(command, line),
