@@ -109,7 +109,8 @@ export function decide(command: PromotionCommand, state: PromotionState): E.Eith
   const current = state.applied !== null && state.rolledBack === null && state.replaced === null;
   switch (command.type) {
     case 'Request':
-      if (current) return refuse('ALREADY_APPLIED', `${name} is already applied (commit ${state.applied!.commit.slice(0, 12)})`);
+      // A rollback may go back to a candidate still deployed in the idle slot: a new promotion of it.
+      if (current && command.kind !== 'rollback') return refuse('ALREADY_APPLIED', `${name} is already applied (commit ${state.applied!.commit.slice(0, 12)})`);
       return E.right([
         {
           type: 'PromotionRequested',

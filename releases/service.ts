@@ -399,7 +399,7 @@ export class ReleaseService {
 
   // ── Promoting ───────────────────────────────────────────────────────────
 
-  promote(idOrDigest: string, environment: string, options: { plan?: boolean; hotfix?: boolean; reason?: string | null } = {}): Promise<PromotionOutcome> {
+  async promote(idOrDigest: string, environment: string, options: { plan?: boolean; hotfix?: boolean; reason?: string | null } = {}): Promise<PromotionOutcome> {
     if (options.hotfix && !options.reason) throw new Error('a hotfix skips phases and needs a reason (--reason)');
     return this.transition({ idOrDigest, environment, kind: options.hotfix ? 'hotfix' : 'promotion', reason: options.reason ?? null, plan: options.plan ?? false });
   }
