@@ -10,30 +10,15 @@ import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import type { Actor, EventStore } from '../../eventstore/index.js';
-import {
-  initPipeline,
-  loadProfileFile,
-  PipelineRepository,
-  readPipeline,
-  RefusedError,
-  ReleaseService,
-  renderAll,
-  renderNomadJob,
-  renderSystemdUnits,
-  readProfileSources,
-  DEFAULT_KEY_FILE,
-  type GateResult,
-  type PromotionOutcome,
-  type Rendered,
-  type RegressionRunner,
-  type Slot,
-} from '../../releases/index.js';
-import { configFromFile } from '../../regression/index.js';
+import type { GateResult, PipelineRepository, PromotionOutcome, Rendered, RegressionRunner, ReleaseService, Slot } from '../../releases/index.js';
 import { loadConfig } from '../config.js';
 import { packageRoot } from '../package-root.js';
 import { openEventStore } from '../stores.js';
 
 const EXIT = { ok: 0, refused: 1, pending: 2, error: 3 } as const;
+
+// Loaded when a release command runs, so other commands do not pay for it at start-up.
+const releases = () => import('../../releases/index.js');
 
 interface Common {
   repo?: string;
@@ -89,6 +74,8 @@ export const regressionRunner: RegressionRunner = async (spec) => {
 async function withService<T>(command: string, options: Common, run: (service: ReleaseService, repo: PipelineRepository) => Promise<T>): Promise<T | number> {
   const dir = repoDir(options);
   let store: EventStore | null = null;
+  const { PipelineRepository, RefusedError, ReleaseService } = await releases();
+  const { configFromFile } = await import('../../regression/environment.js');
   try {
     const repo = new PipelineRepository(dir);
     repo.pipeline();
@@ -170,6 +157,7 @@ function pipelineCommand(): Command {
       .option('--key <file>', 'trust this Ed25519 private key (PEM) instead of making one in .kepler/')
       .action(async (options: Common & { registry?: string; remote?: string; key?: string }) => {
         try {
+          const { initPipeline } = await releases();
           const result = await initPipeline({ dir: repoDir(options), registry: options.registry ?? null, remote: options.remote ?? null, keyFile: options.key ?? null, actor: actorOf(options.actor) });
           if (options.json) say(JSON.stringify(result));
           else {
@@ -244,6 +232,7 @@ function releaseCommand(): Command {
       .action(async (options: Common & { registry?: string; source?: string; rc?: boolean; from?: string; reason?: string; allowDirty?: boolean; key?: string }) =>
         setExit(
           await withService('release cut', options, async (service, repo) => {
+            const { DEFAULT_KEY_FILE } = await releases();
             const keyFile = resolve(options.key ?? process.env.KEPLER_SIGNING_KEY ?? repo.path(DEFAULT_KEY_FILE));
             if (!existsSync(keyFile)) throw new Error(`no signing key at ${keyFile} (give --key or KEPLER_SIGNING_KEY)`);
             const cut = await service.cut({
@@ -324,8 +313,8 @@ function releaseCommand(): Command {
 
 function profileCommand(): Command {
   const profile = new Command('profile').description('deployment profiles: a base and one merge patch per environment');
-  const load = (options: { repo?: string; file?: string }) => {
-    if (options.file) return null;
+  const load = async (options: { repo?: string }) => {
+    const { PipelineRepository, readPipeline, readProfileSources, renderAll } = await releases();
     const repo = new PipelineRepository(repoDir(options));
     const pipeline = readPipeline(JSON.parse(readFileSync(repo.path('pipeline.json'), 'utf8')), repo.path('pipeline.json'));
     return renderAll(readProfileSources(repo.path('profiles'), pipeline.phases.flatMap((p) => p.environments.map((e) => e.name))), repo.path('profiles'));
@@ -335,13 +324,14 @@ function profileCommand(): Command {
       .description('render and validate every environment’s profile (or FILE for --env)')
       .argument('[file]', 'a base profile (patches beside it) or a rendered profile, instead of the repository’s')
       .option('--env <name>', 'the environment, with FILE')
-      .action((file: string | undefined, options: Common & { env?: string }) => {
+      .action(async (file: string | undefined, options: Common & { env?: string }) => {
         try {
+          const { loadProfileFile } = await releases();
           if (file) {
             if (!options.env) throw new Error('give --env with a file');
             const r = loadProfileFile(file, options.env);
             say(`${options.env}: valid ${r.digest}`);
-          } else for (const [env, r] of load(options)!) say(`${env.padEnd(8)} valid ${r.digest}`);
+          } else for (const [env, r] of await load(options)) say(`${env.padEnd(8)} valid ${r.digest}`);
           setExit(EXIT.ok);
         } catch (error) {
           complain('profile validate', (error as Error).message);
@@ -357,8 +347,9 @@ function profileCommand(): Command {
       .addOption(new Option('--format <format>', 'what to render').choices(['json', 'nomad', 'systemd']).default('json'))
       .option('--candidate <id>', 'render the profile the candidate froze, deploying its artifact (nomad, systemd)')
       .addOption(new Option('--slot <slot>', 'the slot the job runs as').choices(['blue', 'green']))
-      .action((file: string | undefined, options: Common & { env: string; format: 'json' | 'nomad' | 'systemd'; candidate?: string; slot?: Slot }) => {
+      .action(async (file: string | undefined, options: Common & { env: string; format: 'json' | 'nomad' | 'systemd'; candidate?: string; slot?: Slot }) => {
         try {
+          const { loadProfileFile, PipelineRepository, renderNomadJob, renderSystemdUnits } = await releases();
           let rendered: Rendered;
           let candidate = { id: 'unreleased', digest: 'none' };
           let artifact: { name: string; version: string; registry: string | null } = { name: 'kepler', version: 'latest', registry: null };
@@ -371,7 +362,7 @@ function profileCommand(): Command {
             artifact = stored.manifest.artifact;
           } else if (file) rendered = loadProfileFile(file, options.env);
           else {
-            const all = load(options)!;
+            const all = await load(options);
             const r = all.get(options.env);
             if (!r) throw new Error(`no environment ${options.env} (the pipeline has ${[...all.keys()].join(', ')})`);
             rendered = r;

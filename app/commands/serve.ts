@@ -1,7 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FileIngestor } from '../../ingestion/index.js';
-import { checkPartition, loadProfileFile, settingsFromProfile } from '../../releases/index.js';
 import { loadConfig, type KeplerConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { packageRoot } from '../package-root.js';
@@ -24,6 +23,7 @@ export async function serveCommand(config: KeplerConfig): Promise<RunningPlatfor
 export async function serveFromProfile(options: { profile?: string; env?: string; dataDir?: string; port?: number; config?: string; roles?: string; partition?: string }): Promise<RunningPlatform> {
   if (!options.profile || !options.env) throw new Error('--profile and --env go together');
   if (options.config) throw new Error('--profile replaces --config: give one of them');
+  const { checkPartition, loadProfileFile, settingsFromProfile } = await import('../../releases/profiles.js');
   const rendered = loadProfileFile(options.profile, options.env);
   const settings = settingsFromProfile(rendered.profile, process.env);
   const config = loadConfig({ settings, dataDir: options.dataDir, port: options.port, roles: options.roles, partition: options.partition });
