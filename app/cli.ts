@@ -40,9 +40,13 @@ program
   .option('--profile <file>', 'run from a deployment profile: a rendered one, or a base profile with ENV.json beside it (with --env)')
   .option('--env <name>', 'the environment of --profile')
   .action(async (options: { dataDir?: string; port?: number; config?: string; roles?: string; partition?: string; profile?: string; env?: string }) => {
-    const { serveCommand, serveFromProfile } = await import('./commands/serve.js');
-    if (options.profile || options.env) await serveFromProfile(options);
-    else await serveCommand(loadConfig({ dataDir: options.dataDir, port: options.port, configFile: options.config, roles: options.roles, partition: options.partition }));
+    if (options.profile || options.env) {
+      const { serveFromProfile } = await import('./commands/serve-profile.js');
+      await serveFromProfile(options);
+      return;
+    }
+    const { serveCommand } = await import('./commands/serve.js');
+    await serveCommand(loadConfig({ dataDir: options.dataDir, port: options.port, configFile: options.config, roles: options.roles, partition: options.partition }));
   });
 
 program

@@ -63,19 +63,43 @@ export class Git {
 
   /** Tracked files that differ from HEAD (untracked files do not make a source dirty). */
   async isDirty(): Promise<boolean> {
-    return (await this.out(['status', '--porcelain', '--untracked-files=no'])) !== '';
+    return (await this.changedFiles()).length > 0;
   }
 
   /**
-   * Brings the clone to what the remote holds, dropping local commits and tags
-   * that never reached it (a promotion that lost a race). No-op without a remote.
+   * Brings the clone up to what the remote holds: fast-forwards, or rebases
+   * local commits that have not reached it onto the remote's. No-op without a
+   * remote. A rebase that conflicts is undone and reported.
    */
   async syncToRemote(): Promise<void> {
     if ((await this.remoteUrl()) === null) return;
-    await this.run(['fetch', '--quiet', '--prune', '--prune-tags', '--tags', REMOTE, `+refs/heads/${BRANCH}:refs/remotes/${REMOTE}/${BRANCH}`]);
-    const remoteHead = await this.run(['rev-parse', '--verify', '--quiet', `refs/remotes/${REMOTE}/${BRANCH}`], { allowFailure: true });
-    if (remoteHead.code !== 0) return;
-    await this.run(['reset', '--quiet', '--hard', `refs/remotes/${REMOTE}/${BRANCH}`]);
+    await this.run(['fetch', '--quiet', '--tags', REMOTE, `+refs/heads/${BRANCH}:refs/remotes/${REMOTE}/${BRANCH}`]);
+    const upstream = `refs/remotes/${REMOTE}/${BRANCH}`;
+    if ((await this.run(['rev-parse', '--verify', '--quiet', upstream], { allowFailure: true })).code !== 0) return;
+    const ahead = Number(await this.out(['rev-list', '--count', `${upstream}..HEAD`]));
+    if (ahead === 0) {
+      await this.run(['merge', '--quiet', '--ff-only', upstream]);
+      return;
+    }
+    const rebase = await this.run(['rebase', '--quiet', upstream], { allowFailure: true, actor: { subject: 'kepler' } });
+    if (rebase.code !== 0) {
+      await this.run(['rebase', '--abort'], { allowFailure: true });
+      throw new GitError(['rebase', upstream], `${ahead} local commit(s) conflict with ${REMOTE}/${BRANCH}: resolve them in ${this.dir}`, rebase.stdout);
+    }
+  }
+
+  /** Drops the last commit (one this process made and could not push). */
+  async dropLastCommit(): Promise<void> {
+    await this.run(['reset', '--quiet', '--hard', 'HEAD~1']);
+  }
+
+  /** Tracked files with changes not committed, by path. */
+  async changedFiles(): Promise<string[]> {
+    // Not trimmed: each line starts with its two status columns, the first of which may be a space.
+    return (await this.run(['status', '--porcelain', '--untracked-files=no'])).stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.slice(3));
   }
 
   async commit(message: string, paths: readonly string[], actor: Actor): Promise<string> {

@@ -126,7 +126,7 @@ export class ReleaseService {
     const { repo } = this.options;
     const signer = publicKeyOf(request.signingKey);
     for (let round = 1; ; round++) {
-      await repo.git.syncToRemote();
+      await this.syncClean();
       const pipeline = repo.pipeline();
       if (!pipeline.trustedKeys.some((k) => k.keyid === signer.keyid)) {
         throw new Error(`the signing key ${signer.keyid.slice(0, 12)} is not among the pipeline's trusted keys; add its public key to pipeline.json first`);
@@ -174,7 +174,9 @@ export class ReleaseService {
       await this.options.hooks?.beforePush?.(`cut ${id}`);
       const pushed = await repo.git.push([]);
       if (pushed === 'rejected') {
-        if (request.from === undefined && facts.artifact.registry === null && round < MAX_ROUNDS) {
+        await repo.git.dropLastCommit();
+        // Nothing was published for a child or without a registry: cut again under the next id.
+        if ((request.from !== undefined || facts.artifact.registry === null) && round < MAX_ROUNDS) {
           this.warn(`another cut reached the pipeline first; cutting again`);
           continue;
         }
@@ -224,6 +226,16 @@ export class ReleaseService {
 
   private localArtifact(name: string, version: string): string {
     return this.options.repo.localPath('artifacts', `${name.replace('/', '-').replace('@', '')}-${version}.tgz`);
+  }
+
+  /**
+   * Up to date with the remote, and nothing uncommitted: what a candidate
+   * freezes and what a promotion changes is what git holds.
+   */
+  private async syncClean(): Promise<void> {
+    const changed = await this.options.repo.git.changedFiles();
+    if (changed.length > 0) throw new Error(`the pipeline repository has uncommitted changes (${changed.join(', ')}): commit them first`);
+    await this.options.repo.git.syncToRemote();
   }
 
   // ── Verifying and comparing ─────────────────────────────────────────────
@@ -414,7 +426,7 @@ export class ReleaseService {
     const { environment, kind } = request;
     const warnings: string[] = [];
     for (let round = 1; round <= MAX_ROUNDS; round++) {
-      await repo.git.syncToRemote();
+      await this.syncClean();
       await this.reconcile();
       const pipeline = repo.pipeline();
       placeOf(pipeline, environment);
@@ -477,6 +489,9 @@ export class ReleaseService {
       const state = promotionOf(history, environment, ref.id);
       const tag = promotionTag(environment, ref.id, state.appliedCount + 1);
       next.slots[slot] = { ...next.slots[slot]!, promotion: tag };
+      const displacedRef = desired?.slots[slot]?.candidate;
+      const displaced = displacedRef && displacedRef.digest !== ref.digest ? displacedRef : null;
+      const replacing = kind === 'rollback' ? liveContent!.candidate : null;
       const file = repo.writeDesired(next);
       const verb = kind === 'rollback' ? 'roll back' : kind === 'hotfix' ? 'hotfix' : 'promote';
       const commit = await repo.git.commit(
@@ -494,6 +509,8 @@ export class ReleaseService {
           `Kepler-Slot: ${slot}`,
           `Kepler-Live: ${next.live}`,
           `Kepler-Tag: ${tag}`,
+          ...(replacing ? [`Kepler-Rolls-Back: ${replacing.id} ${replacing.digest}`] : []),
+          ...(displaced ? [`Kepler-Displaces: ${displaced.id} ${displaced.digest}`] : []),
           `Kepler-Actor: ${this.options.actor.subject}`,
         ].join('\n'),
         [file],
@@ -507,23 +524,11 @@ export class ReleaseService {
         warnings.push(line);
         this.warn(line);
         await repo.git.deleteTag(tag);
+        await repo.git.dropLastCommit();
         continue;
       }
       await this.options.hooks?.afterPush?.(`${verb} ${environment} ${ref.id}`);
-      const displaced = desired?.slots[slot]?.candidate;
-      await this.recordApplied({
-        environment,
-        ref,
-        attempt,
-        commit,
-        tag,
-        slot,
-        live: next.live,
-        previousLive: desired?.live ?? null,
-        replacing: kind === 'rollback' ? liveContent!.candidate : null,
-        displaced: displaced && displaced.digest !== ref.digest ? displaced : null,
-        reason: request.reason,
-      });
+      await this.recordApplied({ environment, ref, attempt, commit, tag, slot, live: next.live, previousLive: desired?.live ?? null, replacing, displaced, reason: request.reason });
       await this.moveDistTags(pipeline, stored.manifest, environment, warnings);
       return {
         ...base,
@@ -621,7 +626,23 @@ export class ReleaseService {
       const attempt = Number(t.get('Kepler-Attempt'));
       if (state.applied?.commit === c.commit || state.attempt !== attempt || state.applied) continue;
       this.warn(`recording ${action} of ${ref.id} to ${environment} (commit ${c.commit.slice(0, 12)}), which reached git but not the event store`);
-      await this.recordApplied({ environment, ref, attempt, commit: c.commit, tag: t.get('Kepler-Tag')!, slot, live, previousLive: null, replacing: null, displaced: null, reason: null });
+      const parseRef = (value: string | undefined): CandidateRef | null => {
+        const [id, digest] = value?.split(' ') ?? [];
+        return id && digest ? { id, digest } : null;
+      };
+      await this.recordApplied({
+        environment,
+        ref,
+        attempt,
+        commit: c.commit,
+        tag: t.get('Kepler-Tag')!,
+        slot,
+        live,
+        previousLive: null,
+        replacing: parseRef(t.get('Kepler-Rolls-Back')),
+        displaced: parseRef(t.get('Kepler-Displaces')),
+        reason: state.reason,
+      });
       healed++;
       history = null;
     }
@@ -663,7 +684,10 @@ export class ReleaseService {
         this.options.actor,
       );
       await this.options.hooks?.beforePush?.(`cut over ${environment}`);
-      if ((await repo.git.push([])) === 'rejected') continue;
+      if ((await repo.git.push([])) === 'rejected') {
+        await repo.git.dropLastCommit();
+        continue;
+      }
       await this.journal.promotion({ type: 'SwitchSlot', environment, candidate: stored.ref, at: this.now().toISOString(), from, to: slot, commit });
       return { from, to: slot, commit, unchanged: false };
     }
@@ -853,7 +877,7 @@ export function nextDesired(
 function trailers(body: string): Map<string, string> {
   const map = new Map<string, string>();
   for (const line of body.split('\n')) {
-    const match = /^(Kepler-[A-Za-z]+): (.+)$/.exec(line.trim());
+    const match = /^(Kepler-[A-Za-z-]+): (.+)$/.exec(line.trim());
     if (match) map.set(match[1]!, match[2]!);
   }
   return map;

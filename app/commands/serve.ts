@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FileIngestor } from '../../ingestion/index.js';
-import { loadConfig, type KeplerConfig } from '../config.js';
+import type { KeplerConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { packageRoot } from '../package-root.js';
 import { startPlatform, type RunningPlatform } from '../serve.js';
@@ -12,30 +12,6 @@ export async function serveCommand(config: KeplerConfig): Promise<RunningPlatfor
   logger.info({ url: running.url, dataDir: config.dataDir, eventStore: config.eventStore.kind, readStore: config.readStore.kind }, 'kepler is serving');
   stopOnSignals(running);
   return running;
-}
-
-/**
- * `kepler serve --profile FILE --env NAME`: the environment's deployment
- * profile is the configuration (flags and KEPLER_* variables still override it,
- * as they do a config file). Secrets referenced in it are read from the
- * environment now; --roles and --partition pick this process's share.
- */
-export async function serveFromProfile(options: { profile?: string; env?: string; dataDir?: string; port?: number; config?: string; roles?: string; partition?: string }): Promise<RunningPlatform> {
-  if (!options.profile || !options.env) throw new Error('--profile and --env go together');
-  if (options.config) throw new Error('--profile replaces --config: give one of them');
-  const { checkPartition, loadProfileFile, settingsFromProfile } = await import('../../releases/profiles.js');
-  const rendered = loadProfileFile(options.profile, options.env);
-  const settings = settingsFromProfile(rendered.profile, process.env);
-  const config = loadConfig({ settings, dataDir: options.dataDir, port: options.port, roles: options.roles, partition: options.partition });
-  checkPartition(rendered.profile, config.roles, config.partition);
-  if (config.amqp && !(rendered.profile.slots as string[]).includes(config.amqp.slot)) {
-    throw new Error(`profile ${options.env} runs slots ${rendered.profile.slots.join(', ')}, not ${config.amqp.slot} (KEPLER_SLOT)`);
-  }
-  // Limits the platform reads from the environment, for this process and its worker threads.
-  process.env.KEPLER_PROCESSOR_CACHE ??= String(rendered.profile.limits.processorCache);
-  process.env.KEPLER_REBUILD_DOCUMENTS ??= String(rendered.profile.limits.rebuildDocuments);
-  process.stderr.write(`kepler: serving profile ${options.env} ${rendered.digest}\n`);
-  return serveCommand(config);
 }
 
 /** `npm start`: serve, and on an empty store load the bundled sample feed so there is something to look at. */

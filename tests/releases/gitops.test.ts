@@ -87,6 +87,20 @@ describe('promotions as commits and tags in a shared repository', () => {
     expect(b.desired('ci')).toMatchObject({ live: 'blue', slots: { blue: { candidate: { id: cut.id } } } });
   }, 300_000);
 
+  it('refuses to cut from a checkout with uncommitted changes, or from a pipeline clone with uncommitted changes', async () => {
+    const source = join(tmp.dir, 'source');
+    const git = new Git(tmp.dir);
+    await git.run(['init', '--quiet', source]);
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(source, 'package.json'), JSON.stringify({ name: 'kepler', version: '0.0.0' }));
+    await new Git(source).commit('a package', ['.'], actor('carol'));
+    writeFileSync(join(source, 'package.json'), JSON.stringify({ name: 'kepler', version: '0.0.1' }));
+    await expect(service(a, store, 'carol').cut({ source, signingKey: key })).rejects.toThrow(/has uncommitted changes: commit them, or cut with --allow-dirty/);
+    writeFileSync(a.path('profiles', 'dev.json'), '{}');
+    await expect(service(a, store, 'carol').cut({ source: REPO_ROOT, allowDirty: true, signingKey: key })).rejects.toThrow(/the pipeline repository has uncommitted changes \(profiles\/dev.json\)/);
+    await a.git.run(['checkout', '--', 'profiles/dev.json']);
+  });
+
   it('a promotion that stops after its push and before recording it is recorded by the next command', async () => {
     const [id] = a.candidateIds();
     const alice = service(a, store, 'alice');
