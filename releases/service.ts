@@ -20,7 +20,7 @@ import { canonicalJson, sha256Digest, sha512Integrity } from './canonical.js';
 import { evaluateGates, overallVerdict, type GateContext, type ProbeAnswer, type Probes } from './gates.js';
 import { Git } from './git.js';
 import { environmentStateOf, Journal, promotionOf, RefusedError, type History, type LogEntry } from './journal.js';
-import { placeOf, upstreamOf, environmentsOf } from './pipeline.js';
+import { placeOf, environmentsOf } from './pipeline.js';
 import type { GateResult, PromotionKind, PromotionState, Slot, Verdict } from './promotion.js';
 import { statusOf } from './promotion.js';
 import { NpmRegistry, RegistryError, type RegistryClient } from './registry.js';
@@ -812,10 +812,6 @@ export class ReleaseService {
       return { id, digest: c.ref.digest, version: c.manifest.artifact.version, createdAt: c.manifest.createdAt, createdBy: c.manifest.createdBy.subject, parent: c.manifest.parent?.id ?? null, reason: c.manifest.reason };
     });
     return { pipeline: pipeline.name, at: now.toISOString(), environments, candidates, history: history.log.slice(-100) };
-  }
-
-  upstreamOf(environment: string) {
-    return upstreamOf(this.repo.pipeline(), environment);
   }
 }
 
