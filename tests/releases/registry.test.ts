@@ -5,7 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SqliteEventStore } from '../../eventstore/index.js';
-import { NpmRegistry, type ReleaseService } from '../../releases/index.js';
+import { compareCalVer, NpmRegistry, type ReleaseService } from '../../releases/index.js';
 import { makePipeline, openStore, REPO_ROOT, service, startRegistry, tempDir, type Registry } from './support.js';
 
 const registry = await startRegistry();
@@ -44,7 +44,7 @@ describe.skipIf(!registry)('artifacts in a real npm registry', () => {
     expect((await packument('kepler'))['dist-tags']).toMatchObject({ dev: first.id });
 
     const second = await releases.cut({ source: REPO_ROOT, allowDirty: true, signingKey: key });
-    expect(second.id > first.id).toBe(true);
+    expect(compareCalVer(second.id, first.id)).toBeGreaterThan(0);
     expect((await releases.promote(second.id, 'dev')).status).toBe('applied');
     expect((await packument('kepler'))['dist-tags']).toMatchObject({ dev: second.id });
 
