@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { packageRoot } from './package-root.js';
 import { regressCommands } from './commands/regress.js';
+import { releaseCommands } from './commands/releases.js';
 import { loadConfig, ROLES } from './config.js';
 
 // Commands are loaded when chosen, so `ingest` does not pay for the HTTP stack at start-up.
@@ -37,7 +38,14 @@ program
   .option('--roles <list>', `what this process runs, comma-separated: ${ROLES.join(', ')} (default: all)`)
   .option('--partition <i/n>', 'this process\'s share when n processes run the same roles')
   .option('--insecure', 'listen beyond loopback although authentication is off (no KEPLER_AUTH_ISSUER)')
-  .action(async (options: { dataDir?: string; port?: number; config?: string; roles?: string; partition?: string; insecure?: boolean }) => {
+  .option('--profile <file>', 'run from a deployment profile: a rendered one, or a base profile with ENV.json beside it (with --env)')
+  .option('--env <name>', 'the environment of --profile')
+  .action(async (options: { dataDir?: string; port?: number; config?: string; roles?: string; partition?: string; insecure?: boolean; profile?: string; env?: string }) => {
+    if (options.profile || options.env) {
+      const { serveFromProfile } = await import('./commands/serve-profile.js');
+      await serveFromProfile(options);
+      return;
+    }
     const { serveCommand } = await import('./commands/serve.js');
     await serveCommand(loadConfig({ dataDir: options.dataDir, port: options.port, configFile: options.config, roles: options.roles, partition: options.partition, insecure: options.insecure ?? false }));
   });
@@ -152,5 +160,6 @@ program
   });
 
 for (const command of regressCommands()) program.addCommand(command);
+for (const command of releaseCommands()) program.addCommand(command);
 
 await program.parseAsync(process.argv);

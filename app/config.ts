@@ -76,9 +76,11 @@ export interface ConfigOverrides {
   roles?: string;
   partition?: string;
   insecure?: boolean;
+  /** Settings given in place of a config file (a rendered deployment profile's). */
+  settings?: ConfigFile;
 }
 
-interface ConfigFile {
+export interface ConfigFile {
   dataDir?: string;
   roles?: string[];
   partition?: string;
@@ -97,6 +99,8 @@ interface ConfigFile {
     jwksCooldownMs?: number;
     jwksCacheMaxAgeMs?: number;
   };
+  readYourWritesTimeoutMs?: number;
+  projectionsThread?: boolean;
 }
 
 /** Requests per principal per minute when authentication is on and nothing else is configured. */
@@ -108,7 +112,7 @@ const DEFAULT_RATE_LIMIT_PER_MINUTE = 600;
  * esdb://… for EventStoreDB, mongodb://… for MongoDB.
  */
 export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): KeplerConfig {
-  const file: ConfigFile = overrides.configFile ?? env.KEPLER_CONFIG ? readConfigFile(overrides.configFile ?? env.KEPLER_CONFIG!) : {};
+  const file: ConfigFile = overrides.settings ?? (overrides.configFile ?? env.KEPLER_CONFIG ? readConfigFile(overrides.configFile ?? env.KEPLER_CONFIG!) : {});
   const dataDir = resolve(overrides.dataDir ?? env.KEPLER_DATA_DIR ?? file.dataDir ?? './data');
   const port = overrides.port ?? numberFrom(env.KEPLER_PORT ?? env.PORT) ?? file.http?.port ?? 3000;
   const host = env.KEPLER_HOST ?? file.http?.host ?? 'localhost';
@@ -150,8 +154,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     readStore: readStoreUrl
       ? { kind: 'mongodb', url: readStoreUrl, database: mongoDatabase, ...(file.readStore?.tls && { tls: file.readStore.tls }) }
       : { kind: 'sqlite', path: resolve(dataDir, readStoreFile) },
-    readYourWritesTimeoutMs: numberFrom(env.KEPLER_READ_YOUR_WRITES_TIMEOUT_MS) ?? 5000,
-    projectionsThread: env.KEPLER_PROJECTIONS_THREAD !== '0',
+    readYourWritesTimeoutMs: numberFrom(env.KEPLER_READ_YOUR_WRITES_TIMEOUT_MS) ?? file.readYourWritesTimeoutMs ?? 5000,
+    projectionsThread: env.KEPLER_PROJECTIONS_THREAD === undefined ? (file.projectionsThread ?? true) : env.KEPLER_PROJECTIONS_THREAD !== '0',
   };
 }
 

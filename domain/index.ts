@@ -1,4 +1,11 @@
 // The domain: pure values, records, decisions and their events. No I/O here.
+
+/**
+ * The version of the events' shapes. Raise it when an event changes in a way
+ * older code cannot read; a release candidate records it, so a promotion shows
+ * when it changes.
+ */
+export const EVENT_SCHEMA_VERSION = 1;
 export * from './values.js';
 export * from './records.js';
 export * from './received.js';

@@ -12,6 +12,11 @@ export interface Projected {
 export interface ProjectionDefinition<Doc extends Projected> {
   /** Logical name; the physical collection adds a generation suffix so a rebuild can run beside the live one. */
   name: string;
+  /**
+   * Raise it when the read model must be rebuilt although its functions did not
+   * change (a helper they call did). 1 when absent. Release candidates record it.
+   */
+  version?: number;
   indexes: readonly string[];
   filter: EventFilter;
   keysOf(event: RecordedEvent): readonly string[];
