@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { parsePartition } from '../processors/partition.js';
 import { resolve } from 'node:path';
+import { storesConfig, type EventStoreConfig, type ReadStoreConfig, type StoresFileSettings } from '../stores/index.js';
 
-export type EventStoreConfig = { kind: 'sqlite'; path: string } | { kind: 'eventstoredb'; url: string };
-export type ReadStoreConfig = { kind: 'sqlite'; path: string } | { kind: 'mongodb'; url: string; database: string };
+export type { EventStoreConfig, ReadStoreConfig } from '../stores/index.js';
 
 export const ROLES = ['ingestion', 'processors', 'projections', 'command-api', 'query-api', 'publisher'] as const;
 export type Role = (typeof ROLES)[number];
@@ -26,6 +26,8 @@ export interface KeplerConfig {
   http: { host: string; port: number };
   eventStore: EventStoreConfig;
   readStore: ReadStoreConfig;
+  /** How long opening a store waits for its server (default 30 s). */
+  storeWaitMs?: number;
   /** Run the projections of a process on a worker thread (a second core). */
   projectionsThread: boolean;
   /** How long a query with minPosition waits for the read model before answering 503. */
@@ -40,28 +42,24 @@ export interface ConfigOverrides {
   partition?: string;
 }
 
-interface ConfigFile {
+interface ConfigFile extends StoresFileSettings {
   dataDir?: string;
   roles?: string[];
   partition?: string;
   amqp?: { url?: string; prefix?: string; slot?: string };
   http?: { host?: string; port?: number };
-  eventStore?: { url?: string };
-  readStore?: { url?: string; database?: string };
 }
 
 /**
  * Embedded defaults, then a JSON config file, then environment variables, then
  * command-line flags. A store URL switches its port to the real server:
- * esdb://… for EventStoreDB, mongodb://… for MongoDB.
+ * postgres://… or esdb://… for events, postgres://… or mongodb://… for read models.
  */
 export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): KeplerConfig {
   const file: ConfigFile = overrides.configFile ?? env.KEPLER_CONFIG ? readConfigFile(overrides.configFile ?? env.KEPLER_CONFIG!) : {};
   const dataDir = resolve(overrides.dataDir ?? env.KEPLER_DATA_DIR ?? file.dataDir ?? './data');
   const port = overrides.port ?? numberFrom(env.KEPLER_PORT ?? env.PORT) ?? file.http?.port ?? 3000;
   const host = env.KEPLER_HOST ?? file.http?.host ?? 'localhost';
-  const eventStoreUrl = env.KEPLER_EVENTSTORE_URL ?? file.eventStore?.url;
-  const readStoreUrl = env.KEPLER_MONGODB_URL ?? file.readStore?.url;
   const amqpUrl = env.KEPLER_AMQP_URL ?? file.amqp?.url;
   const slot = env.KEPLER_SLOT ?? file.amqp?.slot ?? 'blue';
   if (slot !== 'blue' && slot !== 'green') throw new Error(`KEPLER_SLOT is blue or green, not "${slot}"`);
@@ -71,10 +69,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     partition: parsePartition(overrides.partition ?? env.KEPLER_PARTITION ?? file.partition ?? '0/1'),
     amqp: amqpUrl ? { url: amqpUrl, prefix: env.KEPLER_AMQP_PREFIX ?? file.amqp?.prefix ?? 'kepler', slot } : null,
     http: { host, port },
-    eventStore: eventStoreUrl ? { kind: 'eventstoredb', url: eventStoreUrl } : { kind: 'sqlite', path: resolve(dataDir, 'events.db') },
-    readStore: readStoreUrl
-      ? { kind: 'mongodb', url: readStoreUrl, database: env.KEPLER_MONGODB_DATABASE ?? file.readStore?.database ?? 'kepler' }
-      : { kind: 'sqlite', path: resolve(dataDir, 'read.db') },
+    ...storesConfig(file, env, dataDir),
     readYourWritesTimeoutMs: numberFrom(env.KEPLER_READ_YOUR_WRITES_TIMEOUT_MS) ?? 5000,
     projectionsThread: env.KEPLER_PROJECTIONS_THREAD !== '0',
   };

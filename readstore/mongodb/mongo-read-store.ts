@@ -83,6 +83,8 @@ const LIVE: Filter<StoredDoc> = { _del: { $ne: true } };
 export interface MongoReadStoreOptions {
   /** Extra driver options (merged over the adapter's defaults). */
   client?: MongoClientOptions;
+  /** Connections to the server per client (the driver's maxPoolSize). Default 10. */
+  poolSize?: number;
   /**
    * Most update statements sent in one command (one bulkWrite call). Default:
    * 50 on FerretDB (detected with buildInfo), 1000 elsewhere. FerretDB v1 keeps
@@ -120,6 +122,8 @@ export class MongoReadStore implements ReadStore {
     const client = new MongoClient(uri, {
       ignoreUndefined: true, // like JSON: undefined properties are dropped, not stored as null
       serverSelectionTimeoutMS: 10_000,
+      // Each process and thread has its own client: the server sees their pools added up.
+      maxPoolSize: options.poolSize ?? 10,
       ...options.client,
     });
     await client.connect();
