@@ -122,6 +122,15 @@ program
     process.exitCode = await slotCommand(loadConfig({ dataDir: options.dataDir, configFile: options.config }), slot);
   });
 
+program
+  .command('migrate')
+  .description('apply pending schema migrations to the PostgreSQL stores the configuration names')
+  .option('--config <file>', 'JSON configuration file')
+  .action(async (options: { config?: string }) => {
+    const { migrateCommand } = await import('./commands/migrate.js');
+    process.exitCode = await migrateCommand(loadConfig({ configFile: options.config }));
+  });
+
 for (const command of regressCommands()) program.addCommand(command);
 
 await program.parseAsync(process.argv);

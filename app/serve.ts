@@ -8,7 +8,7 @@ import { startTelemetry, stopTelemetry } from '../telemetry/index.js';
 import type { AmqpConfig, KeplerConfig, Role } from './config.js';
 import { Platform } from './platform.js';
 import type { FromProjectionsThread, ToProjectionsThread } from './projections-thread.js';
-import { openEventStore, openReadStore } from './stores.js';
+import { openEventStore, openReadStore, waitingOptions } from './stores.js';
 
 export interface RunningPlatform {
   platform: Platform;
@@ -19,8 +19,8 @@ export interface RunningPlatform {
 /** The whole platform in one process: followers of the event store and the HTTP APIs. */
 export async function startPlatform(config: KeplerConfig, logger: Logger): Promise<RunningPlatform> {
   await startTelemetry('kepler');
-  const events = await openEventStore(config.eventStore);
-  const reads = await openReadStore(config.readStore);
+  const events = await openEventStore(config.eventStore, waitingOptions(config, logger));
+  const reads = await openReadStore(config.readStore, waitingOptions(config, logger));
   const has = (role: Role) => config.roles.includes(role);
   const projectionsThread = has('projections') && config.projectionsThread ? await startProjectionsThread(config, logger) : null;
   const platform = new Platform(events, reads, logger, {

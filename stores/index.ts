@@ -1,2 +1,2 @@
-export { openEventStore, openReadStore, StoreOpenError, type OpenOptions } from './open.js';
+export { openEventStore, openReadStore, migrateStores, StoreOpenError, type OpenOptions, type MigrationOutcome } from './open.js';
 export { storesConfig, describeStore, type EventStoreConfig, type ReadStoreConfig, type StoresConfig, type StoresFileSettings, type PostgresSettings } from './config.js';

@@ -85,3 +85,32 @@ function isWorthWaitingFor(error: unknown): boolean {
   // The drivers' own words for "no server answered": MongoDB's server selection, EventStoreDB's gRPC channel.
   return name === 'MongoServerSelectionError' || name === 'MongoNetworkError' || name === 'MongoNetworkTimeoutError' || name === 'UnavailableError';
 }
+
+/** What `kepler migrate` did to each store. */
+export interface MigrationOutcome {
+  store: string;
+  applied: Array<{ version: number; name: string }>;
+  current: number | null;
+}
+
+/** Applies pending schema migrations to the stores that have them (PostgreSQL); the others need none. */
+export async function migrateStores(config: { eventStore: EventStoreConfig; readStore: ReadStoreConfig }, options: OpenOptions = {}): Promise<MigrationOutcome[]> {
+  const outcomes: MigrationOutcome[] = [];
+  if (config.eventStore.kind === 'postgres') {
+    const store = (await openEventStore({ ...config.eventStore, migrate: true }, options)) as import('../eventstore/postgres/index.js').PostgresEventStore;
+    try {
+      outcomes.push({ store: `the event store at ${describeStore(config.eventStore)}`, ...(await store.migrate()) });
+    } finally {
+      await store.close();
+    }
+  }
+  if (config.readStore.kind === 'postgres') {
+    const store = (await openReadStore({ ...config.readStore, migrate: true }, options)) as import('../readstore/postgres/index.js').PostgresReadStore;
+    try {
+      outcomes.push({ store: `the read store at ${describeStore(config.readStore)}`, ...(await store.migrate()) });
+    } finally {
+      await store.close();
+    }
+  }
+  return outcomes;
+}
