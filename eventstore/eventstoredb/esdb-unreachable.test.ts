@@ -3,7 +3,7 @@
 import { createServer } from 'node:net';
 import { UnavailableError } from '@eventstore/db-client';
 import { describe, expect, it } from 'vitest';
-import { isTransientError } from './esdb-event-store.js';
+import { isTransientError } from './errors.js';
 import { EsdbEventStore } from './index.js';
 
 /** A local port that was free a moment ago: connections to it are refused. */
