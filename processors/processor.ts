@@ -1,6 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { Logger } from 'pino';
-import { deterministicId, StoreBusyError, type EventData, type EventFilter, type EventStore, type RecordedEvent } from '../eventstore/index.js';
+import { deterministicId, StoreBusyError, StoreUnavailableError, type EventData, type EventFilter, type EventStore, type RecordedEvent } from '../eventstore/index.js';
 import { owns, partitionedName, WHOLE, type Partition } from './partition.js';
 
 /**
@@ -109,15 +109,19 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
   /**
    * Another process holding the store's write lock for long (a stalled ingest, say) is
    * waited out, not fatal: the batch is decided again on fresh state once it lets go,
-   * which is what a conflict does anyway.
+   * which is what a conflict does anyway. So is a lost connection to a store server:
+   * whether the lost append committed is unknown, and deciding again on fresh state
+   * appends only what is still missing.
    */
   private async processWhileBusy(events: readonly RecordedEvent[], scannedTo: number): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.process(events, scannedTo);
       } catch (error) {
-        if (!(error instanceof StoreBusyError) || this.stopping) throw error;
-        this.logger.warn({ processor: this.name, attempt }, 'event store locked by another writer; trying the batch again');
+        const busy = error instanceof StoreBusyError;
+        if ((!busy && !(error instanceof StoreUnavailableError)) || this.stopping) throw error;
+        if (!busy) this.cache.clear();
+        this.logger.warn({ processor: this.name, attempt, err: busy ? undefined : error }, busy ? 'event store locked by another writer; trying the batch again' : 'event store unavailable; trying the batch again');
         await new Promise((resolve) => setTimeout(resolve, Math.min(BUSY_RETRY_MAX_MS, BUSY_RETRY_MS * attempt)));
       }
     }
