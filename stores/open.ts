@@ -96,21 +96,16 @@ export interface MigrationOutcome {
 /** Applies pending schema migrations to the stores that have them (PostgreSQL); the others need none. */
 export async function migrateStores(config: { eventStore: EventStoreConfig; readStore: ReadStoreConfig }, options: OpenOptions = {}): Promise<MigrationOutcome[]> {
   const outcomes: MigrationOutcome[] = [];
-  if (config.eventStore.kind === 'postgres') {
-    const store = (await openEventStore({ ...config.eventStore, migrate: true }, options)) as import('../eventstore/postgres/index.js').PostgresEventStore;
-    try {
-      outcomes.push({ store: `the event store at ${describeStore(config.eventStore)}`, ...(await store.migrate()) });
-    } finally {
-      await store.close();
-    }
+  const { eventStore, readStore } = config;
+  if (eventStore.kind === 'postgres') {
+    const { PostgresEventStore } = await import('../eventstore/postgres/index.js');
+    const store = `the event store at ${describeStore(eventStore)}`;
+    outcomes.push({ store, ...(await waitFor(store, options, () => PostgresEventStore.migrate(eventStore.url, eventStore.settings))) });
   }
-  if (config.readStore.kind === 'postgres') {
-    const store = (await openReadStore({ ...config.readStore, migrate: true }, options)) as import('../readstore/postgres/index.js').PostgresReadStore;
-    try {
-      outcomes.push({ store: `the read store at ${describeStore(config.readStore)}`, ...(await store.migrate()) });
-    } finally {
-      await store.close();
-    }
+  if (readStore.kind === 'postgres') {
+    const { PostgresReadStore } = await import('../readstore/postgres/index.js');
+    const store = `the read store at ${describeStore(readStore)}`;
+    outcomes.push({ store, ...(await waitFor(store, options, () => PostgresReadStore.migrate(readStore.url, readStore.settings))) });
   }
   return outcomes;
 }

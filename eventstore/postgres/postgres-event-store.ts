@@ -112,6 +112,20 @@ export class PostgresEventStore implements EventStore {
     return migrate(this.pool, EVENT_STORE_MIGRATIONS);
   }
 
+  /** Applies pending migrations to the store at `url` and says which; nothing else is opened. */
+  static async migrate(url: string, options: PostgresOptions = {}): Promise<MigrationReport> {
+    const { config } = poolConfig(url, { ...options, poolSize: 1 });
+    const pool = new pg.Pool(config);
+    pool.on('error', () => undefined);
+    try {
+      return await migrate(pool, EVENT_STORE_MIGRATIONS);
+    } catch (error) {
+      throw toStoreError(error, 'answer', redactUrl(url));
+    } finally {
+      await pool.end();
+    }
+  }
+
   // --- appends -------------------------------------------------------------
 
   async append(stream: string, events: readonly AppendableEvent[], expectedRevision: ExpectedRevision) {

@@ -57,9 +57,18 @@ export class PostgresReadStore implements ReadStore {
     this.pool.on('error', () => undefined);
   }
 
-  /** Applies pending migrations (what `kepler migrate` runs). */
-  migrate() {
-    return migrate(this.pool, READ_STORE_MIGRATIONS, MIGRATIONS_TABLE);
+  /** Applies pending migrations to the store at `url` and says which (what `kepler migrate` runs). */
+  static async migrate(url: string, options: PostgresOptions = {}) {
+    const { config } = poolConfig(url, { applicationName: 'kepler-read-models', ...options, poolSize: 1 });
+    const pool = new pg.Pool(config);
+    pool.on('error', () => undefined);
+    try {
+      return await migrate(pool, READ_STORE_MIGRATIONS, MIGRATIONS_TABLE);
+    } catch (error) {
+      throw toStoreError(error, 'answer', redactUrl(url));
+    } finally {
+      await pool.end();
+    }
   }
 
   async ensureCollection(collection: string, indexedFields: readonly string[]): Promise<void> {
