@@ -1,6 +1,7 @@
 // Which server each store port runs on, from a URL's scheme: what the CLI's
 // configuration and a regression environment's file both describe.
 import { resolve } from 'node:path';
+import { redactUrl } from '../eventstore/urls.js';
 
 export interface PostgresSettings {
   /** Connections per pool; each process (and each worker thread) has its own pool. */
@@ -90,18 +91,8 @@ function postgresSettings(file: PostgresSettings): PostgresSettings {
 /** Where a store is, without credentials: for logs, reports and errors. */
 export function describeStore(config: EventStoreConfig | ReadStoreConfig): string {
   if (config.kind === 'sqlite') return `sqlite:${config.path}`;
-  const url = withoutPassword(config.url);
+  const url = redactUrl(config.url);
   return config.kind === 'mongodb' ? `${url} (database ${config.database})` : url;
-}
-
-function withoutPassword(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url.replace(/\/\/[^@/]*@/, '//***@');
-  }
 }
 
 function booleanFrom(value: string | undefined, name: string): boolean | undefined {

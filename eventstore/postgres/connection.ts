@@ -3,6 +3,9 @@
 import pg from 'pg';
 import { parse } from 'pg-connection-string';
 import { StoreBusyError, StoreUnavailableError } from '../port.js';
+import { redactUrl } from '../urls.js';
+
+export { redactUrl };
 
 export interface PostgresOptions {
   /** Connections in the pool (URL `pool_size`). Default 10. */
@@ -68,17 +71,6 @@ export function poolConfig(url: string, options: PostgresOptions = {}): { config
     idleTimeoutMillis: 30_000,
   };
   return { config, resolved };
-}
-
-/** The URL without its password, for logs and errors. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparseable URL)';
-  }
 }
 
 // SQLSTATE classes and codes after which the same operation may succeed later.

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../tests/support/postgres.js';
-import { tryStartServer } from '../../tests/support/servers.js';
+import { closedPort, tryStartServer } from '../../tests/support/servers.js';
 import { encodeEvent, StoreUnavailableError, type EventData, type RecordedEvent, type Subscription } from '../port.js';
 import { appendParameters } from './mapping.js';
 import { PostgresEventStore } from './index.js';
@@ -165,11 +165,10 @@ describe('PostgreSQL event store: a server that is not there', () => {
   }
 
   it('a refused connection is a StoreUnavailableError naming the server, at once', async () => {
-    const closed = await port(() => undefined);
-    await closed.close();
-    const error = await PostgresEventStore.connect(`postgres://kepler:secret@127.0.0.1:${closed.port}/kepler`).catch((e: unknown) => e);
+    const closed = await closedPort();
+    const error = await PostgresEventStore.connect(`postgres://kepler:secret@127.0.0.1:${closed}/kepler`).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StoreUnavailableError);
-    expect((error as Error).message).toContain(`127.0.0.1:${closed.port}`);
+    expect((error as Error).message).toContain(`127.0.0.1:${closed}`);
     expect((error as Error).message).not.toContain('secret');
   });
 

@@ -1,17 +1,9 @@
 // A store that is not there: serve says what it waits for, then stops with an error naming it. Never a silent hang.
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../support/feed.js';
 import { runCli } from '../support/kepler.js';
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { closedPort } from '../support/servers.js';
 
 describe('kepler serve with an event store that does not answer', () => {
   it('logs what it waits for, then exits non-zero naming the store (no password)', async () => {
