@@ -38,6 +38,7 @@ export interface PostgresEventStoreOptions extends PostgresOptions {
 }
 
 const DEFAULT_BATCH = 1000;
+const STREAMS_PER_READ = 1000;
 
 /**
  * Positions are dense and handed out in commit order: kepler_append serialises
@@ -54,6 +55,7 @@ export class PostgresEventStore implements EventStore {
   private readonly subscriptions = new Set<PostgresSubscription>();
   private pendingWrites: Array<Write & { resolve: (outcomes: AppendOutcome[]) => void; reject: (error: unknown) => void }> = [];
   private writing = false;
+  private streamReads = new Map<string, Array<{ resolve: (events: RecordedEvent[]) => void; reject: (error: unknown) => void }>>();
   private closed = false;
 
   /** Connects, checks the schema (migrating it when allowed) and returns the store. */
@@ -183,6 +185,7 @@ export class PostgresEventStore implements EventStore {
   // --- reads -----------------------------------------------------------------
 
   async readStream(stream: string, options: { fromRevision?: number; maxCount?: number } = {}): Promise<RecordedEvent[]> {
+    if (options.fromRevision === undefined && options.maxCount === undefined) return this.readWholeStream(stream);
     const from = options.fromRevision ?? 0;
     if (options.maxCount !== undefined && options.maxCount <= 0) return [];
     const limit = options.maxCount === undefined ? '' : ' LIMIT $3';
@@ -191,6 +194,42 @@ export class PostgresEventStore implements EventStore {
       this.pool.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM kepler_events WHERE stream = $1 AND revision >= $2 ORDER BY revision${limit}`, params),
     );
     return rows.map(toRecordedEvent);
+  }
+
+  /**
+   * Whole streams asked for in the same turn of the event loop are read with one query:
+   * a processor loading the streams of a batch pays one round trip, not one per stream.
+   */
+  private readWholeStream(stream: string): Promise<RecordedEvent[]> {
+    return new Promise((resolve, reject) => {
+      const waiting = this.streamReads.get(stream);
+      if (waiting) waiting.push({ resolve, reject });
+      else this.streamReads.set(stream, [{ resolve, reject }]);
+      if (this.streamReads.size === 1 && !waiting) setImmediate(() => void this.readPendingStreams());
+    });
+  }
+
+  private async readPendingStreams(): Promise<void> {
+    const pending = this.streamReads;
+    this.streamReads = new Map();
+    const names = [...pending.keys()];
+    for (let i = 0; i < names.length; i += STREAMS_PER_READ) {
+      const chunk = names.slice(i, i + STREAMS_PER_READ);
+      try {
+        const { rows } = await this.read('read streams', () =>
+          this.pool.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM kepler_events WHERE stream = ANY ($1::text[]) ORDER BY stream, revision`, [chunk]),
+        );
+        const byStream = new Map<string, RecordedEvent[]>();
+        for (const row of rows) {
+          const events = byStream.get(row.stream);
+          if (events) events.push(toRecordedEvent(row));
+          else byStream.set(row.stream, [toRecordedEvent(row)]);
+        }
+        for (const name of chunk) for (const waiter of pending.get(name)!) waiter.resolve(byStream.get(name) ?? []);
+      } catch (error) {
+        for (const name of chunk) for (const waiter of pending.get(name)!) waiter.reject(error);
+      }
+    }
   }
 
   async readAll(after: GlobalPosition, options: { maxCount?: number; filter?: EventFilter } = {}): Promise<ReadAllResult> {
