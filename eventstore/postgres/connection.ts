@@ -67,7 +67,9 @@ export function poolConfig(url: string, options: PostgresOptions = {}): { config
     lock_timeout: resolved.lockTimeoutMs,
     // A client that vanished mid-transaction must not hold the append lock for long.
     idle_in_transaction_session_timeout: 60_000,
+    // A connection the network dropped (the LISTEN one above all, which never sends) is noticed in about a minute, not two hours.
     keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     idleTimeoutMillis: 30_000,
   };
   return { config, resolved };
