@@ -19,6 +19,8 @@ export interface NotifierOptions {
 export class Notifier {
   /** Moves on every wake-up: a waiter that saw it move since its read reads again at once. */
   private generation = 0;
+  /** The highest head announced so far: a notification of a commit already announced wakes nobody. */
+  private announcedHead = 0;
   private waiters = new Set<() => void>();
   private client: pg.Client | null = null;
   private listening = false;
@@ -43,7 +45,14 @@ export class Notifier {
     this.started ??= this.listen();
   }
 
-  /** Something changed: wake every waiter. */
+  /** The store's head is now `head` (an append of this process, or another's notification). */
+  advance(head: number): void {
+    if (head <= this.announcedHead) return;
+    this.announcedHead = head;
+    this.wake();
+  }
+
+  /** Something may have changed: wake every waiter. */
   wake(): void {
     this.generation += 1;
     const waiters = this.waiters;
@@ -85,7 +94,11 @@ export class Notifier {
       });
       try {
         await client.connect();
-        client.on('notification', () => this.wake());
+        client.on('notification', (message) => {
+          const head = Number(message.payload);
+          if (Number.isSafeInteger(head)) this.advance(head);
+          else this.wake();
+        });
         await client.query(`LISTEN ${EVENTS_CHANNEL}`);
         if (this.stopped.signal.aborted) {
           await client.end();

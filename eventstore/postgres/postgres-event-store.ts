@@ -174,7 +174,8 @@ export class PostgresEventStore implements EventStore {
       return;
     }
     const outcomes = rows.map(toOutcome);
-    if (outcomes.some((o) => o.ok)) this.notifier.wake();
+    const head = Math.max(0, ...outcomes.map((o) => (o.ok ? o.position : 0)));
+    if (head > 0) this.notifier.advance(head);
     let next = 0;
     for (const write of writes) {
       write.resolve(outcomes.slice(next, next + write.appends.length));
