@@ -4,10 +4,11 @@ import type { OpenOptions } from '../stores/index.js';
 
 export { openEventStore, openReadStore, type OpenOptions } from '../stores/index.js';
 
-/** How this process waits for its stores: as configured, saying on the log what it waits for. */
+/** How this process waits for its stores: as configured, saying on the log what it waits for and what it lost. */
 export function waitingOptions(config: { storeWaitMs?: number }, logger: Logger): OpenOptions {
   return {
     ...(config.storeWaitMs !== undefined && { storeWaitMs: config.storeWaitMs }),
     onWaiting: ({ store, attempt, error, waitedMs }) => logger.warn({ store, attempt, waitedMs, error }, `waiting for ${store}`),
+    onConnectionLost: ({ store, what, attempt, error }) => logger.warn({ store, what, attempt, error }, `lost a connection to ${store}; trying again`),
   };
 }

@@ -15,6 +15,8 @@ export interface OpenOptions {
   storeWaitMs?: number;
   /** Hears each failed attempt while waiting: who is awaited, and why it did not answer. */
   onWaiting?: (notice: { store: string; attempt: number; error: string; waitedMs: number }) => void;
+  /** Hears each connection an open store lost and is trying again (a subscription's reads, its LISTEN connection). */
+  onConnectionLost?: (notice: { store: string; what: string; attempt: number; error: string }) => void;
 }
 
 /** Opening failed for good; the message says which store and why. */
@@ -33,7 +35,10 @@ export async function openEventStore(config: EventStoreConfig, options: OpenOpti
     }
     case 'postgres': {
       const { PostgresEventStore } = await import('../eventstore/postgres/index.js');
-      return waitFor(`the event store at ${describeStore(config)}`, options, () => PostgresEventStore.connect(config.url, { ...config.settings, migrate: config.migrate }));
+      const store = `the event store at ${describeStore(config)}`;
+      const onConnectionError = (error: unknown, attempt: number, what: string) =>
+        options.onConnectionLost?.({ store, what, attempt, error: error instanceof Error ? error.message : String(error) });
+      return waitFor(store, options, () => PostgresEventStore.connect(config.url, { ...config.settings, migrate: config.migrate, onConnectionError }));
     }
     case 'eventstoredb': {
       const { EsdbEventStore } = await import('../eventstore/eventstoredb/index.js');
