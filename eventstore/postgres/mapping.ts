@@ -57,7 +57,9 @@ export function appendParameters(writes: readonly Write[]): unknown[] {
   const streams: string[] = [];
   const expected: number[] = [];
   const writeOf: number[] = [];
+  const counts: number[] = [];
   const eventAppends: number[] = [];
+  const eventIndexes: number[] = [];
   const ids: string[] = [];
   const types: string[] = [];
   const data: string[] = [];
@@ -71,9 +73,11 @@ export function appendParameters(writes: readonly Write[]): unknown[] {
       streams.push(append.stream);
       expected.push(toExpected(append.expectedRevision));
       writeOf.push(w + 1);
-      for (const event of append.events) {
+      counts.push(append.events.length);
+      for (const [index, event] of append.events.entries()) {
         const { encoded } = encodeEvent(event);
         eventAppends.push(streams.length);
+        eventIndexes.push(index + 1);
         ids.push(event.id);
         types.push(event.type);
         data.push(encoded.data);
@@ -86,7 +90,7 @@ export function appendParameters(writes: readonly Write[]): unknown[] {
       checkpointPositions.push(write.checkpoint.position);
     }
   });
-  return [streams, expected, writeOf, eventAppends, ids, types, data, metadata, checkpointWrites, checkpointNames, checkpointPositions];
+  return [streams, expected, writeOf, counts, eventAppends, eventIndexes, ids, types, data, metadata, checkpointWrites, checkpointNames, checkpointPositions];
 }
 
 export interface OutcomeRow {

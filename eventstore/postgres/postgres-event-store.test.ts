@@ -50,3 +50,34 @@ describe.skipIf(!database)('PostgreSQL event store: TLS and schema', () => {
     }
   });
 });
+
+describe.skipIf(!database)('PostgreSQL event store: writes that share one call', () => {
+  const event = (type: string) => ({ id: `${type}-${Math.random()}`, type, data: {}, metadata: { correlationId: 'group' } });
+
+  it("each caller's checkpoint depends on its own appends only, and a stream appended twice in one call sees the first append", async () => {
+    const store = await PostgresEventStore.connect(database!.url, { poolSize: 2 });
+    try {
+      await store.append('group-taken', [event('First')], 'no_stream');
+      // Issued in the same turn of the event loop: they go to the server in one kepler_append call.
+      const [refused, accepted, first, second] = await Promise.all([
+        store.appendMany([{ stream: 'group-taken', expectedRevision: 'no_stream', events: [event('Again')] }], { checkpoint: { name: 'group-a', position: 1 } }),
+        store.appendMany([{ stream: 'group-new', expectedRevision: 'no_stream', events: [event('New')] }], { checkpoint: { name: 'group-b', position: 2 } }),
+        store.append('group-twice', [event('One'), event('Two')], 'no_stream'),
+        store.append('group-twice', [event('Three')], 1),
+      ]);
+      expect(refused).toEqual([{ ok: false, actualRevision: 0 }]);
+      expect(accepted[0]!.ok).toBe(true);
+      expect(await store.readCheckpoint('group-a')).toBeNull();
+      expect(await store.readCheckpoint('group-b')).toBe(2);
+      expect(second.nextRevision).toBe(2);
+      expect(second.position).toBe(first.position + 1);
+      expect((await store.readStream('group-twice')).map((e) => [e.type, e.revision])).toEqual([
+        ['One', 0],
+        ['Two', 1],
+        ['Three', 2],
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+});

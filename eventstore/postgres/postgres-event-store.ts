@@ -163,7 +163,7 @@ export class PostgresEventStore implements EventStore {
     let rows: OutcomeRow[];
     try {
       const result = await this.pool.query<OutcomeRow>(
-        'SELECT ok, revision, last_position FROM kepler_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)',
+        'SELECT ok, revision, last_position FROM kepler_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)',
         appendParameters(writes),
       );
       rows = result.rows;

@@ -57,7 +57,7 @@ describe.skipIf(!database)('PostgreSQL event store: followers', () => {
       const store = await PostgresEventStore.connect(db.url, { poolSize: 2 });
       const before = await store.headPosition();
       await slow.query('BEGIN');
-      await slow.query('SELECT * FROM kepler_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)', appendParameters([{ appends: [{ stream: 'order-slow', expectedRevision: 'no_stream', events: [encodeEvent(event(1, 1))] }], checkpoint: undefined }]));
+      await slow.query('SELECT * FROM kepler_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)', appendParameters([{ appends: [{ stream: 'order-slow', expectedRevision: 'no_stream', events: [encodeEvent(event(1, 1))] }], checkpoint: undefined }]));
       const fastAppend = store.append('order-fast', [event(1, 2)], 'no_stream');
       await sleep(200);
       const whileSlowIsOpen = await store.readAll(before);
@@ -104,7 +104,7 @@ describe.skipIf(!database)('PostgreSQL event store: followers', () => {
             await client.query('BEGIN');
             await client.query('SELECT pg_sleep($1)', [random() * 0.01]);
             const events = [event(2 * t, w), event(2 * t + 1, w)].map(encodeEvent);
-            await client.query('SELECT * FROM kepler_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)', appendParameters([{ appends: [{ stream: `writer${w}-${t}`, expectedRevision: 'no_stream', events }], checkpoint: undefined }]));
+            await client.query('SELECT * FROM kepler_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)', appendParameters([{ appends: [{ stream: `writer${w}-${t}`, expectedRevision: 'no_stream', events }], checkpoint: undefined }]));
             await client.query('SELECT pg_sleep($1)', [random() * 0.01]);
             await client.query(random() < 0.1 ? 'ROLLBACK' : 'COMMIT');
           }

@@ -46,21 +46,21 @@ export const EVENT_STORE_MIGRATIONS: readonly Migration[] = [
       -- sees a position while a smaller one can still appear (see the README).
       --
       -- Appends (one entry per stream append, in order): stream, expected revision
-      -- (-1 no stream, -2 any, else the revision), the write it belongs to. Events
-      -- (flattened, in order): the append they belong to (1-based) and their fields.
+      -- (-1 no stream, -2 any, else the revision), the write it belongs to, its number
+      -- of events. Events (flattened, in order): the append they belong to (1-based),
+      -- their place in it (1-based) and their fields.
       -- Checkpoints: one per write at most, stored only if every append of that
       -- write succeeded. Returns per append: ok, the stream's revision afterwards
       -- (or its actual revision, -1 for none, when refused), the position of its
       -- last event (or of the head for an empty append; null when refused).
       CREATE FUNCTION kepler_append(
-        p_streams text[], p_expected bigint[], p_writes int[],
-        p_event_appends int[], p_ids text[], p_types text[], p_data text[], p_metadata text[],
+        p_streams text[], p_expected bigint[], p_writes int[], p_counts int[],
+        p_event_appends int[], p_event_indexes int[], p_ids text[], p_types text[], p_data text[], p_metadata text[],
         p_checkpoint_writes int[], p_checkpoint_names text[], p_checkpoint_positions bigint[]
       ) RETURNS TABLE (ok boolean, revision bigint, last_position bigint)
       LANGUAGE plpgsql VOLATILE AS $fn$
       DECLARE
         v_count int := coalesce(array_length(p_streams, 1), 0);
-        v_events int[];
         v_before bigint[];
         v_first bigint[];
         v_after bigint[];
@@ -78,15 +78,10 @@ export const EVENT_STORE_MIGRATIONS: readonly Migration[] = [
         PERFORM pg_advisory_xact_lock(${APPEND_LOCK.space}, ${APPEND_LOCK.key});
         SELECT coalesce(max(position), 0) INTO v_head FROM kepler_events;
         v_start_head := v_head;
-        v_events := array_fill(0, ARRAY[v_count]);
         v_before := array_fill(NULL::bigint, ARRAY[v_count]);
         v_first := array_fill(NULL::bigint, ARRAY[v_count]);
         v_after := array_fill(NULL::bigint, ARRAY[v_count]);
         v_last := array_fill(NULL::bigint, ARRAY[v_count]);
-        FOR r IN SELECT a, count(*)::int AS n FROM unnest(p_event_appends) AS a GROUP BY a LOOP
-          v_events[r.a] := r.n;
-        END LOOP;
-
         FOR r IN
           SELECT a.n, a.stream, a.expected, a.write, s.current,
                  lag(a.n) OVER (PARTITION BY a.stream ORDER BY a.n) AS previous
@@ -100,8 +95,8 @@ export const EVENT_STORE_MIGRATIONS: readonly Migration[] = [
           IF r.expected = -2 OR r.expected = v_current THEN
             v_before[r.n] := v_current;
             v_first[r.n] := v_head + 1;
-            v_head := v_head + v_events[r.n];
-            v_after[r.n] := v_current + v_events[r.n];
+            v_head := v_head + p_counts[r.n];
+            v_after[r.n] := v_current + p_counts[r.n];
             v_last[r.n] := v_head;
           ELSE
             v_failed_writes := v_failed_writes || r.write;
@@ -111,12 +106,7 @@ export const EVENT_STORE_MIGRATIONS: readonly Migration[] = [
         IF v_head > v_start_head THEN
           INSERT INTO kepler_events (position, stream, revision, id, type, data, metadata, recorded_at)
           SELECT a.first + e.k - 1, a.stream, a.before + e.k, e.id, e.type, e.data::json, e.metadata::json, clock_timestamp()
-          FROM (
-            SELECT x.append, x.id, x.type, x.data, x.metadata,
-                   row_number() OVER (PARTITION BY x.append ORDER BY x.ord) AS k
-            FROM unnest(p_event_appends, p_ids, p_types, p_data, p_metadata) WITH ORDINALITY
-              AS x(append, id, type, data, metadata, ord)
-          ) e
+          FROM unnest(p_event_appends, p_event_indexes, p_ids, p_types, p_data, p_metadata) AS e(append, k, id, type, data, metadata)
           JOIN unnest(p_streams, v_before, v_first) WITH ORDINALITY AS a(stream, before, first, n) ON a.n = e.append
           WHERE a.first IS NOT NULL;
           PERFORM pg_notify('${EVENTS_CHANNEL}', v_head::text);
