@@ -80,6 +80,33 @@ const TRANSIENT_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '53400'
 const TRANSIENT_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND']);
 const TRANSIENT_MESSAGES = [/Connection terminated/i, /timeout exceeded when trying to connect/i, /Query read timeout/i, /connection is closed/i, /Client has encountered a connection error/i, /the database system is (starting|shutting) up/i];
 
+const INVALID_CATALOG_NAME = '3D000';
+/** Another process created it first: 42P04, or 23505 when both got as far as the catalogue. */
+const ALREADY_CREATED = new Set(['42P04', '23505']);
+
+/**
+ * Runs `open`; if the database it names does not exist, creates it (through the
+ * server's `postgres` database, as the same user) and runs `open` again. For a
+ * process allowed to migrate its schema: a fresh database is a name away.
+ */
+export async function creatingDatabase<T>(config: pg.PoolConfig, open: () => Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (error) {
+    if ((error as { code?: unknown } | null)?.code !== INVALID_CATALOG_NAME || !config.database) throw error;
+    const admin = new pg.Client({ ...config, database: 'postgres' });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE DATABASE "${config.database.replaceAll('"', '""')}"`);
+    } catch (createError) {
+      if (!ALREADY_CREATED.has(String((createError as { code?: unknown }).code))) throw createError;
+    } finally {
+      await admin.end();
+    }
+    return open();
+  }
+}
+
 /** SQLSTATE 55P03: lock_timeout expired while another writer held the append lock. */
 export const LOCK_NOT_AVAILABLE = '55P03';
 

@@ -2,7 +2,7 @@
 // the shared contract, unchanged, then what only PostgreSQL can get wrong.
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTestDatabase } from '../../tests/support/postgres.js';
+import { createTestDatabase, databaseUrl } from '../../tests/support/postgres.js';
 import { tryStartServer } from '../../tests/support/servers.js';
 import { eventStoreContract } from '../contract.js';
 import { poolConfig, PostgresEventStore } from './index.js';
@@ -47,6 +47,23 @@ describe.skipIf(!database)('PostgreSQL event store: TLS and schema', () => {
       expect(rows).toEqual([{ version: 1 }]);
     } finally {
       await fresh.drop();
+    }
+  });
+});
+
+describe.skipIf(!database)('PostgreSQL event store: a database that does not exist yet', () => {
+  it('is created by a process allowed to migrate, and is a clear error for one that is not', async () => {
+    const name = `es_missing_test_${Date.now().toString(36)}`;
+    const url = databaseUrl(name);
+    const refused = await PostgresEventStore.connect(url, { migrate: false }).catch((e: unknown) => e);
+    expect((refused as Error).message).toContain(`database "${name}" does not exist`);
+    const [a, b] = await Promise.all([PostgresEventStore.connect(url, { poolSize: 1 }), PostgresEventStore.connect(url, { poolSize: 1 })]);
+    try {
+      await a.append('created-1', [{ id: 'c', type: 'Created', data: {}, metadata: { correlationId: 'c' } }], 'no_stream');
+      expect(await b.headPosition()).toBe(1);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      await database!.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     }
   });
 });

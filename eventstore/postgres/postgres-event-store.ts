@@ -17,7 +17,7 @@ import type {
   Subscription,
 } from '../port.js';
 import { WrongExpectedRevisionError } from '../port.js';
-import { isTransient, poolConfig, redactUrl, toStoreError, type PostgresOptions, type ResolvedPostgresOptions } from './connection.js';
+import { creatingDatabase, isTransient, poolConfig, redactUrl, toStoreError, type PostgresOptions, type ResolvedPostgresOptions } from './connection.js';
 import { sqlFilter } from './filters.js';
 import { appendParameters, EVENT_COLUMNS, toNumber, toOutcome, toRecordedEvent, type EventRow, type OutcomeRow, type Write } from './mapping.js';
 import { Notifier } from './notifications.js';
@@ -58,17 +58,24 @@ export class PostgresEventStore implements EventStore {
   private streamReads = new Map<string, Array<{ resolve: (events: RecordedEvent[]) => void; reject: (error: unknown) => void }>>();
   private closed = false;
 
-  /** Connects, checks the schema (migrating it when allowed) and returns the store. */
+  /** Connects, checks the schema (creating the database and migrating it when allowed) and returns the store. */
   static async connect(url: string, options: PostgresEventStoreOptions = {}): Promise<PostgresEventStore> {
     const { config, resolved } = poolConfig(url, options);
-    const store = new PostgresEventStore(config, resolved, redactUrl(url), options);
+    const open = async () => {
+      const store = new PostgresEventStore(config, resolved, redactUrl(url), options);
+      try {
+        await store.prepareSchema(options.migrate ?? true);
+        return store;
+      } catch (error) {
+        await store.close();
+        throw error;
+      }
+    };
     try {
-      await store.prepareSchema(options.migrate ?? true);
+      return await ((options.migrate ?? true) ? creatingDatabase(config, open) : open());
     } catch (error) {
-      await store.close();
-      throw toStoreError(error, 'answer', store.where);
+      throw toStoreError(error, 'answer', redactUrl(url));
     }
-    return store;
   }
 
   private constructor(
@@ -120,7 +127,7 @@ export class PostgresEventStore implements EventStore {
     const pool = new pg.Pool(config);
     pool.on('error', () => undefined);
     try {
-      return await migrate(pool, EVENT_STORE_MIGRATIONS);
+      return await creatingDatabase(config, () => migrate(pool, EVENT_STORE_MIGRATIONS));
     } catch (error) {
       throw toStoreError(error, 'answer', redactUrl(url));
     } finally {

@@ -6,7 +6,7 @@
 // store adapter's (eventstore/postgres): one way to reach PostgreSQL.
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import { isTransient, migrate, pendingMigrations, poolConfig, redactUrl, toStoreError, type Migration, type PostgresOptions } from '../../eventstore/postgres/index.js';
+import { creatingDatabase, isTransient, migrate, pendingMigrations, poolConfig, redactUrl, toStoreError, type Migration, type PostgresOptions } from '../../eventstore/postgres/index.js';
 import type { Document, DocumentWrite, FindQuery, ReadStore, Where } from '../port.js';
 
 export interface PostgresReadStoreOptions extends PostgresOptions {
@@ -36,17 +36,25 @@ export class PostgresReadStore implements ReadStore {
 
   static async connect(url: string, options: PostgresReadStoreOptions = {}): Promise<PostgresReadStore> {
     const { config } = poolConfig(url, { applicationName: 'kepler-read-models', ...options });
-    const store = new PostgresReadStore(new pg.Pool(config), redactUrl(url));
-    try {
-      if (options.migrate ?? true) await migrate(store.pool, READ_STORE_MIGRATIONS, MIGRATIONS_TABLE);
-      else if ((await pendingMigrations(store.pool, READ_STORE_MIGRATIONS, MIGRATIONS_TABLE)).length > 0) {
-        throw new Error(`the read store at ${store.where} lacks schema migrations: run \`kepler migrate\``);
+    const allowed = options.migrate ?? true;
+    const open = async () => {
+      const store = new PostgresReadStore(new pg.Pool(config), redactUrl(url));
+      try {
+        if (allowed) await migrate(store.pool, READ_STORE_MIGRATIONS, MIGRATIONS_TABLE);
+        else if ((await pendingMigrations(store.pool, READ_STORE_MIGRATIONS, MIGRATIONS_TABLE)).length > 0) {
+          throw new Error(`the read store at ${store.where} lacks schema migrations: run \`kepler migrate\``);
+        }
+        return store;
+      } catch (error) {
+        await store.close();
+        throw error;
       }
+    };
+    try {
+      return await (allowed ? creatingDatabase(config, open) : open());
     } catch (error) {
-      await store.close();
-      throw toStoreError(error, 'answer', store.where);
+      throw toStoreError(error, 'answer', redactUrl(url));
     }
-    return store;
   }
 
   private constructor(
@@ -63,7 +71,7 @@ export class PostgresReadStore implements ReadStore {
     const pool = new pg.Pool(config);
     pool.on('error', () => undefined);
     try {
-      return await migrate(pool, READ_STORE_MIGRATIONS, MIGRATIONS_TABLE);
+      return await creatingDatabase(config, () => migrate(pool, READ_STORE_MIGRATIONS, MIGRATIONS_TABLE));
     } catch (error) {
       throw toStoreError(error, 'answer', redactUrl(url));
     } finally {
