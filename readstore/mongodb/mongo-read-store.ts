@@ -46,6 +46,7 @@ import {
 } from 'mongodb';
 
 import type { Document, DocumentWrite, FindQuery, ReadStore, Where } from '../port.js';
+import { latestWritePerId } from '../writes.js';
 
 /** Shape of a stored read-model record. */
 interface StoredDoc {
@@ -277,15 +278,7 @@ export class MongoReadStore implements ReadStore {
     writes: readonly DocumentWrite[],
     checkpoints: ReadonlyArray<{ name: string; position: number }> = [],
   ): Promise<void> {
-    // Per collection, keep one write per id: the one a sequential application
-    // would end with (highest position; on a tie, the earlier write wins).
-    const byCollection = new Map<string, Map<string, DocumentWrite>>();
-    for (const w of writes) {
-      let ids = byCollection.get(w.collection);
-      if (!ids) byCollection.set(w.collection, (ids = new Map()));
-      const prev = ids.get(w.id);
-      if (!prev || w.position > prev.position) ids.set(w.id, w);
-    }
+    const byCollection = latestWritePerId(writes);
 
     const results = await Promise.allSettled(
       [...byCollection].map(([collection, ids]) =>

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { creatingDatabase, isTransient, migrate, pendingMigrations, poolConfig, redactUrl, toStoreError, type Migration, type PostgresOptions } from '../../eventstore/postgres/index.js';
 import type { Document, DocumentWrite, FindQuery, ReadStore, Where } from '../port.js';
+import { latestWritePerId } from '../writes.js';
 
 export interface PostgresReadStoreOptions extends PostgresOptions {
   /** Apply pending migrations when opening. Default true. */
@@ -135,7 +136,7 @@ export class PostgresReadStore implements ReadStore {
 
   async write(writes: readonly DocumentWrite[], checkpoints: ReadonlyArray<{ name: string; position: number }> = []): Promise<void> {
     // Encoded before the transaction starts: a document that cannot be stored stops the write before anything is written.
-    const byCollection = latestPerId(writes);
+    const byCollection = latestWritePerId(writes);
     const statements = [...byCollection.keys()].sort().map((collection) => {
       const rows = [...byCollection.get(collection)!.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       return {
@@ -241,18 +242,6 @@ export class PostgresReadStore implements ReadStore {
       if (!ALREADY_CREATED.has((error as { code?: string }).code ?? '')) throw error;
     }
   }
-}
-
-/** Per collection, one write per id: the one a sequential application would end with (highest position; on a tie, the first). */
-function latestPerId(writes: readonly DocumentWrite[]): Map<string, Map<string, DocumentWrite>> {
-  const byCollection = new Map<string, Map<string, DocumentWrite>>();
-  for (const write of writes) {
-    let ids = byCollection.get(write.collection);
-    if (!ids) byCollection.set(write.collection, (ids = new Map()));
-    const previous = ids.get(write.id);
-    if (!previous || write.position > previous.position) ids.set(write.id, write);
-  }
-  return byCollection;
 }
 
 const NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
