@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { parsePartition } from '../processors/partition.js';
 import { resolve } from 'node:path';
-import { storesConfig, type EventStoreConfig, type ReadStoreConfig, type StoresFileSettings } from '../stores/index.js';
+import { storesConfig, type EventStoreConfig, type ReadStoreConfig, type StoresFileSettings } from '../stores/config.js';
 
-export type { EventStoreConfig, ReadStoreConfig } from '../stores/index.js';
+export type { EventStoreConfig, ReadStoreConfig } from '../stores/config.js';
 
 export const ROLES = ['ingestion', 'processors', 'projections', 'command-api', 'query-api', 'publisher'] as const;
 export type Role = (typeof ROLES)[number];
