@@ -57,12 +57,13 @@ describe.skipIf(!database)('PostgreSQL event store: a database that does not exi
     const url = databaseUrl(name);
     const refused = await PostgresEventStore.connect(url, { migrate: false }).catch((e: unknown) => e);
     expect((refused as Error).message).toContain(`database "${name}" does not exist`);
-    const [a, b] = await Promise.all([PostgresEventStore.connect(url, { poolSize: 1 }), PostgresEventStore.connect(url, { poolSize: 1 })]);
+    const opened = await Promise.allSettled([PostgresEventStore.connect(url, { poolSize: 1 }), PostgresEventStore.connect(url, { poolSize: 1 })]);
     try {
-      await a.append('created-1', [{ id: 'c', type: 'Created', data: {}, metadata: { correlationId: 'c' } }], 'no_stream');
-      expect(await b.headPosition()).toBe(1);
+      const [a, b] = opened.map((o) => (o.status === 'fulfilled' ? o.value : Promise.reject(o.reason)));
+      await (await a!).append('created-1', [{ id: 'c', type: 'Created', data: {}, metadata: { correlationId: 'c' } }], 'no_stream');
+      expect(await (await b!).headPosition()).toBe(1);
     } finally {
-      await Promise.all([a.close(), b.close()]);
+      await Promise.all(opened.map((o) => (o.status === 'fulfilled' ? o.value.close() : undefined)));
       await database!.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     }
   });
