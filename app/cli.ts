@@ -159,6 +159,15 @@ program
     process.exitCode = await topologyCommand(loadConfig({ dataDir: options.dataDir, configFile: options.config }), action as 'plan' | 'apply' | 'drift', options);
   });
 
+program
+  .command('migrate')
+  .description('apply pending schema migrations to the PostgreSQL stores the configuration names')
+  .option('--config <file>', 'JSON configuration file')
+  .action(async (options: { config?: string }) => {
+    const { migrateCommand } = await import('./commands/migrate.js');
+    process.exitCode = await migrateCommand(loadConfig({ configFile: options.config }));
+  });
+
 for (const command of regressCommands()) program.addCommand(command);
 for (const command of releaseCommands()) program.addCommand(command);
 

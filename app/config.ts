@@ -2,16 +2,9 @@ import { readFileSync } from 'node:fs';
 import { parsePartition } from '../processors/partition.js';
 import { resolve } from 'node:path';
 import { checkAlgorithms, checkIssuer, DEFAULT_ALGORITHMS, DEFAULT_ENTITLEMENTS_CLAIM, DEFAULT_PUBLIC_PATHS, type AuthConfig } from '../authentication/index.js';
+import { storesConfig, type EventStoreConfig, type ReadStoreConfig, type StoresFileSettings, type TlsFiles } from '../stores/index.js';
 
-/** Files of a TLS client: the CA to trust, and a client certificate and key where the server asks for one. */
-export interface TlsFiles {
-  ca?: string;
-  cert?: string;
-  key?: string;
-}
-
-export type EventStoreConfig = { kind: 'sqlite'; path: string } | { kind: 'eventstoredb'; url: string; tls?: TlsFiles };
-export type ReadStoreConfig = { kind: 'sqlite'; path: string } | { kind: 'mongodb'; url: string; database: string; tls?: TlsFiles };
+export type { EventStoreConfig, ReadStoreConfig, TlsFiles } from '../stores/index.js';
 
 export const ROLES = ['ingestion', 'processors', 'projections', 'command-api', 'query-api', 'publisher', 'gateway', 'topology'] as const;
 export type Role = (typeof ROLES)[number];
@@ -63,6 +56,8 @@ export interface KeplerConfig {
   insecure: boolean;
   eventStore: EventStoreConfig;
   readStore: ReadStoreConfig;
+  /** How long opening a store waits for its server (default 30 s). */
+  storeWaitMs?: number;
   /** Run the projections of a process on a worker thread (a second core). */
   projectionsThread: boolean;
   /** How long a query with minPosition waits for the read model before answering 503. */
@@ -80,15 +75,13 @@ export interface ConfigOverrides {
   settings?: ConfigFile;
 }
 
-export interface ConfigFile {
+export interface ConfigFile extends StoresFileSettings {
   dataDir?: string;
   roles?: string[];
   partition?: string;
   amqp?: { url?: string; prefix?: string; slot?: string; managementUrl?: string; tls?: TlsFiles };
   gateway?: { blue?: string; green?: string };
   http?: { host?: string; port?: number; tls?: { cert?: string; key?: string }; cors?: { origins?: string[] }; rateLimit?: { max?: number; windowMs?: number } };
-  eventStore?: { url?: string; tls?: TlsFiles };
-  readStore?: { url?: string; database?: string; tls?: TlsFiles };
   auth?: {
     issuer?: string;
     audience?: string;
@@ -109,22 +102,17 @@ const DEFAULT_RATE_LIMIT_PER_MINUTE = 600;
 /**
  * Embedded defaults, then a JSON config file, then environment variables, then
  * command-line flags. A store URL switches its port to the real server:
- * esdb://… for EventStoreDB, mongodb://… for MongoDB.
+ * postgres://… or esdb://… for events, postgres://… or mongodb://… for read models.
  */
 export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): KeplerConfig {
   const file: ConfigFile = overrides.settings ?? (overrides.configFile ?? env.KEPLER_CONFIG ? readConfigFile(overrides.configFile ?? env.KEPLER_CONFIG!) : {});
   const dataDir = resolve(overrides.dataDir ?? env.KEPLER_DATA_DIR ?? file.dataDir ?? './data');
   const port = overrides.port ?? numberFrom(env.KEPLER_PORT ?? env.PORT) ?? file.http?.port ?? 3000;
   const host = env.KEPLER_HOST ?? file.http?.host ?? 'localhost';
-  const eventStoreUrl = env.KEPLER_EVENTSTORE_URL ?? file.eventStore?.url;
-  const readStoreUrl = env.KEPLER_MONGODB_URL ?? file.readStore?.url;
   const amqpUrl = env.KEPLER_AMQP_URL ?? file.amqp?.url;
   const slot = env.KEPLER_SLOT ?? file.amqp?.slot ?? 'blue';
   if (slot !== 'blue' && slot !== 'green') throw new Error(`KEPLER_SLOT is blue or green, not "${slot}"`);
   const auth = authConfig(file, env);
-  // Each slot keeps read models of its own, built by its own release; blue keeps the names it always had.
-  const readStoreFile = slot === 'blue' ? 'read.db' : `read-${slot}.db`;
-  const mongoDatabase = env.KEPLER_MONGODB_DATABASE ?? file.readStore?.database ?? (slot === 'blue' ? 'kepler' : `kepler-${slot}`);
   return {
     dataDir,
     slot,
@@ -150,10 +138,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     auth,
     publicPaths: listFrom(env.KEPLER_AUTH_PUBLIC_PATHS) ?? file.auth?.publicPaths ?? [...DEFAULT_PUBLIC_PATHS],
     insecure: overrides.insecure ?? false,
-    eventStore: eventStoreUrl ? { kind: 'eventstoredb', url: eventStoreUrl, ...(file.eventStore?.tls && { tls: file.eventStore.tls }) } : { kind: 'sqlite', path: resolve(dataDir, 'events.db') },
-    readStore: readStoreUrl
-      ? { kind: 'mongodb', url: readStoreUrl, database: mongoDatabase, ...(file.readStore?.tls && { tls: file.readStore.tls }) }
-      : { kind: 'sqlite', path: resolve(dataDir, readStoreFile) },
+    ...storesConfig(file, env, dataDir, slot),
     readYourWritesTimeoutMs: numberFrom(env.KEPLER_READ_YOUR_WRITES_TIMEOUT_MS) ?? file.readYourWritesTimeoutMs ?? 5000,
     projectionsThread: env.KEPLER_PROJECTIONS_THREAD === undefined ? (file.projectionsThread ?? true) : env.KEPLER_PROJECTIONS_THREAD !== '0',
   };

@@ -5,15 +5,15 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { KeplerConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { Platform } from './platform.js';
-import { openEventStore, openReadStore } from './stores.js';
+import { openEventStore, openReadStore, waitingOptions } from './stores.js';
 
 export type ToProjectionsThread = { type: 'stop' };
 export type FromProjectionsThread = { type: 'started' } | { type: 'stopped' } | { type: 'failed'; message: string };
 
 const config = workerData as KeplerConfig;
 const logger = createLogger('kepler-projections');
-const events = await openEventStore(config.eventStore);
-const reads = await openReadStore(config.readStore);
+const events = await openEventStore(config.eventStore, waitingOptions(config, logger));
+const reads = await openReadStore(config.readStore, waitingOptions(config, logger));
 const platform = new Platform(events, reads, logger, { processors: false, projections: true, partition: config.partition });
 const post = (message: FromProjectionsThread) => parentPort!.postMessage(message);
 

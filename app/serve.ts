@@ -12,7 +12,7 @@ import type { AmqpConfig, KeplerConfig, Role } from './config.js';
 import { Platform } from './platform.js';
 import type { FromProjectionsThread, ToProjectionsThread } from './projections-thread.js';
 import { httpSecurity, refuseUnguardedListen, warnIfUnguarded } from './security.js';
-import { openEventStore, openReadStore, readTlsFiles } from './stores.js';
+import { openEventStore, openReadStore, readTlsFiles, waitingOptions } from './stores.js';
 import { readRegistry, RegistryView } from '../slots/index.js';
 
 export interface RunningPlatform {
@@ -26,8 +26,8 @@ export async function startPlatform(config: KeplerConfig, logger: Logger): Promi
   refuseUnguardedListen(config);
   warnIfUnguarded(config, logger);
   await startTelemetry('kepler');
-  const events = await openEventStore(config.eventStore);
-  const reads = await openReadStore(config.readStore);
+  const events = await openEventStore(config.eventStore, waitingOptions(config, logger));
+  const reads = await openReadStore(config.readStore, waitingOptions(config, logger));
   const has = (role: Role) => config.roles.includes(role);
   // The slot registry: which slot is live and routed, read by the APIs, the publisher, the topology role and the gateway.
   const registry = new RegistryView(events);

@@ -6,6 +6,7 @@ import autocannon from 'autocannon';
 import { writeBlockTradeFeed, writeLargeFeed } from './feed-generator.js';
 import { deleteBenchTopology, rate, regressionSection, runMeasured, ServeProcess, startFerretDb } from './platform.js';
 import { cutoverSection } from './cutover.js';
+import { postgresSection } from './postgres.js';
 
 type Section = () => Promise<void>;
 
@@ -228,7 +229,19 @@ async function blockTrade(): Promise<void> {
   }
 }
 
-const SECTIONS: Record<string, Section> = { ingest, caughtup: caughtUp, rebuild, http, 'http-split': httpSplit, mongo, amqp, regression: regressionSection, block: blockTrade, cutover: () => cutoverSection(report) };
+const SECTIONS: Record<string, Section> = {
+  ingest,
+  caughtup: caughtUp,
+  rebuild,
+  http,
+  'http-split': httpSplit,
+  mongo,
+  amqp,
+  regression: regressionSection,
+  block: blockTrade,
+  cutover: () => cutoverSection(report),
+  postgres: () => postgresSection(report),
+};
 
 const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(SECTIONS);
 process.stdout.write(`Kepler benchmarks on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n`);

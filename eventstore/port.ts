@@ -1,5 +1,5 @@
 // The event store port: what Kepler needs from an event store, and nothing more.
-// Adapters: SQLite (embedded default) and EventStoreDB. Both pass contract.ts.
+// Adapters: SQLite (embedded default), PostgreSQL and EventStoreDB. All pass contract.ts.
 
 /** A position in the store-wide order of events. 0 means "before the first event". */
 export type GlobalPosition = number;
@@ -146,6 +146,18 @@ export class StoreBusyError extends Error {
   constructor(options: { cause: unknown }) {
     super('the event store stayed locked by another writer', options);
     this.name = 'StoreBusyError';
+  }
+}
+
+/**
+ * The store did not answer in time, or the connection to it was lost. A read, or
+ * a write that is safe to repeat, can be tried again; for an append the outcome
+ * is unknown, so the caller decides again on fresh state (as on a conflict).
+ */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options: { cause: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
   }
 }
 

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { VersionRecord } from '../domain/index.js';
-import { SqliteEventStore, StoreBusyError } from '../eventstore/index.js';
+import { SqliteEventStore, StoreBusyError, StoreUnavailableError } from '../eventstore/index.js';
 import { RecordWriter } from '../ingestion/index.js';
 import { tempDir, terms } from '../tests/support/feed.js';
 import { ProcessorRunner } from './processor.js';
@@ -54,5 +54,31 @@ describe('processor runner and the write lock', () => {
     await runner.stop();
     await running;
     expect(failed).toBeNull();
+  });
+});
+
+describe('processor runner and a lost connection', () => {
+  it('decides a batch again when the outcome of an append is unknown, and appends nothing twice', async () => {
+    const store = SqliteEventStore.open(join(tempDir('kepler-lost-'), 'events.db'));
+    opened.push(store);
+    await receivedTrade(store, 'LOST-1', 1);
+    // The connection is lost after the server committed: the processor cannot know the append went through.
+    // (A stand-in for the network: the store underneath is real.)
+    let lost = 0;
+    const flaky = Object.create(store, {
+      appendMany: {
+        value: async (...args: Parameters<SqliteEventStore['appendMany']>) => {
+          const outcomes = await store.appendMany(...args);
+          if (lost++ === 0) throw new StoreUnavailableError('PostgreSQL at test did not append: Connection terminated unexpectedly', { cause: null });
+          return outcomes;
+        },
+      },
+    }) as SqliteEventStore;
+    const runner = new ProcessorRunner(flaky, tradeProcessor, pino({ level: 'silent' }));
+    const running = runner.run();
+    await until('the processor to catch up', async () => (await store.readCheckpoint(tradeProcessor.name)) !== null && lost > 1);
+    await runner.stop();
+    await running;
+    expect((await store.readStream('trade-LOST-1')).map((e) => e.type)).toEqual(['VersionApplied']);
   });
 });

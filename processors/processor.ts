@@ -1,6 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { Logger } from 'pino';
-import { deterministicId, StoreBusyError, type EventData, type EventFilter, type EventStore, type RecordedEvent } from '../eventstore/index.js';
+import { deterministicId, StoreBusyError, StoreUnavailableError, type EventData, type EventFilter, type EventStore, type RecordedEvent } from '../eventstore/index.js';
 import { otherSlot, type Slot } from '../messaging/topology.js';
 import {
   decideAffinity,
@@ -155,15 +155,19 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
   /**
    * Another process holding the store's write lock for long (a stalled ingest, say) is
    * waited out, not fatal: the batch is decided again on fresh state once it lets go,
-   * which is what a conflict does anyway.
+   * which is what a conflict does anyway. So is a lost connection to a store server:
+   * whether the lost append committed is unknown, and deciding again on fresh state
+   * appends only what is still missing.
    */
   private async processWhileBusy(events: readonly RecordedEvent[], scannedTo: number): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.process(events, scannedTo);
       } catch (error) {
-        if (!(error instanceof StoreBusyError) || this.stopping) throw error;
-        this.logger.warn({ processor: this.name, attempt }, 'event store locked by another writer; trying the batch again');
+        const busy = error instanceof StoreBusyError;
+        if ((!busy && !(error instanceof StoreUnavailableError)) || this.stopping) throw error;
+        if (!busy) this.cache.clear();
+        this.logger.warn({ processor: this.name, attempt, err: busy ? undefined : error }, busy ? 'event store locked by another writer; trying the batch again' : 'event store unavailable; trying the batch again');
         await new Promise((resolve) => setTimeout(resolve, Math.min(BUSY_RETRY_MAX_MS, BUSY_RETRY_MS * attempt)));
       }
     }
@@ -172,6 +176,7 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
   private async process(events: readonly RecordedEvent[], scannedTo: number): Promise<void> {
     const checkpoint = { name: this.name, position: scannedTo };
     for (let attempt = 1; ; attempt++) {
+      await this.prefetch(events);
       const touched = new Map<string, Loaded<State> & { appended: EventData[] }>();
       const entryOf = async (stream: string, fresh = false) => {
         let entry = touched.get(stream);
@@ -326,6 +331,19 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
   private async peerProgress(): Promise<number | null> {
     if (!this.slot) return null;
     return this.store.readCheckpoint(partitionedName(slotCheckpointName(this.definition.name, otherSlot(this.slot)), this.partition));
+  }
+
+  /**
+   * Asks for every stream of the batch that is not cached at once, so that a store on a
+   * server reads them in one round trip rather than one each.
+   */
+  private async prefetch(events: readonly RecordedEvent[]): Promise<void> {
+    const missing = new Set<string>();
+    for (const event of events) {
+      const routed = this.definition.route(event);
+      if (routed && !this.cache.has(routed.stream) && owns(this.partition, event.metadata.correlationId)) missing.add(routed.stream);
+    }
+    await Promise.all([...missing].map((stream) => this.load(stream)));
   }
 
   private async load(stream: string): Promise<Loaded<State>> {

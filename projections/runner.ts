@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { EventStore, RecordedEvent, Subscription } from '../eventstore/index.js';
+import { StoreUnavailableError, type EventStore, type RecordedEvent, type Subscription } from '../eventstore/index.js';
 import type { Document, DocumentWrite, ReadStore } from '../readstore/index.js';
 import { owns, partitionedName, WHOLE, type Partition } from '../processors/partition.js';
 import type { AnyProjection, Projected } from './projection.js';
@@ -57,7 +57,7 @@ export class ProjectionRunner {
     this.subscription = this.events.subscribe(this.position, { filter: this.projection.filter, batchSize: 5000 });
     for await (const batch of this.subscription) {
       if (this.stopping) break;
-      await this.apply(batch.events, batch.scannedTo);
+      await this.applyWhileUnavailable(batch.events, batch.scannedTo);
       this.position = batch.scannedTo;
       this.onBatch?.(this.position, batch.caughtUp);
     }
@@ -88,6 +88,19 @@ export class ProjectionRunner {
   async stop(): Promise<void> {
     this.stopping = true;
     await this.subscription?.close();
+  }
+
+  /** A read store that lost its connection is waited for: writes carry positions, so applying a batch again is harmless. */
+  private async applyWhileUnavailable(events: readonly RecordedEvent[], scannedTo: number): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.apply(events, scannedTo);
+      } catch (error) {
+        if (!(error instanceof StoreUnavailableError) || this.stopping) throw error;
+        this.logger.warn({ projection: this.projection.name, attempt, err: error }, 'read store unavailable; applying the batch again');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, 100 * attempt)));
+      }
+    }
   }
 
   private async apply(events: readonly RecordedEvent[], scannedTo: number): Promise<void> {

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { StoreBusyError } from '../eventstore/index.js';
+import { StoreBusyError, StoreUnavailableError } from '../eventstore/index.js';
 
 /** RFC 9457 problem details. `type` is stable per kind of error so clients can branch on it. */
 export interface Problem {
@@ -64,6 +64,12 @@ export function problemErrorHandler(error: FastifyError, request: FastifyRequest
     // Another process held the store too long; nothing was written, so the client may simply retry.
     reply.header('retry-after', '1');
     return sendProblem(reply, { type: '/problems/busy', title: 'Store busy', status: 503, detail: error.message, instance: request.url });
+  }
+  if ((error as unknown) instanceof StoreUnavailableError) {
+    // The detail names the store that did not answer, so whoever watches /status knows what it waits for.
+    request.log.warn({ err: error }, 'a store did not answer');
+    reply.header('retry-after', '5');
+    return sendProblem(reply, { type: '/problems/store-unavailable', title: 'Store unavailable', status: 503, detail: error.message, instance: request.url });
   }
   request.log.error({ err: error }, 'request failed');
   return sendProblem(reply, { type: '/problems/internal', title: 'Internal error', status: 500, instance: request.url });

@@ -3,8 +3,7 @@
 // generation of read models, knowing how far each has got.
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { loadConfig, type EventStoreConfig, type KeplerConfig, type ReadStoreConfig } from '../app/config.js';
-import { openEventStore, openReadStore } from '../app/stores.js';
+import { describeStore, openEventStore, openReadStore, storesConfig, type EventStoreConfig, type ReadStoreConfig, type StoresConfig, type StoresFileSettings } from '../stores/index.js';
 import type { EventStore } from '../eventstore/index.js';
 import { checkpointOf, collectionOf, LiveReadModels } from '../projections/index.js';
 import type { ReadStore } from '../readstore/index.js';
@@ -15,7 +14,7 @@ export interface EnvironmentInput {
   label?: string;
   /** A Kepler JSON config file (what `kepler serve --config` reads). A relative dataDir in it is relative to the file. */
   configFile?: string;
-  config?: KeplerConfig;
+  config?: StoresConfig;
   /** Already open stores, for in-process use; workers then run in this thread. */
   events?: EventStore;
   reads?: ReadStore | null;
@@ -34,15 +33,15 @@ export interface EnvironmentRef {
  * Kepler and would point PROD and UAT at the same stores, so they are ignored:
  * the file alone describes the environment.
  */
-export function configFromFile(configFile: string): KeplerConfig {
-  let dataDir: string | undefined;
+export function configFromFile(configFile: string): StoresConfig {
+  let raw: StoresFileSettings & { dataDir?: unknown };
   try {
-    const raw = JSON.parse(readFileSync(configFile, 'utf8')) as { dataDir?: unknown };
-    if (typeof raw.dataDir === 'string') dataDir = isAbsolute(raw.dataDir) ? raw.dataDir : resolve(dirname(configFile), raw.dataDir);
+    raw = JSON.parse(readFileSync(configFile, 'utf8')) as StoresFileSettings & { dataDir?: unknown };
   } catch (error) {
     throw new Error(`cannot read config file ${configFile}: ${(error as Error).message}`);
   }
-  return loadConfig({ configFile, ...(dataDir !== undefined && { dataDir }) }, {});
+  const dataDir = typeof raw.dataDir === 'string' ? (isAbsolute(raw.dataDir) ? raw.dataDir : resolve(dirname(configFile), raw.dataDir)) : resolve('./data');
+  return storesConfig(raw, {}, dataDir);
 }
 
 export function environmentRef(input: EnvironmentInput, fallbackLabel: string): EnvironmentRef {
@@ -53,10 +52,8 @@ export function environmentRef(input: EnvironmentInput, fallbackLabel: string): 
   return { label, describe, eventStore: config.eventStore, readStore: config.readStore };
 }
 
-function storeDescription(config: KeplerConfig): string {
-  const es = config.eventStore.kind === 'sqlite' ? `sqlite:${config.eventStore.path}` : config.eventStore.url;
-  const rs = config.readStore.kind === 'sqlite' ? `sqlite:${config.readStore.path}` : `${config.readStore.url}/${config.readStore.database}`;
-  return `events ${es}, read models ${rs}`;
+function storeDescription(config: StoresConfig): string {
+  return `events ${describeStore(config.eventStore)}, read models ${describeStore(config.readStore)}`;
 }
 
 export interface OpenEnvironment {

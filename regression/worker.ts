@@ -1,7 +1,7 @@
 // Worker-thread entry: owns some shards and runs a ShardProcessor on them.
 // The engine talks to it through WorkerClient (engine.ts).
 import { parentPort, workerData } from 'node:worker_threads';
-import { openReadStore } from '../app/stores.js';
+import { openReadStore } from '../stores/index.js';
 import type { ReadStore } from '../readstore/index.js';
 import { NO_DOCS, ReadModelAccess, type EnvironmentRef } from './environment.js';
 import { loadReconcilerModules } from './loader.js';

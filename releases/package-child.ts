@@ -9,13 +9,14 @@
 // PACKAGE_DIR/node_modules must resolve Kepler's dependencies (a link to an installation).
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { existsSync } from 'node:fs';
 import type { EventStore } from '../eventstore/index.js';
 import type { AnyProjection } from '../projections/index.js';
 import type { ReadStore } from '../readstore/index.js';
 import { projectionCodeDigest } from './code-digest.js';
 import { replayProjections, type ReplayKit } from './replay.js';
 
-type StoreConfig = { kind: 'sqlite'; path: string } | { kind: 'eventstoredb'; url: string };
+type StoreConfig = { kind: 'sqlite'; path: string } | { kind: 'eventstoredb' | 'postgres'; url: string };
 
 const load = async <T>(dir: string, module: string): Promise<T> => (await import(pathToFileURL(join(dir, module)).href)) as T;
 
@@ -36,11 +37,15 @@ async function main(): Promise<unknown> {
     const eventstore = await load<{ SqliteEventStore: { open(path: string): EventStore } }>(dir, 'dist/eventstore/index.js');
     const readstore = await load<{ SqliteReadStore: { open(path: string): ReadStore } }>(dir, 'dist/readstore/index.js');
     let events: EventStore;
-    if (source.kind === 'sqlite') events = eventstore.SqliteEventStore.open(source.path);
-    else {
+    if (existsSync(join(dir, 'dist/stores/index.js'))) {
+      // A candidate that opens stores from a configuration itself opens the source as its own release would.
+      const stores = await load<{ openEventStore(config: StoreConfig): Promise<EventStore> }>(dir, 'dist/stores/index.js');
+      events = await stores.openEventStore(source);
+    } else if (source.kind === 'sqlite') events = eventstore.SqliteEventStore.open(source.path);
+    else if (source.kind === 'eventstoredb') {
       const esdb = await load<{ EsdbEventStore: { connect(url: string): Promise<EventStore> } }>(dir, 'dist/eventstore/eventstoredb/index.js');
       events = await esdb.EsdbEventStore.connect(source.url);
-    }
+    } else throw new Error(`this candidate cannot open a ${source.kind} event store`);
     try {
       return await replayProjections(
         events,

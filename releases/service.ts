@@ -13,6 +13,7 @@ import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Actor, EventStore } from '../eventstore/index.js';
+import type { EventStoreConfig } from '../stores/index.js';
 import { extractTarball, inspectPackage, packStaged, runInPackage, stagePackage } from './artifact.js';
 import { nextCalVer, type CutKind } from './calver.js';
 import { buildCandidate, diffCandidates, refOf, type CandidateDiff } from './candidates.js';
@@ -47,7 +48,7 @@ export interface ReleaseServiceOptions {
   registry?: (url: string) => RegistryClient;
   regression?: RegressionRunner;
   /** The event store a Kepler config file describes (the replay gate's source). */
-  sourceStore?: (configFile: string) => { kind: 'sqlite'; path: string } | { kind: 'eventstoredb'; url: string };
+  sourceStore?: (configFile: string) => EventStoreConfig;
   /** node_modules of an installation of Kepler's dependencies, for loading a packed candidate's code. */
   nodeModules: string;
   /** Seams for tests that stage a race or a crash around the push. */

@@ -2,7 +2,7 @@ import { access, constants } from 'node:fs/promises';
 import { FileIngestor, type FileIngestionSummary } from '../../ingestion/index.js';
 import type { KeplerConfig } from '../config.js';
 import { createLogger } from '../logger.js';
-import { openEventStore } from '../stores.js';
+import { openEventStore, waitingOptions } from '../stores.js';
 
 /** Returns the process exit code: rejected lines are data, only unreadable files fail. */
 export async function ingestCommand(config: KeplerConfig, files: string[], options: { json: boolean }): Promise<number> {
@@ -13,7 +13,7 @@ export async function ingestCommand(config: KeplerConfig, files: string[], optio
     return 2;
   }
   const logger = createLogger('kepler-ingest');
-  const store = await openEventStore(config.eventStore);
+  const store = await openEventStore(config.eventStore, waitingOptions(config, logger));
   try {
     const ingestor = new FileIngestor(store, { parseOnThread: true });
     for (const file of files) {

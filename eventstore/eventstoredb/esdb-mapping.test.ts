@@ -8,22 +8,16 @@ import {
 } from '@eventstore/db-client';
 import { describe, expect, it } from 'vitest';
 import { encodeEvent } from '../port.js';
+import { SubscriptionEndedError, backoffDelay, isTransientError, runPerKeyInOrder } from './errors.js';
+import { MATCH_NOTHING_REGEX, VISIBLE_STREAMS_REGEX, escapeRegex, planFilter } from './filters.js';
 import {
   CHECKPOINT_STREAM_PREFIX,
-  MATCH_NOTHING_REGEX,
-  SubscriptionEndedError,
-  VISIBLE_STREAMS_REGEX,
-  backoffDelay,
   checkpointStreamName,
-  escapeRegex,
   fromEsdbCurrentRevision,
   fromEsdbMetadata,
   fromEsdbStreamName,
   isHiddenEvent,
-  isTransientError,
-  planFilter,
   positionToNumber,
-  runPerKeyInOrder,
   toEsdbEvent,
   toEsdbExpectedRevision,
   toEsdbMetadata,
@@ -32,7 +26,7 @@ import {
   toExactPosition,
   toReadPosition,
   toRecordedEvent,
-} from './esdb-event-store.js';
+} from './mapping.js';
 
 describe('stream names', () => {
   it('leaves ordinary Kepler names alone', () => {

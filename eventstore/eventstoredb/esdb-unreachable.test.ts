@@ -1,19 +1,10 @@
 // The real client against an address where nothing listens: what the adapter
 // does when EventStoreDB is down. No server (and no fake one) involved.
-import { createServer } from 'node:net';
 import { UnavailableError } from '@eventstore/db-client';
 import { describe, expect, it } from 'vitest';
-import { isTransientError } from './esdb-event-store.js';
+import { isTransientError } from './errors.js';
 import { EsdbEventStore } from './index.js';
-
-/** A local port that was free a moment ago: connections to it are refused. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { closedPort } from '../../tests/support/servers.js';
 
 describe('EsdbEventStore without a reachable server', () => {
   it('connect() rejects with the client UnavailableError', async () => {

@@ -1,8 +1,2 @@
-export {
-  EsdbEventStore,
-  type EsdbEventStoreOptions,
-  CHECKPOINT_STREAM_PREFIX,
-  checkpointStreamName,
-  toEsdbStreamName,
-  fromEsdbStreamName,
-} from './esdb-event-store.js';
+export { EsdbEventStore, type EsdbEventStoreOptions } from './esdb-event-store.js';
+export { CHECKPOINT_STREAM_PREFIX, checkpointStreamName, toEsdbStreamName, fromEsdbStreamName } from './mapping.js';

@@ -2,7 +2,7 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../port.js';
-import { SubscriptionBuffer, assembleBatch, type BatchState, type BufferItem } from './esdb-event-store.js';
+import { SubscriptionBuffer, assembleBatch, type BatchState, type BufferItem } from './subscription-buffer.js';
 
 const recorded = (position: number, type = 'T'): RecordedEvent => ({
   id: `id-${position}`,

@@ -46,6 +46,7 @@ import {
 } from 'mongodb';
 
 import type { Document, DocumentWrite, FindQuery, ReadStore, Where } from '../port.js';
+import { latestWritePerId } from '../writes.js';
 
 /** Shape of a stored read-model record. */
 interface StoredDoc {
@@ -83,21 +84,32 @@ const LIVE: Filter<StoredDoc> = { _del: { $ne: true } };
 export interface MongoReadStoreOptions {
   /** Extra driver options (merged over the adapter's defaults). */
   client?: MongoClientOptions;
+  /** Connections to the server per client (the driver's maxPoolSize). Default 10. */
+  poolSize?: number;
   /**
    * Most update statements sent in one command (one bulkWrite call). Default:
-   * 50 on FerretDB (detected with buildInfo), 1000 elsewhere. FerretDB v1 keeps
-   * a backend connection open per matched update statement until the whole
-   * command ends, and its SQLite pool has 100 connections: an update command
-   * with 100 or more matching statements hangs forever there.
+   * 5 on FerretDB (detected with buildInfo), 1000 elsewhere. FerretDB v1 keeps
+   * the backend connection of each update statement's query open until the whole
+   * command ends, and takes one more to write each matched document; its pool is
+   * 100 connections on SQLite and 50 (`pool_max_conns`) on PostgreSQL. Commands
+   * whose statements together want more than the pool wait for each other
+   * forever, holding every connection. On FerretDB the adapter therefore also
+   * sends one update command at a time per client: a client never holds more
+   * than maxUpdatesPerCommand + 1 backend connections for its writes.
    */
   maxUpdatesPerCommand?: number;
 }
 
-const FERRETDB_MAX_UPDATES_PER_COMMAND = 50;
+const FERRETDB_MAX_UPDATES_PER_COMMAND = 5;
+/** Every operation gives up after this long: a wedged server is an error, not a silent hang. */
+const OPERATION_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_UPDATES_PER_COMMAND = 1000;
 
 export class MongoReadStore implements ReadStore {
   private updatesPerCommand: Promise<number> | undefined;
+  /** Tail of the chain of update commands while talking to FerretDB (see maxUpdatesPerCommand). */
+  private updateCommands: Promise<unknown> = Promise.resolve();
+  private onFerretDb = false;
   /** Tail of the queue of guarded writes per collection (see write()). */
   private readonly collectionQueues = new Map<string, Promise<void>>();
 
@@ -120,6 +132,9 @@ export class MongoReadStore implements ReadStore {
     const client = new MongoClient(uri, {
       ignoreUndefined: true, // like JSON: undefined properties are dropped, not stored as null
       serverSelectionTimeoutMS: 10_000,
+      // Each process and thread has its own client: the server sees their pools added up.
+      maxPoolSize: options.poolSize ?? 10,
+      timeoutMS: OPERATION_TIMEOUT_MS,
       ...options.client,
     });
     await client.connect();
@@ -141,7 +156,10 @@ export class MongoReadStore implements ReadStore {
       .admin()
       .command({ buildInfo: 1 })
       .then(
-        (info) => ('ferretdbVersion' in info ? FERRETDB_MAX_UPDATES_PER_COMMAND : DEFAULT_MAX_UPDATES_PER_COMMAND),
+        (info) => {
+          this.onFerretDb = 'ferretdbVersion' in info;
+          return this.onFerretDb ? FERRETDB_MAX_UPDATES_PER_COMMAND : DEFAULT_MAX_UPDATES_PER_COMMAND;
+        },
         (err: unknown) => {
           this.updatesPerCommand = undefined; // detect again next time
           throw err;
@@ -159,10 +177,17 @@ export class MongoReadStore implements ReadStore {
     const size = await this.maxUpdatesPerCommand();
     let matchedCount = 0;
     for (let i = 0; i < ops.length; i += size) {
-      const r = await col.bulkWrite(ops.slice(i, i + size), { ordered });
+      const chunk = ops.slice(i, i + size);
+      const r = this.onFerretDb ? await this.oneAtATime(() => col.bulkWrite(chunk, { ordered })) : await col.bulkWrite(chunk, { ordered });
       matchedCount += r.matchedCount + r.upsertedCount;
     }
     return { matchedCount };
+  }
+
+  private oneAtATime<T>(command: () => Promise<T>): Promise<T> {
+    const run = this.updateCommands.then(command, command);
+    this.updateCommands = run.catch(() => undefined);
+    return run;
   }
 
   private records(collection: string): Collection<StoredDoc> {
@@ -215,7 +240,8 @@ export class MongoReadStore implements ReadStore {
     const col = this.records(collection);
     for (let i = 0; i < unique.length; i += ID_CHUNK) {
       const chunk = unique.slice(i, i + ID_CHUNK);
-      for await (const rec of col.find({ _id: { $in: chunk }, ...LIVE })) {
+      // One batch: no server cursor is left open between batches (FerretDB holds a backend connection for one).
+      for await (const rec of col.find({ _id: { $in: chunk }, ...LIVE }, { batchSize: chunk.length })) {
         if (rec.doc) result.set(rec._id, rec.doc);
       }
     }
@@ -252,15 +278,7 @@ export class MongoReadStore implements ReadStore {
     writes: readonly DocumentWrite[],
     checkpoints: ReadonlyArray<{ name: string; position: number }> = [],
   ): Promise<void> {
-    // Per collection, keep one write per id: the one a sequential application
-    // would end with (highest position; on a tie, the earlier write wins).
-    const byCollection = new Map<string, Map<string, DocumentWrite>>();
-    for (const w of writes) {
-      let ids = byCollection.get(w.collection);
-      if (!ids) byCollection.set(w.collection, (ids = new Map()));
-      const prev = ids.get(w.id);
-      if (!prev || w.position > prev.position) ids.set(w.id, w);
-    }
+    const byCollection = latestWritePerId(writes);
 
     const results = await Promise.allSettled(
       [...byCollection].map(([collection, ids]) =>
@@ -359,7 +377,7 @@ export class MongoReadStore implements ReadStore {
     const out = new Map<string, number>();
     for (let i = 0; i < ids.length; i += ID_CHUNK) {
       const chunk = ids.slice(i, i + ID_CHUNK);
-      for await (const rec of col.find({ _id: { $in: chunk } }, { projection: { _pos: 1 } })) {
+      for await (const rec of col.find({ _id: { $in: chunk } }, { projection: { _pos: 1 }, batchSize: chunk.length })) {
         out.set(rec._id, rec._pos);
       }
     }

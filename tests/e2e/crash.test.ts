@@ -1,83 +1,115 @@
 // Nothing lost, nothing doubled: SIGKILL at arbitrary moments, concurrent ingests.
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, writeFeedFile } from '../support/feed.js';
 import { ingest, KeplerServer, runCli, referenceSnapshot, snapshot } from '../support/kepler.js';
+import { postgresAvailable, postgresEvents, SQLITE, type Stores } from '../support/layouts.js';
 import { Rng } from '../../bench/feed-generator.js';
 import { busyFeed } from '../support/scenarios.js';
 
 const FEED = busyFeed(6000, 3);
 
 
-/** The event ids Kepler writes are derived from their causes, so doing any work twice would repeat an id. */
-function assertNothingDoubled(dataDir: string) {
+interface StoredEvent {
+  id: string;
+  stream: string;
+  type: string;
+  data: string;
+}
+
+/** Every event as stored, read from the store itself rather than through Kepler. */
+async function storedEvents(dataDir: string, stores: Stores): Promise<StoredEvent[]> {
+  if (stores.database) {
+    return (await stores.database.query<StoredEvent>('SELECT id, stream, type, data::text AS data FROM kepler_events ORDER BY stream, revision')).rows;
+  }
   const db = new Database(join(dataDir, 'events.db'), { readonly: true });
   try {
-    const repeatedIds = db.prepare('SELECT id, count(*) AS n FROM events GROUP BY id HAVING n > 1 LIMIT 5').all();
-    expect(repeatedIds).toEqual([]);
-    const rows = db
-      .prepare("SELECT stream, type, data FROM events WHERE stream LIKE 'booking-%' AND type IN ('TradeBooked', 'BookingReversed') ORDER BY stream, revision")
-      .all() as Array<{ stream: string; type: string; data: string }>;
-    const booked = new Map<string, number | null>();
-    for (const row of rows) {
-      const version = (JSON.parse(row.data) as { version: number }).version;
-      if (row.type === 'TradeBooked') {
-        expect(booked.get(row.stream) ?? null, `${row.stream} booked twice without a reversal`).toBeNull();
-        booked.set(row.stream, version);
-      } else {
-        expect(booked.get(row.stream), `${row.stream} reversed a booking it did not have`).toBe(version);
-        booked.set(row.stream, null);
-      }
-    }
+    return db.prepare('SELECT id, stream, type, data FROM events ORDER BY stream, revision').all() as StoredEvent[];
   } finally {
     db.close();
   }
 }
 
-describe('crash safety and concurrency', () => {
-  let files: string[];
-  let reference: Awaited<ReturnType<typeof snapshot>>;
+/** The event ids Kepler writes are derived from their causes, so doing any work twice would repeat an id. */
+async function assertNothingDoubled(dataDir: string, stores: Stores) {
+  const events = await storedEvents(dataDir, stores);
+  const ids = new Set<string>();
+  const repeatedIds = events.filter((e) => ids.size === ids.add(e.id).size).map((e) => e.id);
+  expect(repeatedIds.slice(0, 5)).toEqual([]);
+  const booked = new Map<string, number | null>();
+  for (const row of events) {
+    if (!row.stream.startsWith('booking-') || (row.type !== 'TradeBooked' && row.type !== 'BookingReversed')) continue;
+    const version = (JSON.parse(row.data) as { version: number }).version;
+    if (row.type === 'TradeBooked') {
+      expect(booked.get(row.stream) ?? null, `${row.stream} booked twice without a reversal`).toBeNull();
+      booked.set(row.stream, version);
+    } else {
+      expect(booked.get(row.stream), `${row.stream} reversed a booking it did not have`).toBe(version);
+      booked.set(row.stream, null);
+    }
+  }
+}
 
-  beforeAll(async () => {
-    const dir = tempDir('kepler-feed-');
-    files = FEED.map((spec) => writeFeedFile(dir, spec));
-    reference = await referenceSnapshot(join(tempDir('kepler-ref-'), 'data'), files);
-    expect(reference.trades.length).toBe(6000);
-    expect(reference.trades.filter((t) => (t as { status?: string }).status === 'BOOKED').length).toBeGreaterThan(3000);
-  }, 180_000);
+const LAYOUTS = [SQLITE, postgresEvents(await postgresAvailable())];
+let files: string[];
+let reference: Awaited<ReturnType<typeof snapshot>>;
+
+// One reference for every layout: the same feed must end in the same state whatever the store.
+beforeAll(async () => {
+  const dir = tempDir('kepler-feed-');
+  files = FEED.map((spec) => writeFeedFile(dir, spec));
+  reference = await referenceSnapshot(join(tempDir('kepler-ref-'), 'data'), files);
+  expect(reference.trades.length).toBe(6000);
+  expect(reference.trades.filter((t) => (t as { status?: string }).status === 'BOOKED').length).toBeGreaterThan(3000);
+}, 180_000);
+
+for (const layout of LAYOUTS) describe.skipIf(!layout.enabled)(`crash safety and concurrency, ${layout.name}`, () => {
+  const suites: Stores[] = [];
+  afterAll(async () => {
+    await Promise.all(suites.map((s) => s.teardown()));
+  });
+  const fresh = async () => {
+    const stores = await layout.setup();
+    suites.push(stores);
+    return stores;
+  };
 
   it('SIGKILL of ingest and of serve at arbitrary moments loses nothing and books nothing twice', async () => {
     const dataDir = join(tempDir('kepler-crash-'), 'data');
+    const stores = await fresh();
+    const { env } = stores;
     const rng = new Rng(42);
     const random = () => rng.next();
-    let server = await KeplerServer.start(dataDir);
+    let server = await KeplerServer.start(dataDir, { env });
     let ingestsKilled = 0;
     // Ingest keeps being killed part-way; meanwhile serve is killed and restarted while it processes.
     for (let attempt = 0; attempt < 6; attempt++) {
-      const ingesting = runCli(['ingest', '--data-dir', dataDir, '--json', ...files], { killAfterMs: 300 + Math.floor(random() * 900) });
+      const ingesting = runCli(['ingest', '--data-dir', dataDir, '--json', ...files], { env, killAfterMs: 300 + Math.floor(random() * 900) });
       await new Promise((r) => setTimeout(r, 200 + Math.floor(random() * 800)));
       await server.kill();
       const result = await ingesting;
       if (result.signal === 'SIGKILL') ingestsKilled++;
-      server = await KeplerServer.start(dataDir);
+      server = await KeplerServer.start(dataDir, { env });
     }
     // What an operator does after a crash: ingest the same files again, to completion.
-    await ingest(dataDir, files);
+    await ingest(dataDir, files, env);
     await server.caughtUp(120_000);
     const after = await snapshot(server);
     await server.stop();
     // serve was killed six times; at least one ingest must have died part-way too, or this proved less than it says.
     expect(ingestsKilled).toBeGreaterThanOrEqual(1);
     expect(after).toEqual(reference);
-    assertNothingDoubled(dataDir);
+    await assertNothingDoubled(dataDir, stores);
   }, 300_000);
 
   it('two ingest processes on the same files at once end as one would', async () => {
     const dataDir = join(tempDir('kepler-twice-'), 'data');
-    const server = await KeplerServer.start(dataDir);
+    const stores = await fresh();
+    const { env } = stores;
+    const server = await KeplerServer.start(dataDir, { env });
     try {
-      const [a, b] = await Promise.all([ingest(dataDir, files), ingest(dataDir, [...files].reverse())]);
+      const [a, b] = await Promise.all([ingest(dataDir, files, env), ingest(dataDir, [...files].reverse(), env)]);
       const accepted = [...a, ...b].reduce((n, s) => n + s.accepted, 0);
       const single = FEED.reduce((n, f) => n + f.lines.length, 0) - FEED.reduce((n, f) => n + f.lines.filter((l, i) => f.lines.indexOf(l) !== i).length, 0);
       expect(accepted).toBe(single);
@@ -86,6 +118,6 @@ describe('crash safety and concurrency', () => {
     } finally {
       await server.stop();
     }
-    assertNothingDoubled(dataDir);
+    await assertNothingDoubled(dataDir, stores);
   }, 300_000);
 });

@@ -2,7 +2,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFerretDb } from '../support/ferretdb.js';
+import { postgresAvailable, postgresEverything, productionLayout, SQLITE, type Layout } from '../support/layouts.js';
 import { tryStartServer } from '../support/servers.js';
+import { rabbitMq } from '../messaging/rabbit.js';
 import { alc, amd, cnf, corrupt, cxl, tempDir, trd, writeFeedFile, type FileSpec } from '../support/feed.js';
 import { ingest, KeplerServer, runCli, snapshot } from '../support/kepler.js';
 
@@ -107,38 +109,53 @@ function expectContractState(state: Awaited<ReturnType<typeof snapshot>>) {
   });
 }
 
-// The same contract on the embedded read store and on MongoDB (FerretDB, a real wire-protocol server).
+// The same contract on every layout of stores: embedded, MongoDB read models (FerretDB, a real
+// wire-protocol server), PostgreSQL for everything, and the production layout tested here.
 const ferretDb = await tryStartServer('FerretDB', () => startFerretDb());
+const postgres = await postgresAvailable();
+const amqpUrl = await rabbitMq();
 afterAll(async () => {
   await ferretDb?.stop();
 });
 
-const READ_STORES: Array<{ name: string; enabled: boolean; env: () => NodeJS.ProcessEnv }> = [
-  { name: 'SQLite read models', enabled: true, env: () => ({}) },
+const LAYOUTS: Layout[] = [
+  SQLITE,
   {
     name: 'MongoDB read models',
     enabled: ferretDb !== undefined,
-    env: () => ({ KEPLER_MONGODB_URL: ferretDb!.uri, KEPLER_MONGODB_DATABASE: `kepler_${randomUUID().slice(0, 8)}` }),
+    setup: async () => ({
+      env: { KEPLER_MONGODB_URL: ferretDb!.uri, KEPLER_MONGODB_DATABASE: `kepler_${randomUUID().slice(0, 8)}` },
+      database: null,
+      teardown: async () => undefined,
+    }),
   },
+  postgresEverything(postgres),
+  productionLayout(postgres && ferretDb !== undefined, amqpUrl),
 ];
 
-for (const readStore of READ_STORES) describe.skipIf(!readStore.enabled)(`CX1 end to end through the CLI and HTTP, ${readStore.name}`, () => {
+for (const layout of LAYOUTS) describe.skipIf(!layout.enabled)(`CX1 end to end through the CLI and HTTP, ${layout.name}`, () => {
   const dir = tempDir();
   const dataDir = `${dir}/data`;
   let server: KeplerServer;
   let paths: string[];
-  const env = readStore.env();
+  let env: NodeJS.ProcessEnv = {};
+  let teardown = async () => {};
 
   beforeAll(async () => {
     paths = [...FILES, HEADERLESS].map((spec) => writeFeedFile(dir, spec));
+    ({ env, teardown } = await layout.setup());
     server = await KeplerServer.start(dataDir, { env });
   });
   afterAll(async () => {
-    expect(await server.stop()).toBe(0);
+    try {
+      expect(await server.stop()).toBe(0);
+    } finally {
+      await teardown();
+    }
   });
 
   it('summarises each file: lines, accepted, duplicates, rejected and the trailer check', async () => {
-    const summaries = await ingest(dataDir, paths);
+    const summaries = await ingest(dataDir, paths, env);
     expect(summaries).toEqual([
       { file: 'CORE_01.cx1', source: 'CORE', businessDate: '2026-11-27', fileNumber: '0000000001', lines: 8, accepted: 5, duplicates: 1, rejected: 2, trailer: 'OK' },
       { file: 'ALLOC_01.cx1', source: 'ALLOC', businessDate: '2026-11-27', fileNumber: '0000000001', lines: 6, accepted: 6, duplicates: 0, rejected: 0, trailer: 'MISSING' },
@@ -172,7 +189,7 @@ for (const readStore of READ_STORES) describe.skipIf(!readStore.enabled)(`CX1 en
 
   it('ingesting the same files again changes nothing and counts the duplicates', async () => {
     const before = await snapshot(server);
-    const again = await ingest(dataDir, paths);
+    const again = await ingest(dataDir, paths, env);
     expect(again.map((s) => [s.accepted, s.duplicates, s.rejected])).toEqual([
       [0, 6, 2],
       [0, 6, 0],
@@ -219,7 +236,7 @@ for (const readStore of READ_STORES) describe.skipIf(!readStore.enabled)(`CX1 en
   it('a missing file is a clear error and a non-zero exit, and nothing is ingested', async () => {
     const before = await server.json<{ head: number }>('/status');
     const fresh = writeFeedFile(dir, { name: 'CORE_UNSEEN.cx1', source: 'CORE', lines: [trd(777, 'UNSEEN-1')] });
-    const result = await runCli(['ingest', '--data-dir', dataDir, '--json', fresh, `${dir}/NOT_THERE.cx1`]);
+    const result = await runCli(['ingest', '--data-dir', dataDir, '--json', fresh, `${dir}/NOT_THERE.cx1`], { env });
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain('NOT_THERE.cx1');
     expect(result.stdout).toBe('');
@@ -236,7 +253,7 @@ for (const readStore of READ_STORES) describe.skipIf(!readStore.enabled)(`CX1 en
       writeFeedFile(dir, { name: 'ALLOC_BIG.cx1', source: 'ALLOC', lines: refs.map((ref, i) => alc(900 + i, ref, 'AL1', 'BIGPOS', quantities[i]!)) }),
       writeFeedFile(dir, { name: 'CUSTODY_BIG.cx1', source: 'CUSTODY', lines: refs.map((ref, i) => cnf(900 + i, ref, quantities[i]!, '1')) }),
     ];
-    await ingest(dataDir, big);
+    await ingest(dataDir, big, env);
     await server.caughtUp();
     const response = await fetch(`${server.url}/positions?account=BIGPOS`);
     // Read as text: JSON.parse would round the number the test is about.

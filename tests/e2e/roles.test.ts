@@ -1,27 +1,41 @@
-// One role per process, several processes of one role sharing the work: the same result as one process.
+// One role per process, several processes of one role sharing the work: the same result as one process,
+// on the embedded stores and with the event store on PostgreSQL.
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, writeFeedFile } from '../support/feed.js';
 import { ingest, KeplerServer, referenceSnapshot, snapshot } from '../support/kepler.js';
+import { postgresAvailable, postgresEvents, SQLITE, type Stores } from '../support/layouts.js';
 import { busyFeed } from '../support/scenarios.js';
 
-describe('kepler serve --roles --partition', () => {
+const LAYOUTS = [SQLITE, postgresEvents(await postgresAvailable())];
+const dir = tempDir();
+let files: string[];
+let expected: Awaited<ReturnType<typeof snapshot>>;
+
+beforeAll(async () => {
+  files = busyFeed(1500, 2).map((spec) => writeFeedFile(dir, spec));
+  expected = await referenceSnapshot(join(dir, 'single'), files);
+}, 180_000);
+
+for (const layout of LAYOUTS) describe.skipIf(!layout.enabled)(`kepler serve --roles --partition, ${layout.name}`, () => {
+  let stores: Stores | null = null;
+  afterAll(async () => {
+    await stores?.teardown();
+  });
+
   it('processors in two partitioned processes, projections in two more, queries in a fifth: same state as one process', async () => {
-    const dir = tempDir();
-    const files = busyFeed(1500, 2).map((spec) => writeFeedFile(dir, spec));
-
-    const expected = await referenceSnapshot(join(dir, 'single'), files);
-
-    const dataDir = join(dir, 'split');
+    stores = await layout.setup();
+    const { env } = stores;
+    const dataDir = join(dir, `split-${layout.name.replaceAll(' ', '-')}`);
     const servers = await Promise.all([
-      KeplerServer.start(dataDir, { args: ['--roles', 'processors', '--partition', '0/2'] }),
-      KeplerServer.start(dataDir, { args: ['--roles', 'processors', '--partition', '1/2'] }),
-      KeplerServer.start(dataDir, { args: ['--roles', 'projections', '--partition', '0/2'] }),
-      KeplerServer.start(dataDir, { args: ['--roles', 'projections', '--partition', '1/2'] }),
+      KeplerServer.start(dataDir, { env, args: ['--roles', 'processors', '--partition', '0/2'] }),
+      KeplerServer.start(dataDir, { env, args: ['--roles', 'processors', '--partition', '1/2'] }),
+      KeplerServer.start(dataDir, { env, args: ['--roles', 'projections', '--partition', '0/2'] }),
+      KeplerServer.start(dataDir, { env, args: ['--roles', 'projections', '--partition', '1/2'] }),
     ]);
-    const api = await KeplerServer.start(dataDir, { args: ['--roles', 'query-api,command-api', '--partition', '0/2'] });
+    const api = await KeplerServer.start(dataDir, { env, args: ['--roles', 'query-api,command-api', '--partition', '0/2'] });
     try {
-      await ingest(dataDir, files);
+      await ingest(dataDir, files, env);
       await api.caughtUp(120_000);
       const status = await api.json<{ subscriptions: Array<{ name: string }> }>('/status');
       expect(status.subscriptions.map((s) => s.name)).toEqual(expect.arrayContaining(['trade-processor#0of2', 'trade-processor#1of2', 'booking-manager#1of2']));

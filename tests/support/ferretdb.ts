@@ -1,4 +1,4 @@
-// Starts a throw-away FerretDB v1 (MongoDB wire protocol, SQLite backend) for tests.
+// Starts a throw-away FerretDB v1 (MongoDB wire protocol, SQLite backend, or PostgreSQL) for tests.
 //
 // The server is the tiny Go program in tests/ferretdb, built on demand by
 // tests/ferretdb/build.sh (cached; the first build downloads Go modules and
@@ -31,6 +31,8 @@ export interface StartFerretDbOptions {
   buildTimeoutMs?: number;
   /** FerretDB log level on stderr (debug, info, warn, error). Default warn. */
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** Run on this PostgreSQL database (FerretDB's production backend) instead of SQLite files. */
+  postgresqlUrl?: string;
 }
 
 const ferretDir = fileURLToPath(new URL('../ferretdb/', import.meta.url));
@@ -87,7 +89,7 @@ export async function startFerretDb(options: StartFerretDbOptions = {}): Promise
       binary,
       [
         '-listen', '127.0.0.1:0', // the server binds a free port itself and reports it
-        '-dir', join(dataDir, 'data'),
+        ...(options.postgresqlUrl ? ['-handler', 'postgresql', '-postgresql-url', options.postgresqlUrl] : ['-dir', join(dataDir, 'data')]),
         '-log-level', options.logLevel ?? 'warn',
         '-exit-on-stdin-close', // dies with us even if we are SIGKILLed
       ],

@@ -1,0 +1,101 @@
+// The PostgreSQL adapter against the machine's server, on a database of its own:
+// the shared contract, unchanged, then what only PostgreSQL can get wrong.
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, databaseUrl } from '../../tests/support/postgres.js';
+import { tryStartServer } from '../../tests/support/servers.js';
+import { eventStoreContract } from '../contract.js';
+import { poolConfig, PostgresEventStore } from './index.js';
+
+const database = await tryStartServer('PostgreSQL', () => createTestDatabase('es_contract'));
+afterAll(async () => {
+  await database?.drop();
+});
+
+if (database) eventStoreContract('PostgreSQL', () => PostgresEventStore.connect(database.url, { poolSize: 4 }));
+
+describe.skipIf(!database)('PostgreSQL event store: TLS and schema', () => {
+  it("sslmode=require encrypts the connection (the server says so); verify-full checks the server's certificate", async () => {
+    const { config } = poolConfig(`${database!.url}?sslmode=require`);
+    const pool = new pg.Pool(config);
+    try {
+      const { rows } = await pool.query<{ ssl: boolean }>('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()');
+      expect(rows[0]!.ssl).toBe(true);
+    } finally {
+      await pool.end();
+    }
+    const store = await PostgresEventStore.connect(`${database!.url}?sslmode=require`, { poolSize: 1 });
+    await store.append('tls-1', [{ id: 'tls', type: 'Encrypted', data: {}, metadata: { correlationId: 'tls' } }], 'no_stream');
+    await store.close();
+    // The machine's server has a self-signed certificate: a client that checks it must refuse.
+    const refused = await PostgresEventStore.connect(`${database!.url}?sslmode=verify-full`, { poolSize: 1 }).catch((e: unknown) => e);
+    expect(String((refused as Error).message)).toMatch(/certificate/i);
+  });
+
+  it('refuses to start on a schema it would have to migrate when migration at start is off, and says what to run', async () => {
+    const fresh = await createTestDatabase('es_schema');
+    try {
+      const error = await PostgresEventStore.connect(fresh.url, { migrate: false }).catch((e: unknown) => e);
+      expect((error as Error).message).toMatch(/lacks schema migrations 1: run `kepler migrate`/);
+      const store = await PostgresEventStore.connect(fresh.url);
+      expect((await store.migrate()).applied).toEqual([]);
+      await store.close();
+      const again = await PostgresEventStore.connect(fresh.url, { migrate: false });
+      expect(await again.headPosition()).toBe(0);
+      await again.close();
+      const { rows } = await fresh.query<{ version: number }>('SELECT version FROM kepler_schema_migrations');
+      expect(rows).toEqual([{ version: 1 }]);
+    } finally {
+      await fresh.drop();
+    }
+  });
+});
+
+describe.skipIf(!database)('PostgreSQL event store: a database that does not exist yet', () => {
+  it('is created by a process allowed to migrate, and is a clear error for one that is not', async () => {
+    const name = `es_missing_test_${Date.now().toString(36)}`;
+    const url = databaseUrl(name);
+    const refused = await PostgresEventStore.connect(url, { migrate: false }).catch((e: unknown) => e);
+    expect((refused as Error).message).toContain(`database "${name}" does not exist`);
+    const opened = await Promise.allSettled([PostgresEventStore.connect(url, { poolSize: 1 }), PostgresEventStore.connect(url, { poolSize: 1 })]);
+    try {
+      const [a, b] = opened.map((o) => (o.status === 'fulfilled' ? o.value : Promise.reject(o.reason)));
+      await (await a!).append('created-1', [{ id: 'c', type: 'Created', data: {}, metadata: { correlationId: 'c' } }], 'no_stream');
+      expect(await (await b!).headPosition()).toBe(1);
+    } finally {
+      await Promise.all(opened.map((o) => (o.status === 'fulfilled' ? o.value.close() : undefined)));
+      await database!.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    }
+  });
+});
+
+describe.skipIf(!database)('PostgreSQL event store: writes that share one call', () => {
+  const event = (type: string) => ({ id: `${type}-${Math.random()}`, type, data: {}, metadata: { correlationId: 'group' } });
+
+  it("each caller's checkpoint depends on its own appends only, and a stream appended twice in one call sees the first append", async () => {
+    const store = await PostgresEventStore.connect(database!.url, { poolSize: 2 });
+    try {
+      await store.append('group-taken', [event('First')], 'no_stream');
+      // Issued in the same turn of the event loop: they go to the server in one kepler_append call.
+      const [refused, accepted, first, second] = await Promise.all([
+        store.appendMany([{ stream: 'group-taken', expectedRevision: 'no_stream', events: [event('Again')] }], { checkpoint: { name: 'group-a', position: 1 } }),
+        store.appendMany([{ stream: 'group-new', expectedRevision: 'no_stream', events: [event('New')] }], { checkpoint: { name: 'group-b', position: 2 } }),
+        store.append('group-twice', [event('One'), event('Two')], 'no_stream'),
+        store.append('group-twice', [event('Three')], 1),
+      ]);
+      expect(refused).toEqual([{ ok: false, actualRevision: 0 }]);
+      expect(accepted[0]!.ok).toBe(true);
+      expect(await store.readCheckpoint('group-a')).toBeNull();
+      expect(await store.readCheckpoint('group-b')).toBe(2);
+      expect(second.nextRevision).toBe(2);
+      expect(second.position).toBe(first.position + 1);
+      expect((await store.readStream('group-twice')).map((e) => [e.type, e.revision])).toEqual([
+        ['One', 0],
+        ['Two', 1],
+        ['Three', 2],
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+});
