@@ -71,8 +71,9 @@ export class ApprovalService {
     const { action } = request;
     const done = action.kind === 'cancel-trade' ? await this.commands.cancelTrade(action.tradeRef, action.reason, context) : await this.commands.resubmit(action.exceptionId, action.line, context);
     const outcome: Approvals.ApprovalOutcome = E.isLeft(done) ? { status: done.left.status, body: done.left } : { status: 201, body: done.right };
-    // A server-side failure is not an answer to keep: the approval stays approved and a retry carries it out.
-    if (E.isLeft(done) && done.left.status >= 500) return E.left(done.left);
+    // A server-side failure is not an answer to keep, nor a 421 (the trade is decided by the other slot, which a
+    // retry through the gateway reaches): the approval stays approved and a retry carries it out.
+    if (E.isLeft(done) && (done.left.status >= 500 || done.left.status === 421)) return E.left(done.left);
     const recorded = await this.decideAndAppend({ type: 'RecordOutcome', approvalId, outcome }, by, traceparent);
     if (E.isLeft(recorded)) return recorded;
     return E.right(await this.load(approvalId));
