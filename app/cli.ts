@@ -68,7 +68,7 @@ program
   .description('rebuild read models from position 0 beside the live ones, then swap them in; safe while serve runs')
   .option('--data-dir <dir>', 'where the embedded stores live (default: KEPLER_DATA_DIR, the config file, or ./data)')
   .option('--config <file>', 'JSON configuration file')
-  .argument('[projection...]', 'trades, positions, exceptions (all when none is named)')
+  .argument('[projection...]', 'trades, positions, exceptions, feed (all when none is named)')
   .action(async (names: string[], options: { dataDir?: string; config?: string }) => {
     const { rebuildCommand } = await import('./commands/rebuild.js');
     process.exitCode = await rebuildCommand(loadConfig({ dataDir: options.dataDir, configFile: options.config }), names);

@@ -14,6 +14,8 @@ export interface AmqpConfig {
   prefix: string;
   /** Blue/green deployment slot this process belongs to. */
   slot: 'blue' | 'green';
+  /** RabbitMQ's management API (queue figures); by default the AMQP host on 15672 with the same credentials. */
+  managementUrl?: string;
 }
 
 export interface KeplerConfig {
@@ -30,6 +32,8 @@ export interface KeplerConfig {
   projectionsThread: boolean;
   /** How long a query with minPosition waits for the read model before answering 503. */
   readYourWritesTimeoutMs: number;
+  /** GET /health/ready fails once a follower's oldest unhandled event is older than this. */
+  readyMaxGapSeconds: number;
 }
 
 export interface ConfigOverrides {
@@ -44,7 +48,7 @@ interface ConfigFile {
   dataDir?: string;
   roles?: string[];
   partition?: string;
-  amqp?: { url?: string; prefix?: string; slot?: string };
+  amqp?: { url?: string; prefix?: string; slot?: string; managementUrl?: string };
   http?: { host?: string; port?: number };
   eventStore?: { url?: string };
   readStore?: { url?: string; database?: string };
@@ -69,7 +73,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     dataDir,
     roles: parseRoles(overrides.roles ?? env.KEPLER_ROLES ?? file.roles?.join(',')),
     partition: parsePartition(overrides.partition ?? env.KEPLER_PARTITION ?? file.partition ?? '0/1'),
-    amqp: amqpUrl ? { url: amqpUrl, prefix: env.KEPLER_AMQP_PREFIX ?? file.amqp?.prefix ?? 'kepler', slot } : null,
+    amqp: amqpUrl ? { url: amqpUrl, prefix: env.KEPLER_AMQP_PREFIX ?? file.amqp?.prefix ?? 'kepler', slot, ...managementUrl(env, file) } : null,
     http: { host, port },
     eventStore: eventStoreUrl ? { kind: 'eventstoredb', url: eventStoreUrl } : { kind: 'sqlite', path: resolve(dataDir, 'events.db') },
     readStore: readStoreUrl
@@ -77,7 +81,13 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       : { kind: 'sqlite', path: resolve(dataDir, 'read.db') },
     readYourWritesTimeoutMs: numberFrom(env.KEPLER_READ_YOUR_WRITES_TIMEOUT_MS) ?? 5000,
     projectionsThread: env.KEPLER_PROJECTIONS_THREAD !== '0',
+    readyMaxGapSeconds: numberFrom(env.KEPLER_READY_MAX_GAP_SECONDS) ?? 120,
   };
+}
+
+function managementUrl(env: NodeJS.ProcessEnv, file: ConfigFile): { managementUrl?: string } {
+  const url = env.KEPLER_AMQP_MANAGEMENT_URL ?? file.amqp?.managementUrl;
+  return url ? { managementUrl: url } : {};
 }
 
 function parseRoles(text: string | undefined): readonly Role[] {

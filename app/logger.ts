@@ -1,6 +1,13 @@
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createKeplerLogger, serviceIdentity } from '../telemetry/index.js';
+import { packageVersion } from './package-root.js';
 
-/** Structured JSON logs on stderr, so stdout stays free for command output such as `ingest --json`. */
-export function createLogger(name = 'kepler'): Logger {
-  return pino({ name, level: process.env.KEPLER_LOG_LEVEL ?? 'info' }, pino.destination({ fd: 2, sync: false }));
+/**
+ * Structured JSON logs on stderr, so stdout stays free for command output such as
+ * `ingest --json`; shipped to Splunk HEC as well when KEPLER_SPLUNK_HEC_URL is set.
+ * Every line says which service, version, environment, slot and roles wrote it.
+ */
+export function createLogger(name = 'kepler', process: { roles?: readonly string[]; slot?: string } = {}): Logger {
+  const roles = process.roles ?? [name.replace(/^kepler-?/, '') || 'kepler'];
+  return createKeplerLogger(name, serviceIdentity({ version: packageVersion(), roles, ...(process.slot !== undefined && { slot: process.slot }) })).logger;
 }

@@ -1,11 +1,24 @@
 import { Worker } from 'node:worker_threads';
+import type { ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import type { Logger } from 'pino';
 import { CommandService, IdempotencyLedger, registerCommandApi } from '../command-api/index.js';
 import { LiveReadModels, type ExceptionView } from '../projections/index.js';
 import { createHttpServer, registerQueryApi } from '../query-api/index.js';
 import type { EventStore } from '../eventstore/index.js';
-import { startTelemetry, stopTelemetry } from '../telemetry/index.js';
+import {
+  addMetricSource,
+  closeLogShipping,
+  instrumentHttp,
+  observePlatformState,
+  registerOperationalRoutes,
+  serviceIdentity,
+  startTelemetry,
+  stopTelemetry,
+  type ReadinessCheck,
+} from '../telemetry/index.js';
 import type { AmqpConfig, KeplerConfig, Role } from './config.js';
+import { platformReadiness, platformStateSource, queueStatus } from './observability.js';
+import { packageVersion } from './package-root.js';
 import { Platform } from './platform.js';
 import type { FromProjectionsThread, ToProjectionsThread } from './projections-thread.js';
 import { openEventStore, openReadStore } from './stores.js';
@@ -18,7 +31,7 @@ export interface RunningPlatform {
 
 /** The whole platform in one process: followers of the event store and the HTTP APIs. */
 export async function startPlatform(config: KeplerConfig, logger: Logger): Promise<RunningPlatform> {
-  await startTelemetry('kepler');
+  await startTelemetry(serviceIdentity({ version: packageVersion(), roles: config.roles, ...(config.amqp && { slot: config.amqp.slot }) }));
   const events = await openEventStore(config.eventStore);
   const reads = await openReadStore(config.readStore);
   const has = (role: Role) => config.roles.includes(role);
@@ -29,19 +42,35 @@ export async function startPlatform(config: KeplerConfig, logger: Logger): Promi
     partition: config.partition,
   });
   const app = await createHttpServer(logger);
+  instrumentHttp(app);
   const models = new LiveReadModels(reads);
   if (has('command-api')) {
     const findException = async (id: string) => (await reads.get(await models.collection('exceptions'), id)) as ExceptionView | null;
     registerCommandApi(app, { commands: new CommandService(events, findException), ledger: new IdempotencyLedger(events) });
   }
   const messaging = config.amqp ? await startMessaging(config.amqp, events, logger, { consume: has('ingestion'), publish: has('publisher') }) : null;
+  const queues = config.amqp ? queueStatus(config.amqp) : null;
+  const stopObserving = observePlatformState(platformStateSource(platform, reads, queues, (what, error) => logger.warn({ err: error, figure: what }, 'a platform-state figure could not be derived')));
+  const stopThreadMetrics = projectionsThread ? addMetricSource('projections', () => projectionsThread.metrics()) : null;
+  registerOperationalRoutes(app, {
+    ready: () =>
+      platformReadiness(platform, events, reads, {
+        maxGapSeconds: config.readyMaxGapSeconds,
+        projectionsThread: projectionsThread && { running: projectionsThread.running },
+        others: messaging?.checks() ?? [],
+      }),
+  });
   // /status is always served, so every process can be watched; the queries only where the role says.
   registerQueryApi(app, {
     queries: has('query-api'),
     reads,
     logger,
     // The broker's state is shown beside the subscriptions, so caughtUp does not depend on it.
-    status: async () => ({ ...(await platform.status()), ...(messaging && { messaging: messaging.status() }) }),
+    status: async () => ({
+      ...(await platform.status()),
+      ...(messaging && { messaging: messaging.status() }),
+      ...(queues && { queues: await queues.report() }),
+    }),
     waitForPosition: (projection, position, timeoutMs) => platform.waitForPosition(projection, position, timeoutMs),
     readYourWritesTimeoutMs: config.readYourWritesTimeoutMs,
   });
@@ -50,12 +79,16 @@ export async function startPlatform(config: KeplerConfig, logger: Logger): Promi
   const stop = () =>
     (stopping ??= (async () => {
       await app.close();
+      stopObserving();
+      stopThreadMetrics?.();
       await messaging?.stop();
       await platform.stop();
       await projectionsThread?.stop();
       await reads.close();
       await events.close();
       await stopTelemetry();
+      // Last, so that the lines stopping wrote are shipped too.
+      await closeLogShipping();
     })());
 
   const fail = (error: unknown) => {
@@ -71,6 +104,9 @@ export async function startPlatform(config: KeplerConfig, logger: Logger): Promi
 interface ProjectionsThread {
   stop(): Promise<void>;
   onFailure(handler: (error: unknown) => void): void;
+  readonly running: boolean;
+  /** The thread's own metrics, for this process's /metrics. */
+  metrics(): Promise<ScopeMetrics[]>;
 }
 
 /** Projections on a second core: a worker thread with its own store connections. */
@@ -78,19 +114,40 @@ async function startProjectionsThread(config: KeplerConfig, logger: Logger): Pro
   const worker = new Worker(new URL('./projections-thread.js', import.meta.url), { workerData: config });
   let failed: (error: unknown) => void = (error) => logger.fatal({ err: error }, 'projections thread failed');
   let stopping = false;
+  let exited = false;
+  let asked = 0;
+  const answers = new Map<number, (scopes: ScopeMetrics[]) => void>();
   await new Promise<void>((resolve, reject) => {
     worker.once('error', reject);
     worker.on('message', (message: FromProjectionsThread) => {
       if (message.type === 'started') resolve();
       if (message.type === 'failed') failed(new Error(`projections: ${message.message}`));
+      if (message.type === 'metrics') {
+        answers.get(message.id)?.(message.scopes);
+        answers.delete(message.id);
+      }
     });
   });
   worker.on('error', (error) => failed(error));
   worker.on('exit', (code) => {
+    exited = true;
+    for (const answer of answers.values()) answer([]);
+    answers.clear();
     if (!stopping) failed(new Error(`projections thread exited with ${code}`));
   });
   return {
     onFailure: (handler) => (failed = handler),
+    get running() {
+      return !exited;
+    },
+    metrics: () => {
+      if (exited || stopping) return Promise.resolve([]);
+      const id = ++asked;
+      return new Promise((resolve) => {
+        answers.set(id, resolve);
+        worker.postMessage({ type: 'collect-metrics', id } satisfies ToProjectionsThread);
+      });
+    },
     stop: async () => {
       stopping = true;
       const exited = new Promise((resolve) => worker.once('exit', resolve));
@@ -102,6 +159,8 @@ async function startProjectionsThread(config: KeplerConfig, logger: Logger): Pro
 
 interface Messaging {
   status(): unknown;
+  /** Readiness: the consumer and the publisher are connected. */
+  checks(): ReadinessCheck[];
   stop(): Promise<void>;
 }
 
@@ -117,8 +176,16 @@ async function startMessaging(amqp: AmqpConfig, events: EventStore, logger: Logg
   void publisher?.run();
   return {
     status: () => ({ ...(consumer && { feed: consumer.status }), ...(publisher && { publisher: publisher.status }) }),
+    checks: () => [
+      ...(consumer ? [connectedCheck('amqp:feed-consumer', consumer.status)] : []),
+      ...(publisher ? [connectedCheck('amqp:publisher', publisher.status)] : []),
+    ],
     stop: async () => {
       await Promise.all([consumer?.stop(), publisher?.stop()]);
     },
   };
+}
+
+function connectedCheck(name: string, status: { connected: boolean; lastError: string | null }): ReadinessCheck {
+  return { name, ok: status.connected, ...(!status.connected && { detail: status.lastError ?? 'not connected yet' }) };
 }

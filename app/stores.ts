@@ -1,17 +1,19 @@
 import type { EventStore } from '../eventstore/index.js';
+import { InstrumentedEventStore } from '../telemetry/index.js';
 import type { ReadStore } from '../readstore/index.js';
 import type { EventStoreConfig, ReadStoreConfig } from './config.js';
 
 // The real servers' clients are loaded only when configured, so the embedded
-// platform starts without them.
+// platform starts without them. Every event store is measured through the same
+// decorator of the port (telemetry), whichever adapter it is.
 
 export async function openEventStore(config: EventStoreConfig): Promise<EventStore> {
   if (config.kind === 'sqlite') {
     const { SqliteEventStore } = await import('../eventstore/sqlite/index.js');
-    return SqliteEventStore.open(config.path, { backgroundCheckpoints: true });
+    return new InstrumentedEventStore(SqliteEventStore.open(config.path, { backgroundCheckpoints: true }), 'sqlite');
   }
   const { EsdbEventStore } = await import('../eventstore/eventstoredb/index.js');
-  return EsdbEventStore.connect(config.url);
+  return new InstrumentedEventStore(await EsdbEventStore.connect(config.url), 'eventstoredb');
 }
 
 export async function openReadStore(config: ReadStoreConfig): Promise<ReadStore> {

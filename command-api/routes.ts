@@ -4,7 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import * as E from 'fp-ts/lib/Either.js';
 import { canonicalPrice, canonicalTerms, termsErrors, type TradeTerms } from '../domain/index.js';
 import { sendProblem, type Problem } from '../query-api/index.js';
-import { inSpan } from '../telemetry/index.js';
+import { CommandMetrics, inSpan } from '../telemetry/index.js';
 import { IdempotencyLedger, type StoredResponse } from './idempotency.js';
 import {
   AmendmentBody,
@@ -34,8 +34,21 @@ export function registerCommandApi(app: FastifyInstance, deps: CommandApiDepende
   // Errors are declared under their real media type, so the OpenAPI document says what is sent.
   const problems = { description: 'RFC 9457 problem details', content: { 'application/problem+json': { schema: ProblemSchema } } };
   const responses = (status: number) => ({ [status]: CommandResult, '4xx': problems, '5xx': problems });
-  const run = (request: FastifyRequest, reply: FastifyReply, status: number, execute: (context: CommandContext) => Promise<CommandOutcome>) =>
-    runCommand(deps, request, reply, status, execute);
+  const metrics = new CommandMetrics();
+  const run = async (request: FastifyRequest, reply: FastifyReply, status: number, execute: (context: CommandContext) => Promise<CommandOutcome>) => {
+    const command = `${request.method} ${request.routeOptions.url ?? ''}`;
+    let answered: FastifyReply;
+    try {
+      answered = await runCommand(deps, request, reply, status, execute);
+    } catch (error) {
+      metrics.answered(command, 'error', false);
+      throw error;
+    }
+    const outcome = reply.statusCode < 400 ? 'ok' : (problemSlug(answered) ?? String(reply.statusCode));
+    metrics.answered(command, outcome, reply.getHeader('idempotent-replay') === 'true');
+    request.log.debug({ correlation_id: tradeRefOf(request), command, outcome, status: reply.statusCode }, 'command answered');
+    return answered;
+  };
 
   api.post('/trades', { schema: { tags: ['commands'], summary: 'Capture a trade (version 1)', body: CaptureTradeBody, headers: CommandHeaders, response: responses(201) } }, (request, reply) => {
     const { tradeRef, ...terms } = request.body;
@@ -47,7 +60,7 @@ export function registerCommandApi(app: FastifyInstance, deps: CommandApiDepende
     const { ref } = request.params;
     if (tradeRef !== undefined && tradeRef !== ref) {
       const message = `must be the trade of the path, ${ref}`;
-      return sendProblem(reply, problem(422, 'validation-failed', 'Invalid trade', `tradeRef ${message}`, { errors: [{ field: 'tradeRef', message }] }));
+      return refuse(reply, problem(422, 'validation-failed', 'Invalid trade', `tradeRef ${message}`, { errors: [{ field: 'tradeRef', message }] }));
     }
     return run(request, reply, 201, (context) => withValidTerms(terms, (t) => deps.commands.amendTrade(ref, t, context)));
   });
@@ -77,6 +90,20 @@ export function registerCommandApi(app: FastifyInstance, deps: CommandApiDepende
   api.post('/exceptions/:id/resubmission', { schema: { tags: ['operations'], summary: 'Resubmit a rejected line, corrected', params: ExceptionParams, body: ResubmissionBody, headers: CommandHeaders, response: responses(201) } }, (request, reply) =>
     run(request, reply, 201, (context) => deps.commands.resubmit(request.params.id, request.body.line, context)),
   );
+}
+
+/** The last segment of the problem type the reply carries (version-conflict, busy, …), kept by runCommand. */
+function problemSlug(reply: FastifyReply): string | undefined {
+  const type = (reply as FastifyReply & { [PROBLEM_TYPE]?: string })[PROBLEM_TYPE];
+  return type?.split('/').pop();
+}
+
+const PROBLEM_TYPE = Symbol('kepler.problemType');
+
+function tradeRefOf(request: FastifyRequest): string | undefined {
+  const params = request.params as { ref?: string } | undefined;
+  const body = request.body as { tradeRef?: unknown } | undefined;
+  return params?.ref ?? (typeof body?.tradeRef === 'string' ? body.tradeRef : undefined);
 }
 
 function holdReason(body: unknown): string {
@@ -110,7 +137,7 @@ async function runCommand(
   const ifMatch = header(request, 'if-match');
   const expectedVersions = ifMatch === undefined ? undefined : parseIfMatch(ifMatch);
   if (expectedVersions === null) {
-    return sendProblem(reply, problem(400, 'invalid-header', 'Invalid If-Match', 'If-Match must be "*" or entity tags such as "3" or "3", "4"', { parameter: 'if-match' }));
+    return refuse(reply, problem(400, 'invalid-header', 'Invalid If-Match', 'If-Match must be "*" or entity tags such as "3" or "3", "4"', { parameter: 'if-match' }));
   }
   const key = header(request, 'idempotency-key');
   // Only a request with a key is ever compared with another.
@@ -121,7 +148,7 @@ async function runCommand(
     if (standing.kind === 'answered') return replay(reply, standing.response, requestHash);
     if (standing.requestHash !== requestHash) return keyReused(reply);
   }
-  const outcome = await inSpan(`${request.method} ${request.routeOptions.url ?? request.url}`, request.headers, (traceparent) =>
+  const outcome = await inSpan(`command ${request.method} ${request.routeOptions.url ?? request.url}`, request.headers, (traceparent) =>
     execute({
       inputId: key ? IdempotencyLedger.inputId(key) : randomUUID(),
       ...(expectedVersions !== undefined && expectedVersions !== '*' && { expectedVersions }),
@@ -137,8 +164,14 @@ async function runCommand(
   return recorded.first ? send(reply, recorded.response) : replay(reply, recorded.response, requestHash);
 }
 
+/** Sends a problem, keeping its type for the command metrics. */
+function refuse(reply: FastifyReply, refusal: Problem): FastifyReply {
+  (reply as FastifyReply & { [PROBLEM_TYPE]?: string })[PROBLEM_TYPE] = refusal.type;
+  return sendProblem(reply, refusal);
+}
+
 function send(reply: FastifyReply, answer: StoredResponse): FastifyReply {
-  if (answer.status >= 400) return sendProblem(reply, answer.body as Problem);
+  if (answer.status >= 400) return refuse(reply, answer.body as Problem);
   if (answer.etag) reply.header('etag', answer.etag);
   return reply.code(answer.status).send(answer.body);
 }
@@ -150,7 +183,7 @@ function replay(reply: FastifyReply, first: StoredResponse, requestHash: string)
 }
 
 function keyReused(reply: FastifyReply): FastifyReply {
-  return sendProblem(reply, problem(422, 'idempotency-key-reused', 'Idempotency-Key reused', 'this Idempotency-Key was already used with a different request'));
+  return refuse(reply, problem(422, 'idempotency-key-reused', 'Idempotency-Key reused', 'this Idempotency-Key was already used with a different request'));
 }
 
 function header(request: FastifyRequest, name: string): string | undefined {

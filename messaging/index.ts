@@ -32,3 +32,4 @@ export {
 export { UnpublishableFileError, publishFile, type PublishFileOptions, type PublishFileSummary } from './publish-file.js';
 export { backoffDelay, type BackoffOptions } from './backoff.js';
 export { openConnection, redactUrl } from './connection.js';
+export { managementEndpoint, queueReport, type ManagementEndpoint, type QueueFigures, type QueueReport } from './management.js';

@@ -1,6 +1,16 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { Logger } from 'pino';
 import { deterministicId, StoreBusyError, type EventData, type EventFilter, type EventStore, type RecordedEvent } from '../eventstore/index.js';
+import {
+  BookingMetrics,
+  eventLogFields,
+  FollowerMetrics,
+  startBatchSpan,
+  startEventSpan,
+  traceparentOf,
+  withinBatch,
+  withSpan,
+} from '../telemetry/index.js';
 import { owns, partitionedName, WHOLE, type Partition } from './partition.js';
 
 /**
@@ -52,6 +62,10 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
   private subscription: ReturnType<EventStore['subscribe']> | null = null;
 
   readonly name: string;
+  private readonly metrics: FollowerMetrics;
+  private readonly bookings = new BookingMetrics();
+  /** Per-event log lines cost a look at the level only. */
+  private readonly debug: boolean;
 
   constructor(
     private readonly store: EventStore,
@@ -60,6 +74,8 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
     private readonly partition: Partition = WHOLE,
   ) {
     this.name = partitionedName(definition.name, partition);
+    this.metrics = new FollowerMetrics(this.name);
+    this.debug = logger.isLevelEnabled('debug');
   }
 
   get status(): ProcessorStatus {
@@ -73,7 +89,11 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
     this.subscription = this.store.subscribe(this.position, { filter: this.definition.filter, batchSize: 5000 });
     for await (const batch of this.subscription) {
       if (this.stopping) break;
-      await this.processWhileBusy(batch.events, batch.scannedTo);
+      const started = process.hrtime.bigint();
+      // One span per batch, linked to every trace in it; each event's handling is a span of its own trace.
+      const span = startBatchSpan(`${this.name} batch`, batch.events, { 'kepler.subscription': this.name });
+      await withinBatch(span, () => this.processWhileBusy(batch.events, batch.scannedTo));
+      this.metrics.batch(batch.events.length, started);
       this.position = batch.scannedTo;
     }
     if (this.trailingCheckpoint) clearTimeout(this.trailingCheckpoint);
@@ -135,15 +155,15 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
           entry = { ...(await this.load(routed.stream)), appended: [] };
           touched.set(routed.stream, entry);
         }
-        const decision = this.definition.decide(routed.input, entry.state);
-        if (E.isLeft(decision)) {
-          // Inputs come from the store, so a refusal is a defect, not bad data: log it loudly and go on.
-          this.logger.error({ processor: this.name, event: event.id, error: decision.left }, 'decision refused');
-          continue;
-        }
-        decision.right.forEach((decided, index) => {
+        const span = startEventSpan(`${this.definition.name} ${event.type}`, event.metadata.traceparent, { 'kepler.subscription': this.name, 'kepler.event.type': event.type, 'kepler.stream': event.stream });
+        const decision = withSpan(span, () => this.decide(routed.input, entry!, event));
+        // What the handling decides carries the handling span's context, so the trace goes on from here.
+        const traceparent = span ? traceparentOf(span) : event.metadata.traceparent;
+        span?.end();
+        if (!decision) continue;
+        decision.forEach((decided, index) => {
           entry!.state = this.definition.evolve(entry!.state, decided);
-          entry!.appended.push(toEventData(decided, event, index));
+          entry!.appended.push(toEventData(decided, event, index, traceparent));
         });
       }
 
@@ -156,8 +176,10 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
       let conflicts = 0;
       outcomes.forEach((outcome, i) => {
         const [stream, entry] = writes[i]!;
-        if (outcome.ok) this.remember(stream, { state: entry.state, revision: outcome.nextRevision });
-        else {
+        if (outcome.ok) {
+          this.remember(stream, { state: entry.state, revision: outcome.nextRevision });
+          this.bookings.appended(entry.appended);
+        } else {
           this.cache.delete(stream);
           conflicts++;
         }
@@ -171,6 +193,18 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
       this.logger.warn({ processor: this.name, conflicts, attempt }, 'concurrent writer, retrying batch');
       if (attempt >= 10) throw new Error(`${this.name}: gave up after ${attempt} concurrency conflicts`);
     }
+  }
+
+  /** The decision on one event; null when refused (logged). */
+  private decide(input: Input, entry: Loaded<State>, event: RecordedEvent): Event[] | null {
+    const decision = this.definition.decide(input, entry.state);
+    if (E.isLeft(decision)) {
+      // Inputs come from the store, so a refusal is a defect, not bad data: log it loudly and go on.
+      this.logger.error({ ...eventLogFields(event), processor: this.name, error: decision.left }, 'decision refused');
+      return null;
+    }
+    if (this.debug) this.logger.debug({ ...eventLogFields(event), processor: this.name, decided: decision.right.map((e) => e.type) }, 'event handled');
+    return decision.right;
   }
 
   private async load(stream: string): Promise<Loaded<State>> {
@@ -190,8 +224,8 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
   }
 }
 
-function toEventData(event: { type: string; tradeRef: string }, cause: RecordedEvent, index: number): EventData {
-  const { source, sourceSequence, file, line, traceparent } = cause.metadata;
+function toEventData(event: { type: string; tradeRef: string }, cause: RecordedEvent, index: number, traceparent: string | undefined): EventData {
+  const { source, sourceSequence, file, line } = cause.metadata;
   return {
     id: deterministicId(cause.id, event.type, index),
     type: event.type,

@@ -5,9 +5,11 @@ export { rebuildProjection, type RebuildProgress } from './rebuild.js';
 export { tradesProjection, type TradeStatus, type TradeView } from './trades.js';
 export { positionsProjection, positionDeltas, positionKey, type PositionView } from './positions.js';
 export { exceptionsProjection, exceptionIdOf, type ExceptionView } from './exceptions.js';
+export { feedProjection, feedCountKey, type FeedRecordCount } from './feed.js';
 
 import type { AnyProjection } from './projection.js';
 import { exceptionsProjection } from './exceptions.js';
+import { feedProjection } from './feed.js';
 import { positionsProjection } from './positions.js';
 import { tradesProjection } from './trades.js';
 
@@ -15,4 +17,5 @@ export const PROJECTIONS: readonly AnyProjection[] = [
   tradesProjection as unknown as AnyProjection,
   positionsProjection as unknown as AnyProjection,
   exceptionsProjection as unknown as AnyProjection,
+  feedProjection as unknown as AnyProjection,
 ];

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { EventStore, RecordedEvent, Subscription } from '../eventstore/index.js';
 import type { Document, DocumentWrite, ReadStore } from '../readstore/index.js';
 import { owns, partitionedName, WHOLE, type Partition } from '../processors/partition.js';
+import { eventLogFields, FollowerMetrics, startBatchSpan, startEventSpan, withinBatch, withSpan } from '../telemetry/index.js';
 import type { AnyProjection, Projected } from './projection.js';
 
 /** Where one generation of a read model lives and how far it has got. */
@@ -25,6 +26,8 @@ export class ProjectionRunner {
   private stopping = false;
   readonly collection: string;
   readonly checkpointName: string;
+  private readonly metrics: FollowerMetrics;
+  private readonly debug: boolean;
 
   constructor(
     private readonly events: EventStore,
@@ -37,6 +40,8 @@ export class ProjectionRunner {
   ) {
     this.collection = collectionOf(projection.name, generation);
     this.checkpointName = checkpointOf(projection.name, generation, partition);
+    this.metrics = new FollowerMetrics(partitionedName(`projection:${projection.name}`, partition));
+    this.debug = logger.isLevelEnabled('debug');
   }
 
   get name(): string {
@@ -57,7 +62,10 @@ export class ProjectionRunner {
     this.subscription = this.events.subscribe(this.position, { filter: this.projection.filter, batchSize: 5000 });
     for await (const batch of this.subscription) {
       if (this.stopping) break;
-      await this.apply(batch.events, batch.scannedTo);
+      const started = process.hrtime.bigint();
+      const span = startBatchSpan(`projection:${this.projection.name} batch`, batch.events, { 'kepler.subscription': `projection:${this.projection.name}` });
+      await withinBatch(span, () => this.apply(batch.events, batch.scannedTo));
+      this.metrics.batch(batch.events.length, started);
       this.position = batch.scannedTo;
       this.onBatch?.(this.position, batch.caughtUp);
     }
@@ -105,13 +113,19 @@ export class ProjectionRunner {
     for (const key of missing) documents.set(key, (stored.get(key) as (Projected & Document) | undefined) ?? null);
 
     for (const { event, keys } of keyed) {
-      for (const key of keys) {
-        const doc = documents.get(key) ?? null;
-        if (doc && doc.asOf >= event.position) continue;
-        const next = this.projection.apply(doc, event, key);
-        documents.set(key, next ? ({ ...next, asOf: event.position } as Projected & Document) : null);
-        changed.add(key);
-      }
+      // An event that carries a trace is projected in a span of that trace (a child of what caused it).
+      const span = startEventSpan(`projection:${this.projection.name} ${event.type}`, event.metadata.traceparent, { 'kepler.subscription': `projection:${this.projection.name}`, 'kepler.event.type': event.type });
+      withSpan(span, () => {
+        for (const key of keys) {
+          const doc = documents.get(key) ?? null;
+          if (doc && doc.asOf >= event.position) continue;
+          const next = this.projection.apply(doc, event, key);
+          documents.set(key, next ? ({ ...next, asOf: event.position } as Projected & Document) : null);
+          changed.add(key);
+        }
+        if (this.debug && keys.length > 0) this.logger.debug({ ...eventLogFields(event), projection: this.projection.name }, 'event projected');
+      });
+      span?.end();
     }
   }
 
