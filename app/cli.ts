@@ -122,6 +122,17 @@ program
     process.exitCode = await slotCommand(loadConfig({ dataDir: options.dataDir, configFile: options.config }), slot);
   });
 
+program
+  .command('status')
+  .description("each follower's position and gap to the head and, with RabbitMQ, the depth and consumers of Kepler's queues")
+  .option('--data-dir <dir>', 'where the embedded stores live (default: KEPLER_DATA_DIR, the config file, or ./data)')
+  .option('--config <file>', 'JSON configuration file')
+  .option('--json', 'one JSON object')
+  .action(async (options: { dataDir?: string; config?: string; json?: boolean }) => {
+    const { statusCommand } = await import('./commands/status.js');
+    process.exitCode = await statusCommand(loadConfig({ dataDir: options.dataDir, configFile: options.config }), { json: options.json ?? false });
+  });
+
 for (const command of regressCommands()) program.addCommand(command);
 
 await program.parseAsync(process.argv);

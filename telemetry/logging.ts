@@ -10,14 +10,12 @@ import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'p
 import { HecShipper, hecOptionsFromEnv, logShippers } from './hec.js';
 import { logBaseFields, type ServiceIdentity } from './identity.js';
 
-const NO_TRACE = Object.freeze({});
-
-/** trace_id and span_id of the active span, when there is one. */
+/** trace_id and span_id of the active span, when there is one. (A new object each time: pino merges into it.) */
 export function traceFields(): { trace_id?: string; span_id?: string } {
   const span = trace.getSpan(context.active());
-  if (!span) return NO_TRACE;
+  if (!span) return {};
   const spanContext = span.spanContext();
-  return isSpanContextValid(spanContext) ? { trace_id: spanContext.traceId, span_id: spanContext.spanId } : NO_TRACE;
+  return isSpanContextValid(spanContext) ? { trace_id: spanContext.traceId, span_id: spanContext.spanId } : {};
 }
 
 /** The fields that say which trade and which input a line is about. */

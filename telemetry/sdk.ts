@@ -59,7 +59,7 @@ export async function startTelemetry(identity: ServiceIdentity, env: NodeJS.Proc
 }
 
 async function start(identity: ServiceIdentity, env: NodeJS.ProcessEnv): Promise<void> {
-  const [{ NodeSDK }, sdkMetrics, { resourceFromAttributes }] = await Promise.all([
+  const [{ NodeSDK }, sdkMetrics, { resourceFromAttributes, envDetector, hostDetector }] = await Promise.all([
     import('@opentelemetry/sdk-node'),
     import('@opentelemetry/sdk-metrics'),
     import('@opentelemetry/resources'),
@@ -81,6 +81,8 @@ async function start(identity: ServiceIdentity, env: NodeJS.ProcessEnv): Promise
   const tracing = tracingConfigured(env);
   const sdk = new NodeSDK({
     resource: resourceFromAttributes(resourceAttributes(identity)),
+    // Not the process detector: the command line it reports may carry a config path or worse.
+    resourceDetectors: [envDetector, hostDetector],
     metricReaders: readers,
     // Tracing off: no span processor, no context manager, no propagator (W3C context is still carried by hand).
     ...(tracing ? {} : { spanProcessors: [], contextManager: null as never, textMapPropagator: null }),
