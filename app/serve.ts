@@ -10,6 +10,7 @@ import {
   closeLogShipping,
   instrumentHttp,
   observePlatformState,
+  observeReadiness,
   registerOperationalRoutes,
   serviceIdentity,
   startTelemetry,
@@ -52,14 +53,14 @@ export async function startPlatform(config: KeplerConfig, logger: Logger): Promi
   const queues = config.amqp ? queueStatus(config.amqp) : null;
   const stopObserving = observePlatformState(platformStateSource(platform, reads, queues, (what, error) => logger.warn({ err: error, figure: what }, 'a platform-state figure could not be derived')));
   const stopThreadMetrics = projectionsThread ? addMetricSource('projections', () => projectionsThread.metrics()) : null;
-  registerOperationalRoutes(app, {
-    ready: () =>
-      platformReadiness(platform, events, reads, {
-        maxGapSeconds: config.readyMaxGapSeconds,
-        projectionsThread: projectionsThread && { running: projectionsThread.running },
-        others: messaging?.checks() ?? [],
-      }),
-  });
+  const ready = () =>
+    platformReadiness(platform, events, reads, {
+      maxGapSeconds: config.readyMaxGapSeconds,
+      projectionsThread: projectionsThread && { running: projectionsThread.running },
+      others: messaging?.checks() ?? [],
+    });
+  registerOperationalRoutes(app, { ready });
+  const stopObservingReadiness = observeReadiness(ready);
   // /status is always served, so every process can be watched; the queries only where the role says.
   registerQueryApi(app, {
     queries: has('query-api'),
@@ -80,6 +81,7 @@ export async function startPlatform(config: KeplerConfig, logger: Logger): Promi
     (stopping ??= (async () => {
       await app.close();
       stopObserving();
+      stopObservingReadiness();
       stopThreadMetrics?.();
       await messaging?.stop();
       await platform.stop();

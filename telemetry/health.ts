@@ -2,7 +2,9 @@
 // answers. Ready: its stores answer, its followers of the event store are
 // running, and none of the platform's followers is further behind than the
 // limit (KEPLER_READY_MAX_GAP_SECONDS), so what it serves is not stale.
+import type { ObservableResult } from '@opentelemetry/api';
 import type { FollowerGap } from './followers.js';
+import { observableGauge } from './instruments.js';
 
 export interface ReadinessCheck {
   name: string;
@@ -59,4 +61,14 @@ export async function probe(name: string, check: () => Promise<unknown>, timeout
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** kepler_ready: 1 while GET /health/ready would answer 200, so Prometheus can alert on readiness lost. */
+export function observeReadiness(ready: () => Promise<Readiness>): () => void {
+  const gauge = observableGauge('kepler.ready', '1 when the process is ready (stores reachable, followers running, none too far behind), else 0');
+  const callback = async (result: ObservableResult) => {
+    result.observe((await ready()).ready ? 1 : 0);
+  };
+  gauge.addCallback(callback);
+  return () => gauge.removeCallback(callback);
 }
