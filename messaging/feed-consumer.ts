@@ -16,7 +16,7 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { pino, type Logger } from 'pino';
 import type { EventStore } from '../eventstore/index.js';
-import { RecordWriter } from '../ingestion/index.js';
+import { RecordWriter, type IntakeItem } from '../ingestion/index.js';
 import {
   counter,
   countDuplicates,
@@ -26,11 +26,13 @@ import {
   secondsSince,
   SpanKind,
   startBatchSpan,
+  startChildOf,
   startEventSpan,
   traceparentOf,
   withinBatch,
   withSpan,
   LAG_BUCKETS,
+  type Span,
 } from '../telemetry/index.js';
 import { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
 import { errorMessage, openConnection, redactUrl } from './connection.js';
@@ -330,7 +332,12 @@ export class FeedConsumer {
         if (span && one.item.kind === 'record') one.item.traceparent = traceparentOf(span) ?? one.item.traceparent;
         return one;
       });
+      const writing = Date.now();
       const outcomes = await withinBatch(batchSpan, () => this.writer.write(decoded.map((d) => d.item)));
+      // The batch was one write; each traced message's trace shows its part of it.
+      spans.forEach((span, i) => {
+        if (span) appendSpan(span, decoded[i]!.item, writing);
+      });
       const report: FeedBatchReport = { messages: batch.length, accepted: 0, duplicates: 0, rejected: 0, deadLettered: 0, redelivered: 0 };
       outcomes.forEach((outcome, i) => {
         if (decoded[i]!.settle === 'dead-letter') report.deadLettered++;
@@ -388,4 +395,10 @@ function messageLogFields(message: ConsumeMessage, decoded: DecodedFeedMessage, 
     ...(item.line !== null && { line: item.line }),
     outcome: decoded.settle === 'dead-letter' ? 'dead-lettered' : outcome,
   };
+}
+
+/** The append of one message's line, as a span of the message's trace (the batch's write, timed as a whole). */
+function appendSpan(parent: Span, item: IntakeItem, startedAt: number): void {
+  const stream = item.kind === 'record' ? `${item.source.toLowerCase()}-${item.sourceSequence}` : 'rejection';
+  startChildOf(parent, `append ${stream}`, { 'db.operation.name': 'append_many', 'kepler.stream': stream }, SpanKind.CLIENT, startedAt).end();
 }

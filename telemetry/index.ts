@@ -18,6 +18,7 @@ export {
   isTraceparent,
   rabbitMqAttributes,
   startBatchSpan,
+  startChildOf,
   startChildSpan,
   startEventSpan,
   startRootSpan,

@@ -130,6 +130,11 @@ export function startChildSpan(name: string, attributes: Attributes, kind: SpanK
   return tracer().startSpan(name, { kind, attributes }, active);
 }
 
+/** A child of `parent`, from `startTime` (epoch ms) when given. */
+export function startChildOf(parent: Span, name: string, attributes: Attributes, kind: SpanKind = SpanKind.INTERNAL, startTime?: number): Span {
+  return tracer().startSpan(name, { kind, attributes, ...(startTime !== undefined && { startTime }) }, trace.setSpan(ROOT_CONTEXT, parent));
+}
+
 /** A span that starts a trace (a message a CLI publishes, say), when tracing is on. */
 export function startRootSpan(name: string, attributes: Attributes, kind: SpanKind = SpanKind.INTERNAL): Span | null {
   return tracingEnabled() ? tracer().startSpan(name, { kind, attributes }, ROOT_CONTEXT) : null;
