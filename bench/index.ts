@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { writeBlockTradeFeed, writeLargeFeed } from './feed-generator.js';
 import { deleteBenchTopology, rate, regressionSection, runMeasured, ServeProcess, startFerretDb } from './platform.js';
+import { observabilityCost } from './observability.js';
 
 type Section = () => Promise<void>;
 
@@ -227,7 +228,7 @@ async function blockTrade(): Promise<void> {
   }
 }
 
-const SECTIONS: Record<string, Section> = { ingest, caughtup: caughtUp, rebuild, http, 'http-split': httpSplit, mongo, amqp, regression: regressionSection, block: blockTrade };
+const SECTIONS: Record<string, Section> = { ingest, caughtup: caughtUp, rebuild, http, 'http-split': httpSplit, mongo, amqp, regression: regressionSection, block: blockTrade, observe: () => observabilityCost(work, report) };
 
 const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(SECTIONS);
 process.stdout.write(`Kepler benchmarks on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n`);

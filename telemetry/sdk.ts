@@ -49,6 +49,8 @@ export async function startTelemetry(identity: ServiceIdentity, env: NodeJS.Proc
     running.users++;
     return { tracing: running.tracing, metricsPushed: metricExporters(env).length > 0 };
   }
+  // The standard switch: no SDK at all, so every instrument is the API's no-op one and /metrics answers 503.
+  if (env.OTEL_SDK_DISABLED === 'true') return { tracing: false, metricsPushed: false };
   starting = start(identity, env);
   try {
     await starting;
