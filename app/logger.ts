@@ -7,7 +7,7 @@ import { packageVersion } from './package-root.js';
  * `ingest --json`; shipped to Splunk HEC as well when KEPLER_SPLUNK_HEC_URL is set.
  * Every line says which service, version, environment, slot and roles wrote it.
  */
-export function createLogger(name = 'kepler', process: { roles?: readonly string[]; slot?: string } = {}): Logger {
-  const roles = process.roles ?? [name.replace(/^kepler-?/, '') || 'kepler'];
-  return createKeplerLogger(name, serviceIdentity({ version: packageVersion(), roles, ...(process.slot !== undefined && { slot: process.slot }) })).logger;
+export function createLogger(name = 'kepler', who: { roles?: readonly string[]; slot?: string } = {}): Logger {
+  const roles = who.roles ?? [name.replace(/^kepler-?/, '') || 'kepler'];
+  return createKeplerLogger(name, serviceIdentity({ version: packageVersion(), roles, ...(who.slot !== undefined && { slot: who.slot }) })).logger;
 }
