@@ -54,7 +54,8 @@ export function queueStatus(amqp: AmqpConfig): QueueStatus {
       const value = (async () => {
         const { managementEndpoint, queueReport } = await import('../messaging/index.js');
         try {
-          return await queueReport(managementEndpoint(amqp.url, amqp.managementUrl), amqp.prefix);
+          // Short: /status waits for it, and an unreachable management API must not make /status slow.
+          return await queueReport(managementEndpoint(amqp.url, amqp.managementUrl), amqp.prefix, 1500);
         } catch (error) {
           return { error: `RabbitMQ management API: ${error instanceof Error ? error.message : String(error)}` };
         }

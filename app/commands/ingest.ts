@@ -35,8 +35,9 @@ export async function ingestCommand(config: KeplerConfig, files: string[], optio
   } finally {
     await store.close();
     if (telemetry) {
-      stopObserving?.();
+      // The last push (at shutdown) reads the figures: only then let go of them.
       await stopTelemetry();
+      stopObserving?.();
     }
     await closeLogShipping();
   }

@@ -74,8 +74,16 @@ describe.skipIf(!collector)('seeing it run: metrics, health, logs to Splunk HEC 
     const feed = generateFeed({ seed: 11, trades: 150, filesPerSource: 1, rates: MIXED_RATES, badLines: { wrongLength: 2, badIsin: 2, unknownType: 1, sourceMismatch: 1 }, brokenTrailers: { wrongCount: 1 } });
     const paths = await writeFeed(feed, join(dir, 'feed'));
     const summaries: IngestSummary[] = await ingest(join(dir, 'data'), paths, env);
-    // Once more: every line is now a duplicate (or the same rejection, recorded once).
-    await ingest(join(dir, 'data'), paths, env);
+    // Once more: every line is now a duplicate (or the same rejection, recorded once). Nobody scrapes a
+    // CLI run, so it pushes what it saw over OTLP as it exits.
+    const again = await ingest(join(dir, 'data'), paths, { ...env, OTEL_METRICS_EXPORTER: 'otlp' });
+    const duplicates = again.reduce((sum, s) => sum + s.duplicates, 0);
+    expect(duplicates).toBe(summaries.reduce((sum, s) => sum + s.accepted + s.duplicates, 0));
+    await waitFor('the CLI run\'s duplicates pushed over OTLP', () => {
+      const pushed = collector!.metricPoints().filter((p) => p.name === 'kepler.feed.records' && p.attributes.outcome === 'duplicate');
+      return pushed.reduce((sum, p) => sum + p.value, 0) === duplicates;
+    });
+    expect(collector!.metricPoints().some((p) => p.name === 'db.client.operation.duration' && p.attributes['db.system.name'] === 'sqlite')).toBe(true);
     await server.caughtUp();
     const status = await server.json<{ caughtUp: boolean; head: number; subscriptions: Array<{ name: string; gapEvents: number; gapSeconds: number }> }>('/status');
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
@@ -150,6 +158,13 @@ describe.skipIf(!collector)('seeing it run: metrics, health, logs to Splunk HEC 
     const consumer = collector!.spans().find((s) => s.traceId === entry.traceId && s.name === `process ${prefix}.feed.blue`)!;
     expect(consumer).toMatchObject({ kind: 5, attributes: { 'messaging.system': 'rabbitmq', 'messaging.destination.name': `${prefix}.feed.blue`, 'messaging.rabbitmq.destination.routing_key': 'core' } });
     await expectLogsInTrace(entry.traceId, ['feed message taken', 'event handled', 'integration event published']);
+
+    // The same line again: a duplicate this process saw itself, counted as such on its /metrics.
+    expect((await runCli(['publish', file], { env })).code).toBe(0);
+    await waitFor('the duplicate on /metrics', async () => {
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      return samples(metrics, 'kepler_feed_records_total').some((r) => r.labels.outcome === 'duplicate' && r.labels.source === 'CORE' && r.value === 1);
+    });
   });
 
   it('ships every line to the HEC endpoint as valid envelopes with the token, with who wrote it and where it belongs', async () => {
@@ -198,4 +213,29 @@ describe.skipIf(!collector)('seeing it run: metrics, health, logs to Splunk HEC 
       return messages.every((msg) => lines.some((line) => line.includes(`"msg":"${msg}"`)));
     });
   }
+});
+
+describe('readiness', () => {
+  it('is 503, naming the followers too far behind, while nothing follows the store; live all the same', async () => {
+    const data = join(tempDir('kepler-ready-'), 'data');
+    mkdirSync(data, { recursive: true });
+    const file = writeFeedFile(data, { name: 'CORE_READY_0001.cx1', source: 'CORE', lines: [trd(1, 'READY/1')] });
+    await ingest(data, [file]);
+    // Only the query API here, so no follower moves; any gap is too much.
+    const server = await KeplerServer.start(data, { args: ['--roles', 'query-api'], env: { KEPLER_READY_MAX_GAP_SECONDS: '0' } });
+    try {
+      await waitFor('the oldest event to age', async () => (await server.get<{ checks: Array<{ name: string; ok: boolean }> }>('/health/ready')).status === 503);
+      const ready = await server.get<{ status: string; checks: Array<{ name: string; ok: boolean; detail?: string }> }>('/health/ready');
+      expect(ready.body.status).toBe('not-ready');
+      const failing = ready.body.checks.filter((c) => !c.ok);
+      expect(failing.map((c) => c.name)).toEqual(expect.arrayContaining(['gap:trade-processor', 'gap:projection:trades']));
+      expect(failing[0]!.detail).toMatch(/behind the head/);
+      expect(ready.body.checks.filter((c) => c.name === 'eventstore' || c.name === 'readstore').every((c) => c.ok)).toBe(true);
+      expect((await server.get('/health/live')).status).toBe(200);
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      expect(samples(metrics, 'kepler_ready')[0]?.value).toBe(0);
+    } finally {
+      await server.stop();
+    }
+  });
 });

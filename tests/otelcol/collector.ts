@@ -27,6 +27,8 @@ export interface Collector {
   /** Log records the HEC receiver took, as OTLP JSON lines. */
   logs(): OtlpLogRecord[];
   spans(): OtlpSpan[];
+  /** Sum and gauge data points pushed over OTLP, by metric name. */
+  metricPoints(): OtlpMetricPoint[];
   stop(): Promise<void>;
 }
 
@@ -35,6 +37,13 @@ export interface OtlpLogRecord {
   attributes: Record<string, unknown>;
   body: unknown;
   timeUnixNano: string;
+}
+
+export interface OtlpMetricPoint {
+  name: string;
+  service: string;
+  attributes: Record<string, unknown>;
+  value: number;
 }
 
 export interface OtlpSpan {
@@ -59,6 +68,7 @@ async function startCollector(dir: string): Promise<Collector> {
   const [hecPort, otlpPort] = [await freePort(), await freePort()];
   const logsFile = join(dir, 'hec-logs.jsonl');
   const tracesFile = join(dir, 'traces.jsonl');
+  const metricsFile = join(dir, 'metrics.jsonl');
   const config = join(dir, 'otelcol.yaml');
   writeFileSync(
     config,
@@ -77,6 +87,9 @@ exporters:
   file/traces:
     path: ${tracesFile}
     flush_interval: 100ms
+  file/metrics:
+    path: ${metricsFile}
+    flush_interval: 100ms
 service:
   telemetry:
     metrics:
@@ -88,6 +101,9 @@ service:
     traces:
       receivers: [otlp]
       exporters: [file/traces]
+    metrics:
+      receivers: [otlp]
+      exporters: [file/metrics]
 `,
   );
   const child: ChildProcess = spawn(COLLECTOR, ['--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -111,6 +127,7 @@ service:
     otlpUrl: `http://127.0.0.1:${otlpPort}`,
     logs: () => readLines(logsFile).flatMap(logRecords),
     spans: () => readLines(tracesFile).flatMap(spansOf),
+    metricPoints: () => readLines(metricsFile).flatMap(metricPointsOf),
     stop: async () => {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');
@@ -121,10 +138,10 @@ service:
 
 function readLines(file: string): unknown[] {
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as unknown);
+  // The exporter may be writing the last line as it is read: only whole lines count.
+  const lines = readFileSync(file, 'utf8').split('\n');
+  lines.pop();
+  return lines.filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as unknown);
 }
 
 type AnyValue = { stringValue?: string; intValue?: string | number; doubleValue?: number; boolValue?: boolean; kvlistValue?: { values?: KeyValue[] }; arrayValue?: { values?: AnyValue[] } };
@@ -170,6 +187,25 @@ function spansOf(line: unknown): OtlpSpan[] {
         attributes: attributes(span.attributes),
         service,
       })),
+    );
+  });
+}
+
+function metricPointsOf(line: unknown): OtlpMetricPoint[] {
+  type Point = { attributes?: KeyValue[]; asInt?: string | number; asDouble?: number; count?: string | number };
+  type Metric = { name: string; sum?: { dataPoints?: Point[] }; gauge?: { dataPoints?: Point[] }; histogram?: { dataPoints?: Point[] } };
+  const { resourceMetrics = [] } = line as { resourceMetrics?: Array<{ resource?: { attributes?: KeyValue[] }; scopeMetrics?: Array<{ metrics?: Metric[] }> }> };
+  return resourceMetrics.flatMap((r) => {
+    const service = String(attributes(r.resource?.attributes)['service.name'] ?? '');
+    return (r.scopeMetrics ?? []).flatMap((s) =>
+      (s.metrics ?? []).flatMap((metric) =>
+        [...(metric.sum?.dataPoints ?? []), ...(metric.gauge?.dataPoints ?? []), ...(metric.histogram?.dataPoints ?? [])].map((point) => ({
+          name: metric.name,
+          service,
+          attributes: attributes(point.attributes),
+          value: Number(point.asInt ?? point.asDouble ?? point.count ?? NaN),
+        })),
+      ),
     );
   });
 }
