@@ -29,6 +29,7 @@ import {
   startChildOf,
   startEventSpan,
   traceparentOf,
+  tracingEnabled,
   withinBatch,
   withSpan,
   LAG_BUCKETS,
@@ -303,28 +304,34 @@ export class FeedConsumer {
     this.recordLag(batch);
     // With tracing on: one consumer span for the batch, linked to every message's trace, and one
     // per message that carries a traceparent, whose context its events are stamped with.
-    const traceparents = batch.map((message) => {
-      const header = message.properties.headers?.traceparent;
-      return isTraceparent(header) ? header : undefined;
-    });
-    const batchSpan = startBatchSpan(
-      `process ${this.queue}`,
-      traceparents.map((traceparent) => ({ metadata: traceparent ? { traceparent } : {} })),
-      { ...rabbitMqAttributes('process', this.queue, {}), 'messaging.batch.message_count': batch.length },
-      SpanKind.CONSUMER,
-    );
-    const spans = batch.map((message, i) =>
-      startEventSpan(
+    const tracing = tracingEnabled();
+    const traceparents = tracing
+      ? batch.map((message) => {
+          const header = message.properties.headers?.traceparent;
+          return isTraceparent(header) ? header : undefined;
+        })
+      : [];
+    const batchSpan = tracing
+      ? startBatchSpan(
+          `process ${this.queue}`,
+          traceparents.map((traceparent) => ({ metadata: traceparent ? { traceparent } : {} })),
+          { ...rabbitMqAttributes('process', this.queue, {}), 'messaging.batch.message_count': batch.length },
+          SpanKind.CONSUMER,
+        )
+      : null;
+    const spans = traceparents.map((traceparent, i) => {
+      const message = batch[i]!;
+      return startEventSpan(
         `process ${this.queue}`,
-        traceparents[i],
+        traceparent,
         rabbitMqAttributes('process', this.queue, {
           routingKey: message.fields.routingKey,
           ...(typeof message.properties.messageId === 'string' && { messageId: message.properties.messageId }),
           ...(typeof message.properties.correlationId === 'string' && { conversationId: message.properties.correlationId }),
         }),
         SpanKind.CONSUMER,
-      ),
-    );
+      );
+    });
     try {
       const decoded: DecodedFeedMessage[] = batch.map((message, i) => {
         const one = decodeFeedMessage({ content: message.content, headers: message.properties.headers, messageId: message.properties.messageId });

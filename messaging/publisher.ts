@@ -21,6 +21,7 @@ import {
   startBatchSpan,
   startEventSpan,
   traceparentOf,
+  tracingEnabled,
   withinBatch,
   withSpan,
 } from '../telemetry/index.js';
@@ -317,18 +318,21 @@ export class IntegrationPublisher {
   /** Publishes the batch's integration events (not yet confirmed); returns how many. */
   private async publishBatch(channel: ConfirmChannel, events: readonly RecordedEvent[], failed: () => Error | null): Promise<number> {
     let sent = 0;
+    const tracing = tracingEnabled();
     for (const event of events) {
       const message = integrationMessage(event);
       if (!message) continue;
       const failure = failed();
       if (failure) throw failure;
       // A producer span in the event's own trace; consumers continue from it (the traceparent header).
-      const span = startEventSpan(
-        `publish ${this.exchange}`,
-        event.metadata.traceparent,
-        rabbitMqAttributes('publish', this.exchange, { routingKey: message.routingKey, messageId: event.id, conversationId: event.metadata.correlationId }),
-        SpanKind.PRODUCER,
-      );
+      const span = tracing
+        ? startEventSpan(
+            `publish ${this.exchange}`,
+            event.metadata.traceparent,
+            rabbitMqAttributes('publish', this.exchange, { routingKey: message.routingKey, messageId: event.id, conversationId: event.metadata.correlationId }),
+            SpanKind.PRODUCER,
+          )
+        : null;
       if (span) message.options.headers = { ...message.options.headers, traceparent: traceparentOf(span) ?? event.metadata.traceparent };
       if (this.debug) withSpan(span, () => this.logger.debug({ ...eventLogFields(event), routing_key: message.routingKey }, 'integration event published'));
       const flowing = channel.publish(this.exchange, message.routingKey, message.content, message.options);

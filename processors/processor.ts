@@ -8,6 +8,7 @@ import {
   startBatchSpan,
   startEventSpan,
   traceparentOf,
+  tracingEnabled,
   withinBatch,
   withSpan,
 } from '../telemetry/index.js';
@@ -155,11 +156,18 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
           entry = { ...(await this.load(routed.stream)), appended: [] };
           touched.set(routed.stream, entry);
         }
-        const span = startEventSpan(`${this.definition.name} ${event.type}`, event.metadata.traceparent, { 'kepler.subscription': this.name, 'kepler.event.type': event.type, 'kepler.stream': event.stream });
-        const decision = withSpan(span, () => this.decide(routed.input, entry!, event));
-        // What the handling decides carries the handling span's context, so the trace goes on from here.
-        const traceparent = span ? traceparentOf(span) : event.metadata.traceparent;
-        span?.end();
+        let decision: Event[] | null;
+        let traceparent = event.metadata.traceparent;
+        if (traceparent !== undefined && tracingEnabled()) {
+          const span = startEventSpan(`${this.definition.name} ${event.type}`, traceparent, { 'kepler.subscription': this.name, 'kepler.event.type': event.type, 'kepler.stream': event.stream })!;
+          const loaded = entry;
+          decision = withSpan(span, () => this.decide(routed.input, loaded, event));
+          // What the handling decides carries the handling span's context, so the trace goes on from here.
+          traceparent = traceparentOf(span) ?? traceparent;
+          span.end();
+        } else {
+          decision = this.decide(routed.input, entry, event);
+        }
         if (!decision) continue;
         decision.forEach((decided, index) => {
           entry!.state = this.definition.evolve(entry!.state, decided);

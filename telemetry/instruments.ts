@@ -62,9 +62,11 @@ export class FollowerMetrics {
     this.attributes = subscriptionAttributes(subscription);
   }
 
+  /** A batch handled; an empty one (the subscription saying it is caught up) is not counted. */
   batch(events: number, startedNs: bigint): void {
+    if (events === 0) return;
     this.duration.record(secondsSince(startedNs), this.attributes);
-    if (events > 0) this.events.add(events, this.attributes);
+    this.events.add(events, this.attributes);
   }
 }
 
