@@ -44,7 +44,7 @@ export function registerCommandApi(app: FastifyInstance, deps: CommandApiDepende
       metrics.answered(command, 'error', false);
       throw error;
     }
-    const outcome = reply.statusCode < 400 ? 'ok' : (problemSlug(answered) ?? String(reply.statusCode));
+    const outcome = reply.statusCode < 400 ? 'ok' : (problemSlug(reply) ?? String(reply.statusCode));
     metrics.answered(command, outcome, reply.getHeader('idempotent-replay') === 'true');
     request.log.debug({ correlation_id: tradeRefOf(request), command, outcome, status: reply.statusCode }, 'command answered');
     return answered;
@@ -92,13 +92,13 @@ export function registerCommandApi(app: FastifyInstance, deps: CommandApiDepende
   );
 }
 
-/** The last segment of the problem type the reply carries (version-conflict, busy, …), kept by runCommand. */
-function problemSlug(reply: FastifyReply): string | undefined {
-  const type = (reply as FastifyReply & { [PROBLEM_TYPE]?: string })[PROBLEM_TYPE];
-  return type?.split('/').pop();
-}
+/** The problem type each refused reply carried, for the command metrics (fastify's replies take no new properties). */
+const problemTypes = new WeakMap<FastifyReply, string>();
 
-const PROBLEM_TYPE = Symbol('kepler.problemType');
+/** The last segment of the problem type the reply carries (version-conflict, busy, …). */
+function problemSlug(reply: FastifyReply): string | undefined {
+  return problemTypes.get(reply)?.split('/').pop();
+}
 
 function tradeRefOf(request: FastifyRequest): string | undefined {
   const params = request.params as { ref?: string } | undefined;
@@ -166,7 +166,7 @@ async function runCommand(
 
 /** Sends a problem, keeping its type for the command metrics. */
 function refuse(reply: FastifyReply, refusal: Problem): FastifyReply {
-  (reply as FastifyReply & { [PROBLEM_TYPE]?: string })[PROBLEM_TYPE] = refusal.type;
+  problemTypes.set(reply, refusal.type);
   return sendProblem(reply, refusal);
 }
 

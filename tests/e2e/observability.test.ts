@@ -129,12 +129,19 @@ describe.skipIf(!collector)('seeing it run: metrics, health, logs to Splunk HEC 
   // A command decides on the trade aggregate itself (the trade processor only takes feed records), so its
   // trace runs from the command through its append to the booking manager, the projections and the publisher.
   it('a command over HTTP is one trace from its server span through the append, the booking manager and the projections to the published event; its log lines carry the trace id', async () => {
-    const response = await fetch(`${server.url}/trades`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ tradeRef: 'TRACE/HTTP/1', account: 'ACC-1', isin: 'US0378331005', side: 'BUY', quantity: 10, price: '12.5', currency: 'USD', tradeDate: '2026-11-27', settleDate: '2026-11-30', counterparty: 'CPTY' }),
-    });
-    expect(response.status).toBe(201);
+    const capture = (key: string) =>
+      fetch(`${server.url}/trades`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': key },
+        body: JSON.stringify({ tradeRef: 'TRACE/HTTP/1', account: 'ACC-1', isin: 'US0378331005', side: 'BUY', quantity: 10, price: '12.5', currency: 'USD', tradeDate: '2026-11-27', settleDate: '2026-11-30', counterparty: 'CPTY' }),
+      });
+    expect((await capture('observe-1')).status).toBe(201);
+    expect((await capture('observe-1')).headers.get('idempotent-replay')).toBe('true');
+    expect((await capture('observe-2')).status).toBe(409);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const commands = samples(metrics, 'kepler_commands_total').filter((c) => c.labels.command === 'POST /trades');
+    expect(Object.fromEntries(commands.map((c) => [c.labels.outcome, c.value]))).toEqual({ ok: 2, 'trade-exists': 1 });
+    expect(samples(metrics, 'kepler_commands_idempotent_replays_total').find((c) => c.labels.command === 'POST /trades')?.value).toBe(1);
     const entry = await waitForSpan((s) => s.name === 'POST /trades' && s.kind === 2 && s.attributes['http.route'] === '/trades');
     await expectOneTrace(entry, [
       'command POST /trades',
