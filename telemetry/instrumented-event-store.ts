@@ -15,6 +15,7 @@ import {
   type StreamAppend,
 } from '../eventstore/index.js';
 import { counter, secondsHistogram, secondsSince } from './instruments.js';
+import { tracingEnabled } from './sdk.js';
 import { failed, startChildSpan } from './tracing.js';
 
 export class InstrumentedEventStore implements EventStore {
@@ -37,7 +38,7 @@ export class InstrumentedEventStore implements EventStore {
   }
 
   async append(stream: string, events: readonly AppendableEvent[], expectedRevision: ExpectedRevision) {
-    const span = startChildSpan(`append ${stream}`, { ...this.ok.append, 'kepler.stream': stream, 'kepler.events': events.length }, SpanKind.CLIENT);
+    const span = tracingEnabled() ? startChildSpan(`append ${stream}`, { ...this.ok.append, 'kepler.stream': stream, 'kepler.events': events.length }, SpanKind.CLIENT) : null;
     const started = process.hrtime.bigint();
     try {
       const outcome = await this.inner.append(stream, events, expectedRevision);
@@ -55,7 +56,9 @@ export class InstrumentedEventStore implements EventStore {
   }
 
   async appendMany(appends: readonly StreamAppend[], options?: { checkpoint?: Checkpoint }): Promise<AppendOutcome[]> {
-    const span = startChildSpan(appends.length === 1 ? `append ${appends[0]!.stream}` : `append ${appends.length} streams`, { ...this.ok.appendMany, 'kepler.streams': appends.length }, SpanKind.CLIENT);
+    const span = tracingEnabled()
+      ? startChildSpan(appends.length === 1 ? `append ${appends[0]!.stream}` : `append ${appends.length} streams`, { ...this.ok.appendMany, 'kepler.streams': appends.length }, SpanKind.CLIENT)
+      : null;
     const started = process.hrtime.bigint();
     try {
       const outcomes = await this.inner.appendMany(appends, options);
