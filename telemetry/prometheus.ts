@@ -8,7 +8,6 @@
 // http.server.request.duration is http_server_request_duration_seconds, as a
 // collector's Prometheus exporter would name it from the OTLP push.
 import type { MetricData, ResourceMetrics, ScopeMetrics } from '@opentelemetry/sdk-metrics';
-import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { collectMetrics } from './sdk.js';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -41,6 +40,8 @@ export async function prometheusExposition(): Promise<string | null> {
     }
   }
   const merged: ResourceMetrics = { resource: own.resource, scopeMetrics: mergeByName(scopes) };
+  // Loaded on the first scrape, so that processes nobody scrapes (the CLI) never load it.
+  const { PrometheusSerializer } = await import('@opentelemetry/exporter-prometheus');
   return new PrometheusSerializer(undefined, false, undefined, false, true).serialize(withUnitSuffixes(merged));
 }
 

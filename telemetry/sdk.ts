@@ -7,13 +7,12 @@
 // OTEL_EXPORTER_OTLP_ENDPOINT); while it is off no context manager is installed,
 // so the hot paths pay nothing for it.
 import { context, diag, metrics, propagation, trace, type Meter } from '@opentelemetry/api';
-import type { NodeSDK } from '@opentelemetry/sdk-node';
 import type { MetricReader, ResourceMetrics, ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import { logShippers } from './hec.js';
 import { resourceAttributes, type ServiceIdentity } from './identity.js';
 
 interface Running {
-  sdk: NodeSDK;
+  shutdown(): Promise<void>;
   pull: MetricReader;
   tracing: boolean;
   /** Platforms in this process that asked for the SDK: it stops with the last. */
@@ -61,8 +60,7 @@ export async function startTelemetry(identity: ServiceIdentity, env: NodeJS.Proc
 }
 
 async function start(identity: ServiceIdentity, env: NodeJS.ProcessEnv): Promise<void> {
-  const [{ NodeSDK }, sdkMetrics, { resourceFromAttributes, envDetector, hostDetector }] = await Promise.all([
-    import('@opentelemetry/sdk-node'),
+  const [sdkMetrics, { detectResources, envDetector, hostDetector, resourceFromAttributes }] = await Promise.all([
     import('@opentelemetry/sdk-metrics'),
     import('@opentelemetry/resources'),
   ]);
@@ -80,22 +78,34 @@ async function start(identity: ServiceIdentity, env: NodeJS.ProcessEnv): Promise
         : new sdkMetrics.ConsoleMetricExporter();
     readers.push(new sdkMetrics.PeriodicExportingMetricReader({ exporter: pushTo, exportIntervalMillis: Number(env.OTEL_METRIC_EXPORT_INTERVAL ?? 60_000) }));
   }
+  const resource = resourceFromAttributes(resourceAttributes(identity));
+  // Not the process detector: the command line it reports may carry a config path or worse.
+  const detectors = [envDetector, hostDetector];
   const tracing = tracingConfigured(env);
-  const sdk = new NodeSDK({
-    resource: resourceFromAttributes(resourceAttributes(identity)),
-    // Not the process detector: the command line it reports may carry a config path or worse.
-    resourceDetectors: [envDetector, hostDetector],
-    metricReaders: readers,
-    // Tracing off: no span processor, no context manager, no propagator (W3C context is still carried by hand).
-    ...(tracing ? {} : { spanProcessors: [], contextManager: null as never, textMapPropagator: null }),
-    // A follower's batch span links to every distinct trace in the batch (up to a batch of events).
-    spanLimits: { linkCountLimit: 10_000 },
-    logRecordProcessors: [],
-    instrumentations: [],
-  });
-  sdk.start();
+  let shutdown: () => Promise<void>;
+  if (tracing) {
+    // The NodeSDK: traces as the standard variables configure them (exporter, sampler, propagators), and the metrics.
+    const { NodeSDK } = await import('@opentelemetry/sdk-node');
+    const sdk = new NodeSDK({
+      resource,
+      resourceDetectors: detectors,
+      metricReaders: readers,
+      logRecordProcessors: [],
+      instrumentations: [],
+      // A follower's batch span links to every distinct trace in the batch (up to a batch of events).
+      spanLimits: { linkCountLimit: 10_000 },
+    });
+    sdk.start();
+    shutdown = () => sdk.shutdown();
+  } else {
+    // Metrics only: the SDK's meter provider alone. No context manager, no propagator (W3C context is
+    // still carried by hand), and none of the tracing and exporter modules the NodeSDK loads at start-up.
+    const provider = new sdkMetrics.MeterProvider({ resource: resource.merge(detectResources({ detectors })), readers });
+    metrics.setGlobalMeterProvider(provider);
+    shutdown = () => provider.shutdown();
+  }
   generation++;
-  running = { sdk, pull, tracing, users: 1 };
+  running = { shutdown, pull, tracing, users: 1 };
   observeLogShipping();
 }
 
@@ -126,10 +136,10 @@ function observeLogShipping(): void {
 export async function stopTelemetry(): Promise<void> {
   if (!running) return;
   if (--running.users > 0) return;
-  const { sdk } = running;
+  const { shutdown } = running;
   running = null;
   try {
-    await sdk.shutdown();
+    await shutdown();
   } catch (error) {
     diag.error('telemetry shutdown failed', error);
   }
