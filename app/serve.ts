@@ -51,7 +51,16 @@ export async function startPlatform(config: KeplerConfig, logger: Logger): Promi
   }
   const messaging = config.amqp ? await startMessaging(config.amqp, events, logger, { consume: has('ingestion'), publish: has('publisher') }) : null;
   const queues = config.amqp ? queueStatus(config.amqp) : null;
-  const stopObserving = observePlatformState(platformStateSource(platform, reads, queues, (what, error) => logger.warn({ err: error, figure: what }, 'a platform-state figure could not be derived')));
+  // Said once per figure and reason, not at every scrape.
+  const reported = new Set<string>();
+  const stopObserving = observePlatformState(
+    platformStateSource(platform, reads, queues, (what, error) => {
+      const key = `${what}: ${error instanceof Error ? error.message : String(error)}`;
+      if (reported.has(key)) return;
+      reported.add(key);
+      logger.warn({ err: error, figure: what }, 'a platform-state figure could not be derived (said once)');
+    }),
+  );
   const stopThreadMetrics = projectionsThread ? addMetricSource('projections', () => projectionsThread.metrics()) : null;
   const ready = () =>
     platformReadiness(platform, events, reads, {
