@@ -77,7 +77,7 @@ program
   .description('rebuild read models from position 0 beside the live ones, then swap them in; safe while serve runs')
   .option('--data-dir <dir>', 'where the embedded stores live (default: KEPLER_DATA_DIR, the config file, or ./data)')
   .option('--config <file>', 'JSON configuration file')
-  .argument('[projection...]', 'trades, positions, exceptions (all when none is named)')
+  .argument('[projection...]', 'trades, positions, exceptions, feed (all when none is named)')
   .action(async (names: string[], options: { dataDir?: string; config?: string }) => {
     const { rebuildCommand } = await import('./commands/rebuild.js');
     process.exitCode = await rebuildCommand(loadConfig({ dataDir: options.dataDir, configFile: options.config }), names);
@@ -166,6 +166,17 @@ program
   .action(async (options: { config?: string }) => {
     const { migrateCommand } = await import('./commands/migrate.js');
     process.exitCode = await migrateCommand(loadConfig({ configFile: options.config }));
+  });
+
+program
+  .command('status')
+  .description("each follower's position and gap to the head and, with RabbitMQ, the depth and consumers of Kepler's queues")
+  .option('--data-dir <dir>', 'where the embedded stores live (default: KEPLER_DATA_DIR, the config file, or ./data)')
+  .option('--config <file>', 'JSON configuration file')
+  .option('--json', 'one JSON object')
+  .action(async (options: { dataDir?: string; config?: string; json?: boolean }) => {
+    const { statusCommand } = await import('./commands/status.js');
+    process.exitCode = await statusCommand(loadConfig({ dataDir: options.dataDir, configFile: options.config }), { json: options.json ?? false });
   });
 
 for (const command of regressCommands()) program.addCommand(command);

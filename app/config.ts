@@ -62,6 +62,8 @@ export interface KeplerConfig {
   projectionsThread: boolean;
   /** How long a query with minPosition waits for the read model before answering 503. */
   readYourWritesTimeoutMs: number;
+  /** GET /health/ready fails once a follower's oldest unhandled event is older than this. */
+  readyMaxGapSeconds: number;
 }
 
 export interface ConfigOverrides {
@@ -141,6 +143,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     ...storesConfig(file, env, dataDir, slot),
     readYourWritesTimeoutMs: numberFrom(env.KEPLER_READ_YOUR_WRITES_TIMEOUT_MS) ?? file.readYourWritesTimeoutMs ?? 5000,
     projectionsThread: env.KEPLER_PROJECTIONS_THREAD === undefined ? (file.projectionsThread ?? true) : env.KEPLER_PROJECTIONS_THREAD !== '0',
+    readyMaxGapSeconds: numberFrom(env.KEPLER_READY_MAX_GAP_SECONDS) ?? 120,
   };
 }
 

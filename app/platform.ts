@@ -6,6 +6,7 @@ import type { PlatformStatus } from '../query-api/index.js';
 import type { ReadStore } from '../readstore/index.js';
 import type { Slot } from '../messaging/index.js';
 import { slotCheckpointName } from '../slots/index.js';
+import { followerGaps, type FollowerGap } from '../telemetry/index.js';
 
 /** Something that follows the event store until stopped, such as a processor or an integration publisher. */
 export interface Follower {
@@ -51,6 +52,7 @@ export class Platform {
   readonly processors: Follower[] = [];
   readonly projections: ProjectionRunner[] = [];
   private readonly running = new Map<Follower | ProjectionRunner, Promise<void>>();
+  private readonly ended = new WeakSet<Follower | ProjectionRunner>();
   private waiters: Waiter[] = [];
   private readonly models: LiveReadModels;
   private onFailure: (error: unknown) => void = () => {};
@@ -94,7 +96,21 @@ export class Platform {
   }
 
   private launch(follower: Follower | ProjectionRunner): void {
-    this.running.set(follower, follower.run().catch((error: unknown) => this.fail(error)));
+    this.running.set(
+      follower,
+      follower
+        .run()
+        .catch((error: unknown) => this.fail(error))
+        .finally(() => this.ended.add(follower)),
+    );
+  }
+
+  /** This process's followers, and whether each is still running (for readiness). */
+  followersRunning(): Array<{ name: string; running: boolean }> {
+    return [...this.running.keys()].map((follower) => ({
+      name: 'status' in follower ? follower.status.name : `projection:${follower.name}`,
+      running: !this.ended.has(follower),
+    }));
   }
 
   private fail(error: unknown): void {
@@ -144,12 +160,12 @@ export class Platform {
   /**
    * Caught up when every follower of the whole platform, in this process or
    * another, has processed everything in the store, including what the
-   * processors themselves appended.
+   * processors themselves appended. Each follower's gap says how far behind it is.
    */
-  async status(): Promise<PlatformStatus> {
+  async status(): Promise<PlatformStatus & { subscriptions: FollowerGap[] }> {
     const head = await this.events.headPosition();
-    const subscriptions = [...(await this.processorPositions()), ...(await this.projectionPositions())];
-    return { caughtUp: subscriptions.every((s) => s.position >= head), head, subscriptions };
+    const positions = [...(await this.processorPositions()), ...(await this.projectionPositions())];
+    return { caughtUp: positions.every((s) => s.position >= head), head, subscriptions: await followerGaps(this.events, head, positions) };
   }
 
   private async processorPositions(): Promise<Array<{ name: string; position: number }>> {

@@ -2,16 +2,22 @@
 // and the processors use two cores. It opens its own connections to the stores
 // and keeps its own durable checkpoints; the main thread sees them through those.
 import { parentPort, workerData } from 'node:worker_threads';
+import type { ScopeMetrics } from '@opentelemetry/sdk-metrics';
+import { closeLogShipping, collectThreadMetrics, serviceIdentity, startTelemetry, stopTelemetry } from '../telemetry/index.js';
 import type { KeplerConfig } from './config.js';
 import { createLogger } from './logger.js';
+import { packageVersion } from './package-root.js';
 import { Platform } from './platform.js';
 import { openEventStore, openReadStore, waitingOptions } from './stores.js';
 
-export type ToProjectionsThread = { type: 'stop' };
-export type FromProjectionsThread = { type: 'started' } | { type: 'stopped' } | { type: 'failed'; message: string };
+export type ToProjectionsThread = { type: 'stop' } | { type: 'collect-metrics'; id: number };
+export type FromProjectionsThread = { type: 'started' } | { type: 'stopped' } | { type: 'failed'; message: string } | { type: 'metrics'; id: number; scopes: ScopeMetrics[] };
 
 const config = workerData as KeplerConfig;
-const logger = createLogger('kepler-projections');
+const slot = { slot: config.slot };
+// The thread's own telemetry: its spans go out on their own; its metrics are asked for by the main thread at each scrape.
+await startTelemetry(serviceIdentity({ version: packageVersion(), roles: config.roles, ...slot }));
+const logger = createLogger('kepler-projections', { roles: config.roles, ...slot });
 const events = await openEventStore(config.eventStore, waitingOptions(config, logger));
 const reads = await openReadStore(config.readStore, waitingOptions(config, logger));
 const platform = new Platform(events, reads, logger, { processors: false, projections: true, partition: config.partition });
@@ -24,11 +30,16 @@ await platform.start((error) => {
 post({ type: 'started' });
 
 parentPort!.on('message', (message: ToProjectionsThread) => {
-  if (message.type !== 'stop') return;
+  if (message.type === 'collect-metrics') {
+    void collectThreadMetrics().then((scopes) => post({ type: 'metrics', id: message.id, scopes }));
+    return;
+  }
   void (async () => {
     await platform.stop();
     await reads.close();
     await events.close();
+    await stopTelemetry();
+    await closeLogShipping();
     post({ type: 'stopped' });
     parentPort!.close();
   })();

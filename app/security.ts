@@ -42,6 +42,7 @@ export async function httpSecurity(config: KeplerConfig, logger: Logger): Promis
         corsOrigins: config.http.corsOrigins,
       }),
     schemes: config.auth ? securitySchemes(verifier?.tokenEndpoint ?? `${config.auth.issuer.replace(/\/$/, '')}/token`) : {},
-    operationSecurity: config.auth ? operationSecurity : () => undefined,
+    // A public path needs nothing: an empty requirement says so in the OpenAPI document.
+    operationSecurity: config.auth ? (method, url) => (config.publicPaths.includes(url) ? [] : operationSecurity(method, url)) : () => undefined,
   };
 }

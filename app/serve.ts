@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
+import type { ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import type { Logger } from 'pino';
 import { redactDeep } from '../authentication/index.js';
 import { ApprovalService, CommandService, IdempotencyLedger, registerCommandApi } from '../command-api/index.js';
@@ -7,8 +8,21 @@ import { LiveReadModels, type ExceptionView } from '../projections/index.js';
 import { createHttpServer, registerQueryApi } from '../query-api/index.js';
 import type { EventStore } from '../eventstore/index.js';
 import type { ReadStore } from '../readstore/index.js';
-import { startTelemetry, stopTelemetry } from '../telemetry/index.js';
+import {
+  addMetricSource,
+  closeLogShipping,
+  instrumentHttp,
+  observePlatformState,
+  observeReadiness,
+  registerOperationalRoutes,
+  serviceIdentity,
+  startTelemetry,
+  stopTelemetry,
+  type ReadinessCheck,
+} from '../telemetry/index.js';
 import type { AmqpConfig, KeplerConfig, Role } from './config.js';
+import { platformReadiness, platformStateSource, queueStatus } from './observability.js';
+import { packageVersion } from './package-root.js';
 import { Platform } from './platform.js';
 import type { FromProjectionsThread, ToProjectionsThread } from './projections-thread.js';
 import { httpSecurity, refuseUnguardedListen, warnIfUnguarded } from './security.js';
@@ -25,7 +39,7 @@ export interface RunningPlatform {
 export async function startPlatform(config: KeplerConfig, logger: Logger): Promise<RunningPlatform> {
   refuseUnguardedListen(config);
   warnIfUnguarded(config, logger);
-  await startTelemetry('kepler');
+  await startTelemetry(serviceIdentity({ version: packageVersion(), roles: config.roles, slot: config.slot }));
   const events = await openEventStore(config.eventStore, waitingOptions(config, logger));
   const reads = await openReadStore(config.readStore, waitingOptions(config, logger));
   const has = (role: Role) => config.roles.includes(role);
@@ -43,6 +57,7 @@ export async function startPlatform(config: KeplerConfig, logger: Logger): Promi
     https: config.http.tls && { cert: await readFile(config.http.tls.cert), key: await readFile(config.http.tls.key) },
     security: await httpSecurity(config, logger),
   });
+  instrumentHttp(app);
   const models = new LiveReadModels(reads);
   if (has('command-api')) {
     const findException = async (id: string) => (await reads.get(await models.collection('exceptions'), id)) as ExceptionView | null;
@@ -54,6 +69,26 @@ export async function startPlatform(config: KeplerConfig, logger: Logger): Promi
   const messaging = config.amqp
     ? await startMessaging(config.amqp, events, logger, { consume: has('ingestion'), publish: has('publisher'), topology: has('topology') }, registry)
     : null;
+  const queues = config.amqp ? queueStatus(config.amqp) : null;
+  // Said once per figure and reason, not at every scrape.
+  const reported = new Set<string>();
+  const stopObserving = observePlatformState(
+    platformStateSource(platform, reads, queues, (what, error) => {
+      const key = `${what}: ${error instanceof Error ? error.message : String(error)}`;
+      if (reported.has(key)) return;
+      reported.add(key);
+      logger.warn({ err: error, figure: what }, 'a platform-state figure could not be derived (said once)');
+    }),
+  );
+  const stopThreadMetrics = projectionsThread ? addMetricSource('projections', () => projectionsThread.metrics()) : null;
+  const ready = () =>
+    platformReadiness(platform, events, reads, {
+      maxGapSeconds: config.readyMaxGapSeconds,
+      projectionsThread: projectionsThread && { running: projectionsThread.running },
+      others: messaging?.checks() ?? [],
+    });
+  registerOperationalRoutes(app, { ready });
+  const stopObservingReadiness = observeReadiness(ready);
   // /status is always served, so every process can be watched; the queries only where the role says.
   registerQueryApi(app, {
     queries: has('query-api'),
@@ -61,7 +96,12 @@ export async function startPlatform(config: KeplerConfig, logger: Logger): Promi
     logger,
     // The broker's state is shown beside the subscriptions, so caughtUp does not depend on it.
     // Connection state may quote a URL: no password in it reaches a client.
-    status: async () => redactDeep({ ...(await platform.status()), ...(messaging && { messaging: messaging.status() }) }),
+    status: async () =>
+      redactDeep({
+        ...(await platform.status()),
+        ...(messaging && { messaging: messaging.status() }),
+        ...(queues && { queues: await queues.report() }),
+      }),
     waitForPosition: (projection, position, timeoutMs) => platform.waitForPosition(projection, position, timeoutMs),
     readYourWritesTimeoutMs: config.readYourWritesTimeoutMs,
   });
@@ -70,12 +110,17 @@ export async function startPlatform(config: KeplerConfig, logger: Logger): Promi
   const stop = () =>
     (stopping ??= (async () => {
       await app.close();
+      stopObserving();
+      stopObservingReadiness();
+      stopThreadMetrics?.();
       await messaging?.stop();
       await platform.stop();
       await projectionsThread?.stop();
       await reads.close();
       await events.close();
       await stopTelemetry();
+      // Last, so that the lines stopping wrote are shipped too.
+      await closeLogShipping();
     })());
 
   const fail = (error: unknown) => {
@@ -91,6 +136,9 @@ export async function startPlatform(config: KeplerConfig, logger: Logger): Promi
 interface ProjectionsThread {
   stop(): Promise<void>;
   onFailure(handler: (error: unknown) => void): void;
+  readonly running: boolean;
+  /** The thread's own metrics, for this process's /metrics. */
+  metrics(): Promise<ScopeMetrics[]>;
 }
 
 /** Projections on a second core: a worker thread with its own store connections. */
@@ -98,19 +146,40 @@ async function startProjectionsThread(config: KeplerConfig, logger: Logger): Pro
   const worker = new Worker(new URL('./projections-thread.js', import.meta.url), { workerData: config });
   let failed: (error: unknown) => void = (error) => logger.fatal({ err: error }, 'projections thread failed');
   let stopping = false;
+  let exited = false;
+  let asked = 0;
+  const answers = new Map<number, (scopes: ScopeMetrics[]) => void>();
   await new Promise<void>((resolve, reject) => {
     worker.once('error', reject);
     worker.on('message', (message: FromProjectionsThread) => {
       if (message.type === 'started') resolve();
       if (message.type === 'failed') failed(new Error(`projections: ${message.message}`));
+      if (message.type === 'metrics') {
+        answers.get(message.id)?.(message.scopes);
+        answers.delete(message.id);
+      }
     });
   });
   worker.on('error', (error) => failed(error));
   worker.on('exit', (code) => {
+    exited = true;
+    for (const answer of answers.values()) answer([]);
+    answers.clear();
     if (!stopping) failed(new Error(`projections thread exited with ${code}`));
   });
   return {
     onFailure: (handler) => (failed = handler),
+    get running() {
+      return !exited;
+    },
+    metrics: () => {
+      if (exited || stopping) return Promise.resolve([]);
+      const id = ++asked;
+      return new Promise((resolve) => {
+        answers.set(id, resolve);
+        worker.postMessage({ type: 'collect-metrics', id } satisfies ToProjectionsThread);
+      });
+    },
     stop: async () => {
       stopping = true;
       const exited = new Promise((resolve) => worker.once('exit', resolve));
@@ -122,6 +191,8 @@ async function startProjectionsThread(config: KeplerConfig, logger: Logger): Pro
 
 interface Messaging {
   status(): unknown;
+  /** Readiness: the consumer and the publisher are connected. */
+  checks(): ReadinessCheck[];
   stop(): Promise<void>;
 }
 
@@ -149,6 +220,11 @@ async function startMessaging(
   void publisher?.run();
   return {
     status: () => ({ ...(consumer && { feed: consumer.status }), ...(publisher && { publisher: publisher.status }), ...(reconciler && { topology: reconciler.status }) }),
+    checks: () => [
+      ...(consumer ? [connectedCheck('amqp:feed-consumer', consumer.status)] : []),
+      // A publisher the slot registry switched off (the idle slot's) holds no connection, and is ready so.
+      ...(publisher ? [publisher.status.active ? connectedCheck('amqp:publisher', publisher.status) : { name: 'amqp:publisher', ok: true, detail: 'idle: the slot registry has it off' }] : []),
+    ],
     stop: async () => {
       await Promise.all([consumer?.stop(), publisher?.stop(), reconciler?.stop()]);
     },
@@ -186,4 +262,8 @@ async function startGateway(config: KeplerConfig, logger: Logger, events: EventS
         await stopTelemetry();
       })()),
   };
+}
+
+function connectedCheck(name: string, status: { connected: boolean; lastError: string | null }): ReadinessCheck {
+  return { name, ok: status.connected, ...(!status.connected && { detail: status.lastError ?? 'not connected yet' }) };
 }

@@ -1,8 +1,19 @@
-// Store opening lives in stores/, below app/ and regression/, which both use it.
+// Store opening lives in stores/, below app/ and regression/, which both use it. What
+// app/ adds is wiring: every event store a process opens is measured through the same
+// decorator of the port (telemetry), whichever adapter it is.
 import type { Logger } from 'pino';
-import type { OpenOptions } from '../stores/index.js';
+import type { EventStore } from '../eventstore/index.js';
+import { openEventStore as openStore, type EventStoreConfig, type OpenOptions } from '../stores/index.js';
+import { InstrumentedEventStore } from '../telemetry/index.js';
 
-export { openEventStore, openReadStore, readTlsFiles, type OpenOptions } from '../stores/index.js';
+export { openReadStore, readTlsFiles, type OpenOptions } from '../stores/index.js';
+
+/** OpenTelemetry's db.system.name of each adapter (EventStoreDB has none registered). */
+const DB_SYSTEM: Record<EventStoreConfig['kind'], string> = { sqlite: 'sqlite', postgres: 'postgresql', eventstoredb: 'eventstoredb' };
+
+export async function openEventStore(config: EventStoreConfig, options: OpenOptions = {}): Promise<EventStore> {
+  return new InstrumentedEventStore(await openStore(config, options), DB_SYSTEM[config.kind]);
+}
 
 /** How this process waits for its stores: as configured, saying on the log what it waits for and what it lost. */
 export function waitingOptions(config: { storeWaitMs?: number }, logger: Logger): OpenOptions {

@@ -31,6 +31,10 @@ export interface RouteRule {
 
 export const ROUTE_SCOPES: readonly RouteRule[] = [
   { method: 'GET', url: '/status', scope: null },
+  // Public by default (auth.publicPaths); an operator who takes them off the list wants a valid token, no more.
+  { method: 'GET', url: '/health/live', scope: null },
+  { method: 'GET', url: '/health/ready', scope: null },
+  { method: 'GET', url: '/metrics', scope: null },
   { method: 'GET', url: '/trades', scope: 'trades:read' },
   { method: 'GET', url: '/trades/:ref', scope: 'trades:read' },
   { method: 'GET', url: '/positions', scope: 'positions:read' },

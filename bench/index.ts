@@ -6,6 +6,7 @@ import autocannon from 'autocannon';
 import { writeBlockTradeFeed, writeLargeFeed } from './feed-generator.js';
 import { deleteBenchTopology, rate, regressionSection, runMeasured, ServeProcess, startFerretDb } from './platform.js';
 import { cutoverSection } from './cutover.js';
+import { observabilityCost } from './observability.js';
 import { postgresSection } from './postgres.js';
 
 type Section = () => Promise<void>;
@@ -241,6 +242,7 @@ const SECTIONS: Record<string, Section> = {
   block: blockTrade,
   cutover: () => cutoverSection(report),
   postgres: () => postgresSection(report),
+  observe: () => observabilityCost(work, report),
 };
 
 const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(SECTIONS);

@@ -6,7 +6,7 @@ import { entitlementsOf, isEntitled, refuseAccount, refuseScope, type Scope } fr
 import { canonicalPrice, canonicalTerms, termsErrors, type TradeTerms } from '../domain/index.js';
 import { deterministicId, type Actor } from '../eventstore/index.js';
 import { sendProblem, type Problem } from '../query-api/index.js';
-import { inSpan } from '../telemetry/index.js';
+import { CommandMetrics, inSpan } from '../telemetry/index.js';
 import type { ApprovalService, LoadedApproval, PendingApproval } from './approvals.js';
 import { IdempotencyLedger, type StoredResponse } from './idempotency.js';
 import {
@@ -52,8 +52,21 @@ export function registerCommandApi(app: FastifyInstance, deps: CommandApiDepende
   const problems = { description: 'RFC 9457 problem details', content: { 'application/problem+json': { schema: ProblemSchema } } };
   const responses = (status: number) => ({ [status]: CommandResult, '4xx': problems, '5xx': problems });
   const withApproval = (status: number) => ({ ...responses(status), 202: PendingApprovalResult });
-  const run = (request: FastifyRequest, reply: FastifyReply, status: number, accounts: AccountsOf, execute: (context: CommandContext) => Promise<Outcome>) =>
-    runCommand(deps, request, reply, status, accounts, execute);
+  const metrics = new CommandMetrics();
+  const run = async (request: FastifyRequest, reply: FastifyReply, status: number, accounts: AccountsOf, execute: (context: CommandContext) => Promise<Outcome>) => {
+    const command = `${request.method} ${request.routeOptions.url ?? ''}`;
+    let answered: FastifyReply;
+    try {
+      answered = await runCommand(deps, request, reply, status, accounts, execute);
+    } catch (error) {
+      metrics.answered(command, 'error', false);
+      throw error;
+    }
+    const outcome = reply.statusCode < 400 ? 'ok' : (problemSlug(reply) ?? String(reply.statusCode));
+    metrics.answered(command, outcome, reply.getHeader('idempotent-replay') === 'true');
+    request.log.debug({ correlation_id: tradeRefOf(request), command, outcome, status: reply.statusCode }, 'command answered');
+    return answered;
+  };
   const tradeAccount = (ref: string) => () => deps.commands.tradeAccount(ref).then((account) => [account]);
   const { approvals } = deps;
 
@@ -67,7 +80,7 @@ export function registerCommandApi(app: FastifyInstance, deps: CommandApiDepende
     const { ref } = request.params;
     if (tradeRef !== undefined && tradeRef !== ref) {
       const message = `must be the trade of the path, ${ref}`;
-      return sendProblem(reply, problem(422, 'validation-failed', 'Invalid trade', `tradeRef ${message}`, { errors: [{ field: 'tradeRef', message }] }));
+      return refuse(reply, problem(422, 'validation-failed', 'Invalid trade', `tradeRef ${message}`, { errors: [{ field: 'tradeRef', message }] }));
     }
     const accounts = async () => [await deps.commands.tradeAccount(ref), terms.account];
     return run(request, reply, 201, accounts, (context) => withValidTerms(terms, (t) => deps.commands.amendTrade(ref, t, context)));
@@ -176,6 +189,20 @@ async function resubmissionAccounts(commands: CommandService, exceptionId: strin
   return accounts;
 }
 
+/** The problem type each refused reply carried, for the command metrics (fastify's replies take no new properties). */
+const problemTypes = new WeakMap<FastifyReply, string>();
+
+/** The last segment of the problem type the reply carries (version-conflict, busy, …). */
+function problemSlug(reply: FastifyReply): string | undefined {
+  return problemTypes.get(reply)?.split('/').pop();
+}
+
+function tradeRefOf(request: FastifyRequest): string | undefined {
+  const params = request.params as { ref?: string } | undefined;
+  const body = request.body as { tradeRef?: unknown } | undefined;
+  return params?.ref ?? (typeof body?.tradeRef === 'string' ? body.tradeRef : undefined);
+}
+
 function holdReason(body: unknown): string {
   return reasonIn(body, 'held by operations');
 }
@@ -219,7 +246,7 @@ async function runCommand(
   const ifMatch = header(request, 'if-match');
   const expectedVersions = ifMatch === undefined ? undefined : parseIfMatch(ifMatch);
   if (expectedVersions === null) {
-    return sendProblem(reply, problem(400, 'invalid-header', 'Invalid If-Match', 'If-Match must be "*" or entity tags such as "3" or "3", "4"', { parameter: 'if-match' }));
+    return refuse(reply, problem(400, 'invalid-header', 'Invalid If-Match', 'If-Match must be "*" or entity tags such as "3" or "3", "4"', { parameter: 'if-match' }));
   }
   const sent = header(request, 'idempotency-key');
   // A key is the principal's own: another principal sending the same key is another request altogether.
@@ -232,7 +259,7 @@ async function runCommand(
     if (standing.kind === 'answered') return replay(reply, standing.response, requestHash);
     if (standing.requestHash !== requestHash) return keyReused(reply);
   }
-  const outcome = await inSpan(`${request.method} ${request.routeOptions.url ?? request.url}`, request.headers, (traceparent) =>
+  const outcome = await inSpan(`command ${request.method} ${request.routeOptions.url ?? request.url}`, request.headers, (traceparent) =>
     execute({
       inputId: key ? IdempotencyLedger.inputId(key) : randomUUID(),
       ...(expectedVersions !== undefined && expectedVersions !== '*' && { expectedVersions }),
@@ -252,8 +279,14 @@ async function runCommand(
   return recorded.first ? send(reply, recorded.response) : replay(reply, recorded.response, requestHash);
 }
 
+/** Sends a problem, keeping its type for the command metrics. */
+function refuse(reply: FastifyReply, refusal: Problem): FastifyReply {
+  problemTypes.set(reply, refusal.type);
+  return sendProblem(reply, refusal);
+}
+
 function send(reply: FastifyReply, answer: StoredResponse): FastifyReply {
-  if (answer.status >= 400) return sendProblem(reply, answer.body as Problem);
+  if (answer.status >= 400) return refuse(reply, answer.body as Problem);
   if (answer.etag) reply.header('etag', answer.etag);
   if (answer.status === 202) reply.header('location', `/approvals/${encodeURIComponent((answer.body as PendingApproval).approvalId)}`);
   return reply.code(answer.status).send(answer.body);
@@ -266,7 +299,7 @@ function replay(reply: FastifyReply, first: StoredResponse, requestHash: string)
 }
 
 function keyReused(reply: FastifyReply): FastifyReply {
-  return sendProblem(reply, problem(422, 'idempotency-key-reused', 'Idempotency-Key reused', 'this Idempotency-Key was already used with a different request'));
+  return refuse(reply, problem(422, 'idempotency-key-reused', 'Idempotency-Key reused', 'this Idempotency-Key was already used with a different request'));
 }
 
 function header(request: FastifyRequest, name: string): string | undefined {

@@ -16,7 +16,25 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { pino, type Logger } from 'pino';
 import type { EventStore } from '../eventstore/index.js';
-import { RecordWriter } from '../ingestion/index.js';
+import { RecordWriter, type IntakeItem } from '../ingestion/index.js';
+import {
+  counter,
+  countDuplicates,
+  isTraceparent,
+  rabbitMqAttributes,
+  secondsHistogram,
+  secondsSince,
+  SpanKind,
+  startBatchSpan,
+  startChildOf,
+  startEventSpan,
+  traceparentOf,
+  tracingEnabled,
+  withinBatch,
+  withSpan,
+  LAG_BUCKETS,
+  type Span,
+} from '../telemetry/index.js';
 import { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
 import { errorMessage, openConnection, redactUrl, type AmqpTls } from './connection.js';
 import { decodeFeedMessage, type DecodedFeedMessage } from './feed-message.js';
@@ -115,6 +133,15 @@ export class FeedConsumer {
     lastError: null,
   };
 
+  private readonly metrics = {
+    consumed: counter('messaging.client.consumed.messages', 'Feed messages delivered to the consumer and settled', '{message}'),
+    processDuration: secondsHistogram('messaging.process.duration', 'Time to make one batch of feed messages durable, from delivery to acknowledgement'),
+    deadLettered: counter('kepler.feed.dead_lettered', 'Feed messages that can never be processed: recorded, then dead-lettered', '{message}'),
+    lag: secondsHistogram('kepler.feed.delivery.lag', 'Now minus the feed message timestamp, at delivery (whole seconds: AMQP timestamps are)', LAG_BUCKETS),
+  };
+  private readonly attributes: { process: Record<string, string> };
+  private readonly debug: boolean;
+
   constructor(private readonly options: FeedConsumerOptions) {
     this.writer = new RecordWriter(options.store);
     this.names = topologyNames(options.prefix ?? DEFAULT_PREFIX);
@@ -123,6 +150,8 @@ export class FeedConsumer {
     this.maxBatch = Math.min(options.maxBatch ?? this.prefetch, this.prefetch);
     this.batchDelayMs = options.batchDelayMs ?? 5;
     this.logger = (options.logger ?? pino({ level: 'silent' })).child({ component: 'feed-consumer', slot: options.slot, queue: this.queue });
+    this.attributes = { process: { 'messaging.system': 'rabbitmq', 'messaging.destination.name': this.queue, 'messaging.operation.name': 'process' } };
+    this.debug = this.logger.isLevelEnabled('debug');
   }
 
   get status(): FeedConsumerStatus {
@@ -273,18 +302,62 @@ export class FeedConsumer {
   /** Writes one batch and, once it is durable, settles its messages. Never rejects. */
   private async process(session: Session, batch: ConsumeMessage[]): Promise<void> {
     if (session.ended) return;
-    try {
-      const decoded: DecodedFeedMessage[] = batch.map((message) =>
-        decodeFeedMessage({ content: message.content, headers: message.properties.headers, messageId: message.properties.messageId }),
+    const started = process.hrtime.bigint();
+    this.recordLag(batch);
+    // With tracing on: one consumer span for the batch, linked to every message's trace, and one
+    // per message that carries a traceparent, whose context its events are stamped with.
+    const tracing = tracingEnabled();
+    const traceparents = tracing
+      ? batch.map((message) => {
+          const header = message.properties.headers?.traceparent;
+          return isTraceparent(header) ? header : undefined;
+        })
+      : [];
+    const batchSpan = tracing
+      ? startBatchSpan(
+          `process ${this.queue}`,
+          traceparents.map((traceparent) => ({ metadata: traceparent ? { traceparent } : {} })),
+          { ...rabbitMqAttributes('process', this.queue, {}), 'messaging.batch.message_count': batch.length },
+          SpanKind.CONSUMER,
+        )
+      : null;
+    const spans = traceparents.map((traceparent, i) => {
+      const message = batch[i]!;
+      return startEventSpan(
+        `process ${this.queue}`,
+        traceparent,
+        rabbitMqAttributes('process', this.queue, {
+          routingKey: message.fields.routingKey,
+          ...(typeof message.properties.messageId === 'string' && { messageId: message.properties.messageId }),
+          ...(typeof message.properties.correlationId === 'string' && { conversationId: message.properties.correlationId }),
+        }),
+        SpanKind.CONSUMER,
       );
-      const outcomes = await this.writer.write(decoded.map((d) => d.item));
+    });
+    try {
+      const decoded: DecodedFeedMessage[] = batch.map((message, i) => {
+        const one = decodeFeedMessage({ content: message.content, headers: message.properties.headers, messageId: message.properties.messageId });
+        const span = spans[i];
+        if (span && one.item.kind === 'record') one.item.traceparent = traceparentOf(span) ?? one.item.traceparent;
+        return one;
+      });
+      const writing = Date.now();
+      const outcomes = await withinBatch(batchSpan, () => this.writer.write(decoded.map((d) => d.item)));
+      // The batch was one write; each traced message's trace shows its part of it.
+      spans.forEach((span, i) => {
+        if (span) appendSpan(span, decoded[i]!.item, writing);
+      });
       const report: FeedBatchReport = { messages: batch.length, accepted: 0, duplicates: 0, rejected: 0, deadLettered: 0, redelivered: 0 };
       outcomes.forEach((outcome, i) => {
         if (decoded[i]!.settle === 'dead-letter') report.deadLettered++;
         else if (outcome === 'accepted') report.accepted++;
-        else if (outcome === 'duplicate') report.duplicates++;
-        else report.rejected++;
+        else if (outcome === 'duplicate') {
+          report.duplicates++;
+          const item = decoded[i]!.item;
+          if (item.source) countDuplicates(item.source, 1);
+        } else report.rejected++;
         if (batch[i]!.fields.redelivered) report.redelivered++;
+        if (this.debug) withSpan(spans[i] ?? null, () => this.logger.debug(messageLogFields(batch[i]!, decoded[i]!, outcome), 'feed message taken'));
       });
       for (const key of ['messages', 'accepted', 'duplicates', 'rejected', 'deadLettered', 'redelivered'] as const) this.counters[key] += report[key];
       this.counters.batches++;
@@ -298,9 +371,43 @@ export class FeedConsumer {
         else lastAck = batch[i]!;
       }
       if (lastAck) channel.ack(lastAck, true);
+      this.metrics.consumed.add(batch.length, this.attributes.process);
+      if (report.deadLettered > 0) this.metrics.deadLettered.add(report.deadLettered);
+      this.metrics.processDuration.record(secondsSince(started), this.attributes.process);
     } catch (error) {
       this.logger.error({ err: error }, 'feed batch failed; it will be redelivered');
       session.end(error instanceof Error ? error : new Error(String(error)));
+    } finally {
+      for (const span of spans) span?.end();
     }
   }
+
+  /** Delivery lag: now minus the message's timestamp property, where the publisher set one. */
+  private recordLag(batch: readonly ConsumeMessage[]): void {
+    const now = Date.now() / 1000;
+    for (const message of batch) {
+      const timestamp = message.properties.timestamp as unknown;
+      if (typeof timestamp === 'number' && timestamp > 0) this.metrics.lag.record(Math.max(0, now - timestamp));
+    }
+  }
+
+}
+
+/** What one feed message's log line says: which message, file and line, which trade, and what became of it. */
+function messageLogFields(message: ConsumeMessage, decoded: DecodedFeedMessage, outcome: string) {
+  const { item } = decoded;
+  const tradeRef = item.kind === 'record' ? item.record.tradeRef : item.tradeRef;
+  return {
+    ...(typeof message.properties.messageId === 'string' && { message_id: message.properties.messageId }),
+    ...(tradeRef && { correlation_id: tradeRef }),
+    file: item.file,
+    ...(item.line !== null && { line: item.line }),
+    outcome: decoded.settle === 'dead-letter' ? 'dead-lettered' : outcome,
+  };
+}
+
+/** The append of one message's line, as a span of the message's trace (the batch's write, timed as a whole). */
+function appendSpan(parent: Span, item: IntakeItem, startedAt: number): void {
+  const stream = item.kind === 'record' ? `${item.source.toLowerCase()}-${item.sourceSequence}` : 'rejection';
+  startChildOf(parent, `append ${stream}`, { 'db.operation.name': 'append_many', 'kepler.stream': stream }, SpanKind.CLIENT, startedAt).end();
 }

@@ -54,6 +54,8 @@ export function feedLineMessage(line: FeedLineMessage): OutgoingMessage {
       persistent: true,
       contentType: 'text/plain',
       messageId: `${line.file}:${line.line}`,
+      // Seconds, as AMQP has it: what the consumer's delivery lag is measured from.
+      timestamp: Math.floor(Date.now() / 1000),
       headers: { [FEED_HEADERS.source]: line.source, [FEED_HEADERS.file]: line.file, [FEED_HEADERS.line]: line.line },
     },
   };

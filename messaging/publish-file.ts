@@ -5,6 +5,7 @@ import { basename } from 'node:path';
 import type { ConfirmChannel } from 'amqplib';
 import type { FeedSource } from '../domain/index.js';
 import { Cx1FileClassifier, MAX_LINE_LENGTH, readLineBatches, type TrailerStatus } from '../ingestion/cx1/index.js';
+import { rabbitMqAttributes, SpanKind, startRootSpan, traceparentOf } from '../telemetry/index.js';
 import { feedLineMessage } from './feed-message.js';
 
 export interface PublishFileSummary {
@@ -64,7 +65,11 @@ export async function publishFile(channel: ConfirmChannel, exchange: string, pat
     for (const line of lines) {
       if (line.lineNo === 1 || line.lineNo === trailerLine) continue;
       const message = feedLineMessage({ source, file, line: line.lineNo, raw: line.text });
-      if (!channel.publish(exchange, message.routingKey, message.content, message.options)) {
+      const span = startRootSpan(`publish ${exchange}`, rabbitMqAttributes('publish', exchange, { routingKey: message.routingKey, messageId: String(message.options.messageId) }), SpanKind.PRODUCER);
+      if (span) message.options.headers = { ...message.options.headers, traceparent: traceparentOf(span) };
+      const flowing = channel.publish(exchange, message.routingKey, message.content, message.options);
+      span?.end();
+      if (!flowing) {
         await Promise.race([once(channel, 'drain'), once(channel, 'close')]);
       }
       if (++published % confirmEvery === 0) await channel.waitForConfirms();

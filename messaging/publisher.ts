@@ -10,6 +10,21 @@ import { once } from 'node:events';
 import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
 import { pino, type Logger } from 'pino';
 import type { EventStore, RecordedEvent, Subscription } from '../eventstore/index.js';
+import {
+  counter,
+  eventLogFields,
+  FollowerMetrics,
+  rabbitMqAttributes,
+  secondsHistogram,
+  secondsSince,
+  SpanKind,
+  startBatchSpan,
+  startEventSpan,
+  traceparentOf,
+  tracingEnabled,
+  withinBatch,
+  withSpan,
+} from '../telemetry/index.js';
 import { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
 import { errorMessage, openConnection, redactUrl, type AmqpTls } from './connection.js';
 import { DEFAULT_PREFIX, declareTopology, otherSlot, SLOT_HEADER, topologyNames, type QueueType, type Slot, type TopologyNames } from './topology.js';
@@ -176,12 +191,26 @@ export class IntegrationPublisher {
   /** Set when the registry switched this publisher off mid-session. */
   private deactivated = false;
   private active = true;
+  private readonly metrics: {
+    sent: ReturnType<typeof counter>;
+    confirm: ReturnType<typeof secondsHistogram>;
+    follower: FollowerMetrics;
+    attributes: Record<string, string>;
+  };
+  private readonly debug: boolean;
 
   constructor(private readonly options: IntegrationPublisherOptions) {
     this.names = topologyNames(options.prefix ?? DEFAULT_PREFIX);
     this.exchange = this.names.slotEventsExchanges[options.slot];
     this.checkpointName = options.checkpointName ?? `publisher:${options.slot}`;
     this.logger = (options.logger ?? pino({ level: 'silent' })).child({ component: 'integration-publisher', slot: options.slot, exchange: this.exchange });
+    this.debug = this.logger.isLevelEnabled('debug');
+    this.metrics = {
+      sent: counter('messaging.client.sent.messages', 'Integration events published and confirmed by the broker', '{message}'),
+      confirm: secondsHistogram('kepler.publisher.confirm.duration', 'From the first publish of a batch to the broker confirming all of it'),
+      follower: new FollowerMetrics(this.checkpointName),
+      attributes: { 'messaging.system': 'rabbitmq', 'messaging.destination.name': this.exchange, 'messaging.operation.name': 'publish' },
+    };
   }
 
   get status(): IntegrationPublisherStatus {
@@ -288,9 +317,16 @@ export class IntegrationPublisher {
     try {
       for await (const batch of subscription) {
         if (state.failure) throw state.failure;
+        const started = process.hrtime.bigint();
         if (batch.events.length > 0) {
-          await this.publishBatch(channel, batch.events, () => state.failure);
-          await channel.waitForConfirms();
+          const span = startBatchSpan(`publish ${this.exchange}`, batch.events, { ...rabbitMqAttributes('publish', this.exchange, {}), 'messaging.batch.message_count': batch.events.length }, SpanKind.PRODUCER);
+          const sent = await withinBatch(span, async () => {
+            const count = await this.publishBatch(channel, batch.events, () => state.failure);
+            await channel.waitForConfirms();
+            return count;
+          });
+          this.metrics.confirm.record(secondsSince(started), this.metrics.attributes);
+          if (sent > 0) this.metrics.sent.add(sent, this.metrics.attributes);
           await this.options.onConfirmed?.({ events: batch.events.length, position: batch.scannedTo });
         }
         if (state.failure) throw state.failure;
@@ -299,7 +335,10 @@ export class IntegrationPublisher {
           this.position = batch.scannedTo;
         }
         this.published += batch.events.length;
-        if (batch.events.length > 0) this.batches++;
+        if (batch.events.length > 0) {
+          this.batches++;
+          this.metrics.follower.batch(batch.events.length, started);
+        }
       }
     } finally {
       if (watch) clearInterval(watch);
@@ -335,17 +374,35 @@ export class IntegrationPublisher {
     }
   }
 
-  private async publishBatch(channel: ConfirmChannel, events: readonly RecordedEvent[], failed: () => Error | null): Promise<void> {
+  /** Publishes the batch's integration events (not yet confirmed); returns how many. */
+  private async publishBatch(channel: ConfirmChannel, events: readonly RecordedEvent[], failed: () => Error | null): Promise<number> {
+    let sent = 0;
+    const tracing = tracingEnabled();
     for (const event of events) {
       const message = integrationMessage(event, this.options.slot);
       if (!message) continue;
       const failure = failed();
       if (failure) throw failure;
-      if (!channel.publish(this.exchange, message.routingKey, message.content, message.options)) {
+      // A producer span in the event's own trace; consumers continue from it (the traceparent header).
+      const span = tracing
+        ? startEventSpan(
+            `publish ${this.exchange}`,
+            event.metadata.traceparent,
+            rabbitMqAttributes('publish', this.exchange, { routingKey: message.routingKey, messageId: event.id, conversationId: event.metadata.correlationId }),
+            SpanKind.PRODUCER,
+          )
+        : null;
+      if (span) message.options.headers = { ...message.options.headers, traceparent: traceparentOf(span) ?? event.metadata.traceparent };
+      if (this.debug) withSpan(span, () => this.logger.debug({ ...eventLogFields(event), routing_key: message.routingKey }, 'integration event published'));
+      const flowing = channel.publish(this.exchange, message.routingKey, message.content, message.options);
+      span?.end();
+      sent++;
+      if (!flowing) {
         // The socket buffer is full: wait for it to drain, or for the channel to die.
         await Promise.race([once(channel, 'drain'), once(channel, 'close')]);
       }
     }
+    return sent;
   }
 }
 

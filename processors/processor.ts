@@ -20,6 +20,17 @@ import {
   type RegistryState,
   type SlotHandedOver,
 } from '../slots/index.js';
+import {
+  BookingMetrics,
+  eventLogFields,
+  FollowerMetrics,
+  startBatchSpan,
+  startEventSpan,
+  traceparentOf,
+  tracingEnabled,
+  withinBatch,
+  withSpan,
+} from '../telemetry/index.js';
 import { owns, partitionedName, WHOLE, type Partition } from './partition.js';
 
 /**
@@ -91,6 +102,10 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
   private readonly slot: Slot | undefined;
 
   readonly name: string;
+  private readonly metrics: FollowerMetrics;
+  private readonly bookings = new BookingMetrics();
+  /** Per-event log lines cost a look at the level only. */
+  private readonly debug: boolean;
 
   constructor(
     private readonly store: EventStore,
@@ -102,6 +117,8 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
     this.partition = partition;
     this.slot = slot;
     this.name = partitionedName(slot ? slotCheckpointName(definition.name, slot) : definition.name, partition);
+    this.metrics = new FollowerMetrics(this.name);
+    this.debug = logger.isLevelEnabled('debug');
   }
 
   get status(): ProcessorStatus {
@@ -119,7 +136,11 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
       if (this.stopping) break;
       // The live slot as of each position is read from the registry's history, so it only needs reading when it changed.
       if (this.slot && batch.events.some(isRegistryEvent)) this.registry = await readRegistry(this.store);
-      await this.processWhileBusy(batch.events, batch.scannedTo);
+      const started = process.hrtime.bigint();
+      // One span per batch, linked to every trace in it; each event's handling is a span of its own trace.
+      const span = startBatchSpan(`${this.name} batch`, batch.events, { 'kepler.subscription': this.name });
+      await withinBatch(span, () => this.processWhileBusy(batch.events, batch.scannedTo));
+      this.metrics.batch(batch.events.length, started);
       this.position = batch.scannedTo;
     }
     if (this.trailingCheckpoint) clearTimeout(this.trailingCheckpoint);
@@ -242,8 +263,10 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
       let conflicts = 0;
       outcomes.forEach((outcome, i) => {
         const [stream, entry] = writes[i]!;
-        if (outcome.ok) this.remember(stream, { state: entry.state, revision: outcome.nextRevision, ownership: entry.ownership });
-        else {
+        if (outcome.ok) {
+          this.remember(stream, { state: entry.state, revision: outcome.nextRevision, ownership: entry.ownership });
+          this.bookings.appended(entry.appended);
+        } else {
           this.cache.delete(stream);
           conflicts++;
         }
@@ -260,19 +283,40 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
     }
   }
 
-  /** Decides one input into the entry; true when it decided something. */
+  /**
+   * Decides one input into the entry; true when it decided something. The handling is a
+   * span of the input's own trace (when it carries one), and what it decides carries that
+   * span's context, so the trace goes on from here.
+   */
   private decideInto(entry: Loaded<State> & { appended: EventData[] }, cause: RecordedEvent, input: Input): boolean {
+    let decision: Event[] | null;
+    let traceparent = cause.metadata.traceparent;
+    if (traceparent !== undefined && tracingEnabled()) {
+      const span = startEventSpan(`${this.definition.name} ${cause.type}`, traceparent, { 'kepler.subscription': this.name, 'kepler.event.type': cause.type, 'kepler.stream': cause.stream })!;
+      decision = withSpan(span, () => this.decide(input, entry, cause));
+      traceparent = traceparentOf(span) ?? traceparent;
+      span.end();
+    } else {
+      decision = this.decide(input, entry, cause);
+    }
+    if (!decision) return false;
+    decision.forEach((decided, index) => {
+      entry.state = this.definition.evolve(entry.state, decided);
+      entry.appended.push(toEventData(decided, cause, index, this.slot, traceparent));
+    });
+    return decision.length > 0;
+  }
+
+  /** The decision on one event; null when refused (logged). */
+  private decide(input: Input, entry: Loaded<State>, event: RecordedEvent): Event[] | null {
     const decision = this.definition.decide(input, entry.state);
     if (E.isLeft(decision)) {
       // Inputs come from the store, so a refusal is a defect, not bad data: log it loudly and go on.
-      this.logger.error({ processor: this.name, event: cause.id, error: decision.left }, 'decision refused');
-      return false;
+      this.logger.error({ ...eventLogFields(event), processor: this.name, error: decision.left }, 'decision refused');
+      return null;
     }
-    decision.right.forEach((decided, index) => {
-      entry.state = this.definition.evolve(entry.state, decided);
-      entry.appended.push(toEventData(decided, cause, index, this.slot));
-    });
-    return decision.right.length > 0;
+    if (this.debug) this.logger.debug({ ...eventLogFields(event), processor: this.name, decided: decision.right.map((e) => e.type) }, 'event handled');
+    return decision.right;
   }
 
   private ownershipEventData(event: OwnershipEvent, cause: RecordedEvent): EventData {
@@ -368,8 +412,8 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
   }
 }
 
-function toEventData(event: { type: string; tradeRef: string }, cause: RecordedEvent, index: number, slot: Slot | undefined): EventData {
-  const { source, sourceSequence, file, line, traceparent, actor } = cause.metadata;
+function toEventData(event: { type: string; tradeRef: string }, cause: RecordedEvent, index: number, slot: Slot | undefined, traceparent: string | undefined): EventData {
+  const { source, sourceSequence, file, line, actor } = cause.metadata;
   return {
     id: deterministicId(cause.id, event.type, index),
     type: event.type,

@@ -6,10 +6,12 @@ export { tradesProjection, type TradeStatus, type TradeView } from './trades.js'
 export { positionsProjection, positionDeltas, positionKey, type PositionView } from './positions.js';
 export { exceptionsProjection, exceptionIdOf, type ExceptionView } from './exceptions.js';
 export { approvalsProjection, type ApprovalView } from './approvals.js';
+export { feedProjection, feedCountKey, type FeedRecordCount } from './feed.js';
 
 import type { AnyProjection } from './projection.js';
 import { approvalsProjection } from './approvals.js';
 import { exceptionsProjection } from './exceptions.js';
+import { feedProjection } from './feed.js';
 import { positionsProjection } from './positions.js';
 import { tradesProjection } from './trades.js';
 
@@ -18,4 +20,5 @@ export const PROJECTIONS: readonly AnyProjection[] = [
   positionsProjection as unknown as AnyProjection,
   exceptionsProjection as unknown as AnyProjection,
   approvalsProjection as unknown as AnyProjection,
+  feedProjection as unknown as AnyProjection,
 ];

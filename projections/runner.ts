@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { StoreUnavailableError, type EventStore, type RecordedEvent, type Subscription } from '../eventstore/index.js';
 import type { Document, DocumentWrite, ReadStore } from '../readstore/index.js';
 import { owns, partitionedName, WHOLE, type Partition } from '../processors/partition.js';
+import { eventLogFields, FollowerMetrics, startBatchSpan, startEventSpan, tracingEnabled, withinBatch, withSpan } from '../telemetry/index.js';
 import type { AnyProjection, Projected } from './projection.js';
 
 /** Where one generation of a read model lives and how far it has got. */
@@ -25,6 +26,8 @@ export class ProjectionRunner {
   private stopping = false;
   readonly collection: string;
   readonly checkpointName: string;
+  private readonly metrics: FollowerMetrics;
+  private readonly debug: boolean;
 
   constructor(
     private readonly events: EventStore,
@@ -37,6 +40,8 @@ export class ProjectionRunner {
   ) {
     this.collection = collectionOf(projection.name, generation);
     this.checkpointName = checkpointOf(projection.name, generation, partition);
+    this.metrics = new FollowerMetrics(partitionedName(`projection:${projection.name}`, partition));
+    this.debug = logger.isLevelEnabled('debug');
   }
 
   get name(): string {
@@ -57,7 +62,10 @@ export class ProjectionRunner {
     this.subscription = this.events.subscribe(this.position, { filter: this.projection.filter, batchSize: 5000 });
     for await (const batch of this.subscription) {
       if (this.stopping) break;
-      await this.applyWhileUnavailable(batch.events, batch.scannedTo);
+      const started = process.hrtime.bigint();
+      const span = startBatchSpan(`projection:${this.projection.name} batch`, batch.events, { 'kepler.subscription': `projection:${this.projection.name}` });
+      await withinBatch(span, () => this.applyWhileUnavailable(batch.events, batch.scannedTo));
+      this.metrics.batch(batch.events.length, started);
       this.position = batch.scannedTo;
       this.onBatch?.(this.position, batch.caughtUp);
     }
@@ -111,21 +119,34 @@ export class ProjectionRunner {
 
   /** Applies events to the documents they touch, loading from the store those not yet in the working set. */
   private async project(events: readonly RecordedEvent[], working: WorkingSet): Promise<void> {
-    const { documents, changed } = working;
+    const { documents } = working;
     const keyed = events.map((event) => ({ event, keys: this.projection.keysOf(event).filter((key) => owns(this.partition, key)) }));
     const missing = [...new Set(keyed.flatMap((k) => k.keys))].filter((key) => !documents.has(key));
     const stored = await this.reads.getMany(this.collection, missing);
     for (const key of missing) documents.set(key, (stored.get(key) as (Projected & Document) | undefined) ?? null);
 
+    const tracing = tracingEnabled();
     for (const { event, keys } of keyed) {
-      for (const key of keys) {
-        const doc = documents.get(key) ?? null;
-        if (doc && doc.asOf >= event.position) continue;
-        const next = this.projection.apply(doc, event, key);
-        documents.set(key, next ? ({ ...next, asOf: event.position } as Projected & Document) : null);
-        changed.add(key);
+      if (tracing && event.metadata.traceparent !== undefined) {
+        // An event that carries a trace is projected in a span of that trace (a child of what caused it).
+        const span = startEventSpan(`projection:${this.projection.name} ${event.type}`, event.metadata.traceparent, { 'kepler.subscription': `projection:${this.projection.name}`, 'kepler.event.type': event.type })!;
+        withSpan(span, () => this.applyEvent(event, keys, working));
+        span.end();
+      } else {
+        this.applyEvent(event, keys, working);
       }
     }
+  }
+
+  private applyEvent(event: RecordedEvent, keys: readonly string[], { documents, changed }: WorkingSet): void {
+    for (const key of keys) {
+      const doc = documents.get(key) ?? null;
+      if (doc && doc.asOf >= event.position) continue;
+      const next = this.projection.apply(doc, event, key);
+      documents.set(key, next ? ({ ...next, asOf: event.position } as Projected & Document) : null);
+      changed.add(key);
+    }
+    if (this.debug && keys.length > 0) this.logger.debug({ ...eventLogFields(event), projection: this.projection.name }, 'event projected');
   }
 
   /** Writes the changed documents and the checkpoint together. */

@@ -1,7 +1,9 @@
 import { access, constants } from 'node:fs/promises';
 import { FileIngestor, type FileIngestionSummary } from '../../ingestion/index.js';
 import type { KeplerConfig } from '../config.js';
+import { closeLogShipping, countDuplicates, observePlatformState, serviceIdentity, startTelemetry, stopTelemetry, telemetryConfigured } from '../../telemetry/index.js';
 import { createLogger } from '../logger.js';
+import { packageVersion } from '../package-root.js';
 import { openEventStore, waitingOptions } from '../stores.js';
 
 /** Returns the process exit code: rejected lines are data, only unreadable files fail. */
@@ -12,12 +14,17 @@ export async function ingestCommand(config: KeplerConfig, files: string[], optio
     process.stderr.write('kepler ingest: nothing was ingested\n');
     return 2;
   }
-  const logger = createLogger('kepler-ingest');
+  const logger = createLogger('kepler-ingest', { roles: ['ingest'] });
+  // Nobody scrapes a CLI run: what it measured is pushed over OTLP when asked for (OTEL_METRICS_EXPORTER=otlp), as it exits.
+  const telemetry = telemetryConfigured() ? await startTelemetry(serviceIdentity({ version: packageVersion(), roles: ['ingest'] })) : null;
+  const stopObserving = telemetry ? observePlatformState(null) : null;
   const store = await openEventStore(config.eventStore, waitingOptions(config, logger));
   try {
     const ingestor = new FileIngestor(store, { parseOnThread: true });
     for (const file of files) {
       const summary = await ingestor.ingest(file);
+      if (summary.source) countDuplicates(summary.source, summary.duplicates);
+      logger.info({ file: summary.file, source: summary.source, lines: summary.lines, accepted: summary.accepted, duplicates: summary.duplicates, rejected: summary.rejected, trailer: summary.trailer }, 'file ingested');
       process.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : describe(summary));
     }
     return 0;
@@ -27,6 +34,12 @@ export async function ingestCommand(config: KeplerConfig, files: string[], optio
     return 1;
   } finally {
     await store.close();
+    if (telemetry) {
+      // The last push (at shutdown) reads the figures: only then let go of them.
+      await stopTelemetry();
+      stopObserving?.();
+    }
+    await closeLogShipping();
   }
 }
 

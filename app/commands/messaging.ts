@@ -1,5 +1,7 @@
 import { basename } from 'node:path';
+import { serviceIdentity, startTelemetry, stopTelemetry, telemetryConfigured } from '../../telemetry/index.js';
 import type { KeplerConfig } from '../config.js';
+import { packageVersion } from '../package-root.js';
 
 /** `kepler publish FILE...`: sends each detail line of CX1 files to the feed exchange, one message per line. */
 export async function publishCommand(config: KeplerConfig, files: string[], options: { json: boolean }): Promise<number> {
@@ -8,6 +10,8 @@ export async function publishCommand(config: KeplerConfig, files: string[], opti
     return 2;
   }
   const { declareTopology, openConnection, publishFile, topologyNames, UnpublishableFileError } = await import('../../messaging/index.js');
+  // With tracing on, each line's message starts a trace (a producer span) that Kepler carries on.
+  const traced = telemetryConfigured() ? await startTelemetry(serviceIdentity({ version: packageVersion(), roles: ['publish'], slot: config.amqp.slot })) : null;
   const connection = await openConnection(config.amqp.url, 'kepler-publish');
   try {
     const channel = await connection.createConfirmChannel();
@@ -26,5 +30,6 @@ export async function publishCommand(config: KeplerConfig, files: string[], opti
     return 0;
   } finally {
     await connection.close();
+    if (traced) await stopTelemetry();
   }
 }

@@ -1,13 +1,14 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FileIngestor } from '../../ingestion/index.js';
+import { countDuplicates } from '../../telemetry/index.js';
 import type { KeplerConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { packageRoot } from '../package-root.js';
 import { startPlatform, type RunningPlatform } from '../serve.js';
 
 export async function serveCommand(config: KeplerConfig): Promise<RunningPlatform> {
-  const logger = createLogger();
+  const logger = createLogger('kepler', { roles: config.roles, slot: config.slot });
   let running: RunningPlatform;
   try {
     running = await startPlatform(config, logger);
@@ -33,6 +34,7 @@ export async function startCommand(config: KeplerConfig): Promise<void> {
     lines.push('Loaded the sample feed:');
     for (const file of files) {
       const s = await ingestor.ingest(join(sampleDir, file));
+      if (s.source) countDuplicates(s.source, s.duplicates);
       lines.push(`  ${s.file}: ${s.accepted} accepted, ${s.duplicates} duplicates, ${s.rejected} rejected, trailer ${s.trailer}`);
     }
   }

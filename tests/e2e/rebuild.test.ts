@@ -44,6 +44,7 @@ describe('kepler rebuild', () => {
       expect(rebuild.stdout).toMatch(/trades: rebuilt generation 2/);
       expect(rebuild.stdout).toMatch(/positions: rebuilt generation 2/);
       expect(rebuild.stdout).toMatch(/exceptions: rebuilt generation 2/);
+      expect(rebuild.stdout).toMatch(/feed: rebuilt generation 2/);
 
       await server.caughtUp(120_000);
       await new Promise((r) => setTimeout(r, 600));
@@ -60,7 +61,7 @@ describe('kepler rebuild', () => {
       const tables = () => (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'rm_%'").all() as Array<{ name: string }>).map((t) => t.name).sort();
       const deadline = Date.now() + 15_000;
       while (tables().length > 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      expect(tables()).toEqual(['rm_approvals_g2', 'rm_exceptions_g2', 'rm_positions_g2', 'rm_trades_g2']);
+      expect(tables()).toEqual(['rm_approvals_g2', 'rm_exceptions_g2', 'rm_feed_g2', 'rm_positions_g2', 'rm_trades_g2']);
       db.close();
     } finally {
       await server.stop();

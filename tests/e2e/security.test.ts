@@ -3,6 +3,7 @@
 // client-credentials grant and call the APIs as any client would.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_PUBLIC_PATHS } from '../../authentication/index.js';
 import { ROUTE_SCOPES } from '../../authorization/index.js';
 import { formatDetail } from '../../ingestion/cx1/index.js';
 import { corrupt, tempDir, trd, writeFeedFile } from '../support/feed.js';
@@ -10,8 +11,8 @@ import { ingest, KeplerServer, runCli } from '../support/kepler.js';
 import { ALL_SCOPES, AUDIENCE, TestIdentityProvider } from '../support/oidc.js';
 import { call, expectScopeMatrix } from '../support/http.js';
 
-/** The routes `serve` has; the regression routes are `regress-serve`'s. */
-const SERVE_ROUTES = ROUTE_SCOPES.filter((rule) => !rule.url.startsWith('/regression/'));
+/** The guarded routes `serve` has: the regression routes are `regress-serve`'s, and the public paths need no token. */
+const SERVE_ROUTES = ROUTE_SCOPES.filter((rule) => !rule.url.startsWith('/regression/') && !(DEFAULT_PUBLIC_PATHS as readonly string[]).includes(rule.url));
 
 const TERMS = {
   isin: 'US0378331005',
@@ -120,7 +121,7 @@ describe('security: authentication, authorization and audit through serve', () =
   });
 
   it('serves the public paths (liveness, readiness, metrics) without a token', async () => {
-    for (const path of ['/health/live', '/health/ready', '/metrics']) expect((await call(server.url, 'GET', path)).status, path).not.toBe(401);
+    for (const path of DEFAULT_PUBLIC_PATHS) expect((await call(server.url, 'GET', path)).status, path).not.toBe(401);
   });
 
   it('shows the security schemes and each operation’s scope in the OpenAPI document', async () => {

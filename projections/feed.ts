@@ -1,0 +1,52 @@
+import { FEED_SOURCES, REJECTION_STREAM_PREFIX, type LineRejected, type RecordReceived } from '../domain/index.js';
+import type { RecordedEvent } from '../eventstore/index.js';
+import type { Projected, ProjectionDefinition } from './projection.js';
+
+/**
+ * How many lines the feed brought, per source and outcome (and reason, for a
+ * rejected line): what `kepler_feed_records_total` reports. Counting them at
+ * scrape time would read the whole history; a read model keeps the totals as
+ * the events arrive, so every process reads the same few documents.
+ *
+ * Accepted lines are the received records of the feed's sources (a corrected line
+ * resubmitted for a rejected one included: it took the feed's path); rejected lines
+ * are the LineRejected events. A duplicate appends nothing, so it cannot be counted
+ * here: processes count the duplicates they saw themselves.
+ */
+export interface FeedRecordCount extends Projected {
+  source: string;
+  outcome: 'accepted' | 'rejected';
+  /** The reason code of a rejected line; empty for accepted ones. */
+  reason: string;
+  count: number;
+}
+
+const FEED_STREAM_PREFIXES = FEED_SOURCES.map((source) => `${source.toLowerCase()}-`);
+
+export const feedProjection: ProjectionDefinition<FeedRecordCount> = {
+  name: 'feed',
+  indexes: [],
+  filter: { streamPrefixes: [...FEED_STREAM_PREFIXES, REJECTION_STREAM_PREFIX] },
+  keysOf: (event) => {
+    const counted = countedAs(event);
+    return counted ? [feedCountKey(counted.source, counted.outcome, counted.reason)] : [];
+  },
+  apply(doc, event) {
+    const counted = countedAs(event)!;
+    return { ...counted, count: (doc?.count ?? 0) + 1 };
+  },
+};
+
+function countedAs(event: RecordedEvent): Omit<FeedRecordCount, 'count' | 'asOf'> | null {
+  if (event.type === 'LineRejected') {
+    const data = event.data as LineRejected;
+    return { source: data.source ?? 'UNKNOWN', outcome: 'rejected', reason: data.code };
+  }
+  if (event.stream.startsWith(REJECTION_STREAM_PREFIX)) return null; // a trailer mismatch: a file, not a line
+  const { origin } = event.data as RecordReceived;
+  return { source: origin.source, outcome: 'accepted', reason: '' };
+}
+
+export function feedCountKey(source: string, outcome: string, reason: string): string {
+  return `${source}|${outcome}|${reason}`;
+}

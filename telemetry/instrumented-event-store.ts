@@ -1,0 +1,125 @@
+// Measures the event store from outside: a decorator of the port, so every
+// adapter (SQLite, EventStoreDB, PostgreSQL) is measured the same way without
+// knowing it. Appends are timed (db.client.operation.duration, the semantic
+// conventions' database-client metric), revision conflicts and busy refusals
+// counted, and, inside traced work, each append is a span.
+import { SpanKind, type Attributes } from '@opentelemetry/api';
+import {
+  StoreBusyError,
+  WrongExpectedRevisionError,
+  type AppendableEvent,
+  type AppendOutcome,
+  type Checkpoint,
+  type EventStore,
+  type ExpectedRevision,
+  type StreamAppend,
+} from '../eventstore/index.js';
+import { counter, secondsHistogram, secondsSince } from './instruments.js';
+import { tracingEnabled } from './sdk.js';
+import { failed, startChildSpan } from './tracing.js';
+
+export class InstrumentedEventStore implements EventStore {
+  private readonly duration = secondsHistogram('db.client.operation.duration', 'Duration of event-store appends (one stream, or many in one write)');
+  private readonly conflicts = counter('kepler.eventstore.append.conflicts', 'Stream appends refused because another writer moved the stream first (optimistic concurrency)', '{append}');
+  private readonly busy = counter('kepler.eventstore.busy', 'Writes refused because another process held the store past the wait (retried by processors, 503 to commands)', '{write}');
+  private readonly appended = counter('kepler.eventstore.appended.events', 'Events appended to the store by this process', '{event}');
+  private readonly ok: { append: Attributes; appendMany: Attributes };
+  private readonly failedWith = new Map<string, Attributes>();
+
+  constructor(
+    private readonly inner: EventStore,
+    /** db.system.name: sqlite, eventstoredb, postgresql. */
+    system: string,
+  ) {
+    this.ok = {
+      append: { 'db.system.name': system, 'db.operation.name': 'append' },
+      appendMany: { 'db.system.name': system, 'db.operation.name': 'append_many' },
+    };
+  }
+
+  async append(stream: string, events: readonly AppendableEvent[], expectedRevision: ExpectedRevision) {
+    const span = tracingEnabled() ? startChildSpan(`append ${stream}`, { ...this.ok.append, 'kepler.stream': stream, 'kepler.events': events.length }, SpanKind.CLIENT) : null;
+    const started = process.hrtime.bigint();
+    try {
+      const outcome = await this.inner.append(stream, events, expectedRevision);
+      this.duration.record(secondsSince(started), this.ok.append);
+      this.appended.add(events.length);
+      span?.setAttribute('kepler.position', outcome.position);
+      return outcome;
+    } catch (error) {
+      this.refused(error, 'append', started);
+      if (span) failed(span, error);
+      throw error;
+    } finally {
+      span?.end();
+    }
+  }
+
+  async appendMany(appends: readonly StreamAppend[], options?: { checkpoint?: Checkpoint }): Promise<AppendOutcome[]> {
+    const span = tracingEnabled()
+      ? startChildSpan(appends.length === 1 ? `append ${appends[0]!.stream}` : `append ${appends.length} streams`, { ...this.ok.appendMany, 'kepler.streams': appends.length }, SpanKind.CLIENT)
+      : null;
+    const started = process.hrtime.bigint();
+    try {
+      const outcomes = await this.inner.appendMany(appends, options);
+      this.duration.record(secondsSince(started), this.ok.appendMany);
+      let conflicts = 0;
+      let events = 0;
+      outcomes.forEach((outcome, i) => {
+        if (outcome.ok) events += appends[i]!.events.length;
+        else conflicts++;
+      });
+      if (conflicts > 0) this.conflicts.add(conflicts);
+      if (events > 0) this.appended.add(events);
+      span?.setAttributes({ 'kepler.events': events, 'kepler.conflicts': conflicts });
+      return outcomes;
+    } catch (error) {
+      this.refused(error, 'appendMany', started);
+      if (span) failed(span, error);
+      throw error;
+    } finally {
+      span?.end();
+    }
+  }
+
+  private refused(error: unknown, operation: 'append' | 'appendMany', started: bigint): void {
+    const type = error instanceof WrongExpectedRevisionError ? 'conflict' : error instanceof StoreBusyError ? 'busy' : 'error';
+    if (type === 'conflict') this.conflicts.add(1);
+    if (type === 'busy') this.busy.add(1);
+    const key = `${operation}:${type}`;
+    let attributes = this.failedWith.get(key);
+    if (!attributes) {
+      attributes = { ...this.ok[operation], 'error.type': type };
+      this.failedWith.set(key, attributes);
+    }
+    this.duration.record(secondsSince(started), attributes);
+  }
+
+  readStream(...args: Parameters<EventStore['readStream']>) {
+    return this.inner.readStream(...args);
+  }
+
+  readAll(...args: Parameters<EventStore['readAll']>) {
+    return this.inner.readAll(...args);
+  }
+
+  headPosition() {
+    return this.inner.headPosition();
+  }
+
+  subscribe(...args: Parameters<EventStore['subscribe']>) {
+    return this.inner.subscribe(...args);
+  }
+
+  readCheckpoint(name: string) {
+    return this.inner.readCheckpoint(name);
+  }
+
+  writeCheckpoint(checkpoint: Checkpoint) {
+    return this.inner.writeCheckpoint(checkpoint);
+  }
+
+  close() {
+    return this.inner.close();
+  }
+}

@@ -1,0 +1,119 @@
+// The instruments of this process's own work. Names follow the OpenTelemetry
+// semantic conventions where one exists (http.server.request.duration,
+// db.client.operation.duration, messaging.*); Kepler's own start with kepler.
+// GET /metrics turns them into Prometheus names (dots to underscores, a unit
+// suffix, _total on counters).
+//
+// Cheap on hot paths: instruments are created once per component, attribute
+// sets are built once and reused, and recording is per batch or per request,
+// never per event (the one exception, delivery lag, records with no attributes).
+import type { Attributes, Counter, Histogram, Meter, ObservableGauge, ObservableCounter } from '@opentelemetry/api';
+import { keplerMeter, telemetryGeneration } from './sdk.js';
+
+const instruments = new Map<string, unknown>();
+let instrumentsGeneration = -1;
+
+/** One instrument per name for the life of an SDK: components created later reuse it. */
+function instrument<T>(name: string, create: (meter: Meter) => T): T {
+  if (instrumentsGeneration !== telemetryGeneration()) {
+    instruments.clear();
+    instrumentsGeneration = telemetryGeneration();
+  }
+  let found = instruments.get(name) as T | undefined;
+  if (found === undefined) {
+    found = create(keplerMeter());
+    instruments.set(name, found);
+  }
+  return found;
+}
+
+/** Latency buckets from 0.5 ms to 10 s (the semantic conventions' HTTP advice, with finer steps at the bottom). */
+const SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+/** Lag and age buckets, from a millisecond to an hour. */
+export const LAG_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600];
+
+export function secondsHistogram(name: string, description: string, buckets = SECONDS_BUCKETS): Histogram {
+  return instrument(name, (meter) => meter.createHistogram(name, { description, unit: 's', advice: { explicitBucketBoundaries: buckets } }));
+}
+
+export function counter(name: string, description: string, unit = '1'): Counter {
+  return instrument(name, (meter) => meter.createCounter(name, { description, unit }));
+}
+
+export function observableCounter(name: string, description: string, unit = '1'): ObservableCounter {
+  return instrument(name, (meter) => meter.createObservableCounter(name, { description, unit }));
+}
+
+export function observableGauge(name: string, description: string, unit = '1'): ObservableGauge {
+  return instrument(name, (meter) => meter.createObservableGauge(name, { description, unit }));
+}
+
+export function secondsSince(startedNs: bigint): number {
+  return Number(process.hrtime.bigint() - startedNs) / 1e9;
+}
+
+/** A follower of the event store (processor, projection): its batches. */
+export class FollowerMetrics {
+  private readonly duration = secondsHistogram('kepler.follower.batch.duration', 'Time to handle one batch of events, from the read to the durable checkpoint');
+  private readonly events = counter('kepler.follower.events', 'Events handed to a follower of the event store', '{event}');
+  private readonly attributes: Attributes;
+
+  constructor(subscription: string) {
+    this.attributes = subscriptionAttributes(subscription);
+  }
+
+  /** A batch handled; an empty one (the subscription saying it is caught up) is not counted. */
+  batch(events: number, startedNs: bigint): void {
+    if (events === 0) return;
+    this.duration.record(secondsSince(startedNs), this.attributes);
+    this.events.add(events, this.attributes);
+  }
+}
+
+/** `trade-processor#1of2` → {subscription: trade-processor, partition: 1/2}. */
+export function subscriptionAttributes(name: string): { subscription: string; partition: string } {
+  const match = /^(.*)#(\d+)of(\d+)$/.exec(name);
+  return match ? { subscription: match[1]!, partition: `${match[2]}/${match[3]}` } : { subscription: name, partition: '0/1' };
+}
+
+const BOOKED = { transition: 'booked' } as const;
+const REVERSED = { transition: 'reversed' } as const;
+
+/** Bookings made and reversed, as the booking manager appends them. */
+export class BookingMetrics {
+  private readonly transitions = counter('kepler.booking.transitions', 'Bookings made (booked) and undone (reversed)', '{transition}');
+
+  appended(events: ReadonlyArray<{ type: string }>): void {
+    let booked = 0;
+    let reversed = 0;
+    for (const event of events) {
+      if (event.type === 'TradeBooked') booked++;
+      else if (event.type === 'BookingReversed') reversed++;
+    }
+    if (booked > 0) this.transitions.add(booked, BOOKED);
+    if (reversed > 0) this.transitions.add(reversed, REVERSED);
+  }
+}
+
+/** Commands over HTTP: their outcomes (ok, or the problem type) and idempotent replays. */
+export class CommandMetrics {
+  private readonly outcomes = counter('kepler.commands', 'Commands answered, by route and outcome (ok or the problem type)', '{command}');
+  private readonly replays = counter('kepler.commands.idempotent_replays', 'Commands answered from the Idempotency-Key ledger without running again', '{command}');
+  private readonly attributes = new Map<string, Attributes>();
+
+  answered(command: string, outcome: string, replayed: boolean): void {
+    this.outcomes.add(1, this.attributesOf(command, outcome));
+    if (replayed) this.replays.add(1, this.attributesOf(command, ''));
+  }
+
+  /** Routes and problem types are few: each pair's attribute set is built once. */
+  private attributesOf(command: string, outcome: string): Attributes {
+    const key = `${command}\u0000${outcome}`;
+    let found = this.attributes.get(key);
+    if (!found) {
+      found = outcome === '' ? { command } : { command, outcome };
+      this.attributes.set(key, found);
+    }
+    return found;
+  }
+}

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { followerGaps } from './followers.js';
+import { readiness } from './health.js';
+import { subscriptionAttributes } from './instruments.js';
+import { prometheusName } from './prometheus.js';
+
+describe('telemetry rules', () => {
+  it('names metrics as the Prometheus compatibility rules say: dots to underscores, the unit as a suffix once', () => {
+    expect(prometheusName('http.server.request.duration', 's')).toBe('http_server_request_duration_seconds');
+    expect(prometheusName('kepler.subscription.gap.seconds', 's')).toBe('kepler_subscription_gap_seconds');
+    expect(prometheusName('kepler.feed.records', '{line}')).toBe('kepler_feed_records');
+    expect(prometheusName('kepler.log.size', 'By')).toBe('kepler_log_size_bytes');
+  });
+
+  it('splits a partitioned follower name into subscription and partition', () => {
+    expect(subscriptionAttributes('trade-processor#1of2')).toEqual({ subscription: 'trade-processor', partition: '1/2' });
+    expect(subscriptionAttributes('projection:trades')).toEqual({ subscription: 'projection:trades', partition: '0/1' });
+  });
+
+  it('measures a gap as positions behind the head and the age of the oldest unhandled event; 0 at the head', async () => {
+    const recordedAt = new Date(1_000_000);
+    const reads: number[] = [];
+    const store = {
+      readAll: async (after: number) => {
+        reads.push(after);
+        return { events: [{ recordedAt }] as never, scannedTo: after + 1, endOfStore: false };
+      },
+    };
+    const gaps = await followerGaps(store, 10, [{ name: 'a', position: 10 }, { name: 'b', position: 4 }, { name: 'c', position: 4 }], 1_030_000);
+    expect(gaps).toEqual([
+      { name: 'a', position: 10, gapEvents: 0, gapSeconds: 0 },
+      { name: 'b', position: 4, gapEvents: 6, gapSeconds: 30 },
+      { name: 'c', position: 4, gapEvents: 6, gapSeconds: 30 },
+    ]);
+    expect(reads).toEqual([4]); // one read per distinct lagging position
+  });
+
+  it('is ready only when every store answers, every follower runs and none is too far behind', () => {
+    const ok = { name: 'eventstore', ok: true };
+    const gap = (gapSeconds: number) => ({ name: 'trade-processor', position: 1, gapEvents: 1, gapSeconds });
+    expect(readiness({ stores: [ok], followers: [{ name: 'x', running: true }], gaps: [gap(5)], maxGapSeconds: 60 }).ready).toBe(true);
+    expect(readiness({ stores: [{ name: 'readstore', ok: false, detail: 'down' }], followers: [], gaps: [], maxGapSeconds: 60 }).ready).toBe(false);
+    expect(readiness({ stores: [ok], followers: [{ name: 'x', running: false }], gaps: [], maxGapSeconds: 60 }).ready).toBe(false);
+    const behind = readiness({ stores: [ok], followers: [], gaps: [gap(61)], maxGapSeconds: 60 });
+    expect(behind.ready).toBe(false);
+    expect(behind.checks.find((c) => !c.ok)?.detail).toMatch(/61\.0 s behind/);
+  });
+});
