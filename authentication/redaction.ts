@@ -20,7 +20,8 @@ export const REDACT_PATHS = [
   '*.password',
 ];
 
-export const REDACTED = '[Redacted]';
+/** What stands for a secret in text: the same mark `redactUrl` puts in a URL, so a line reads the same whichever redacted it. */
+export const REDACTED = '***';
 
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@"'\\]*:)[^\s@/"'\\]+@/gi;
 const BEARER = /\b(Bearer\s+)[A-Za-z0-9\-._~+/]+=*/g;

@@ -1,3 +1,4 @@
 export * from './port.js';
 export { deterministicId } from './ids.js';
 export { SqliteEventStore } from './sqlite/index.js';
+export { redactUrl } from './urls.js';

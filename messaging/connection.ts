@@ -1,5 +1,8 @@
 import { connect, type ChannelModel } from 'amqplib';
 
+// The URL without its password, for logs: the one the stores use.
+export { redactUrl } from '../eventstore/index.js';
+
 /** TLS of an amqps:// connection: the CA to trust, and a client certificate and key where the broker asks for one. */
 export interface AmqpTls {
   ca?: Buffer;
@@ -23,17 +26,6 @@ function withHeartbeat(url: string): string {
   const parsed = new URL(url);
   if (!parsed.searchParams.has('heartbeat')) parsed.searchParams.set('heartbeat', String(DEFAULT_HEARTBEAT_SECONDS));
   return parsed.toString();
-}
-
-/** The URL without its password, for logs. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(invalid URL)';
-  }
 }
 
 export function errorMessage(error: unknown): string {

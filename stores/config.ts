@@ -1,7 +1,7 @@
 // Which server each store port runs on, from a URL's scheme: what the CLI's
 // configuration and a regression environment's file both describe.
 import { resolve } from 'node:path';
-import { redactUrl } from '../eventstore/urls.js';
+import { redactUrl } from '../eventstore/index.js';
 
 export interface PostgresSettings {
   /** Connections per pool; each process (and each worker thread) has its own pool. */

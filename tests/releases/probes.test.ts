@@ -68,7 +68,7 @@ describe('regression and replay gates', () => {
     await environment('prod');
     await environment('uat', true);
     const blocked = await releases.gateCheck(id, 'preprod');
-    expect(blocked.gates.find((g) => g.gate === 'replay')).toMatchObject({ verdict: 'pass', reason: expect.stringMatching(/trades, positions, exceptions rebuilt from 40 sampled events/) });
+    expect(blocked.gates.find((g) => g.gate === 'replay')).toMatchObject({ verdict: 'pass', reason: `${PROJECTIONS.map((p) => p.name).join(', ')} rebuilt from 40 sampled events` });
     const regression = blocked.gates.find((g) => g.gate === 'regression')!;
     expect(regression).toMatchObject({ verdict: 'fail', reason: expect.stringMatching(/new signature/) });
     expect(regression.evidenceDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
