@@ -1,7 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type {
   AppendableEvent,
   AppendOutcome,
@@ -17,7 +15,8 @@ import type {
   SubscriptionBatch,
 } from '../port.js';
 import { encodeEvent, StoreBusyError, WrongExpectedRevisionError } from '../port.js';
-import { BackgroundCheckpointer, type BackgroundCheckpointOptions } from './background-checkpointer.js';
+import type { BackgroundCheckpointer } from './background-checkpointer.js';
+import { INSERT_EVENT, openEventDatabase, type EventDatabase, type SqliteEventStoreOptions } from './event-database.js';
 
 interface EventRow {
   position: number;
@@ -28,35 +27,6 @@ interface EventRow {
   data: string;
   metadata: string;
   recorded_at: number;
-}
-
-const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS events (
-    position    INTEGER PRIMARY KEY,
-    stream      TEXT    NOT NULL,
-    revision    INTEGER NOT NULL,
-    id          TEXT    NOT NULL,
-    type        TEXT    NOT NULL,
-    data        TEXT    NOT NULL,
-    metadata    TEXT    NOT NULL,
-    recorded_at INTEGER NOT NULL
-  );
-  CREATE UNIQUE INDEX IF NOT EXISTS events_by_stream ON events (stream, revision);
-  CREATE TABLE IF NOT EXISTS checkpoints (
-    name     TEXT PRIMARY KEY,
-    position INTEGER NOT NULL
-  ) WITHOUT ROWID;
-`;
-
-const SQLITE_DEFAULT_AUTOCHECKPOINT = 1000;
-
-export interface SqliteEventStoreOptions {
-  /** How often to look for events appended by other processes while idle. */
-  pollIntervalMs?: number;
-  /** Checkpoint the WAL from a worker thread instead of inside commits (see BackgroundCheckpointer). */
-  backgroundCheckpoints?: boolean | BackgroundCheckpointOptions;
-  /** How long a write waits for another process's write lock before failing with StoreBusyError. */
-  busyTimeoutMs?: number;
 }
 
 /**
@@ -70,7 +40,7 @@ export class SqliteEventStore implements EventStore {
   private readonly appended = new EventEmitter();
   private readonly pollIntervalMs: number;
   private closed = false;
-  private checkpointer: BackgroundCheckpointer | null = null;
+  private readonly checkpointer: BackgroundCheckpointer | null;
   private pendingWrites: Array<{
     appends: readonly StreamAppend[];
     checkpoint: Checkpoint | undefined;
@@ -92,37 +62,17 @@ export class SqliteEventStore implements EventStore {
   private readonly selectDataVersion: Database.Statement<[], { data_version: number }>;
 
   static open(path: string, options: SqliteEventStoreOptions = {}): SqliteEventStore {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    return new SqliteEventStore(new Database(path), path, options);
+    return new SqliteEventStore(openEventDatabase(path, options), options);
   }
 
-  private constructor(db: Database.Database, path: string, options: SqliteEventStoreOptions) {
+  private constructor({ db, checkpointer }: EventDatabase, options: SqliteEventStoreOptions) {
     this.db = db;
+    this.checkpointer = checkpointer;
     this.pollIntervalMs = options.pollIntervalMs ?? 10;
     this.appended.setMaxListeners(0);
-    db.pragma('journal_mode = WAL');
-    // FULL: an append acknowledged to a caller survives a power cut, not only a crash.
-    db.pragma('synchronous = FULL');
-    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 30_000}`);
-    // Memory-mapped reads and a larger page cache: index lookups stop costing a syscall per page.
-    db.pragma('mmap_size = 1073741824');
-    db.pragma('cache_size = -65536');
-    db.exec(SCHEMA);
-    if (options.backgroundCheckpoints && path !== ':memory:') {
-      const settings = options.backgroundCheckpoints === true ? {} : options.backgroundCheckpoints;
-      this.checkpointer = BackgroundCheckpointer.start(path, settings, (reason) => {
-        process.emitWarning(`background checkpoints of ${path} stopped (${reason}); SQLite checkpoints in commits again`);
-        if (!this.closed) db.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULT_AUTOCHECKPOINT}`);
-      });
-      if (this.checkpointer) db.pragma('wal_autocheckpoint = 0');
-    }
     this.selectRevision = db.prepare('SELECT max(revision) AS revision FROM events WHERE stream = ?');
-    this.insertEvent = db.prepare(
-      'INSERT INTO events (position, stream, revision, id, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    );
-    this.insertIfNew = db.prepare(
-      'INSERT OR IGNORE INTO events (position, stream, revision, id, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    );
+    this.insertEvent = db.prepare(INSERT_EVENT);
+    this.insertIfNew = db.prepare(INSERT_EVENT.replace('INSERT', 'INSERT OR IGNORE'));
     // A bound LIMIT triples the cost of a stream lookup (measured: 14 µs against 4.5 µs for a missing
     // stream), and processors load a stream for every trade they have not cached: only a read that
     // asks for a maximum count pays for it.
