@@ -8,8 +8,10 @@ import {
   type LineRejected,
   type RecordReceived,
   type Source,
+  type TrailerMismatched,
 } from '../domain/index.js';
 import { decodeEvent, deterministicId, encodeEvent, type EventData, type EventStore, type RecordedEvent, type StreamAppend } from '../eventstore/index.js';
+import type { FileSummary } from './cx1/index.js';
 
 /** One line (or message) of a feed after parsing: a record to take, or a rejection to keep. */
 export type IntakeItem =
@@ -21,15 +23,43 @@ export type IntakeOutcome = 'accepted' | 'duplicate' | 'rejected';
 /**
  * An intake item ready for the store: its append, with the events already
  * encoded. Preparing is pure and may run on another thread than the writing.
+ * Besides lines, a file brings its own exception (its trailer's), which is no line.
  */
 export interface PreparedIntake {
-  kind: IntakeItem['kind'];
+  kind: IntakeItem['kind'] | 'exception';
   append: StreamAppend;
 }
 
+/** A file's own exception is only recorded: it counts as no line. */
+export type PreparedOutcome = IntakeOutcome | 'recorded';
+
 export function prepareIntake(item: IntakeItem): PreparedIntake {
-  const append = toAppend(item);
-  return { kind: item.kind, append: { ...append, events: append.events.map(encodeEvent) } };
+  return { kind: item.kind, append: encoded(toAppend(item)) };
+}
+
+/**
+ * The TRAILER_MISMATCH exception of a file whose trailer is missing or does not
+ * match, keyed by the file alone: one per file name, wherever its trailer sits.
+ */
+export function prepareFileException(file: string, summary: FileSummary): PreparedIntake | null {
+  if (summary.trailer !== 'MISSING' && summary.trailer !== 'MISMATCH') return null;
+  const stream = rejectionStream(file, null, 'TRAILER_MISMATCH');
+  const data: TrailerMismatched = {
+    type: 'TrailerMismatched',
+    code: 'TRAILER_MISMATCH',
+    source: summary.header?.source ?? null,
+    file,
+    line: summary.trailerLine?.lineNo ?? null,
+    status: summary.trailer,
+    tradeRef: null,
+    detail: summary.trailerDetail ?? `trailer ${summary.trailer}`,
+    raw: summary.trailerLine?.raw ?? '',
+  };
+  return { kind: 'exception', append: encoded({ stream, expectedRevision: 'no_stream', events: [exceptionEvent(stream, data)] }) };
+}
+
+function encoded(append: StreamAppend): StreamAppend {
+  return { ...append, events: append.events.map(encodeEvent) };
 }
 
 /**
@@ -44,15 +74,17 @@ export class RecordWriter {
   constructor(private readonly store: EventStore) {}
 
   write(items: readonly IntakeItem[]): Promise<IntakeOutcome[]> {
-    return this.writePrepared(items.map(prepareIntake));
+    // Lines only: no file exception among them, so nothing comes back 'recorded'.
+    return this.writePrepared(items.map(prepareIntake)) as Promise<IntakeOutcome[]>;
   }
 
-  async writePrepared(items: readonly PreparedIntake[]): Promise<IntakeOutcome[]> {
+  async writePrepared(items: readonly PreparedIntake[]): Promise<PreparedOutcome[]> {
     const outcomes = await this.store.appendMany(items.map((item) => item.append));
-    const results: IntakeOutcome[] = [];
+    const results: PreparedOutcome[] = [];
     const taken: Array<{ index: number; received: RecordReceived }> = [];
     items.forEach((item, i) => {
       if (item.kind === 'rejection') results.push('rejected');
+      else if (item.kind === 'exception') results.push('recorded');
       else if (outcomes[i]!.ok) results.push('accepted');
       else {
         results.push('duplicate');

@@ -1,19 +1,17 @@
 import { Worker } from 'node:worker_threads';
-import type { FileSummary } from './cx1/index.js';
-import type { IntakeBatch } from './file-intake.js';
+import { UnreadableFileError, type FileSegment, type IntakeBatch, type IntakeFile } from './file-intake.js';
 import type { PreparedIntake } from './record-writer.js';
 
 export interface IntakeThreadInput {
-  path: string;
-  file: string;
+  files: IntakeFile[];
   batchSize: number;
   inFlight: number;
 }
 export type ToIntakeThread = { type: 'credit' };
 export type FromIntakeThread =
   | { type: 'batch'; batch: PackedIntakeBatch }
-  | { type: 'done'; summary: FileSummary }
-  | { type: 'failed'; message: string; syscall?: string; code?: string | undefined };
+  | { type: 'done' }
+  | { type: 'failed'; message: string; unreadable?: string };
 
 /**
  * A batch as columns of strings. Cloning it to another thread costs a quarter
@@ -21,18 +19,21 @@ export type FromIntakeThread =
  * thread is the one that pays for unpacking, and it is the bottleneck.
  */
 export interface PackedIntakeBatch {
-  linesRead: number;
-  /** One letter per item: r(ecord) or j (re-jection). */
+  /** One letter per item: r(ecord), j (re-jection) or e(xception of a file). */
   kinds: string;
   streams: string[];
   ids: string[];
   types: string[];
   data: string[];
   metadata: string[];
+  segments: FileSegment[];
 }
 
+const KIND_LETTERS = { record: 'r', rejection: 'j', exception: 'e' } as const satisfies Record<PreparedIntake['kind'], string>;
+const KINDS_BY_LETTER: Readonly<Record<string, PreparedIntake['kind']>> = { r: 'record', j: 'rejection', e: 'exception' };
+
 export function packIntakeBatch(batch: IntakeBatch): PackedIntakeBatch {
-  const packed: PackedIntakeBatch = { linesRead: batch.linesRead, kinds: '', streams: [], ids: [], types: [], data: [], metadata: [] };
+  const packed: PackedIntakeBatch = { kinds: '', streams: [], ids: [], types: [], data: [], metadata: [], segments: batch.segments };
   let kinds = '';
   for (const { kind, append } of batch.items) {
     const event = append.events[0];
@@ -40,7 +41,7 @@ export function packIntakeBatch(batch: IntakeBatch): PackedIntakeBatch {
     if (append.events.length !== 1 || append.expectedRevision !== 'no_stream' || !event || !('encoded' in event)) {
       throw new Error(`cannot pack the intake of stream ${append.stream}: one encoded event on a new stream expected`);
     }
-    kinds += kind === 'record' ? 'r' : 'j';
+    kinds += KIND_LETTERS[kind];
     packed.streams.push(append.stream);
     packed.ids.push(event.id);
     packed.types.push(event.type);
@@ -55,7 +56,7 @@ export function unpackIntakeBatch(packed: PackedIntakeBatch): IntakeBatch {
   const items: PreparedIntake[] = new Array(packed.streams.length);
   for (let i = 0; i < items.length; i++) {
     items[i] = {
-      kind: packed.kinds[i] === 'r' ? 'record' : 'rejection',
+      kind: KINDS_BY_LETTER[packed.kinds[i]!]!,
       append: {
         stream: packed.streams[i]!,
         expectedRevision: 'no_stream',
@@ -63,34 +64,31 @@ export function unpackIntakeBatch(packed: PackedIntakeBatch): IntakeBatch {
       },
     };
   }
-  return { items, linesRead: packed.linesRead };
+  return { items, segments: packed.segments };
 }
 
-/** An error the intake thread met, rethrown here with what identifies a file-system failure. */
+/** An error the intake thread met that is not a file it could not read. */
 export class IntakeThreadError extends Error {
-  readonly syscall: string | undefined;
-  readonly code: string | undefined;
-  constructor(failure: Extract<FromIntakeThread, { type: 'failed' }>) {
-    super(failure.message);
+  constructor(message: string) {
+    super(message);
     this.name = 'IntakeThreadError';
-    this.syscall = failure.syscall;
-    this.code = failure.code;
   }
 }
 
 /**
- * fileIntake on a thread of its own: reading, parsing and encoding a file use
- * one core while the caller writes to the store on another. Needs the compiled
- * build (a worker thread loads intake-thread.js).
+ * feedIntake on a thread of its own: reading, parsing and encoding use one core
+ * while the caller writes to the store on another, and the thread starts once
+ * for the whole run. Needs the compiled build (a worker thread loads
+ * intake-thread.js).
  *
  * The thread sends small batches, which keeps what its garbage collector has to
  * copy small; this side joins whatever has arrived into batches of up to
  * `batchSize` items, so that the store still commits large batches.
  */
-export async function* threadedFileIntake(path: string, file: string, batchSize: number): AsyncGenerator<IntakeBatch, FileSummary> {
+export async function* threadedFeedIntake(files: readonly IntakeFile[], batchSize: number): AsyncGenerator<IntakeBatch, void> {
   const threadBatch = Math.min(batchSize, THREAD_BATCH_SIZE);
   // Two store batches ahead: the parser works on the next one while one is being written.
-  const input: IntakeThreadInput = { path, file, batchSize: threadBatch, inFlight: 2 * Math.ceil(batchSize / threadBatch) };
+  const input: IntakeThreadInput = { files: [...files], batchSize: threadBatch, inFlight: 2 * Math.ceil(batchSize / threadBatch) };
   const worker = new Worker(new URL('./intake-thread.js', import.meta.url), { workerData: input });
   const inbox: FromIntakeThread[] = [];
   let wake: (() => void) | null = null;
@@ -119,15 +117,15 @@ export async function* threadedFileIntake(path: string, file: string, batchSize:
   try {
     for (;;) {
       const message = await next();
-      if (message.type === 'failed') throw new IntakeThreadError(message);
-      if (message.type === 'done') return message.summary;
+      if (message.type === 'failed') throw message.unreadable ? new UnreadableFileError(message.unreadable, message.message) : new IntakeThreadError(message.message);
+      if (message.type === 'done') return;
       const joined = unpackIntakeBatch(message.batch);
       let taken = 1;
       for (let waiting = inbox[0]; waiting?.type === 'batch' && joined.items.length + waiting.batch.streams.length <= batchSize; waiting = inbox[0]) {
         inbox.shift();
         const more = unpackIntakeBatch(waiting.batch);
         joined.items.push(...more.items);
-        joined.linesRead = more.linesRead;
+        joinSegments(joined.segments, more.segments);
         taken += 1;
       }
       yield joined;
@@ -135,6 +133,20 @@ export async function* threadedFileIntake(path: string, file: string, batchSize:
     }
   } finally {
     await worker.terminate();
+  }
+}
+
+/** Appends `more` to `segments`, the first of `more` merging with the last of `segments` when they are one file's. */
+function joinSegments(segments: FileSegment[], more: readonly FileSegment[]): void {
+  for (const segment of more) {
+    const last = segments.at(-1);
+    if (last && last.file === segment.file && !last.summary) {
+      last.items += segment.items;
+      last.linesRead = segment.linesRead;
+      if (segment.summary) last.summary = segment.summary;
+    } else {
+      segments.push({ ...segment });
+    }
   }
 }
 

@@ -16,8 +16,7 @@ export async function ingestCommand(config: KeplerConfig, files: string[], optio
   const store = await openEventStore(config.eventStore);
   try {
     const ingestor = new FileIngestor(store, { parseOnThread: true });
-    for (const file of files) {
-      const summary = await ingestor.ingest(file);
+    for await (const summary of ingestor.ingestAll(files)) {
       process.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : describe(summary));
     }
     return 0;
