@@ -82,7 +82,8 @@ export function registerQueryApi(app: FastifyInstance, deps: QueryApiDependencie
     if (!(await consistent('trades', request, reply))) return reply;
     const doc = await deps.reads.get(await models.collection('trades'), request.params.ref);
     if (!doc) return sendProblem(reply, notFound(`trade ${request.params.ref}`, request.url));
-    const trade = tradeJson(doc);
+    // The response schema's serialiser writes only the trade's own fields: the document needs no copy first.
+    const trade = doc as unknown as TradeView;
     return reply.header('etag', `"${trade.version}"`).send(trade);
   });
 
