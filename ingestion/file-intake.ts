@@ -3,30 +3,14 @@
 // encoded. One pipeline for the whole run, so a batch may end one file and begin
 // the next, and small files flow as one big one would. Pure of the store, so it
 // runs as well on a thread of its own (intake-thread.ts) as inline.
-import { Cx1FileClassifier, readLineBatches, type FileSummary, type LineOutcome } from './cx1/index.js';
-import { prepareFileException, prepareIntake, type IntakeItem, type PreparedIntake } from './record-writer.js';
+import { Cx1FileClassifier, readLineBatches, type LineOutcome } from './cx1/index.js';
+import { addToIntakeBatch, emptyIntakeBatch, intakeBatchSize, type FileSegment, type PackedIntakeBatch } from './intake-batch.js';
+import { fileExceptionAppend, intakeAppend, type IntakeAppend, type IntakeItem, type PreparedIntake } from './record-writer.js';
 
 export interface IntakeFile {
   path: string;
   /** The file name (not its directory): what identifies the file. */
   name: string;
-}
-
-/** The items of one file in a batch: consecutive, in the file's order. */
-export interface FileSegment {
-  /** The file's index in the run. */
-  file: number;
-  items: number;
-  /** Lines of the file read so far, this batch's included. */
-  linesRead: number;
-  /** Present once the file has ended: its last item (if it had any) is in this batch. */
-  summary?: FileSummary;
-}
-
-export interface IntakeBatch {
-  items: PreparedIntake[];
-  /** Which file each item comes from: the segments cover the items in order. */
-  segments: FileSegment[];
 }
 
 /** A file of the run that could not be read; what was read of it before stays ingested. */
@@ -39,22 +23,23 @@ export class UnreadableFileError extends Error {
 
 /**
  * Batches of `batchSize` items (the last may be shorter) over every file in
- * order. A file whose trailer is missing or does not match ends with its
- * TRAILER_MISMATCH exception as one more item.
+ * order, their events encoded. A file whose trailer is missing or does not
+ * match ends with its TRAILER_MISMATCH exception as one more item.
  */
-export async function* feedIntake(files: readonly IntakeFile[], batchSize: number): AsyncGenerator<IntakeBatch, void> {
-  let batch: IntakeBatch = { items: [], segments: [] };
+export async function* feedIntake(files: readonly IntakeFile[], batchSize: number): AsyncGenerator<PackedIntakeBatch, void> {
+  let batch = emptyIntakeBatch();
   for (const [index, { path, name }] of files.entries()) {
     const classifier = new Cx1FileClassifier();
     let segment: FileSegment = { file: index, items: 0, linesRead: 0 };
     batch.segments.push(segment);
-    const add = (item: PreparedIntake): IntakeBatch | null => {
-      batch.items.push(item);
+    const add = (kind: PreparedIntake['kind'], { stream, events: [event] }: IntakeAppend): PackedIntakeBatch | null => {
+      addToIntakeBatch(batch, kind, stream, event);
       segment.items += 1;
-      if (batch.items.length < batchSize) return null;
+      if (intakeBatchSize(batch) < batchSize) return null;
       const full = batch;
       segment = { file: index, items: 0, linesRead: segment.linesRead };
-      batch = { items: [], segments: [segment] };
+      batch = emptyIntakeBatch();
+      batch.segments.push(segment);
       return full;
     };
     try {
@@ -63,7 +48,8 @@ export async function* feedIntake(files: readonly IntakeFile[], batchSize: numbe
           segment.linesRead += 1;
           const outcome = classifier.classify(line);
           if (!outcome) continue;
-          const full = add(prepareIntake(toIntakeItem(outcome, classifier.header?.source ?? null, name)));
+          const item = toIntakeItem(outcome, classifier.header?.source ?? null, name);
+          const full = add(item.kind, intakeAppend(item));
           if (full) yield full;
         }
       }
@@ -71,14 +57,14 @@ export async function* feedIntake(files: readonly IntakeFile[], batchSize: numbe
       throw isFileSystemError(error) ? new UnreadableFileError(path, error) : error;
     }
     const summary = classifier.finish();
-    const exception = prepareFileException(name, summary);
+    const exception = fileExceptionAppend(name, summary);
     if (exception) {
-      const full = add(exception);
+      const full = add('exception', exception);
       if (full) yield full;
     }
     segment.summary = summary;
   }
-  if (batch.items.length > 0 || batch.segments.some((s) => s.summary)) yield batch;
+  if (intakeBatchSize(batch) > 0 || batch.segments.some((s) => s.summary)) yield batch;
 }
 
 function isFileSystemError(error: unknown): boolean {

@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import type { EventStore } from '../eventstore/index.js';
 import type { FileSummary, TrailerStatus } from './cx1/index.js';
 import { feedIntake, UnreadableFileError, type IntakeFile } from './file-intake.js';
+import { unpackIntakeBatch } from './intake-batch.js';
 import { RecordWriter, type PreparedOutcome } from './record-writer.js';
 import { threadedFeedIntake } from './threaded-file-intake.js';
 
@@ -64,7 +65,8 @@ export class FileIngestor {
     const files = await readableFiles(paths);
     const onThread = this.options.parseOnThread === true && (await totalBytes(files)) >= THREAD_MIN_BYTES;
     const counts = files.map(() => ({ accepted: 0, duplicate: 0, rejected: 0, recorded: 0 }) satisfies Record<PreparedOutcome, number>);
-    for await (const batch of (onThread ? threadedFeedIntake : feedIntake)(files, this.batchSize)) {
+    for await (const packed of (onThread ? threadedFeedIntake : feedIntake)(files, this.batchSize)) {
+      const batch = unpackIntakeBatch(packed);
       const outcomes = batch.items.length > 0 ? await this.writer.writePrepared(batch.items) : [];
       let item = 0;
       for (const segment of batch.segments) {

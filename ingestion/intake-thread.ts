@@ -4,7 +4,7 @@
 // batches of memory.
 import { parentPort, workerData } from 'node:worker_threads';
 import { feedIntake, UnreadableFileError } from './file-intake.js';
-import { packIntakeBatch, type FromIntakeThread, type IntakeThreadInput, type ToIntakeThread } from './threaded-file-intake.js';
+import type { FromIntakeThread, IntakeThreadInput, ToIntakeThread } from './threaded-file-intake.js';
 
 const { files, batchSize, inFlight } = workerData as IntakeThreadInput;
 const port = parentPort!;
@@ -22,7 +22,7 @@ try {
   for await (const batch of feedIntake(files, batchSize)) {
     while (credits === 0) await new Promise<void>((resolve) => (creditArrived = resolve));
     credits -= 1;
-    post({ type: 'batch', batch: packIntakeBatch(batch) });
+    post({ type: 'batch', batch });
   }
   post({ type: 'done' });
 } catch (error) {

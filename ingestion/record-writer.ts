@@ -10,7 +10,7 @@ import {
   type Source,
   type TrailerMismatched,
 } from '../domain/index.js';
-import { decodeEvent, deterministicId, encodeEvent, type EventData, type EventStore, type RecordedEvent, type StreamAppend } from '../eventstore/index.js';
+import { decodeEvent, deterministicId, type EventData, type EventStore, type RecordedEvent, type StreamAppend } from '../eventstore/index.js';
 import type { FileSummary } from './cx1/index.js';
 
 /** One line (or message) of a feed after parsing: a record to take, or a rejection to keep. */
@@ -21,27 +21,29 @@ export type IntakeItem =
 export type IntakeOutcome = 'accepted' | 'duplicate' | 'rejected';
 
 /**
- * An intake item ready for the store: its append, with the events already
- * encoded. Preparing is pure and may run on another thread than the writing.
- * Besides lines, a file brings its own exception (its trailer's), which is no line.
+ * An intake item ready for the store: its append, the events usually already
+ * encoded (on the parse thread: see intake-batch.ts). Besides lines, a file
+ * brings its own exception (its trailer's), which is no line.
  */
 export interface PreparedIntake {
   kind: IntakeItem['kind'] | 'exception';
   append: StreamAppend;
 }
 
+/** What every intake item appends: one event, on a stream of its own that must not exist yet. */
+export interface IntakeAppend extends StreamAppend {
+  expectedRevision: 'no_stream';
+  events: [EventData];
+}
+
 /** A file's own exception is only recorded: it counts as no line. */
 export type PreparedOutcome = IntakeOutcome | 'recorded';
-
-export function prepareIntake(item: IntakeItem): PreparedIntake {
-  return { kind: item.kind, append: encoded(toAppend(item)) };
-}
 
 /**
  * The TRAILER_MISMATCH exception of a file whose trailer is missing or does not
  * match, keyed by the file alone: one per file name, wherever its trailer sits.
  */
-export function prepareFileException(file: string, summary: FileSummary): PreparedIntake | null {
+export function fileExceptionAppend(file: string, summary: FileSummary): IntakeAppend | null {
   if (summary.trailer !== 'MISSING' && summary.trailer !== 'MISMATCH') return null;
   const stream = rejectionStream(file, null, 'TRAILER_MISMATCH');
   const data: TrailerMismatched = {
@@ -55,11 +57,7 @@ export function prepareFileException(file: string, summary: FileSummary): Prepar
     detail: summary.trailerDetail ?? `trailer ${summary.trailer}`,
     raw: summary.trailerLine?.raw ?? '',
   };
-  return { kind: 'exception', append: encoded({ stream, expectedRevision: 'no_stream', events: [exceptionEvent(stream, data)] }) };
-}
-
-function encoded(append: StreamAppend): StreamAppend {
-  return { ...append, events: append.events.map(encodeEvent) };
+  return { stream, expectedRevision: 'no_stream', events: [exceptionEvent(stream, data)] };
 }
 
 /**
@@ -75,7 +73,7 @@ export class RecordWriter {
 
   write(items: readonly IntakeItem[]): Promise<IntakeOutcome[]> {
     // Lines only: no file exception among them, so nothing comes back 'recorded'.
-    return this.writePrepared(items.map(prepareIntake)) as Promise<IntakeOutcome[]>;
+    return this.writePrepared(items.map((item) => ({ kind: item.kind, append: intakeAppend(item) }))) as Promise<IntakeOutcome[]>;
   }
 
   async writePrepared(items: readonly PreparedIntake[]): Promise<PreparedOutcome[]> {
@@ -95,7 +93,7 @@ export class RecordWriter {
     if (taken.length > 0) {
       const conflicts = await this.sequenceConflicts(taken);
       if (conflicts.length > 0) {
-        await this.store.appendMany(conflicts.map(({ rejection }) => toAppend(rejection)));
+        await this.store.appendMany(conflicts.map(({ rejection }) => intakeAppend(rejection)));
         for (const { index } of conflicts) results[index] = 'rejected';
       }
     }
@@ -108,7 +106,7 @@ export class RecordWriter {
    * it instead. Says where the record stands: its event's id and global position.
    */
   async writeOne(item: Extract<IntakeItem, { kind: 'record' }>): Promise<{ kind: 'written' | 'duplicate'; id: string; position: number } | { kind: 'conflict'; detail: string }> {
-    const append = toAppend(item);
+    const append = intakeAppend(item);
     const [outcome] = await this.store.appendMany([append]);
     if (outcome!.ok) return { kind: 'written', id: append.events[0]!.id, position: outcome!.position };
     const taken = await this.sequenceTaken(item.source, item.sourceSequence, item.raw);
@@ -162,7 +160,8 @@ export function rejectionStream(file: string, line: number | null, code: string)
   return `${REJECTION_STREAM_PREFIX}${key}`;
 }
 
-function toAppend(item: IntakeItem): StreamAppend {
+/** A line's append: its record or its rejection, one event on a stream of its own. */
+export function intakeAppend(item: IntakeItem): IntakeAppend {
   if (item.kind === 'rejection') {
     const stream = rejectionStream(item.file, item.line, item.code);
     const data: IntakeException = {

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
-import { UnreadableFileError, type FileSegment, type IntakeBatch, type IntakeFile } from './file-intake.js';
-import type { PreparedIntake } from './record-writer.js';
+import { UnreadableFileError, type IntakeFile } from './file-intake.js';
+import { intakeBatchSize, joinIntakeBatches, type PackedIntakeBatch } from './intake-batch.js';
 
 export interface IntakeThreadInput {
   files: IntakeFile[];
@@ -12,60 +12,6 @@ export type FromIntakeThread =
   | { type: 'batch'; batch: PackedIntakeBatch }
   | { type: 'done' }
   | { type: 'failed'; message: string; unreadable?: string };
-
-/**
- * A batch as columns of strings. Cloning it to another thread costs a quarter
- * of what cloning the same items as objects does, on both sides; the writing
- * thread is the one that pays for unpacking, and it is the bottleneck.
- */
-export interface PackedIntakeBatch {
-  /** One letter per item: r(ecord), j (re-jection) or e(xception of a file). */
-  kinds: string;
-  streams: string[];
-  ids: string[];
-  types: string[];
-  data: string[];
-  metadata: string[];
-  segments: FileSegment[];
-}
-
-const KIND_LETTERS = { record: 'r', rejection: 'j', exception: 'e' } as const satisfies Record<PreparedIntake['kind'], string>;
-const KINDS_BY_LETTER: Readonly<Record<string, PreparedIntake['kind']>> = { r: 'record', j: 'rejection', e: 'exception' };
-
-export function packIntakeBatch(batch: IntakeBatch): PackedIntakeBatch {
-  const packed: PackedIntakeBatch = { kinds: '', streams: [], ids: [], types: [], data: [], metadata: [], segments: batch.segments };
-  let kinds = '';
-  for (const { kind, append } of batch.items) {
-    const event = append.events[0];
-    // Every intake item is one event appended to a stream of its own; packing relies on it.
-    if (append.events.length !== 1 || append.expectedRevision !== 'no_stream' || !event || !('encoded' in event)) {
-      throw new Error(`cannot pack the intake of stream ${append.stream}: one encoded event on a new stream expected`);
-    }
-    kinds += KIND_LETTERS[kind];
-    packed.streams.push(append.stream);
-    packed.ids.push(event.id);
-    packed.types.push(event.type);
-    packed.data.push(event.encoded.data);
-    packed.metadata.push(event.encoded.metadata);
-  }
-  packed.kinds = kinds;
-  return packed;
-}
-
-export function unpackIntakeBatch(packed: PackedIntakeBatch): IntakeBatch {
-  const items: PreparedIntake[] = new Array(packed.streams.length);
-  for (let i = 0; i < items.length; i++) {
-    items[i] = {
-      kind: KINDS_BY_LETTER[packed.kinds[i]!]!,
-      append: {
-        stream: packed.streams[i]!,
-        expectedRevision: 'no_stream',
-        events: [{ id: packed.ids[i]!, type: packed.types[i]!, encoded: { data: packed.data[i]!, metadata: packed.metadata[i]! } }],
-      },
-    };
-  }
-  return { items, segments: packed.segments };
-}
 
 /** An error the intake thread met that is not a file it could not read. */
 export class IntakeThreadError extends Error {
@@ -85,7 +31,7 @@ export class IntakeThreadError extends Error {
  * copy small; this side joins whatever has arrived into batches of up to
  * `batchSize` items, so that the store still commits large batches.
  */
-export async function* threadedFeedIntake(files: readonly IntakeFile[], batchSize: number): AsyncGenerator<IntakeBatch, void> {
+export async function* threadedFeedIntake(files: readonly IntakeFile[], batchSize: number): AsyncGenerator<PackedIntakeBatch, void> {
   const threadBatch = Math.min(batchSize, THREAD_BATCH_SIZE);
   // Two store batches ahead: the parser works on the next one while one is being written.
   const input: IntakeThreadInput = { files: [...files], batchSize: threadBatch, inFlight: 2 * Math.ceil(batchSize / threadBatch) };
@@ -119,13 +65,11 @@ export async function* threadedFeedIntake(files: readonly IntakeFile[], batchSiz
       const message = await next();
       if (message.type === 'failed') throw message.unreadable ? new UnreadableFileError(message.unreadable, message.message) : new IntakeThreadError(message.message);
       if (message.type === 'done') return;
-      const joined = unpackIntakeBatch(message.batch);
+      const joined = message.batch;
       let taken = 1;
-      for (let waiting = inbox[0]; waiting?.type === 'batch' && joined.items.length + waiting.batch.streams.length <= batchSize; waiting = inbox[0]) {
+      for (let waiting = inbox[0]; waiting?.type === 'batch' && intakeBatchSize(joined) + intakeBatchSize(waiting.batch) <= batchSize; waiting = inbox[0]) {
         inbox.shift();
-        const more = unpackIntakeBatch(waiting.batch);
-        joined.items.push(...more.items);
-        joinSegments(joined.segments, more.segments);
+        joinIntakeBatches(joined, waiting.batch);
         taken += 1;
       }
       yield joined;
@@ -133,20 +77,6 @@ export async function* threadedFeedIntake(files: readonly IntakeFile[], batchSiz
     }
   } finally {
     await worker.terminate();
-  }
-}
-
-/** Appends `more` to `segments`, the first of `more` merging with the last of `segments` when they are one file's. */
-function joinSegments(segments: FileSegment[], more: readonly FileSegment[]): void {
-  for (const segment of more) {
-    const last = segments.at(-1);
-    if (last && last.file === segment.file && !last.summary) {
-      last.items += segment.items;
-      last.linesRead = segment.linesRead;
-      if (segment.summary) last.summary = segment.summary;
-    } else {
-      segments.push({ ...segment });
-    }
   }
 }
 

@@ -4,7 +4,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateFeed, writeFeed, writeLargeFeed } from '../../bench/feed-generator.js';
-import type { FileSegment, IntakeBatch } from '../../ingestion/file-intake.js';
+import { unpackIntakeBatch, type IntakeBatch, type PackedIntakeBatch } from '../../ingestion/intake-batch.js';
 import { compiled } from '../support/compiled.js';
 import { tempDir } from '../support/feed.js';
 import { ingest, runCli } from '../support/kepler.js';
@@ -12,15 +12,15 @@ import { ingest, runCli } from '../support/kepler.js';
 type FileIntakeModule = typeof import('../../ingestion/file-intake.js');
 type ThreadedModule = typeof import('../../ingestion/threaded-file-intake.js');
 
-async function drain(batches: AsyncGenerator<IntakeBatch, void>): Promise<IntakeBatch[]> {
+async function drain(batches: AsyncGenerator<PackedIntakeBatch, void>): Promise<IntakeBatch[]> {
   const seen: IntakeBatch[] = [];
-  for await (const batch of batches) seen.push(batch);
+  for await (const batch of batches) seen.push(unpackIntakeBatch(batch));
   return seen;
 }
 
 /** Per file, in order: its items' kinds and streams, and its summary. What the writer makes of a run. */
 function byFile(batches: IntakeBatch[]) {
-  const files: Array<{ file: number; items: string[]; summary?: FileSegment['summary'] }> = [];
+  const files: Array<{ file: number; items: string[]; summary?: IntakeBatch['segments'][number]['summary'] }> = [];
   for (const batch of batches) {
     let item = 0;
     expect(batch.segments.reduce((sum, s) => sum + s.items, 0)).toBe(batch.items.length);
