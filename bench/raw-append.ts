@@ -6,18 +6,11 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { INSERT_EVENT, openEventDatabase } from '../eventstore/sqlite/index.js';
+import { INSERT_EVENT, openEventDatabase, type EventRow } from '../eventstore/sqlite/index.js';
 import type { Measurement } from './kit.js';
 
-/** One event as a store holds it: already encoded. */
-export interface RawEvent {
-  stream: string;
-  revision: number;
-  id: string;
-  type: string;
-  data: string;
-  metadata: string;
-}
+/** One event as a store holds it, already encoded; its position and time are the raw append's own. */
+export type RawEvent = Omit<EventRow, 'position' | 'recorded_at'>;
 
 /** A raw append of a run's events, in the order the run appended them. */
 export interface AppendBaseline extends Measurement {

@@ -33,6 +33,18 @@ const SCHEMA = `
   ) WITHOUT ROWID;
 `;
 
+/** A row of the events table. */
+export interface EventRow {
+  position: number;
+  stream: string;
+  revision: number;
+  id: string;
+  type: string;
+  data: string;
+  metadata: string;
+  recorded_at: number;
+}
+
 export const INSERT_EVENT = 'INSERT INTO events (position, stream, revision, id, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
 
 const SQLITE_DEFAULT_AUTOCHECKPOINT = 1000;

@@ -1,2 +1,2 @@
 export { SqliteEventStore } from './sqlite-event-store.js';
-export { INSERT_EVENT, openEventDatabase, type EventDatabase, type SqliteEventStoreOptions } from './event-database.js';
+export { INSERT_EVENT, openEventDatabase, type EventDatabase, type EventRow, type SqliteEventStoreOptions } from './event-database.js';

@@ -16,18 +16,7 @@ import type {
 } from '../port.js';
 import { encodeEvent, StoreBusyError, WrongExpectedRevisionError } from '../port.js';
 import type { BackgroundCheckpointer } from './background-checkpointer.js';
-import { INSERT_EVENT, openEventDatabase, type EventDatabase, type SqliteEventStoreOptions } from './event-database.js';
-
-interface EventRow {
-  position: number;
-  stream: string;
-  revision: number;
-  id: string;
-  type: string;
-  data: string;
-  metadata: string;
-  recorded_at: number;
-}
+import { INSERT_EVENT, openEventDatabase, type EventDatabase, type EventRow, type SqliteEventStoreOptions } from './event-database.js';
 
 /**
  * The embedded event store: one SQLite file in WAL mode. Positions are the
