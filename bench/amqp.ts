@@ -1,5 +1,4 @@
 // The CX1 feed over RabbitMQ: lines published, consumed and durably appended.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeLargeFeed } from './feed-generator.js';
 import { secondsSince, type Bench } from './kit.js';
@@ -8,8 +7,7 @@ import { deleteBenchTopology, rate, runMeasured, ServeProcess } from './platform
 export async function amqpSection(bench: Bench): Promise<void> {
   const url = process.env.KEPLER_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
   const prefix = `kepler-bench-${process.pid}`;
-  const dir = join(bench.work, 'amqp');
-  mkdirSync(dir, { recursive: true });
+  const dir = bench.scratch('amqp');
   const lines = 100_000;
   const file = await writeLargeFeed(join(dir, 'CORE_AMQP.cx1'), { lines, seed: 3, source: 'CORE' });
   const env = { KEPLER_AMQP_URL: url, KEPLER_AMQP_PREFIX: prefix };

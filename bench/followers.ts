@@ -1,6 +1,6 @@
 // The followers of the event store: the processors and projections catching up
 // with a feed while it is ingested, a rebuild of every read model, a block trade.
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { INGEST_BATCH_SIZE } from '../ingestion/index.js';
 import { writeBlockTradeFeed } from './feed-generator.js';
@@ -19,8 +19,7 @@ let lastStore: string | null = null;
  * append of every event the run produced takes.
  */
 export async function caughtUpSection(bench: Bench): Promise<void> {
-  const dir = join(bench.work, 'caughtup');
-  mkdirSync(dir, { recursive: true });
+  const dir = bench.scratch('caughtup');
   const files = await threeSourceFeed(dir, CAUGHT_UP_TRADES);
   const dataDir = join(dir, 'data');
   const serve = await ServeProcess.start(dataDir);
@@ -64,8 +63,7 @@ export async function rebuildSection(bench: Bench): Promise<void> {
 export async function blockTradeSection(bench: Bench): Promise<void> {
   const sizes = (process.env.KEPLER_BENCH_BLOCK_ALLOCATIONS ?? '1000,5000,20000').split(',').map(Number);
   for (const allocations of sizes) {
-    const dir = join(bench.work, `block-${allocations}`);
-    mkdirSync(dir, { recursive: true });
+    const dir = bench.scratch(`block-${allocations}`);
     const paths = writeBlockTradeFeed(dir, 'BLOCK-1', allocations);
     const serve = await ServeProcess.start(join(dir, 'data'));
     try {

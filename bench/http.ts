@@ -13,7 +13,7 @@ const QUERIED_TRADES = 10_000;
 
 /** capture-trade (`POST /trades`): closed-loop load at each depth. */
 export async function commandsSection(bench: Bench): Promise<void> {
-  const serve = await ServeProcess.start(join(bench.work, 'commands', 'data'));
+  const serve = await ServeProcess.start(join(bench.scratch('commands'), 'data'));
   try {
     await measureCommands(bench, serve, serve, '');
   } finally {
@@ -23,7 +23,7 @@ export async function commandsSection(bench: Bench): Promise<void> {
 
 /** `GET /trades/{ref}` over trades that went through the whole platform. */
 export async function queriesSection(bench: Bench): Promise<void> {
-  const dir = join(bench.work, 'queries');
+  const dir = bench.scratch('queries');
   const serve = await ServeProcess.start(join(dir, 'data'));
   try {
     const refs = await seedTrades(dir, serve);
@@ -35,7 +35,7 @@ export async function queriesSection(bench: Bench): Promise<void> {
 
 /** Both again, with the APIs in one process and the followers of the event store in another (one data directory). */
 export async function httpSplitSection(bench: Bench): Promise<void> {
-  const dir = join(bench.work, 'http-split');
+  const dir = bench.scratch('http-split');
   const followers = await ServeProcess.start(join(dir, 'data'), ['--roles', 'processors,projections']);
   const api = await ServeProcess.start(join(dir, 'data'), ['--roles', 'command-api,query-api']);
   try {

@@ -48,6 +48,7 @@ const work = mkdtempSync(join(tmpdir(), 'kepler-bench-'));
 const bench = new Bench(work);
 try {
   for (let pass = 1; pass <= repeat; pass++) {
+    bench.startPass();
     for (const name of sections) {
       process.stdout.write(`${name}${repeat > 1 ? ` (pass ${pass} of ${repeat})` : ''}\n`);
       await (await SECTIONS[name]!())(bench);

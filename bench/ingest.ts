@@ -17,7 +17,7 @@ export const INGEST_SHAPES = [
 
 export async function ingestSection(bench: Bench): Promise<void> {
   for (const shape of INGEST_SHAPES) {
-    const dir = join(bench.work, `ingest-${shape.files}x${shape.lines}`);
+    const dir = bench.scratch(`ingest-${shape.files}x${shape.lines}`);
     try {
       const files = await coreFiles(dir, shape.files, shape.lines);
       const lines = shape.files * shape.lines;
@@ -38,7 +38,7 @@ export async function ingestSection(bench: Bench): Promise<void> {
 /** Peak memory of one file as it grows: it should stay flat. */
 export async function ingestMemorySection(bench: Bench): Promise<void> {
   for (const lines of [250_000, 1_000_000, 4_000_000]) {
-    const dir = join(bench.work, `ingest-memory-${lines}`);
+    const dir = bench.scratch(`ingest-memory-${lines}`);
     try {
       const files = await coreFiles(dir, 1, lines);
       const run = await ingestFiles(join(dir, 'data'), files, lines);

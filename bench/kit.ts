@@ -2,7 +2,9 @@
 // report (every figure as a ratio to the machine's own limit first, the
 // absolute figures second), and the baselines that measure those limits in the
 // same run.
+import { mkdtempSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { Baselines } from './baselines.js';
 
 /** A section prints its figures through the bench; it never passes or fails on them. */
@@ -33,14 +35,29 @@ export interface Ratio {
 export class Bench {
   readonly figures: Record<string, string | number> = {};
   readonly ratios: Ratio[] = [];
-  readonly baselines: Baselines;
+  private currentBaselines: Baselines;
 
   constructor(
     /** A scratch directory, removed when the run ends. */
     readonly work: string,
     private readonly out: NodeJS.WritableStream = process.stdout,
   ) {
-    this.baselines = new Baselines(work);
+    this.currentBaselines = new Baselines(work);
+  }
+
+  /** The limits, measured when a section first asks for them in this pass. */
+  get baselines(): Baselines {
+    return this.currentBaselines;
+  }
+
+  /** A repeated pass measures the limits again, so that each pass's ratios are taken side by side. */
+  startPass(): void {
+    this.currentBaselines = new Baselines(this.work);
+  }
+
+  /** A fresh scratch directory under the run's, never one a previous pass used. */
+  scratch(name: string): string {
+    return mkdtempSync(join(this.work, `${name}-`));
   }
 
   /** A figure with no baseline (rebuild seconds, peak memory, non-2xx answers). */

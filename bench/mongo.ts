@@ -1,12 +1,10 @@
 // Projections into MongoDB: a rebuild of every read model into FerretDB (MongoDB wire protocol).
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Bench } from './kit.js';
 import { rate, runMeasured, ServeProcess, startFerretDb, threeSourceFeed } from './platform.js';
 
 export async function mongoSection(bench: Bench): Promise<void> {
-  const dir = join(bench.work, 'mongo');
-  mkdirSync(dir, { recursive: true });
+  const dir = bench.scratch('mongo');
   // Small: FerretDB v1 on SQLite scans a whole collection for each update of an existing document.
   const files = await threeSourceFeed(dir, 2_000);
   const seed = await runMeasured(['ingest', '--data-dir', join(dir, 'data'), ...files.paths]);

@@ -1,8 +1,8 @@
-// The CX1 files of one ingest run as batches of prepared intake: read in order,
-// classified line by line, turned into appends with their events already
-// encoded. One pipeline for the whole run, so a batch may end one file and begin
-// the next, and small files flow as one big one would. Pure of the store, so it
-// runs as well on a thread of its own (intake-thread.ts) as inline.
+// The CX1 files of one ingest run as batches of intake: read in order,
+// classified line by line, each line's event encoded into the batch's columns
+// (intake-batch.ts). One pipeline for the whole run, so a batch may end one file
+// and begin the next, and small files flow as one big one would. Pure of the
+// store, so it runs as well on a thread of its own (intake-thread.ts) as inline.
 import { Cx1FileClassifier, readLineBatches, type LineOutcome } from './cx1/index.js';
 import { addToIntakeBatch, emptyIntakeBatch, intakeBatchSize, type FileSegment, type PackedIntakeBatch } from './intake-batch.js';
 import { fileExceptionAppend, intakeAppend, type IntakeAppend, type IntakeItem, type PreparedIntake } from './record-writer.js';
@@ -15,9 +15,13 @@ export interface IntakeFile {
 
 /** A file of the run that could not be read; what was read of it before stays ingested. */
 export class UnreadableFileError extends Error {
+  /** What went wrong, without the path. */
+  readonly reason: string;
   constructor(readonly path: string, cause: unknown) {
-    super(`cannot read ${path}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`cannot read ${path}: ${reason}`, { cause });
     this.name = 'UnreadableFileError';
+    this.reason = reason;
   }
 }
 

@@ -26,7 +26,7 @@ try {
   }
   post({ type: 'done' });
 } catch (error) {
-  if (error instanceof UnreadableFileError) post({ type: 'failed', message: String((error.cause as Error)?.message ?? error.cause), unreadable: error.path });
+  if (error instanceof UnreadableFileError) post({ type: 'failed', message: error.reason, unreadable: error.path });
   else post({ type: 'failed', message: (error as Error)?.message ?? String(error) });
 }
 port.close();
