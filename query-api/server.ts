@@ -8,6 +8,7 @@ import { LiveReadModels, type ExceptionView, type PositionView, type TradeView }
 import type { Document, ReadStore } from '../readstore/index.js';
 import { notFound, problemErrorHandler, sendProblem } from './problems.js';
 import { ConsistencyQuery, ExceptionsQuery, PositionsQuery, PositionsSchema, TradeRefParam, TradeSchema, TradesQuery } from './schemas.js';
+import { tradeAnswer } from './trade-json.js';
 
 export interface PlatformStatus {
   caughtUp: boolean;
@@ -29,6 +30,9 @@ export interface QueryApiDependencies {
 }
 
 export const MIN_POSITION_HEADER = 'kepler-min-position';
+
+/** What fastify sets for a JSON answer it serialises itself. */
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 /** Well under DROP_GRACE_MS: a query never looks for a generation that has been dropped. */
 const READ_MODEL_CACHE_MS = 100;
@@ -80,7 +84,14 @@ export function registerQueryApi(app: FastifyInstance, deps: QueryApiDependencie
 
   api.get('/trades/:ref', { schema: { tags: ['queries'], summary: 'One trade (reference percent-encoded)', params: TradeRefParam, querystring: ConsistencyQuery, response: { 200: TradeSchema } } }, async (request, reply) => {
     if (!(await consistent('trades', request, reply))) return reply;
-    const doc = await deps.reads.get(await models.collection('trades'), request.params.ref);
+    const collection = await models.collection('trades');
+    const stored = deps.reads.getJson && (await deps.reads.getJson(collection, request.params.ref));
+    if (stored === null) return sendProblem(reply, notFound(`trade ${request.params.ref}`, request.url));
+    // The stored document's text, less the read model's own fields: no parse and no serialisation (trade-json.ts).
+    const answer = stored === undefined ? null : tradeAnswer(stored);
+    // Text already serialised: fastify sends a string with a JSON content type as it is (the untyped reply takes it).
+    if (answer) return (reply as FastifyReply).header('etag', `"${answer.version}"`).type(JSON_CONTENT_TYPE).send(answer.json);
+    const doc = await deps.reads.get(collection, request.params.ref);
     if (!doc) return sendProblem(reply, notFound(`trade ${request.params.ref}`, request.url));
     // The response schema's serialiser writes only the trade's own fields: the document needs no copy first.
     const trade = doc as unknown as TradeView;

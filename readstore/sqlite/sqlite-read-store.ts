@@ -58,6 +58,10 @@ export class SqliteReadStore implements ReadStore {
     return doc === undefined ? null : (JSON.parse(doc) as Document);
   }
 
+  async getJson(collection: string, id: string): Promise<string | null> {
+    return this.prepared(collection)?.get.get(id) ?? null;
+  }
+
   async getMany(collection: string, ids: readonly string[]): Promise<Map<string, Document>> {
     const found = new Map<string, Document>();
     const statements = this.prepared(collection);
