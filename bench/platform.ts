@@ -3,8 +3,13 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../app/package-root.js';
+import { writeLargeFeed } from './feed-generator.js';
+import type { Bench } from './kit.js';
 
 export const CLI = join(packageRoot(), 'bin', 'kepler.js');
+
+/** Where every HTTP server of the bench listens, `serve` and the empty route alike. */
+export const BENCH_HOST = '127.0.0.1';
 
 export interface Measured {
   seconds: number;
@@ -65,7 +70,7 @@ export class ServeProcess {
 
   static async start(dataDir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
     const child = spawn(process.execPath, [CLI, 'serve', '--data-dir', dataDir, '--port', '0', ...args], {
-      env: { ...process.env, KEPLER_HOST: '127.0.0.1', ...env },
+      env: { ...process.env, KEPLER_HOST: BENCH_HOST, ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
@@ -144,9 +149,24 @@ export async function deleteBenchTopology(url: string, prefix: string): Promise<
   await connection.close();
 }
 
+/**
+ * A feed of `trades` trades in three files, one per source. Trade i has the same reference, quantity
+ * and price in all three, so every complete trade books.
+ */
+export async function threeSourceFeed(dir: string, trades: number) {
+  const core = await writeLargeFeed(join(dir, 'CORE_0001.cx1'), { lines: Math.round(trades * 1.2), seed: 7, source: 'CORE' });
+  const alloc = await writeLargeFeed(join(dir, 'ALLOC_0001.cx1'), { lines: trades * 2, seed: 7, source: 'ALLOC' });
+  const custody = await writeLargeFeed(join(dir, 'CUSTODY_0001.cx1'), { lines: trades, seed: 7, source: 'CUSTODY' });
+  return {
+    paths: [core.path, alloc.path, custody.path],
+    lines: core.lines + alloc.lines + custody.lines,
+    trades: Math.min(core.trades, alloc.trades, custody.trades),
+  };
+}
+
 /** Comparisons per second of the regression engine, with one and two workers. */
-export async function regressionSection(): Promise<void> {
+export async function regressionSection(bench: Bench): Promise<void> {
   const { benchRegression } = await import('../regression/bench.js');
   const figures = await benchRegression();
-  for (const [name, value] of Object.entries(figures)) process.stdout.write(`  ${name.padEnd(52)} ${value}\n`);
+  for (const [name, value] of Object.entries(figures)) bench.figure(name, value);
 }

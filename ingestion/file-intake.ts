@@ -1,34 +1,78 @@
-// One CX1 file as batches of prepared intake: read, classified line by line,
-// turned into appends with their events already encoded. Pure of the store, so
-// it runs as well on a thread of its own (intake-thread.ts) as inline.
-import { Cx1FileClassifier, readLineBatches, type FileSummary, type LineOutcome } from './cx1/index.js';
-import { prepareIntake, type IntakeItem, type PreparedIntake } from './record-writer.js';
+// The CX1 files of one ingest run as batches of intake: read in order,
+// classified line by line, each line's event encoded into the batch's columns
+// (intake-batch.ts). One pipeline for the whole run, so a batch may end one file
+// and begin the next, and small files flow as one big one would. Pure of the
+// store, so it runs as well on a thread of its own (intake-thread.ts) as inline.
+import { Cx1FileClassifier, readLineBatches, type LineOutcome } from './cx1/index.js';
+import { addToIntakeBatch, emptyIntakeBatch, intakeBatchSize, type FileSegment, type PackedIntakeBatch } from './intake-batch.js';
+import { fileExceptionAppend, intakeAppend, type IntakeAppend, type IntakeItem, type PreparedIntake } from './record-writer.js';
 
-export interface IntakeBatch {
-  items: PreparedIntake[];
-  /** Lines of the file read so far, this batch's included. */
-  linesRead: number;
+export interface IntakeFile {
+  path: string;
+  /** The file name (not its directory): what identifies the file. */
+  name: string;
 }
 
-/** Batches of `batchSize` items (the last may be shorter); the file's summary when done. */
-export async function* fileIntake(path: string, file: string, batchSize: number): AsyncGenerator<IntakeBatch, FileSummary> {
-  const classifier = new Cx1FileClassifier();
-  let items: PreparedIntake[] = [];
-  let linesRead = 0;
-  for await (const lines of readLineBatches(path)) {
-    for (const line of lines) {
-      linesRead += 1;
-      const outcome = classifier.classify(line);
-      if (!outcome) continue;
-      items.push(prepareIntake(toIntakeItem(outcome, classifier.header?.source ?? null, file)));
-      if (items.length === batchSize) {
-        yield { items, linesRead };
-        items = [];
-      }
-    }
+/** A file of the run that could not be read; what was read of it before stays ingested. */
+export class UnreadableFileError extends Error {
+  /** What went wrong, without the path. */
+  readonly reason: string;
+  constructor(readonly path: string, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`cannot read ${path}: ${reason}`, { cause });
+    this.name = 'UnreadableFileError';
+    this.reason = reason;
   }
-  if (items.length > 0) yield { items, linesRead };
-  return classifier.finish();
+}
+
+/**
+ * Batches of `batchSize` items (the last may be shorter) over every file in
+ * order, their events encoded. A file whose trailer is missing or does not
+ * match ends with its TRAILER_MISMATCH exception as one more item.
+ */
+export async function* feedIntake(files: readonly IntakeFile[], batchSize: number): AsyncGenerator<PackedIntakeBatch, void> {
+  let batch = emptyIntakeBatch();
+  for (const [index, { path, name }] of files.entries()) {
+    const classifier = new Cx1FileClassifier();
+    let segment: FileSegment = { file: index, items: 0, linesRead: 0 };
+    batch.segments.push(segment);
+    const add = (kind: PreparedIntake['kind'], { stream, events: [event] }: IntakeAppend): PackedIntakeBatch | null => {
+      addToIntakeBatch(batch, kind, stream, event);
+      segment.items += 1;
+      if (intakeBatchSize(batch) < batchSize) return null;
+      const full = batch;
+      segment = { file: index, items: 0, linesRead: segment.linesRead };
+      batch = emptyIntakeBatch();
+      batch.segments.push(segment);
+      return full;
+    };
+    try {
+      for await (const lines of readLineBatches(path)) {
+        for (const line of lines) {
+          segment.linesRead += 1;
+          const outcome = classifier.classify(line);
+          if (!outcome) continue;
+          const item = toIntakeItem(outcome, classifier.header?.source ?? null, name);
+          const full = add(item.kind, intakeAppend(item));
+          if (full) yield full;
+        }
+      }
+    } catch (error) {
+      throw isFileSystemError(error) ? new UnreadableFileError(path, error) : error;
+    }
+    const summary = classifier.finish();
+    const exception = fileExceptionAppend(name, summary);
+    if (exception) {
+      const full = add('exception', exception);
+      if (full) yield full;
+    }
+    segment.summary = summary;
+  }
+  if (intakeBatchSize(batch) > 0 || batch.segments.some((s) => s.summary)) yield batch;
+}
+
+function isFileSystemError(error: unknown): boolean {
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === 'string';
 }
 
 function toIntakeItem(outcome: LineOutcome, source: IntakeItem['source'], file: string): IntakeItem {

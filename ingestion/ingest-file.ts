@@ -1,11 +1,11 @@
 import { access, constants, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { TrailerMismatched } from '../domain/index.js';
 import type { EventStore } from '../eventstore/index.js';
 import type { FileSummary, TrailerStatus } from './cx1/index.js';
-import { fileIntake } from './file-intake.js';
-import { exceptionEvent, RecordWriter, rejectionStream, type IntakeOutcome } from './record-writer.js';
-import { threadedFileIntake } from './threaded-file-intake.js';
+import { feedIntake, UnreadableFileError, type IntakeFile } from './file-intake.js';
+import { unpackIntakeBatch } from './intake-batch.js';
+import { RecordWriter, type PreparedOutcome } from './record-writer.js';
+import { threadedFeedIntake } from './threaded-file-intake.js';
 
 /** What `kepler ingest --json` prints for each file. */
 export interface FileIngestionSummary {
@@ -20,104 +20,98 @@ export interface FileIngestionSummary {
   trailer: TrailerStatus;
 }
 
-export class UnreadableFileError extends Error {
-  constructor(readonly path: string, cause: unknown) {
-    super(`cannot read ${path}: ${cause instanceof Error ? cause.message : String(cause)}`);
-    this.name = 'UnreadableFileError';
-  }
-}
-
 export interface FileIngestorOptions {
   /** Lines per event-store write; large batches amortise the commit. */
   batchSize?: number;
   /**
-   * Read, parse and encode files of 4 MiB and more on a worker thread while this
-   * thread writes: two cores instead of one. Needs the compiled build, so the
-   * CLI turns it on.
+   * Read, parse and encode on a worker thread while this thread writes, when
+   * the run's files add up to 4 MiB or more: two cores instead of one. Needs the
+   * compiled build, so the CLI turns it on.
    */
   parseOnThread?: boolean;
   onProgress?: (file: string, linesRead: number) => void;
 }
 
+/** Lines per event-store write: large batches amortise the commit and its fsync. */
+export const INGEST_BATCH_SIZE = 5000;
+
 /**
- * Ingests one CX1 file: streams it line by line (memory stays flat whatever its
- * size), classifies each line, and writes accepted records and rejections in
- * batches. The file name (not its directory) identifies the file, as the
+ * Ingests CX1 files: streams them line by line (memory stays flat whatever
+ * their size), classifies each line, and writes accepted records and rejections
+ * in batches. The file name (not its directory) identifies a file, as the
  * exceptions list and rejection idempotency are keyed by it.
  */
 export class FileIngestor {
   private readonly writer: RecordWriter;
   private readonly batchSize: number;
 
-  constructor(private readonly store: EventStore, private readonly options: FileIngestorOptions = {}) {
+  constructor(store: EventStore, private readonly options: FileIngestorOptions = {}) {
     this.writer = new RecordWriter(store);
-    this.batchSize = options.batchSize ?? 5000;
+    this.batchSize = options.batchSize ?? INGEST_BATCH_SIZE;
   }
 
   async ingest(path: string): Promise<FileIngestionSummary> {
+    for await (const summary of this.ingestAll([path])) return summary;
+    throw new Error(`no summary for ${path}`);
+  }
+
+  /**
+   * Ingests the files in order through one pipeline: the next file is read
+   * while the last one's lines are written. Yields each file's summary, in
+   * order, once every line of it is durable. Nothing is ingested if any file is
+   * unreadable to begin with.
+   */
+  async *ingestAll(paths: readonly string[]): AsyncGenerator<FileIngestionSummary, void> {
+    const files = await readableFiles(paths);
+    const onThread = this.options.parseOnThread === true && (await totalBytes(files)) >= THREAD_MIN_BYTES;
+    const counts = files.map(() => ({ accepted: 0, duplicate: 0, rejected: 0, recorded: 0 }) satisfies Record<PreparedOutcome, number>);
+    for await (const packed of (onThread ? threadedFeedIntake : feedIntake)(files, this.batchSize)) {
+      const batch = unpackIntakeBatch(packed);
+      const outcomes = batch.items.length > 0 ? await this.writer.writePrepared(batch.items) : [];
+      let item = 0;
+      for (const segment of batch.segments) {
+        const count = counts[segment.file]!;
+        for (const end = item + segment.items; item < end; item++) count[outcomes[item]!]++;
+        const { name } = files[segment.file]!;
+        this.options.onProgress?.(name, segment.linesRead);
+        if (segment.summary) yield summaryOf(name, segment.summary, count);
+      }
+    }
+  }
+}
+
+/** From this many bytes in a run, its files are parsed on a thread of their own when the ingestor is asked to (about 32,000 lines). */
+const THREAD_MIN_BYTES = 4 * 1024 * 1024;
+
+async function readableFiles(paths: readonly string[]): Promise<IntakeFile[]> {
+  const files: IntakeFile[] = [];
+  for (const path of paths) {
     try {
       await access(path, constants.R_OK);
     } catch (error) {
       throw new UnreadableFileError(path, error);
     }
-    const file = basename(path);
-    const counts = { accepted: 0, duplicate: 0, rejected: 0 } satisfies Record<IntakeOutcome, number>;
-    // Starting the thread costs more than it saves on a small file.
-    const onThread = this.options.parseOnThread === true && (await stat(path)).size >= THREAD_MIN_BYTES;
-    const batches = (onThread ? threadedFileIntake : fileIntake)(path, file, this.batchSize);
-    let summary: FileSummary;
-    try {
-      for (;;) {
-        const next = await batches.next();
-        if (next.done) {
-          summary = next.value;
-          break;
-        }
-        for (const outcome of await this.writer.writePrepared(next.value.items)) counts[outcome]++;
-        this.options.onProgress?.(file, next.value.linesRead);
-      }
-    } catch (error) {
-      if (isFileSystemError(error)) throw new UnreadableFileError(path, error);
-      throw error;
-    } finally {
-      await batches.return(undefined as never);
-    }
-
-    if (summary.trailer === 'MISSING' || summary.trailer === 'MISMATCH') {
-      const line = summary.trailerLine?.lineNo ?? null;
-      // Keyed by the file alone: one trailer exception per file name, wherever its trailer sits.
-      const stream = rejectionStream(file, null, 'TRAILER_MISMATCH');
-      const data: TrailerMismatched = {
-        type: 'TrailerMismatched',
-        code: 'TRAILER_MISMATCH',
-        source: summary.header?.source ?? null,
-        file,
-        line,
-        status: summary.trailer,
-        tradeRef: null,
-        detail: summary.trailerDetail ?? `trailer ${summary.trailer}`,
-        raw: summary.trailerLine?.raw ?? '',
-      };
-      await this.store.appendMany([{ stream, expectedRevision: 'no_stream', events: [exceptionEvent(stream, data)] }]);
-    }
-
-    return {
-      file,
-      source: summary.header?.source ?? null,
-      businessDate: summary.header?.businessDate ?? null,
-      fileNumber: summary.header?.fileNumber ?? null,
-      lines: summary.lines,
-      accepted: counts.accepted,
-      duplicates: counts.duplicate,
-      rejected: counts.rejected,
-      trailer: summary.trailer,
-    };
+    files.push({ path, name: basename(path) });
   }
+  return files;
 }
 
-/** From this size up, a file is parsed on a thread of its own when the ingestor is asked to (about 32,000 lines). */
-const THREAD_MIN_BYTES = 4 * 1024 * 1024;
+async function totalBytes(files: readonly IntakeFile[]): Promise<number> {
+  let bytes = 0;
+  for (const { path } of files) bytes += (await stat(path)).size;
+  return bytes;
+}
 
-function isFileSystemError(error: unknown): boolean {
-  return error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === 'string';
+function summaryOf(file: string, summary: FileSummary, count: Record<PreparedOutcome, number>): FileIngestionSummary {
+  return {
+    file,
+    source: summary.header?.source ?? null,
+    businessDate: summary.header?.businessDate ?? null,
+    fileNumber: summary.header?.fileNumber ?? null,
+    lines: summary.lines,
+    accepted: count.accepted,
+    duplicates: count.duplicate,
+    rejected: count.rejected,
+    trailer: summary.trailer,
+  };
 }

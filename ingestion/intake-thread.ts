@@ -1,11 +1,12 @@
-// The worker thread behind threadedFileIntake: runs fileIntake and hands each
-// batch to the writing thread, at most `inFlight` batches ahead of it, so the
-// parser never outruns the store by more than a few batches of memory.
+// The worker thread behind threadedFeedIntake: runs feedIntake over every file
+// of the run and hands each batch to the writing thread, at most `inFlight`
+// batches ahead of it, so the parser never outruns the store by more than a few
+// batches of memory.
 import { parentPort, workerData } from 'node:worker_threads';
-import { fileIntake } from './file-intake.js';
-import { packIntakeBatch, type FromIntakeThread, type IntakeThreadInput, type ToIntakeThread } from './threaded-file-intake.js';
+import { feedIntake, UnreadableFileError } from './file-intake.js';
+import type { FromIntakeThread, IntakeThreadInput, ToIntakeThread } from './threaded-file-intake.js';
 
-const { path, file, batchSize, inFlight } = workerData as IntakeThreadInput;
+const { files, batchSize, inFlight } = workerData as IntakeThreadInput;
 const port = parentPort!;
 const post = (message: FromIntakeThread) => port.postMessage(message);
 
@@ -18,19 +19,14 @@ port.on('message', (message: ToIntakeThread) => {
 });
 
 try {
-  const batches = fileIntake(path, file, batchSize);
-  for (;;) {
-    const next = await batches.next();
-    if (next.done) {
-      post({ type: 'done', summary: next.value });
-      break;
-    }
+  for await (const batch of feedIntake(files, batchSize)) {
     while (credits === 0) await new Promise<void>((resolve) => (creditArrived = resolve));
     credits -= 1;
-    post({ type: 'batch', batch: packIntakeBatch(next.value) });
+    post({ type: 'batch', batch });
   }
+  post({ type: 'done' });
 } catch (error) {
-  const errno = error as NodeJS.ErrnoException;
-  post({ type: 'failed', message: errno.message ?? String(error), ...(typeof errno.syscall === 'string' && { syscall: errno.syscall, code: errno.code }) });
+  if (error instanceof UnreadableFileError) post({ type: 'failed', message: error.reason, unreadable: error.path });
+  else post({ type: 'failed', message: (error as Error)?.message ?? String(error) });
 }
 port.close();

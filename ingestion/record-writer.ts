@@ -8,8 +8,10 @@ import {
   type LineRejected,
   type RecordReceived,
   type Source,
+  type TrailerMismatched,
 } from '../domain/index.js';
-import { decodeEvent, deterministicId, encodeEvent, type Actor, type EventData, type EventStore, type RecordedEvent, type StreamAppend } from '../eventstore/index.js';
+import { decodeEvent, deterministicId, type Actor, type EventData, type EventStore, type RecordedEvent, type StreamAppend } from '../eventstore/index.js';
+import type { FileSummary } from './cx1/index.js';
 
 /** One line (or message) of a feed after parsing: a record to take, or a rejection to keep. */
 export type IntakeItem =
@@ -19,17 +21,43 @@ export type IntakeItem =
 export type IntakeOutcome = 'accepted' | 'duplicate' | 'rejected';
 
 /**
- * An intake item ready for the store: its append, with the events already
- * encoded. Preparing is pure and may run on another thread than the writing.
+ * An intake item ready for the store: its append, the events usually already
+ * encoded (on the parse thread: see intake-batch.ts). Besides lines, a file
+ * brings its own exception (its trailer's), which is no line.
  */
 export interface PreparedIntake {
-  kind: IntakeItem['kind'];
+  kind: IntakeItem['kind'] | 'exception';
   append: StreamAppend;
 }
 
-export function prepareIntake(item: IntakeItem): PreparedIntake {
-  const append = toAppend(item);
-  return { kind: item.kind, append: { ...append, events: append.events.map(encodeEvent) } };
+/** What every intake item appends: one event, on a stream of its own that must not exist yet. */
+export interface IntakeAppend extends StreamAppend {
+  expectedRevision: 'no_stream';
+  events: [EventData];
+}
+
+/** A file's own exception is only recorded: it counts as no line. */
+export type PreparedOutcome = IntakeOutcome | 'recorded';
+
+/**
+ * The TRAILER_MISMATCH exception of a file whose trailer is missing or does not
+ * match, keyed by the file alone: one per file name, wherever its trailer sits.
+ */
+export function fileExceptionAppend(file: string, summary: FileSummary): IntakeAppend | null {
+  if (summary.trailer !== 'MISSING' && summary.trailer !== 'MISMATCH') return null;
+  const stream = rejectionStream(file, null, 'TRAILER_MISMATCH');
+  const data: TrailerMismatched = {
+    type: 'TrailerMismatched',
+    code: 'TRAILER_MISMATCH',
+    source: summary.header?.source ?? null,
+    file,
+    line: summary.trailerLine?.lineNo ?? null,
+    status: summary.trailer,
+    tradeRef: null,
+    detail: summary.trailerDetail ?? `trailer ${summary.trailer}`,
+    raw: summary.trailerLine?.raw ?? '',
+  };
+  return { stream, expectedRevision: 'no_stream', events: [exceptionEvent(stream, data)] };
 }
 
 /**
@@ -44,15 +72,17 @@ export class RecordWriter {
   constructor(private readonly store: EventStore) {}
 
   write(items: readonly IntakeItem[]): Promise<IntakeOutcome[]> {
-    return this.writePrepared(items.map(prepareIntake));
+    // Lines only: no file exception among them, so nothing comes back 'recorded'.
+    return this.writePrepared(items.map((item) => ({ kind: item.kind, append: intakeAppend(item) }))) as Promise<IntakeOutcome[]>;
   }
 
-  async writePrepared(items: readonly PreparedIntake[]): Promise<IntakeOutcome[]> {
+  async writePrepared(items: readonly PreparedIntake[]): Promise<PreparedOutcome[]> {
     const outcomes = await this.store.appendMany(items.map((item) => item.append));
-    const results: IntakeOutcome[] = [];
+    const results: PreparedOutcome[] = [];
     const taken: Array<{ index: number; received: RecordReceived }> = [];
     items.forEach((item, i) => {
       if (item.kind === 'rejection') results.push('rejected');
+      else if (item.kind === 'exception') results.push('recorded');
       else if (outcomes[i]!.ok) results.push('accepted');
       else {
         results.push('duplicate');
@@ -63,7 +93,7 @@ export class RecordWriter {
     if (taken.length > 0) {
       const conflicts = await this.sequenceConflicts(taken);
       if (conflicts.length > 0) {
-        await this.store.appendMany(conflicts.map(({ rejection }) => toAppend(rejection)));
+        await this.store.appendMany(conflicts.map(({ rejection }) => intakeAppend(rejection)));
         for (const { index } of conflicts) results[index] = 'rejected';
       }
     }
@@ -76,7 +106,7 @@ export class RecordWriter {
    * it instead. Says where the record stands: its event's id and global position.
    */
   async writeOne(item: Extract<IntakeItem, { kind: 'record' }>): Promise<{ kind: 'written' | 'duplicate'; id: string; position: number } | { kind: 'conflict'; detail: string }> {
-    const append = toAppend(item);
+    const append = intakeAppend(item);
     const [outcome] = await this.store.appendMany([append]);
     if (outcome!.ok) return { kind: 'written', id: append.events[0]!.id, position: outcome!.position };
     const taken = await this.sequenceTaken(item.source, item.sourceSequence, item.raw);
@@ -130,7 +160,8 @@ export function rejectionStream(file: string, line: number | null, code: string)
   return `${REJECTION_STREAM_PREFIX}${key}`;
 }
 
-function toAppend(item: IntakeItem): StreamAppend {
+/** A line's append: its record or its rejection, one event on a stream of its own. */
+export function intakeAppend(item: IntakeItem): IntakeAppend {
   if (item.kind === 'rejection') {
     const stream = rejectionStream(item.file, item.line, item.code);
     const data: IntakeException = {

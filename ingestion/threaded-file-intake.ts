@@ -1,96 +1,40 @@
 import { Worker } from 'node:worker_threads';
-import type { FileSummary } from './cx1/index.js';
-import type { IntakeBatch } from './file-intake.js';
-import type { PreparedIntake } from './record-writer.js';
+import { UnreadableFileError, type IntakeFile } from './file-intake.js';
+import { intakeBatchSize, joinIntakeBatches, type PackedIntakeBatch } from './intake-batch.js';
 
 export interface IntakeThreadInput {
-  path: string;
-  file: string;
+  files: IntakeFile[];
   batchSize: number;
   inFlight: number;
 }
 export type ToIntakeThread = { type: 'credit' };
 export type FromIntakeThread =
   | { type: 'batch'; batch: PackedIntakeBatch }
-  | { type: 'done'; summary: FileSummary }
-  | { type: 'failed'; message: string; syscall?: string; code?: string | undefined };
+  | { type: 'done' }
+  | { type: 'failed'; message: string; unreadable?: string };
 
-/**
- * A batch as columns of strings. Cloning it to another thread costs a quarter
- * of what cloning the same items as objects does, on both sides; the writing
- * thread is the one that pays for unpacking, and it is the bottleneck.
- */
-export interface PackedIntakeBatch {
-  linesRead: number;
-  /** One letter per item: r(ecord) or j (re-jection). */
-  kinds: string;
-  streams: string[];
-  ids: string[];
-  types: string[];
-  data: string[];
-  metadata: string[];
-}
-
-export function packIntakeBatch(batch: IntakeBatch): PackedIntakeBatch {
-  const packed: PackedIntakeBatch = { linesRead: batch.linesRead, kinds: '', streams: [], ids: [], types: [], data: [], metadata: [] };
-  let kinds = '';
-  for (const { kind, append } of batch.items) {
-    const event = append.events[0];
-    // Every intake item is one event appended to a stream of its own; packing relies on it.
-    if (append.events.length !== 1 || append.expectedRevision !== 'no_stream' || !event || !('encoded' in event)) {
-      throw new Error(`cannot pack the intake of stream ${append.stream}: one encoded event on a new stream expected`);
-    }
-    kinds += kind === 'record' ? 'r' : 'j';
-    packed.streams.push(append.stream);
-    packed.ids.push(event.id);
-    packed.types.push(event.type);
-    packed.data.push(event.encoded.data);
-    packed.metadata.push(event.encoded.metadata);
-  }
-  packed.kinds = kinds;
-  return packed;
-}
-
-export function unpackIntakeBatch(packed: PackedIntakeBatch): IntakeBatch {
-  const items: PreparedIntake[] = new Array(packed.streams.length);
-  for (let i = 0; i < items.length; i++) {
-    items[i] = {
-      kind: packed.kinds[i] === 'r' ? 'record' : 'rejection',
-      append: {
-        stream: packed.streams[i]!,
-        expectedRevision: 'no_stream',
-        events: [{ id: packed.ids[i]!, type: packed.types[i]!, encoded: { data: packed.data[i]!, metadata: packed.metadata[i]! } }],
-      },
-    };
-  }
-  return { items, linesRead: packed.linesRead };
-}
-
-/** An error the intake thread met, rethrown here with what identifies a file-system failure. */
+/** An error the intake thread met that is not a file it could not read. */
 export class IntakeThreadError extends Error {
-  readonly syscall: string | undefined;
-  readonly code: string | undefined;
-  constructor(failure: Extract<FromIntakeThread, { type: 'failed' }>) {
-    super(failure.message);
+  constructor(message: string) {
+    super(message);
     this.name = 'IntakeThreadError';
-    this.syscall = failure.syscall;
-    this.code = failure.code;
   }
 }
 
 /**
- * fileIntake on a thread of its own: reading, parsing and encoding a file use
- * one core while the caller writes to the store on another. Needs the compiled
- * build (a worker thread loads intake-thread.js).
+ * feedIntake on a thread of its own: reading, parsing and encoding use one core
+ * while the caller writes to the store on another, and the thread starts once
+ * for the whole run. Needs the compiled build (a worker thread loads
+ * intake-thread.js).
  *
  * The thread sends small batches, which keeps what its garbage collector has to
  * copy small; this side joins whatever has arrived into batches of up to
  * `batchSize` items, so that the store still commits large batches.
  */
-export async function* threadedFileIntake(path: string, file: string, batchSize: number): AsyncGenerator<IntakeBatch, FileSummary> {
+export async function* threadedFeedIntake(files: readonly IntakeFile[], batchSize: number): AsyncGenerator<PackedIntakeBatch, void> {
   const threadBatch = Math.min(batchSize, THREAD_BATCH_SIZE);
   // Two store batches ahead: the parser works on the next one while one is being written.
-  const input: IntakeThreadInput = { path, file, batchSize: threadBatch, inFlight: 2 * Math.ceil(batchSize / threadBatch) };
+  const input: IntakeThreadInput = { files: [...files], batchSize: threadBatch, inFlight: 2 * Math.ceil(batchSize / threadBatch) };
   const worker = new Worker(new URL('./intake-thread.js', import.meta.url), { workerData: input });
   const inbox: FromIntakeThread[] = [];
   let wake: (() => void) | null = null;
@@ -119,15 +63,13 @@ export async function* threadedFileIntake(path: string, file: string, batchSize:
   try {
     for (;;) {
       const message = await next();
-      if (message.type === 'failed') throw new IntakeThreadError(message);
-      if (message.type === 'done') return message.summary;
-      const joined = unpackIntakeBatch(message.batch);
+      if (message.type === 'failed') throw message.unreadable ? new UnreadableFileError(message.unreadable, message.message) : new IntakeThreadError(message.message);
+      if (message.type === 'done') return;
+      const joined = message.batch;
       let taken = 1;
-      for (let waiting = inbox[0]; waiting?.type === 'batch' && joined.items.length + waiting.batch.streams.length <= batchSize; waiting = inbox[0]) {
+      for (let waiting = inbox[0]; waiting?.type === 'batch' && intakeBatchSize(joined) + intakeBatchSize(waiting.batch) <= batchSize; waiting = inbox[0]) {
         inbox.shift();
-        const more = unpackIntakeBatch(waiting.batch);
-        joined.items.push(...more.items);
-        joined.linesRead = more.linesRead;
+        joinIntakeBatches(joined, waiting.batch);
         taken += 1;
       }
       yield joined;

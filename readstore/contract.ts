@@ -91,6 +91,14 @@ export function readStoreContract(
         };
         await store.write([put(c, 'T-1', doc, 1)]);
         expect(await store.get(c, 'T-1')).toEqual(doc);
+        // Optional: an adapter that keeps JSON text hands it over as it is.
+        if (store.getJson) {
+          expect(JSON.parse((await store.getJson(c, 'T-1'))!)).toEqual(doc);
+          expect(await store.getJson(c, 'nope')).toBeNull();
+          await store.write([del(c, 'T-1', 2)]);
+          expect(await store.getJson(c, 'T-1')).toBeNull();
+          await store.write([put(c, 'T-1', doc, 3)]);
+        }
         const many = await store.getMany(c, ['T-1']);
         expect(many.get('T-1')).toEqual(doc);
         const found = await store.find(c, {});

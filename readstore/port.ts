@@ -28,6 +28,12 @@ export interface ReadStore {
   dropCollection(collection: string): Promise<void>;
 
   get(collection: string, id: string): Promise<Document | null>;
+  /**
+   * The document as JSON text, for a reader that passes it on rather than looks
+   * inside (a query answering it): an adapter that keeps documents as JSON text
+   * offers it, and spares that reader a parse and a serialisation.
+   */
+  getJson?(collection: string, id: string): Promise<string | null>;
   getMany(collection: string, ids: readonly string[]): Promise<Map<string, Document>>;
   find(collection: string, query: FindQuery): Promise<Array<{ id: string; doc: Document }>>;
   /** Number of documents per distinct value of a field. */

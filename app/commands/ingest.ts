@@ -21,8 +21,7 @@ export async function ingestCommand(config: KeplerConfig, files: string[], optio
   const store = await openEventStore(config.eventStore, waitingOptions(config, logger));
   try {
     const ingestor = new FileIngestor(store, { parseOnThread: true });
-    for (const file of files) {
-      const summary = await ingestor.ingest(file);
+    for await (const summary of ingestor.ingestAll(files)) {
       if (summary.source) countDuplicates(summary.source, summary.duplicates);
       logger.info({ file: summary.file, source: summary.source, lines: summary.lines, accepted: summary.accepted, duplicates: summary.duplicates, rejected: summary.rejected, trailer: summary.trailer }, 'file ingested');
       process.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : describe(summary));

@@ -1,1 +1,2 @@
-export { SqliteEventStore, type SqliteEventStoreOptions } from './sqlite-event-store.js';
+export { SqliteEventStore } from './sqlite-event-store.js';
+export { INSERT_EVENT, openEventDatabase, type EventDatabase, type EventRow, type SqliteEventStoreOptions } from './event-database.js';

@@ -6,7 +6,8 @@ import type { Document, DocumentWrite, FindQuery, ReadStore, Where } from '../po
 interface Statements {
   put: Database.Statement<[string, string, number]>;
   remove: Database.Statement<[string, number]>;
-  get: Database.Statement<[string], { doc: string }>;
+  /** The document's JSON text (plucked: no row object per read). */
+  get: Database.Statement<[string], string>;
 }
 
 /**
@@ -53,8 +54,12 @@ export class SqliteReadStore implements ReadStore {
   }
 
   async get(collection: string, id: string): Promise<Document | null> {
-    const row = this.prepared(collection)?.get.get(id);
-    return row ? (JSON.parse(row.doc) as Document) : null;
+    const doc = this.prepared(collection)?.get.get(id);
+    return doc === undefined ? null : (JSON.parse(doc) as Document);
+  }
+
+  async getJson(collection: string, id: string): Promise<string | null> {
+    return this.prepared(collection)?.get.get(id) ?? null;
   }
 
   async getMany(collection: string, ids: readonly string[]): Promise<Map<string, Document>> {
@@ -62,8 +67,8 @@ export class SqliteReadStore implements ReadStore {
     const statements = this.prepared(collection);
     if (!statements) return found;
     for (const id of ids) {
-      const row = statements.get.get(id);
-      if (row) found.set(id, JSON.parse(row.doc) as Document);
+      const doc = statements.get.get(id);
+      if (doc !== undefined) found.set(id, JSON.parse(doc) as Document);
     }
     return found;
   }
@@ -150,7 +155,7 @@ export class SqliteReadStore implements ReadStore {
          ON CONFLICT (id) DO UPDATE SET doc = '{}', position = excluded.position, deleted = 1
          WHERE excluded.position > ${table}.position`,
       ),
-      get: this.db.prepare(`SELECT doc FROM ${table} WHERE id = ? AND deleted = 0`),
+      get: this.db.prepare<[string], string>(`SELECT doc FROM ${table} WHERE id = ? AND deleted = 0`).pluck(),
     };
     this.statements.set(collection, statements);
     return statements;

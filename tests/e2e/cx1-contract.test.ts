@@ -213,6 +213,13 @@ for (const layout of LAYOUTS) describe.skipIf(!layout.enabled)(`CX1 end to end t
     const second = await server.json<{ items: Array<{ tradeRef: string }>; nextCursor: string | null }>(`/trades?limit=3&cursor=${first.nextCursor}`);
     expect([...first.items, ...second.items].map((t) => t.tradeRef)).toEqual(['A-1', 'B/2', 'C-3', 'E-5']);
     expect(second.nextCursor).toBeNull();
+    // One trade answers exactly what the list shows of it: the API's fields, none of the read model's own (asOf, cancelled).
+    for (const listed of [...first.items, ...second.items]) {
+      const one = await server.get<Record<string, unknown>>(`/trades/${encodeURIComponent(listed.tradeRef)}`);
+      expect(one.body).toEqual(listed);
+      expect(Object.keys(one.body)).toEqual(Object.keys(listed));
+      expect(one.headers.get('etag')).toBe(`"${one.body.version}"`);
+    }
 
     const missing = await server.get<{ status: number; type: string }>('/trades/NOPE');
     expect(missing.status).toBe(404);

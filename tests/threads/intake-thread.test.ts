@@ -1,9 +1,10 @@
-// The intake thread must hand over exactly what parsing inline produces, and
-// fail the way inline parsing fails.
+// The intake thread must hand over exactly what parsing inline produces, file
+// boundaries included, and fail the way inline parsing fails.
 import { mkdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateFeed, writeFeed, writeLargeFeed } from '../../bench/feed-generator.js';
+import { unpackIntakeBatch, type IntakeBatch, type PackedIntakeBatch } from '../../ingestion/intake-batch.js';
 import { compiled } from '../support/compiled.js';
 import { tempDir } from '../support/feed.js';
 import { ingest, runCli } from '../support/kepler.js';
@@ -11,52 +12,88 @@ import { ingest, runCli } from '../support/kepler.js';
 type FileIntakeModule = typeof import('../../ingestion/file-intake.js');
 type ThreadedModule = typeof import('../../ingestion/threaded-file-intake.js');
 
-async function drain<T, R>(batches: AsyncGenerator<T, R>): Promise<{ batches: T[]; result: R }> {
-  const seen: T[] = [];
-  for (;;) {
-    const next = await batches.next();
-    if (next.done) return { batches: seen, result: next.value };
-    seen.push(next.value);
-  }
+async function drain(batches: AsyncGenerator<PackedIntakeBatch, void>): Promise<IntakeBatch[]> {
+  const seen: IntakeBatch[] = [];
+  for await (const batch of batches) seen.push(unpackIntakeBatch(batch));
+  return seen;
 }
 
-describe('parsing a CX1 file on a worker thread', () => {
-  it('hands over the same items, in the same order, with the same summary as parsing inline', async () => {
-    const { fileIntake } = await compiled<FileIntakeModule>('ingestion/file-intake.ts');
-    const { threadedFileIntake } = await compiled<ThreadedModule>('ingestion/threaded-file-intake.ts');
+/** Per file, in order: its items' kinds and streams, and its summary. What the writer makes of a run. */
+function byFile(batches: IntakeBatch[]) {
+  const files: Array<{ file: number; items: string[]; summary?: IntakeBatch['segments'][number]['summary'] }> = [];
+  for (const batch of batches) {
+    let item = 0;
+    expect(batch.segments.reduce((sum, s) => sum + s.items, 0)).toBe(batch.items.length);
+    for (const segment of batch.segments) {
+      let entry = files.at(-1);
+      if (entry?.file !== segment.file) files.push((entry = { file: segment.file, items: [] }));
+      expect(entry.summary).toBeUndefined();
+      for (const end = item + segment.items; item < end; item++) entry.items.push(`${batch.items[item]!.kind} ${batch.items[item]!.append.stream}`);
+      if (segment.summary) entry.summary = segment.summary;
+    }
+  }
+  return files;
+}
+
+describe('parsing the files of a run on a worker thread', () => {
+  it('hands over the same items, in the same order, with the same file boundaries and summaries as parsing inline', async () => {
+    const { feedIntake } = await compiled<FileIntakeModule>('ingestion/file-intake.ts');
+    const { threadedFeedIntake } = await compiled<ThreadedModule>('ingestion/threaded-file-intake.ts');
     const feed = generateFeed({
       seed: 11,
       trades: 700,
       badLines: { badIsin: 3, sourceMismatch: 2, wrongLength: 2 },
-      brokenTrailers: { wrongCount: 1 },
+      brokenTrailers: { wrongCount: 1, missing: 1 },
     });
     const dir = tempDir();
-    const files = await writeFeed(feed, dir);
+    const files = (await writeFeed(feed, dir)).map((path) => ({ path, name: basename(path) }));
+    expect(files.length).toBeGreaterThanOrEqual(3);
     // 700 is not a multiple of the thread's batches of 500, 1,000 is: both must join them without overshooting.
     for (const batchSize of [700, 1000]) {
-      for (const path of files) {
-        const file = path.split('/').at(-1)!;
-        const inline = await drain(fileIntake(path, file, batchSize));
-        const threaded = await drain(threadedFileIntake(path, file, batchSize));
-        // The thread sends small batches that this side joins; the items and their order must not change.
-        expect(threaded.batches.flatMap((b) => b.items)).toEqual(inline.batches.flatMap((b) => b.items));
-        expect(threaded.batches.every((b) => b.items.length <= batchSize)).toBe(true);
-        expect(threaded.batches.at(-1)?.linesRead).toBe(inline.batches.at(-1)?.linesRead);
-        expect(threaded.result).toEqual(inline.result);
-      }
+      const inline = await drain(feedIntake(files, batchSize));
+      const threaded = await drain(threadedFeedIntake(files, batchSize));
+      expect(threaded.flatMap((b) => b.items)).toEqual(inline.flatMap((b) => b.items));
+      expect(threaded.every((b) => b.items.length <= batchSize)).toBe(true);
+      expect(byFile(threaded)).toEqual(byFile(inline));
     }
-    expect(files.length).toBeGreaterThanOrEqual(3);
+
+    const run = byFile(await drain(feedIntake(files, 1000)));
+    expect(run.map((f) => f.file)).toEqual(files.map((_, i) => i));
+    for (const file of run) {
+      // Every line but a valid header and trailer is an item; a broken trailer adds the file's exception, last.
+      const exceptions = file.items.filter((item) => item.startsWith('exception '));
+      expect(file.items.length - exceptions.length).toBe(file.summary!.lines);
+      expect(exceptions.length).toBe(file.summary!.trailer === 'OK' ? 0 : 1);
+      if (exceptions.length > 0) expect(file.items.at(-1)).toBe(exceptions[0]);
+    }
+    expect(run.some((f) => f.summary!.trailer !== 'OK')).toBe(true);
   });
 
-  it('reports a read that fails part-way as a file-system error, and the CLI says the file cannot be read', async () => {
+  it('lets a batch end one file and begin the next, so small files flow as one', async () => {
+    const { feedIntake } = await compiled<FileIntakeModule>('ingestion/file-intake.ts');
+    const dir = tempDir();
+    const files = [];
+    for (let i = 0; i < 5; i++) {
+      const path = join(dir, `CORE_20261127_000000000${i + 1}.cx1`);
+      await writeLargeFeed(path, { lines: 300, seed: 1, firstSequence: i * 300 + 1, refPrefix: `S${i}` });
+      files.push({ path, name: basename(path) });
+    }
+    const batches = await drain(feedIntake(files, 1000));
+    expect(batches.map((b) => b.items.length)).toEqual([1000, 500]);
+    expect(batches[0]!.segments.map((s) => [s.file, s.items, s.summary?.lines])).toEqual([[0, 300, 300], [1, 300, 300], [2, 300, 300], [3, 100, undefined]]);
+    expect(batches[1]!.segments.map((s) => [s.file, s.items, s.summary?.lines])).toEqual([[3, 200, 300], [4, 300, 300]]);
+  });
+
+  it('reports a read that fails part-way as that file unreadable, and the CLI says the file cannot be read', async () => {
     const dir = tempDir();
     // Readable as far as access() can tell; reading it fails (EISDIR) inside the thread.
     const notAFile = join(dir, 'CORE_20261127_0000000001.cx1');
     mkdirSync(notAFile);
-    const { threadedFileIntake, IntakeThreadError } = await compiled<ThreadedModule>('ingestion/threaded-file-intake.ts');
-    const failure = await drain(threadedFileIntake(notAFile, 'x.cx1', 100)).catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(IntakeThreadError);
-    expect(failure).toMatchObject({ code: 'EISDIR', syscall: 'read' });
+    const { threadedFeedIntake } = await compiled<ThreadedModule>('ingestion/threaded-file-intake.ts');
+    const { UnreadableFileError } = await compiled<FileIntakeModule>('ingestion/file-intake.ts');
+    const failure = await drain(threadedFeedIntake([{ path: notAFile, name: 'x.cx1' }], 100)).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(UnreadableFileError);
+    expect(failure).toMatchObject({ path: notAFile, message: expect.stringContaining('EISDIR') });
 
     const run = await runCli(['ingest', '--data-dir', join(dir, 'data'), notAFile]);
     expect(run.code).not.toBe(0);
@@ -64,14 +101,21 @@ describe('parsing a CX1 file on a worker thread', () => {
     expect(run.stderr).toContain('EISDIR');
   });
 
-  it('through the CLI, a file large enough for the thread is taken whole, and taken again as duplicates', async () => {
+  it('through the CLI, files large enough for the thread are taken whole, each summarised in order, and taken again as duplicates', async () => {
     const dir = tempDir();
-    // Over the 4 MiB from which `kepler ingest` parses on a thread.
-    const feed = await writeLargeFeed(join(dir, 'CORE_20261127_0000000007.cx1'), { lines: 40_000, seed: 3, source: 'CORE' });
-    expect(statSync(feed.path).size).toBeGreaterThan(4 * 1024 * 1024);
-    const [first] = await ingest(join(dir, 'data'), [feed.path]);
-    expect(first).toMatchObject({ lines: feed.lines, accepted: feed.lines, duplicates: 0, rejected: 0, trailer: 'OK' });
-    const [again] = await ingest(join(dir, 'data'), [feed.path]);
-    expect(again).toMatchObject({ lines: feed.lines, accepted: 0, duplicates: feed.lines, rejected: 0, trailer: 'OK' });
+    // Over the 4 MiB from which `kepler ingest` parses on a thread, in two files.
+    const first = await writeLargeFeed(join(dir, 'CORE_20261127_0000000007.cx1'), { lines: 40_000, seed: 3, source: 'CORE' });
+    const second = await writeLargeFeed(join(dir, 'CORE_20261127_0000000008.cx1'), { lines: 25_001, seed: 3, source: 'CORE', firstSequence: 40_001, refPrefix: 'M' });
+    expect(statSync(first.path).size).toBeGreaterThan(4 * 1024 * 1024);
+    const once = await ingest(join(dir, 'data'), [first.path, second.path]);
+    expect(once).toMatchObject([
+      { file: basename(first.path), lines: first.lines, accepted: first.lines, duplicates: 0, rejected: 0, trailer: 'OK' },
+      { file: basename(second.path), lines: second.lines, accepted: second.lines, duplicates: 0, rejected: 0, trailer: 'OK' },
+    ]);
+    const again = await ingest(join(dir, 'data'), [second.path, first.path]);
+    expect(again).toMatchObject([
+      { file: basename(second.path), lines: second.lines, accepted: 0, duplicates: second.lines, rejected: 0, trailer: 'OK' },
+      { file: basename(first.path), lines: first.lines, accepted: 0, duplicates: first.lines, rejected: 0, trailer: 'OK' },
+    ]);
   });
 });

@@ -1,0 +1,79 @@
+// How the embedded event store's SQLite file is opened: its schema, its
+// durability and its checkpoints. In one place, so that the raw-append baseline
+// of `npm run bench` writes with exactly what the store writes with.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { BackgroundCheckpointer, type BackgroundCheckpointOptions } from './background-checkpointer.js';
+
+export interface SqliteEventStoreOptions {
+  /** How often to look for events appended by other processes while idle. */
+  pollIntervalMs?: number;
+  /** Checkpoint the WAL from a worker thread instead of inside commits (see BackgroundCheckpointer). */
+  backgroundCheckpoints?: boolean | BackgroundCheckpointOptions;
+  /** How long a write waits for another process's write lock before failing with StoreBusyError. */
+  busyTimeoutMs?: number;
+}
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS events (
+    position    INTEGER PRIMARY KEY,
+    stream      TEXT    NOT NULL,
+    revision    INTEGER NOT NULL,
+    id          TEXT    NOT NULL,
+    type        TEXT    NOT NULL,
+    data        TEXT    NOT NULL,
+    metadata    TEXT    NOT NULL,
+    recorded_at INTEGER NOT NULL
+  );
+  CREATE UNIQUE INDEX IF NOT EXISTS events_by_stream ON events (stream, revision);
+  CREATE TABLE IF NOT EXISTS checkpoints (
+    name     TEXT PRIMARY KEY,
+    position INTEGER NOT NULL
+  ) WITHOUT ROWID;
+`;
+
+/** A row of the events table. */
+export interface EventRow {
+  position: number;
+  stream: string;
+  revision: number;
+  id: string;
+  type: string;
+  data: string;
+  metadata: string;
+  recorded_at: number;
+}
+
+export const INSERT_EVENT = 'INSERT INTO events (position, stream, revision, id, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
+
+const SQLITE_DEFAULT_AUTOCHECKPOINT = 1000;
+
+export interface EventDatabase {
+  db: Database.Database;
+  /** Null when SQLite checkpoints inside commits (not asked for, in memory, or run from the sources). */
+  checkpointer: BackgroundCheckpointer | null;
+}
+
+export function openEventDatabase(path: string, options: SqliteEventStoreOptions = {}): EventDatabase {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  // FULL: an append acknowledged to a caller survives a power cut, not only a crash.
+  db.pragma('synchronous = FULL');
+  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 30_000}`);
+  // Memory-mapped reads and a larger page cache: index lookups stop costing a syscall per page.
+  db.pragma('mmap_size = 1073741824');
+  db.pragma('cache_size = -65536');
+  db.exec(SCHEMA);
+  let checkpointer: BackgroundCheckpointer | null = null;
+  if (options.backgroundCheckpoints && path !== ':memory:') {
+    const settings = options.backgroundCheckpoints === true ? {} : options.backgroundCheckpoints;
+    checkpointer = BackgroundCheckpointer.start(path, settings, (reason) => {
+      process.emitWarning(`background checkpoints of ${path} stopped (${reason}); SQLite checkpoints in commits again`);
+      if (db.open) db.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULT_AUTOCHECKPOINT}`);
+    });
+    if (checkpointer) db.pragma('wal_autocheckpoint = 0');
+  }
+  return { db, checkpointer };
+}

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import type { EventData } from '../eventstore/index.js';
+import { addToIntakeBatch, emptyIntakeBatch, joinIntakeBatches, unpackIntakeBatch } from './intake-batch.js';
+
+const event = (n: number): EventData => ({ id: `id-${n}`, type: 'NewTradeReceived', data: { n, text: 'ü"\\' }, metadata: { correlationId: `REF-${n}` } });
+
+describe('intake batches as columns, for the trip between threads', () => {
+  it('unpack gives back each item as an append of its encoded event, with the file boundaries', () => {
+    const batch = emptyIntakeBatch();
+    addToIntakeBatch(batch, 'record', 'core-1', event(1));
+    addToIntakeBatch(batch, 'rejection', 'rejected-ab', event(2));
+    addToIntakeBatch(batch, 'exception', 'rejected-cd', event(3));
+    batch.segments.push({ file: 0, items: 3, linesRead: 4, summary: { header: null, lines: 2, detailLines: 2, controlTotal: 10n ** 20n, trailer: 'MISSING', trailerDetail: 'none', trailerLine: null } });
+    const { items, segments } = unpackIntakeBatch(structuredClone(batch));
+    expect(items.map((item) => [item.kind, item.append.stream, item.append.expectedRevision])).toEqual([
+      ['record', 'core-1', 'no_stream'],
+      ['rejection', 'rejected-ab', 'no_stream'],
+      ['exception', 'rejected-cd', 'no_stream'],
+    ]);
+    expect(items[0]!.append.events).toEqual([{ id: 'id-1', type: 'NewTradeReceived', encoded: { data: JSON.stringify(event(1).data), metadata: JSON.stringify(event(1).metadata) } }]);
+    expect(segments).toEqual(batch.segments);
+  });
+
+  it('joins batches, a file that runs on from one to the next becoming one segment', () => {
+    const first = emptyIntakeBatch();
+    addToIntakeBatch(first, 'record', 'core-1', event(1));
+    addToIntakeBatch(first, 'record', 'core-2', event(2));
+    first.segments.push({ file: 0, items: 1, linesRead: 3, summary: { header: null, lines: 1, detailLines: 1, controlTotal: 0n, trailer: 'OK', trailerDetail: null, trailerLine: null } }, { file: 1, items: 1, linesRead: 2 });
+    const second = emptyIntakeBatch();
+    addToIntakeBatch(second, 'record', 'core-3', event(3));
+    second.segments.push({ file: 1, items: 1, linesRead: 3 }, { file: 2, items: 0, linesRead: 1 });
+    joinIntakeBatches(first, second);
+    expect(first.streams).toEqual(['core-1', 'core-2', 'core-3']);
+    expect(first.kinds).toBe('rrr');
+    expect(first.segments.map((s) => [s.file, s.items, s.linesRead, s.summary?.trailer])).toEqual([
+      [0, 1, 3, 'OK'],
+      [1, 2, 3, undefined],
+      [2, 0, 1, undefined],
+    ]);
+  });
+});
