@@ -118,12 +118,16 @@ describe.skipIf(!collector)('seeing it run: metrics, health, logs to Splunk HEC 
     expect(ready.body.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['eventstore', 'readstore', 'follower:trade-processor', 'gap:projection:trades', 'amqp:feed-consumer']));
     expect(samples(metrics, 'kepler_ready')[0]?.value).toBe(1);
 
-    const cli = await runCli(['status', '--data-dir', join(dir, 'data'), '--json'], { env });
-    expect(cli.code, cli.stderr).toBe(0);
-    const fromCli = JSON.parse(cli.stdout) as { caughtUp: boolean; queues: { live: string; queues: Array<{ name: string; consumers: number }> } };
-    expect(fromCli.caughtUp).toBe(true);
-    expect(fromCli.queues.live).toBe('blue');
-    expect(fromCli.queues.queues.find((q) => q.name === `${prefix}.feed.blue`)?.consumers).toBe(1);
+    // The management API's statistics lag by seconds (more on a loaded machine): ask until they show the consumer.
+    let fromCli: { caughtUp: boolean; queues: { live: string; queues: Array<{ name: string; consumers: number }> } } | null = null;
+    await waitFor('kepler status to show the live slot\'s consumer', async () => {
+      const cli = await runCli(['status', '--data-dir', join(dir, 'data'), '--json'], { env });
+      expect(cli.code, cli.stderr).toBe(0);
+      fromCli = JSON.parse(cli.stdout) as NonNullable<typeof fromCli>;
+      return fromCli.queues.queues.find((q) => q.name === `${prefix}.feed.blue`)?.consumers === 1;
+    }, 30_000, 500);
+    expect(fromCli!.caughtUp).toBe(true);
+    expect(fromCli!.queues.live).toBe('blue');
   });
 
   // A command decides on the trade aggregate itself (the trade processor only takes feed records), so its
