@@ -17,7 +17,7 @@ import type {
   Subscription,
 } from '../port.js';
 import { WrongExpectedRevisionError } from '../port.js';
-import { pause } from '../backoff.js';
+import { sleep } from '../backoff.js';
 import { backoffDelay, isTransientError, runPerKeyInOrder, type BackoffOptions } from './errors.js';
 import { planFilter } from './filters.js';
 import {
@@ -335,7 +335,7 @@ export class EsdbEventStore implements EventStore {
         return await operation();
       } catch (error) {
         if (attempt >= this.readAttempts || this.closed || !isTransientError(error)) throw error;
-        await pause(backoffDelay(attempt, this.backoff));
+        await sleep(backoffDelay(attempt, this.backoff));
       }
     }
   }

@@ -83,7 +83,7 @@ export class EsdbSubscription implements Subscription {
         if (!isTransientError(error)) throw error;
         attempt += 1;
         this.settings.onError?.(error, attempt);
-        await this.pause(backoffDelay(attempt, this.settings.backoff));
+        await this.sleep(backoffDelay(attempt, this.settings.backoff));
       } finally {
         if (source) {
           if (this.current === source) this.current = null;
@@ -93,7 +93,7 @@ export class EsdbSubscription implements Subscription {
     }
   }
 
-  private pause(ms: number): Promise<void> {
+  private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       if (this.closed) return resolve();
       const timer = setTimeout(done, ms);

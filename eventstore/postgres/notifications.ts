@@ -4,7 +4,7 @@
 // store themselves; so a notification lost while the listener was away costs
 // a poll interval, never an event.
 import pg from 'pg';
-import { backoffDelay, pause, type BackoffOptions } from '../backoff.js';
+import { backoffDelay, sleep, type BackoffOptions } from '../backoff.js';
 import { EVENTS_CHANNEL } from './schema.js';
 
 export interface NotifierOptions {
@@ -119,7 +119,7 @@ export class Notifier {
         if (this.stopped.signal.aborted) return;
         this.options.onListenerError?.(error, attempt);
         this.wake();
-        await pause(backoffDelay(attempt++, this.options.reconnect), this.stopped.signal);
+        await sleep(backoffDelay(attempt++, this.options.reconnect), this.stopped.signal);
       }
     }
   }

@@ -2,7 +2,7 @@
 // one call and one transaction per group of appends; reads are plain queries
 // on the position and (stream, revision) indexes.
 import pg from 'pg';
-import { backoffDelay, pause, type BackoffOptions } from '../backoff.js';
+import { backoffDelay, sleep, type BackoffOptions } from '../backoff.js';
 import type {
   AppendableEvent,
   AppendOutcome,
@@ -306,7 +306,7 @@ export class PostgresEventStore implements EventStore {
         return await query();
       } catch (error) {
         if (attempt >= this.readAttempts || this.closed || !isTransient(error)) throw toStoreError(error, doing, this.where);
-        await pause(backoffDelay(attempt, this.backoff));
+        await sleep(backoffDelay(attempt, this.backoff));
       }
     }
   }

@@ -3,7 +3,7 @@
 // Positions become visible in order (see kepler_append), so "after the last
 // position handed out" can neither skip nor repeat an event, however often the
 // connection is lost and the read tried again.
-import { backoffDelay, pause, type BackoffOptions } from '../backoff.js';
+import { backoffDelay, sleep, type BackoffOptions } from '../backoff.js';
 import type { EventFilter, GlobalPosition, ReadAllResult, Subscription, SubscriptionBatch } from '../port.js';
 import { isTransient } from './connection.js';
 import type { Notifier } from './notifications.js';
@@ -61,7 +61,7 @@ export class PostgresSubscription implements Subscription {
         if (!isTransient(error)) throw error;
         failures += 1;
         this.options.onError?.(error, failures);
-        await pause(backoffDelay(failures, this.options.reconnect), stopped);
+        await sleep(backoffDelay(failures, this.options.reconnect), stopped);
         continue;
       }
       const moved = result.scannedTo > position;
