@@ -11,11 +11,11 @@
 // directly where the runtime can (tests, newer Node), and otherwise compiled
 // with the project's TypeScript compiler into the run directory first.
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { packageRoot } from '../app/package-root.js';
 import { kit } from './kit.js';
 import type { Reconciler } from './reconciler.js';
 
@@ -124,6 +124,17 @@ async function canImportTypeScript(file: string): Promise<boolean> {
   }
 }
 
+/** The project's own compiler, found the way Node finds any dependency; null when it is not installed (a production install). */
+function typeScriptCompiler(): string | null {
+  try {
+    const manifest = createRequire(import.meta.url).resolve('typescript/package.json');
+    const tsc = join(dirname(manifest), 'bin', 'tsc');
+    return existsSync(tsc) ? tsc : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Type-strips the modules with the project's compiler into a directory keyed by their content. */
 function compileTypeScript(dir: string, files: readonly string[], buildDir: string): string {
   const hash = createHash('sha1');
@@ -131,8 +142,8 @@ function compileTypeScript(dir: string, files: readonly string[], buildDir: stri
   const out = join(buildDir, hash.digest('hex').slice(0, 16));
   if (files.every((f) => existsSync(join(out, f.replace(/\.ts$/, '.js'))))) return out;
   mkdirSync(out, { recursive: true });
-  const tsc = join(packageRoot(), 'node_modules', 'typescript', 'bin', 'tsc');
-  if (!existsSync(tsc)) throw new Error(`cannot compile ${dir}/*.ts: the TypeScript compiler is not installed; compile the reconcilers to .js first`);
+  const tsc = typeScriptCompiler();
+  if (!tsc) throw new Error(`cannot compile ${dir}/*.ts: the TypeScript compiler is not installed; compile the reconcilers to .js first`);
   const result = spawnSync(
     process.execPath,
     [tsc, '--ignoreConfig', '--noCheck', '--module', 'ES2022', '--moduleResolution', 'bundler', '--target', 'ES2022', '--skipLibCheck', '--outDir', out, ...files.map((f) => join(dir, f))],
