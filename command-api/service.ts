@@ -18,7 +18,7 @@ import { deterministicId, WrongExpectedRevisionError, type Actor, type EventData
 import { Cx1, RecordWriter } from '../ingestion/index.js';
 import type { ExceptionView } from '../projections/index.js';
 import type { Problem } from '../query-api/index.js';
-import { otherSlot, type Slot } from '../messaging/topology.js';
+import { otherSlot, type Slot } from '../messaging/index.js';
 import { partitionedName, WHOLE, type Partition } from '../processors/index.js';
 import {
   decideAffinity,

@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { Logger } from 'pino';
 import { deterministicId, StoreBusyError, StoreUnavailableError, type EventData, type EventFilter, type EventStore, type RecordedEvent } from '../eventstore/index.js';
-import { otherSlot, type Slot } from '../messaging/topology.js';
+import { otherSlot, type Slot } from '../messaging/index.js';
 import {
   decideAffinity,
   evolveOwnership,

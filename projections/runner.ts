@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { StoreUnavailableError, type EventStore, type RecordedEvent, type Subscription } from '../eventstore/index.js';
 import type { Document, DocumentWrite, ReadStore } from '../readstore/index.js';
-import { owns, partitionedName, WHOLE, type Partition } from '../processors/partition.js';
+import { owns, partitionedName, WHOLE, type Partition } from '../processors/index.js';
 import { eventLogFields, FollowerMetrics, startBatchSpan, startEventSpan, tracingEnabled, withinBatch, withSpan } from '../telemetry/index.js';
 import type { AnyProjection, Projected } from './projection.js';
 

@@ -11,7 +11,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { notFound, sendProblem } from '../query-api/problems.js';
+import { notFound, sendProblem } from '../query-api/index.js';
 import { loadLedger, type Ledger } from './ledger.js';
 import { buildReport, renderHtml, REPORT_CSP, type FailOn } from './report/index.js';
 import { RunStore, ShardStore, type VerdictRow } from './store.js';

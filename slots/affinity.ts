@@ -3,7 +3,7 @@
 // Each decision stream (trade-{ref}, booking-{ref}) records its own owner as events
 // in the stream itself, so a decision and the ownership it relied on are guarded by
 // the same expected revision: a slot that lost a stream finds out on its next append.
-import type { Slot } from '../messaging/topology.js';
+import type { Slot } from '../messaging/index.js';
 
 export const SLOT_CLAIMED = 'SlotClaimed';
 export const SLOT_HANDED_OVER = 'SlotHandedOver';

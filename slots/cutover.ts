@@ -2,7 +2,7 @@
 // (cutover-{id}) holding each step, its inverse, who carried it out and when. Pure.
 import * as E from 'fp-ts/lib/Either.js';
 import type { Actor } from '../eventstore/index.js';
-import { otherSlot, type Slot } from '../messaging/topology.js';
+import { otherSlot, type Slot } from '../messaging/index.js';
 import type { SlotRouting } from './registry.js';
 
 /** One change of the routing; every step makes one, and its inverse makes the opposite one. */

@@ -4,7 +4,7 @@
 // whole routing, so the state is the last event and a reader never merges.
 import type { Actor, EventStore, RecordedEvent } from '../eventstore/index.js';
 import { deterministicId, WrongExpectedRevisionError } from '../eventstore/index.js';
-import { SLOTS, type Slot } from '../messaging/topology.js';
+import { SLOTS, type Slot } from '../messaging/index.js';
 
 export const REGISTRY_STREAM = 'slot-registry';
 export const SLOTS_CHANGED = 'SlotsChanged';

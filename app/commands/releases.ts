@@ -75,7 +75,7 @@ async function withService<T>(command: string, options: Common, run: (service: R
   const dir = repoDir(options);
   let store: EventStore | null = null;
   const { PipelineRepository, RefusedError, ReleaseService } = await releases();
-  const { configFromFile } = await import('../../regression/environment.js');
+  const { configFromFile } = await import('../../regression/index.js');
   try {
     const repo = new PipelineRepository(dir);
     repo.pipeline();

@@ -1,5 +1,5 @@
 // `kepler serve --profile FILE --env NAME`.
-import { checkPartition, loadProfileFile, settingsFromProfile } from '../../releases/profiles.js';
+import { checkPartition, loadProfileFile, settingsFromProfile } from '../../releases/index.js';
 import { loadConfig } from '../config.js';
 import type { RunningPlatform } from '../serve.js';
 

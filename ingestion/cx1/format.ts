@@ -5,8 +5,7 @@
 // enforce the business rules (ISIN check digit, real dates, version numbers...):
 // tests and the feed generator use them to build deliberately invalid lines.
 // For every valid record, parseDetail(formatDetail(seq, r)) gives back (seq, r).
-import { priceToScaled } from '../../domain/values.js';
-import type { DetailRecord, FileHeader, FileTrailer, TradeTerms } from '../../domain/records.js';
+import { priceToScaled, type DetailRecord, type FileHeader, type FileTrailer, type TradeTerms } from '../../domain/index.js';
 import {
   ALC_FIELDS,
   CNF_FIELDS,

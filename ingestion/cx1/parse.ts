@@ -28,19 +28,17 @@ import {
   type IsoDate,
   type Price,
   type Side,
-} from '../../domain/values.js';
-import type {
-  AllocationRecord,
-  AmendmentRecord,
-  CancellationRecord,
-  ConfirmationRecord,
-  DetailRecord,
-  DetailRecordType,
-  FileHeader,
-  FileTrailer,
-  NewTradeRecord,
-  TradeTerms,
-} from '../../domain/records.js';
+  type AllocationRecord,
+  type AmendmentRecord,
+  type CancellationRecord,
+  type ConfirmationRecord,
+  type DetailRecord,
+  type DetailRecordType,
+  type FileHeader,
+  type FileTrailer,
+  type NewTradeRecord,
+  type TradeTerms,
+} from '../../domain/index.js';
 
 export type Result<T> = E.Either<string, T>;
 
