@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import * as E from 'fp-ts/lib/Either.js';
-import { entitlementsOf, isEntitled, refuseAccount, refuseScope, type Scope } from '../authorization/index.js';
+import { entitlementsOf, isEntitled, logSecurityEvent, refuseAccount, refuseScope, type Scope } from '../authorization/index.js';
 import { canonicalPrice, canonicalTerms, termsErrors, type TradeTerms } from '../domain/index.js';
 import { deterministicId, type Actor } from '../eventstore/index.js';
 import { sendProblem, type Problem } from '../query-api/index.js';
@@ -40,8 +40,17 @@ export interface CommandApiDependencies {
 /** What a command route's work answers: done, or waiting for a second principal's approval. */
 type Outcome = E.Either<Problem, CommandOutcome extends E.Either<Problem, infer R> ? R | PendingApproval : never>;
 
+/**
+ * An account a command acts on. One the request names is refused by name (403);
+ * one that is stored (the trade's, the exception's trade's) is the principal's
+ * only to see if entitled, so outside the entitlements the command is answered
+ * exactly as if `hidden` did not exist (404), as the queries do: a 403 naming
+ * it would tell anyone with the scope which account every trade belongs to.
+ */
+type AccountAsked = { account: string | null; hidden?: string };
+
 /** The accounts a command acts on, checked against the principal's entitlements before anything is written. */
-type AccountsOf = () => Promise<ReadonlyArray<string | null>>;
+type AccountsOf = () => Promise<readonly AccountAsked[]>;
 
 const ProblemSchema = { $ref: 'problem#' };
 
@@ -67,12 +76,13 @@ export function registerCommandApi(app: FastifyInstance, deps: CommandApiDepende
     request.log.debug({ correlation_id: tradeRefOf(request), command, outcome, status: reply.statusCode }, 'command answered');
     return answered;
   };
-  const tradeAccount = (ref: string) => () => deps.commands.tradeAccount(ref).then((account) => [account]);
+  const storedAccount = async (ref: string): Promise<AccountAsked> => ({ account: await deps.commands.tradeAccount(ref), hidden: `trade ${ref}` });
+  const tradeAccount = (ref: string) => async () => [await storedAccount(ref)];
   const { approvals } = deps;
 
   api.post('/trades', { schema: { tags: ['commands'], summary: 'Capture a trade (version 1)', body: CaptureTradeBody, headers: CommandHeaders, response: responses(201) } }, (request, reply) => {
     const { tradeRef, ...terms } = request.body;
-    return run(request, reply, 201, async () => [terms.account], (context) => withValidTerms(terms, (t) => deps.commands.captureTrade(tradeRef, t, context)));
+    return run(request, reply, 201, async () => [{ account: terms.account }], (context) => withValidTerms(terms, (t) => deps.commands.captureTrade(tradeRef, t, context)));
   });
 
   api.post('/trades/:ref/amendments', { schema: { tags: ['commands'], summary: 'Amend a trade: the whole trade as of its next version', params: RefParams, body: AmendmentBody, headers: CommandHeaders, response: responses(201) } }, (request, reply) => {
@@ -82,7 +92,7 @@ export function registerCommandApi(app: FastifyInstance, deps: CommandApiDepende
       const message = `must be the trade of the path, ${ref}`;
       return refuse(reply, problem(422, 'validation-failed', 'Invalid trade', `tradeRef ${message}`, { errors: [{ field: 'tradeRef', message }] }));
     }
-    const accounts = async () => [await deps.commands.tradeAccount(ref), terms.account];
+    const accounts = async () => [await storedAccount(ref), { account: terms.account }];
     return run(request, reply, 201, accounts, (context) => withValidTerms(terms, (t) => deps.commands.amendTrade(ref, t, context)));
   });
 
@@ -102,7 +112,7 @@ export function registerCommandApi(app: FastifyInstance, deps: CommandApiDepende
   });
 
   api.put('/trades/:ref/allocations/:allocationId', { schema: { tags: ['commands'], summary: 'Allocate (quantity 0 withdraws)', params: AllocationParams, body: AllocationBody, headers: CommandHeaders, response: responses(200) } }, (request, reply) => {
-    const accounts = async () => [await deps.commands.tradeAccount(request.params.ref), request.body.account];
+    const accounts = async () => [await storedAccount(request.params.ref), { account: request.body.account }];
     return run(request, reply, 200, accounts, (context) => deps.commands.allocate(request.params.ref, request.params.allocationId, request.body.account, request.body.quantity, context));
   });
 
@@ -149,8 +159,11 @@ function registerApprovalRoutes(app: FastifyInstance, approvals: ApprovalService
     const principal = request.principal!;
     const standing = await approvals.load(request.params.id);
     const asked = standing.state.request;
-    if (!asked) return sendProblem(reply, problem(404, 'not-found', 'Not found', `approval ${request.params.id} does not exist`, { instance: request.url }));
-    if (!isEntitled(principal.entitlements, asked.account)) return refuseAccount(request, reply, `the account of approval ${request.params.id}`);
+    // Outside the principal's accounts, a request is answered as if it did not exist, as GET /approvals/:id answers it.
+    if (!asked || !isEntitled(principal.entitlements, asked.account)) {
+      if (asked) logSecurityEvent(request, 404, `not entitled to approval ${request.params.id} (account ${asked.account})`);
+      return sendProblem(reply, problem(404, 'not-found', 'Not found', `approval ${request.params.id} does not exist`, { instance: request.url }));
+    }
     if (!principal.scopes.has(asked.scope)) return refuseScope(request, reply, asked.scope as Scope);
     const decided = await inSpan(`${request.method} ${request.routeOptions.url}`, request.headers, (traceparent) => verdict(principal.actor, traceparent));
     if (E.isLeft(decided)) return sendProblem(reply, { ...decided.left, instance: request.url });
@@ -178,14 +191,14 @@ function approvalIdOf(context: CommandContext): string {
 }
 
 /** A resubmission acts on the exception's trade, and on the account the corrected line names, if it names one. */
-async function resubmissionAccounts(commands: CommandService, exceptionId: string, line: string): Promise<ReadonlyArray<string | null>> {
+async function resubmissionAccounts(commands: CommandService, exceptionId: string, line: string): Promise<readonly AccountAsked[]> {
   const checked = await commands.checkResubmission(exceptionId, line);
   // A request that will be refused anyway (no such exception, a broken line) is refused as such, not as an entitlement.
   if (E.isLeft(checked)) return [];
   const { exception, record } = checked.right;
-  const accounts: Array<string | null> = [await commands.tradeAccount(exception.tradeRef ?? record.tradeRef)];
-  if ('terms' in record) accounts.push(record.terms.account);
-  if (record.type === 'ALC') accounts.push(record.account);
+  const accounts: AccountAsked[] = [{ account: await commands.tradeAccount(exception.tradeRef ?? record.tradeRef), hidden: `exception ${exceptionId}` }];
+  if ('terms' in record) accounts.push({ account: record.terms.account });
+  if (record.type === 'ALC') accounts.push({ account: record.account });
   return accounts;
 }
 
@@ -239,8 +252,13 @@ async function runCommand(
   // Outside the principal's accounts: refused before the key is claimed, so nothing at all is appended.
   const entitlements = entitlementsOf(principal);
   if (entitlements.kind !== 'all') {
-    const outside = (await accountsOf()).find((account) => !isEntitled(entitlements, account));
-    if (outside !== undefined) return refuseAccount(request, reply, outside === null ? 'a trade without a known account' : `account ${outside}`);
+    const outside = (await accountsOf()).find(({ account }) => !isEntitled(entitlements, account));
+    if (outside?.hidden !== undefined) {
+      // The log says what the client is not told.
+      logSecurityEvent(request, 404, `not entitled to ${outside.hidden}${outside.account === null ? '' : ` (account ${outside.account})`}`);
+      return sendProblem(reply, problem(404, 'not-found', 'Not found', `${outside.hidden} does not exist`, { instance: request.url }));
+    }
+    if (outside !== undefined) return refuseAccount(request, reply, outside.account === null ? 'a trade without a known account' : `account ${outside.account}`);
   }
   // A malformed header is refused before the key is claimed: nothing ran, so nothing is kept.
   const ifMatch = header(request, 'if-match');

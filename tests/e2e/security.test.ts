@@ -135,7 +135,7 @@ describe('security: authentication, authorization and audit through serve', () =
     }
   });
 
-  it('entitlements: queries return only the principal’s accounts; a command outside them is a 403 and appends nothing', async () => {
+  it('entitlements: queries return only the principal’s accounts; a command naming an account outside them is a 403, one on a trade outside them a 404 as for a trade that does not exist; neither appends', async () => {
     for (const [ref, account] of [['ENT-1', 'ACC-1'], ['ENT-2', 'ACC-2']] as const) {
       expect((await as('ops', 'POST', '/trades', { tradeRef: ref, account, ...TERMS })).status).toBe(201);
       expect((await as('ops', 'PUT', `/trades/${ref}/allocations/A1`, { account: ref === 'ENT-1' ? 'FUND-1' : 'FUND-2', quantity: 100 })).status).toBe(200);
@@ -167,21 +167,33 @@ describe('security: authentication, authorization and audit through serve', () =
     expect((await get<{ items: unknown[] }>('/trades', await token('no-accounts'))).body.items).toEqual([]);
 
     const head = (await get<{ head: number }>('/status', all)).body.head;
+    // An account the request names is refused by name; a trade outside the principal's accounts is
+    // answered exactly as one that does not exist, so its account is never told.
     const refused: Array<[string, string, unknown]> = [
       ['POST', '/trades', { tradeRef: 'ENT-3', account: 'ACC-2', ...TERMS }],
-      ['POST', '/trades/ENT-2/amendments', { account: 'ACC-2', ...TERMS, quantity: 5 }],
       ['POST', '/trades/ENT-1/amendments', { account: 'ACC-2', ...TERMS }],
+      ['PUT', '/trades/ENT-1/allocations/A9', { account: 'FUND-2', quantity: 1 }],
+    ];
+    for (const [method, path, body] of refused) {
+      const answer = await call<{ type: string; detail: string }>(server.url, method, path, { token: desk, body, headers: { 'idempotency-key': `ent-${method}-${path}` } });
+      expect(answer.status, `${method} ${path}`).toBe(403);
+      expect(answer.body.type, `${method} ${path}`).toBe('/problems/not-entitled');
+    }
+    const hidden: Array<[string, string, unknown]> = [
+      ['POST', '/trades/ENT-2/amendments', { account: 'ACC-1', ...TERMS, quantity: 5 }],
       ['POST', '/trades/ENT-2/cancellation', { reason: 'x' }],
       ['PUT', '/trades/ENT-2/allocations/A9', { account: 'FUND-1', quantity: 1 }],
-      ['PUT', '/trades/ENT-1/allocations/A9', { account: 'FUND-2', quantity: 1 }],
       ['POST', '/trades/ENT-2/confirmations', { status: 'AFFIRMED', quantity: 100, price: '10.5', reason: '' }],
       ['PUT', '/trades/ENT-2/hold', undefined],
       ['DELETE', '/trades/ENT-2/hold', undefined],
     ];
-    for (const [method, path, body] of refused) {
-      const answer = await call<{ type: string }>(server.url, method, path, { token: desk, body, headers: { 'idempotency-key': `ent-${method}-${path}` } });
-      expect(answer.status, `${method} ${path}`).toBe(403);
-      expect(answer.body.type, `${method} ${path}`).toBe('/problems/not-entitled');
+    for (const [method, path, body] of hidden) {
+      const answer = await call<{ type: string; detail: string }>(server.url, method, path, { token: desk, body, headers: { 'idempotency-key': `ent-${method}-${path}` } });
+      const absent = await call<{ type: string; detail: string }>(server.url, method, path.replace('ENT-2', 'NO-SUCH'), { token: desk, body });
+      expect(answer.status, `${method} ${path}`).toBe(404);
+      expect(answer.body.type, `${method} ${path}`).toBe(absent.body.type);
+      expect(answer.body.detail.replace('ENT-2', 'NO-SUCH'), `${method} ${path}`).toBe(absent.body.detail);
+      expect(JSON.stringify(answer.body)).not.toContain('ACC-2');
     }
     expect((await get<{ head: number }>('/status', all)).body.head).toBe(head);
     expect((await call(server.url, 'POST', '/trades/ENT-1/amendments', { token: desk, body: { account: 'ACC-1', ...TERMS, quantity: 100 } })).status).toBe(201);
@@ -229,7 +241,7 @@ describe('security: authentication, authorization and audit through serve', () =
     expect(noScope.status).toBe(403);
     expect(noScope.body).toMatchObject({ type: '/problems/insufficient-scope', scope: 'trades:cancel' });
     // Outside the checker's accounts: not theirs to decide.
-    expect((await as<{ type: string }>('no-accounts', 'POST', `/approvals/${id}/approval`)).body).toMatchObject({ status: 403, type: '/problems/not-entitled' });
+    expect((await as<{ type: string }>('no-accounts', 'POST', `/approvals/${id}/approval`)).body).toMatchObject({ status: 404, type: '/problems/not-found' });
 
     const approved = await as<{ status: string; outcome: { status: number; body: { version: number; position: number } } }>('checker', 'POST', `/approvals/${id}/approval`);
     expect(approved.status).toBe(200);
