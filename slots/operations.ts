@@ -230,12 +230,14 @@ export async function drainSlot(ops: SlotOperations, slot: Slot, options: { dead
     const report = { owned: owned.length, handedOver, progress, head };
     options.onProgress?.(report);
     if (owned.length === 0) return { ...report, forced: 0 };
-    const quiescent = progress === null || progress >= head;
+    // No checkpoint under the names asked for (processors that never ran, or another partition count)
+    // says nothing about what was decided: only a known position at the head is quiescent.
+    const quiescent = progress !== null && progress >= head;
     const late = Date.now() >= deadline || options.signal?.aborted === true;
     if (quiescent || late) {
       const reason = quiescent ? 'drained' : 'deadline';
       let moved = 0;
-      for (const stream of owned) if (await handOver(ops, stream, slot, live, reason, progress ?? head)) moved++;
+      for (const stream of owned) if (await handOver(ops, stream, slot, live, reason, progress)) moved++;
       handedOver += moved;
       if (late && !quiescent) {
         const rest = [...(await ownedStreams(ops.store)).values()].filter((s) => s.ownership.owner === slot).length;
@@ -248,11 +250,17 @@ export async function drainSlot(ops: SlotOperations, slot: Slot, options: { dead
   }
 }
 
-async function handOver(ops: SlotOperations, owned: OwnedStream, from: Slot, to: Slot, reason: SlotHandedOver['reason'], since: number): Promise<boolean> {
+/**
+ * `decidedUpTo` is how far the old owner's processors are known to have got;
+ * unknown, the new owner looks again at every input since the old one took the
+ * stream (inputs already handled are no-ops to it).
+ */
+async function handOver(ops: SlotOperations, owned: OwnedStream, from: Slot, to: Slot, reason: SlotHandedOver['reason'], decidedUpTo: number | null): Promise<boolean> {
   const events = await ops.store.readStream(owned.stream);
   const last = events.at(-1);
   const current = events.filter((e) => OWNERSHIP_EVENT_TYPES.includes(e.type)).reduce<Ownership>((o, e) => evolveOwnership(o, e.data as OwnershipEvent, e.position), { owner: null, at: null });
   if (!last || current.owner !== from) return false;
+  const since = decidedUpTo ?? current.at ?? 0;
   const event: SlotHandedOver = { type: SLOT_HANDED_OVER, tradeRef: owned.tradeRef, from, to, reason, since };
   try {
     await ops.store.append(
