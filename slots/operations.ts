@@ -20,7 +20,7 @@ import {
   type CutoverState,
   type RoutingChange,
 } from './cutover.js';
-import { readRegistry, recordRouting } from './registry.js';
+import { readRegistry, recordRouting, REGISTRY_STREAM, type SlotsChanged } from './registry.js';
 
 const NEVER_RAN_GRACE_MS = 5000;
 
@@ -110,8 +110,26 @@ export async function runCutover(ops: SlotOperations, id: string, options: RunOp
 
 /** Plays the inverses of the steps carried out, newest first. */
 export async function rollbackCutover(ops: SlotOperations, id: string, options: RunOptions = {}): Promise<CutoverState> {
+  await settleInterruptedStep(ops, id);
   await execute(ops, id, { type: 'StartRollback' });
   return runCutover(ops, id, options);
+}
+
+/**
+ * A step changes the registry first and is recorded as carried out after its
+ * checks: a run stopped in between (a crash, a kill) leaves a change the plan
+ * does not know of. The registry's own record (each change names its cut-over
+ * and step) says it was made, so a rollback undoes it too. Resuming forward
+ * needs nothing: the step is carried out again, and its change is idempotent.
+ */
+async function settleInterruptedStep(ops: SlotOperations, id: string): Promise<void> {
+  const { state } = await loadCutover(ops.store, id);
+  const next = nextStep(state);
+  if (!next || next.direction !== 'forward') return;
+  const changes = (await ops.store.readStream(REGISTRY_STREAM)).map((event) => event.data as SlotsChanged).filter((change) => change.cutoverId === id);
+  if (changes.at(-1)?.step !== `forward:${next.index}`) return;
+  ops.say?.(`step ${next.index + 1}/${state.steps.length} changed the registry before the run stopped: it is undone too`);
+  await execute(ops, id, { type: 'CarryOutStep', index: next.index, check: 'found in the slot registry after an interrupted run' });
 }
 
 /** Records the change in the registry, brings the broker in line, and checks what the change needs. Returns what was checked. */
