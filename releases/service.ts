@@ -607,6 +607,9 @@ export class ReleaseService {
     const commits = (await this.repo.git.log(200)).reverse();
     let healed = 0;
     let history: History | null = null;
+    /** Per environment, the candidate its newest promotion applied: where its dist-tag belongs. */
+    const newest = new Map<string, CandidateRef>();
+    const healedEnvironments = new Set<string>();
     for (const c of commits) {
       const t = trailers(c.body);
       const action = t.get('Kepler-Action');
@@ -614,6 +617,7 @@ export class ReleaseService {
       history ??= await this.journal.history();
       const environment = t.get('Kepler-Environment')!;
       const ref = { id: t.get('Kepler-Candidate')!, digest: t.get('Kepler-Digest')! };
+      if (action !== 'cut-over') newest.set(environment, ref);
       const state = promotionOf(history, environment, ref.id);
       const slot = t.get('Kepler-Slot') as Slot;
       const live = t.get('Kepler-Live') as Slot;
@@ -645,7 +649,12 @@ export class ReleaseService {
         reason: state.reason,
       });
       healed++;
+      healedEnvironments.add(environment);
       history = null;
+    }
+    // The process that stopped after its push never moved the dist-tag either.
+    for (const environment of healedEnvironments) {
+      await this.moveDistTags(this.repo.pipeline(), this.repo.readCandidate(newest.get(environment)!.id).manifest, environment, []);
     }
     return healed;
   }

@@ -13,6 +13,7 @@ let tmp: ReturnType<typeof tempDir>;
 let store: SqliteEventStore;
 let releases: ReleaseService;
 let key: string;
+let repo: Awaited<ReturnType<typeof makePipeline>>['repo'];
 
 async function packument(name: string): Promise<{ 'dist-tags': Record<string, string>; versions: Record<string, { dist: { integrity: string } }> }> {
   const r = await fetch(`${registry!.url}${name}`, { headers: { authorization: `Bearer ${registry!.token}` } });
@@ -24,6 +25,7 @@ describe.skipIf(!registry)('artifacts in a real npm registry', () => {
     tmp = tempDir('kepler-registry-');
     const made = await makePipeline(join(tmp.dir, 'pipeline'), { registry: (registry as Registry).url });
     key = made.key;
+    repo = made.repo;
     store = openStore(tmp.dir);
     releases = service(made.repo, store, 'release-bot', { env: { ...process.env, KEPLER_REGISTRY_TOKEN: registry!.token } });
   });
@@ -54,6 +56,21 @@ describe.skipIf(!registry)('artifacts in a real npm registry', () => {
     expect((await packument('kepler'))['dist-tags']).toMatchObject({ dev: first.id });
     const tags = await new NpmRegistry(registry!.url, { ...process.env, KEPLER_REGISTRY_TOKEN: registry!.token }).distTags('kepler');
     expect(tags.dev).toBe(first.id);
+
+    // A promotion killed after its push, before it was recorded: the next command records it, and moves the dist-tag it never moved.
+    const third = await releases.cut({ source: REPO_ROOT, allowDirty: true, signingKey: key });
+    const killed = service(repo, store, 'release-bot', {
+      env: { ...process.env, KEPLER_REGISTRY_TOKEN: registry!.token },
+      hooks: {
+        afterPush: async () => {
+          throw new Error('killed');
+        },
+      },
+    });
+    await expect(killed.promote(third.id, 'dev')).rejects.toThrow('killed');
+    expect((await packument('kepler'))['dist-tags']).toMatchObject({ dev: first.id });
+    expect(await releases.reconcile()).toBe(1);
+    expect((await packument('kepler'))['dist-tags']).toMatchObject({ dev: third.id });
 
     // Someone swaps the bytes in the registry's storage: verify and the integrity gate both refuse them.
     const tarball = join(registry!.storage, 'kepler', `kepler-${first.id}.tgz`);
