@@ -97,6 +97,7 @@ export async function registerSecurity(app: FastifyInstance, options: SecurityOp
   }
   if (options.rateLimit) {
     const { default: rateLimit } = await import('@fastify/rate-limit');
+    const windowSeconds = Math.ceil(options.rateLimit.windowMs / 1000);
     await app.register(rateLimit, {
       // After authentication, so the limit is the principal's and a refused token costs no budget.
       hook: 'preParsing',
@@ -106,7 +107,7 @@ export async function registerSecurity(app: FastifyInstance, options: SecurityOp
       allowList: (request) => publicPaths.has(request.url.split('?')[0]!),
       errorResponseBuilder: (request, context) => {
         logSecurityEvent(request, 429, 'rate limit');
-        return Object.assign(new Error(`more than ${context.max} requests in ${context.after}`), { statusCode: 429, code: 'KEPLER_RATE_LIMITED' });
+        return Object.assign(new Error(`more than ${context.max} requests in ${windowSeconds} s; try again in ${context.after}`), { statusCode: 429, code: 'KEPLER_RATE_LIMITED' });
       },
     });
   }
