@@ -18,6 +18,11 @@ export interface OpenOptions {
   onWaiting?: (notice: { store: string; attempt: number; error: string; waitedMs: number }) => void;
   /** Hears each connection an open store lost and is trying again (a subscription's reads, its LISTEN connection). */
   onConnectionLost?: (notice: { store: string; what: string; attempt: number; error: string }) => void;
+  /**
+   * False: an embedded (SQLite) store is read through its page cache, not a memory map. For a
+   * process that reads the whole store as it follows it: mapped, every page read stays resident.
+   */
+  memoryMapped?: boolean;
 }
 
 /** Opening failed for good; the message says which store and why. */
@@ -32,7 +37,7 @@ export async function openEventStore(config: EventStoreConfig, options: OpenOpti
   switch (config.kind) {
     case 'sqlite': {
       const { SqliteEventStore } = await import('../eventstore/sqlite/index.js');
-      return SqliteEventStore.open(config.path, { backgroundCheckpoints: true });
+      return SqliteEventStore.open(config.path, { backgroundCheckpoints: true, ...(options.memoryMapped === false && { mmapBytes: 0 }) });
     }
     case 'postgres': {
       const { PostgresEventStore } = await import('../eventstore/postgres/index.js');
@@ -52,7 +57,7 @@ export async function openReadStore(config: ReadStoreConfig, options: OpenOption
   switch (config.kind) {
     case 'sqlite': {
       const { SqliteReadStore } = await import('../readstore/sqlite/index.js');
-      return SqliteReadStore.open(config.path);
+      return SqliteReadStore.open(config.path, options.memoryMapped === false ? { mmapBytes: 0 } : {});
     }
     case 'postgres': {
       const { PostgresReadStore } = await import('../readstore/postgres/index.js');
