@@ -20,7 +20,7 @@ export const tradeProcessor: ProcessorDefinition<Trade.TradeState, Trade.TradeEv
   // the file, or comes as a command): a state is rarely wanted again once the next thousands of
   // trades have gone by, and reading one again is one short stream. Each state holds every version's
   // record, so keeping 200,000 of them cost hundreds of MB for nothing.
-  cacheSize: 20_000,
+  cacheSize: 5_000,
   evolve: Trade.evolve,
   decide: Trade.decide,
 };

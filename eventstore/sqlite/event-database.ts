@@ -19,6 +19,8 @@ export interface SqliteEventStoreOptions {
    * and reading through SQLite's page cache cost it no measurable CPU.
    */
   mmapBytes?: number;
+  /** SQLite's page cache of this connection, in KiB (default 64 MiB). */
+  pageCacheKiB?: number;
 }
 
 const SCHEMA = `
@@ -71,7 +73,7 @@ export function openEventDatabase(path: string, options: SqliteEventStoreOptions
   db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 30_000}`);
   // Memory-mapped reads and a larger page cache: index lookups stop costing a syscall per page.
   db.pragma(`mmap_size = ${options.mmapBytes ?? DEFAULT_MMAP_BYTES}`);
-  db.pragma('cache_size = -65536');
+  db.pragma(`cache_size = -${options.pageCacheKiB ?? 65_536}`);
   db.exec(SCHEMA);
   let checkpointer: BackgroundCheckpointer | null = null;
   if (options.backgroundCheckpoints && path !== ':memory:') {
