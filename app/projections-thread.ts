@@ -18,8 +18,9 @@ const slot = { slot: config.slot };
 // The thread's own telemetry: its spans go out on their own; its metrics are asked for by the main thread at each scrape.
 await startTelemetry(serviceIdentity({ version: packageVersion(), roles: config.roles, ...slot }));
 const logger = createLogger('kepler-projections', { roles: config.roles, ...slot });
-const events = await openEventStore(config.eventStore, waitingOptions(config, logger));
-const reads = await openReadStore(config.readStore, waitingOptions(config, logger));
+// Both stores are read from end to end here, as the projections follow and write: not mapped (see OpenOptions).
+const events = await openEventStore(config.eventStore, { ...waitingOptions(config, logger), memoryMapped: false });
+const reads = await openReadStore(config.readStore, { ...waitingOptions(config, logger), memoryMapped: false });
 const platform = new Platform(events, reads, logger, { processors: false, projections: true, partition: config.partition });
 const post = (message: FromProjectionsThread) => parentPort!.postMessage(message);
 

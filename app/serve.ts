@@ -40,7 +40,8 @@ export async function startPlatform(config: KeplerConfig, logger: Logger): Promi
   refuseUnguardedListen(config);
   warnIfUnguarded(config, logger);
   await startTelemetry(serviceIdentity({ version: packageVersion(), roles: config.roles, slot: config.slot }));
-  const events = await openEventStore(config.eventStore, waitingOptions(config, logger));
+  // The processors follow the whole store on this connection: read through SQLite's page cache, not mapped (see OpenOptions).
+  const events = await openEventStore(config.eventStore, { ...waitingOptions(config, logger), memoryMapped: false });
   const reads = await openReadStore(config.readStore, waitingOptions(config, logger));
   const has = (role: Role) => config.roles.includes(role);
   // The slot registry: which slot is live and routed, read by the APIs, the publisher, the topology role and the gateway.

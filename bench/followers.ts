@@ -8,7 +8,8 @@ import { secondsSince, type Bench } from './kit.js';
 import { rate, runMeasured, ServeProcess, threeSourceFeed } from './platform.js';
 import { eventsOfSqliteStore } from './raw-append.js';
 
-const CAUGHT_UP_TRADES = 100_000;
+/** The issue's size; a smaller one (KEPLER_BENCH_CAUGHTUP_TRADES) is for iterating on a change. */
+const CAUGHT_UP_TRADES = Number(process.env.KEPLER_BENCH_CAUGHTUP_TRADES ?? 100_000);
 
 /** The store the caughtUp section left, which the rebuild section rebuilds from. */
 let lastStore: string | null = null;
@@ -33,6 +34,9 @@ export async function caughtUpSection(bench: Bench): Promise<void> {
     await serve.caughtUp(files.lines);
     seconds = secondsSince(started);
     bench.figure('caughtUp: serve peak RSS MB', Math.round(serve.rss.peakMb));
+    bench.figure('caughtUp: serve peak anonymous / file-backed MB', `${Math.round(serve.rss.peakAnonMb)} / ${Math.round(serve.rss.peakFileMb)}`);
+    const cpu = serve.threadCpu();
+    bench.figure('caughtUp: serve CPU seconds by thread', Object.entries(cpu).map(([name, s]) => `${name} ${s.toFixed(1)}`).join(', '));
   } finally {
     await serve.stop();
   }

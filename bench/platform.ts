@@ -1,6 +1,6 @@
 // Drives the compiled platform as a user would (child processes, real HTTP) and measures it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../app/package-root.js';
 import { writeLargeFeed } from './feed-generator.js';
@@ -40,6 +40,9 @@ export function runMeasured(args: string[], env: NodeJS.ProcessEnv = {}): Promis
 /** Peak resident memory of a child process, from the kernel's high-water mark. */
 export class RssSampler {
   peakMb = 0;
+  /** The peaks of its two parts, each at its own moment: the heaps and SQLite's page caches, and the memory-mapped store. */
+  peakAnonMb = 0;
+  peakFileMb = 0;
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly child: ChildProcess) {
@@ -51,6 +54,10 @@ export class RssSampler {
       const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
       const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
       if (hwm) this.peakMb = Math.max(this.peakMb, Number(hwm[1]) / 1024);
+      const anon = /RssAnon:\s+(\d+) kB/.exec(status);
+      if (anon) this.peakAnonMb = Math.max(this.peakAnonMb, Number(anon[1]) / 1024);
+      const file = /RssFile:\s+(\d+) kB/.exec(status);
+      if (file) this.peakFileMb = Math.max(this.peakFileMb, Number(file[1]) / 1024);
     } catch {
       // The process has gone; the last sample stands.
     }
@@ -59,6 +66,40 @@ export class RssSampler {
   stop(): void {
     clearInterval(this.timer);
   }
+}
+
+/**
+ * CPU seconds a process has used so far, per thread name (user + system), from /proc: on a machine
+ * shared with other work these say more than wall-clock times do. V8's GC helpers show as
+ * "V8 DefaultWorke", libuv's pool as "libuv-workerN"; the main thread and worker threads are "node"
+ * (numbered here in the order of their ids, so the main thread comes first).
+ */
+export function threadCpuSeconds(pid: number): Record<string, number> {
+  const ticks = 100; // USER_HZ on Linux
+  const byName: Record<string, number> = {};
+  let nodeThreads = 0;
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`).sort((a, b) => Number(a) - Number(b));
+  } catch {
+    return byName;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      // The name is in parentheses and may hold spaces; the fields after it are space-separated.
+      const close = stat.lastIndexOf(')');
+      let name = stat.slice(stat.indexOf('(') + 1, close).replace(/\d+$/, '');
+      if (name === 'node') name = `node#${nodeThreads++}`;
+      const fields = stat.slice(close + 2).split(' ');
+      const seconds = (Number(fields[11]) + Number(fields[12])) / ticks;
+      if (seconds < 0.1) continue;
+      byName[name] = Math.round(((byName[name] ?? 0) + seconds) * 100) / 100;
+    } catch {
+      // The thread ended between listing and reading.
+    }
+  }
+  return byName;
 }
 
 export class ServeProcess {
@@ -109,6 +150,11 @@ export class ServeProcess {
       if (Date.now() > deadline) throw new Error(`processors not caught up: ${JSON.stringify(status)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+
+  /** CPU seconds per thread of `serve` so far (see threadCpuSeconds). */
+  threadCpu(): Record<string, number> {
+    return this.child.pid === undefined ? {} : threadCpuSeconds(this.child.pid);
   }
 
   async stop(): Promise<void> {

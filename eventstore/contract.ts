@@ -150,6 +150,29 @@ export function eventStoreContract(name: string, open: () => Promise<EventStore>
       expect(seen).toEqual(Array.from({ length: 25 }, (_, n) => n));
     });
 
+    it('pages through readAll by stream prefix, with types, matching prefixes exactly', async () => {
+      // Characters that are wildcards in SQL LIKE and GLOB patterns must match only themselves.
+      const prefix = `pfx${run}%_*-`;
+      const before = await store.headPosition();
+      await store.append(`${prefix}a`, Array.from({ length: 9 }, (_, n) => event(n % 3 === 0 ? 'Other' : 'Page', { n })), 'no_stream');
+      await store.append(`pfx${run}XY-a`, [event('Page', { n: 100 })], 'no_stream');
+      await store.append(`PFX${run}%_*-a`, [event('Page', { n: 101 })], 'no_stream');
+      const collect = async (filter: { eventTypes?: string[]; streamPrefixes: string[] }) => {
+        const seen: number[] = [];
+        let position = before;
+        for (;;) {
+          const page = await store.readAll(position, { maxCount: 2, filter });
+          expect(page.scannedTo).toBeGreaterThanOrEqual(position);
+          seen.push(...page.events.map((e) => (e.data as { n: number }).n));
+          position = page.scannedTo;
+          if (page.endOfStore) break;
+        }
+        return seen;
+      };
+      expect(await collect({ streamPrefixes: [prefix] })).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+      expect(await collect({ streamPrefixes: [`nothing${run}-`, prefix], eventTypes: ['Page'] })).toEqual([1, 2, 4, 5, 7, 8]);
+    });
+
     it('subscribes: catches up, then delivers live appends in order', async () => {
       const s = stream('live');
       const before = await store.headPosition();

@@ -14,6 +14,10 @@ export const bookingManager: ProcessorDefinition<Booking.BookingState, Booking.B
     return input ? { stream: Booking.bookingStream(event.metadata.correlationId), input } : null;
   },
   initialState: Booking.initialBookingState,
+  // A day's allocation and confirmation files come back to every trade of the core file, long after
+  // it: reading the bookings again then (measured: 60 % more CPU on the processors' thread with a
+  // fifth of the trades kept) costs more than keeping them.
+  cacheSize: 200_000,
   evolve: Booking.evolve,
   decide: Booking.react,
 };

@@ -47,6 +47,11 @@ export interface ProcessorDefinition<State, Event extends { type: string; tradeR
   /** The stream that owns the decision, and the decider's input; null to pass over the event. */
   route(event: RecordedEvent): { stream: string; input: Input } | null;
   initialState: State;
+  /**
+   * How many of its streams' states the runner keeps in memory unless KEPLER_PROCESSOR_CACHE
+   * says otherwise: as many as the inputs come back to before the state would be read again.
+   */
+  cacheSize: number;
   evolve(state: State, event: Event): State;
   decide(input: Input, state: State): E.Either<{ code: string; message: string }, Event[]>;
 }
@@ -80,15 +85,15 @@ const BUSY_RETRY_MAX_MS = 2000;
 const PEER_WAIT_MS = 2000;
 
 /**
- * Trades whose state is kept in memory. Bounded so that memory does not grow with
- * the history; an evicted state is simply read again. Large enough that a day's
- * allocation and confirmation files, which revisit every trade of the core file,
- * do not keep reloading them.
+ * Streams whose state is kept in memory, for every processor alike when set (deployment profiles
+ * set it); otherwise each definition's own cacheSize. Bounded so that memory does not grow with the
+ * history; an evicted state is simply read again.
  */
-const CACHE_LIMIT = Number(process.env.KEPLER_PROCESSOR_CACHE ?? 200_000);
+const CACHE_LIMIT = process.env.KEPLER_PROCESSOR_CACHE === undefined ? null : Number(process.env.KEPLER_PROCESSOR_CACHE);
 
 export class ProcessorRunner<State, Event extends { type: string; tradeRef: string }, Input> {
   private readonly cache = new Map<string, Loaded<State>>();
+  private readonly cacheLimit: number;
   private position = 0;
   /** The checkpoint as last stored, and when. */
   private stored = { position: 0, at: 0 };
@@ -116,6 +121,7 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
     const { partition = WHOLE, slot } = 'count' in options ? { partition: options, slot: undefined } : options;
     this.partition = partition;
     this.slot = slot;
+    this.cacheLimit = CACHE_LIMIT ?? definition.cacheSize;
     this.name = partitionedName(slot ? slotCheckpointName(definition.name, slot) : definition.name, partition);
     this.metrics = new FollowerMetrics(this.name);
     this.debug = logger.isLevelEnabled('debug');
@@ -408,7 +414,7 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
   private remember(stream: string, loaded: Loaded<State>): void {
     this.cache.delete(stream);
     this.cache.set(stream, loaded);
-    if (this.cache.size > CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value!);
+    if (this.cache.size > this.cacheLimit) this.cache.delete(this.cache.keys().next().value!);
   }
 }
 

@@ -16,6 +16,11 @@ export const tradeProcessor: ProcessorDefinition<Trade.TradeState, Trade.TradeEv
     };
   },
   initialState: Trade.initialTradeState,
+  // A trade's versions arrive close together (an amendment or cancellation follows its trade within
+  // the file, or comes as a command): a state is rarely wanted again once the next thousands of
+  // trades have gone by, and reading one again is one short stream. Each state holds every version's
+  // record, so keeping 200,000 of them cost hundreds of MB for nothing.
+  cacheSize: 5_000,
   evolve: Trade.evolve,
   decide: Trade.decide,
 };

@@ -18,7 +18,16 @@ export interface OpenOptions {
   onWaiting?: (notice: { store: string; attempt: number; error: string; waitedMs: number }) => void;
   /** Hears each connection an open store lost and is trying again (a subscription's reads, its LISTEN connection). */
   onConnectionLost?: (notice: { store: string; what: string; attempt: number; error: string }) => void;
+  /**
+   * False: an embedded (SQLite) store is read through a smaller page cache, not a memory map, and
+   * the operating system's cache does the rest. For a connection that reads the whole store as it
+   * follows it: mapped, every page read stays in the process's resident memory.
+   */
+  memoryMapped?: boolean;
 }
+
+/** What a connection that is not memory-mapped reads with (see OpenOptions.memoryMapped). */
+const UNMAPPED = { mmapBytes: 0, pageCacheKiB: 16_384 };
 
 /** Opening failed for good; the message says which store and why. */
 export class StoreOpenError extends Error {
@@ -32,7 +41,7 @@ export async function openEventStore(config: EventStoreConfig, options: OpenOpti
   switch (config.kind) {
     case 'sqlite': {
       const { SqliteEventStore } = await import('../eventstore/sqlite/index.js');
-      return SqliteEventStore.open(config.path, { backgroundCheckpoints: true });
+      return SqliteEventStore.open(config.path, { backgroundCheckpoints: true, ...(options.memoryMapped === false && UNMAPPED) });
     }
     case 'postgres': {
       const { PostgresEventStore } = await import('../eventstore/postgres/index.js');
@@ -52,7 +61,7 @@ export async function openReadStore(config: ReadStoreConfig, options: OpenOption
   switch (config.kind) {
     case 'sqlite': {
       const { SqliteReadStore } = await import('../readstore/sqlite/index.js');
-      return SqliteReadStore.open(config.path);
+      return SqliteReadStore.open(config.path, options.memoryMapped === false ? UNMAPPED : {});
     }
     case 'postgres': {
       const { PostgresReadStore } = await import('../readstore/postgres/index.js');

@@ -19,19 +19,27 @@ interface Statements {
 export class SqliteReadStore implements ReadStore {
   private readonly statements = new Map<string, Statements>();
 
-  static open(path: string): SqliteReadStore {
+  /**
+   * `mmapBytes`: how much of the file to read through a memory map (default 1 GiB); `pageCacheKiB`:
+   * SQLite's page cache (default 64 MiB). See the event store's options of the same names.
+   */
+  static open(path: string, options: { mmapBytes?: number; pageCacheKiB?: number } = {}): SqliteReadStore {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    return new SqliteReadStore(new Database(path));
+    return new SqliteReadStore(new Database(path), options.mmapBytes ?? 1 << 30, options.pageCacheKiB ?? 65_536);
   }
 
-  private constructor(private readonly db: Database.Database) {
+  private constructor(
+    private readonly db: Database.Database,
+    mmapBytes: number,
+    pageCacheKiB: number,
+  ) {
     db.pragma('journal_mode = WAL');
     // Read models can be rebuilt from the event store, so a power cut may cost the last commits, never consistency.
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 30000');
     // Memory-mapped reads and a larger page cache: index lookups stop costing a syscall per page.
-    db.pragma('mmap_size = 1073741824');
-    db.pragma('cache_size = -65536');
+    db.pragma(`mmap_size = ${mmapBytes}`);
+    db.pragma(`cache_size = -${pageCacheKiB}`);
     db.exec(`
       CREATE TABLE IF NOT EXISTS checkpoints (name TEXT PRIMARY KEY, position INTEGER NOT NULL) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
