@@ -47,7 +47,7 @@ program
       return;
     }
     const { serveCommand } = await import('./commands/serve.js');
-    await serveCommand(loadConfig({ dataDir: options.dataDir, port: options.port, configFile: options.config, roles: options.roles, partition: options.partition, insecure: options.insecure ?? false }));
+    await serveCommand(loadConfig({ dataDir: options.dataDir, port: options.port, configFile: options.config, roles: options.roles, partition: options.partition, insecure: options.insecure }));
   });
 
 program

@@ -81,7 +81,7 @@ export interface ConfigFile extends StoresFileSettings {
   dataDir?: string;
   roles?: string[];
   partition?: string;
-  amqp?: { url?: string; prefix?: string; slot?: string; managementUrl?: string; tls?: TlsFiles };
+  amqp?: { url?: string; prefix?: string; slot?: string; managementUrl?: string; topologyIntervalMs?: number; tls?: TlsFiles };
   gateway?: { blue?: string; green?: string };
   http?: { host?: string; port?: number; tls?: { cert?: string; key?: string }; cors?: { origins?: string[] }; rateLimit?: { max?: number; windowMs?: number } };
   auth?: {
@@ -96,6 +96,9 @@ export interface ConfigFile extends StoresFileSettings {
   };
   readYourWritesTimeoutMs?: number;
   projectionsThread?: boolean;
+  readyMaxGapSeconds?: number;
+  /** Listen beyond loopback although authentication is off, as `serve --insecure` (a deployment profile's /insecure). */
+  insecure?: boolean;
 }
 
 /** Requests per principal per minute when authentication is on and nothing else is configured. */
@@ -132,18 +135,18 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
           prefix: env.KEPLER_AMQP_PREFIX ?? file.amqp?.prefix ?? 'kepler',
           slot,
           managementUrl: env.KEPLER_AMQP_MANAGEMENT_URL ?? file.amqp?.managementUrl ?? defaultManagementUrl(amqpUrl),
-          topologyIntervalMs: numberFrom(env.KEPLER_TOPOLOGY_INTERVAL_MS) ?? 10_000,
+          topologyIntervalMs: numberFrom(env.KEPLER_TOPOLOGY_INTERVAL_MS) ?? file.amqp?.topologyIntervalMs ?? 10_000,
           ...(file.amqp?.tls && { tls: file.amqp.tls }),
         }
       : null,
     http: httpConfig(host, port, file, env, auth !== null),
     auth,
     publicPaths: listFrom(env.KEPLER_AUTH_PUBLIC_PATHS) ?? file.auth?.publicPaths ?? [...DEFAULT_PUBLIC_PATHS],
-    insecure: overrides.insecure ?? false,
+    insecure: overrides.insecure ?? file.insecure ?? false,
     ...storesConfig(file, env, dataDir, slot),
     readYourWritesTimeoutMs: numberFrom(env.KEPLER_READ_YOUR_WRITES_TIMEOUT_MS) ?? file.readYourWritesTimeoutMs ?? 5000,
     projectionsThread: env.KEPLER_PROJECTIONS_THREAD === undefined ? (file.projectionsThread ?? true) : env.KEPLER_PROJECTIONS_THREAD !== '0',
-    readyMaxGapSeconds: numberFrom(env.KEPLER_READY_MAX_GAP_SECONDS) ?? 120,
+    readyMaxGapSeconds: numberFrom(env.KEPLER_READY_MAX_GAP_SECONDS) ?? file.readyMaxGapSeconds ?? 120,
   };
 }
 

@@ -14,8 +14,14 @@ export { generateSigningKey, keyIdOf, pae, publicKeyOf, signPayload, verifyEnvel
 export {
   applyMergePatch,
   checkPartition,
+  expandSecret,
   expandSecrets,
   loadProfileFile,
+  processEnvironmentFromProfile,
+  roleSpec,
+  SECRET_FIELDS,
+  SHARED_PROFILE_ROLES,
+  SLOT_PROFILE_ROLES,
   readProfileSources,
   readRendered,
   renderAll,
@@ -40,5 +46,5 @@ export { CandidateNotFoundError, PipelineRepository, type StoredCandidate } from
 export { copySample, replayProjections, type ReplayKit } from './replay.js';
 export { nextDesired, promotionTag, ReleaseService, type PipelineStatus, type PromotionOutcome, type RegressionRunner, type ReleaseServiceOptions } from './service.js';
 export { initPipeline, DEFAULT_KEY_FILE, type InitOptions } from './init.js';
-export { nomadJobId, renderNomadJob, renderSystemdUnits, NomadJobSpec, type Deployment, type NomadJob, type SystemdUnit } from './renderers.js';
+export { nomadJobId, renderNomadJob, renderSystemdUnits, NomadJobSpec, type Deployment, type NomadJob, type Part, type SystemdUnit } from './renderers.js';
 export { jsonSchemaFiles } from './json-schemas.js';

@@ -168,7 +168,11 @@ export function defaultBaseProfile(): DeploymentProfile {
   };
 }
 
-/** Each environment's merge patch: real servers and blue/green from sit on, production-sized prod and dr. */
+/**
+ * Each environment's merge patch: real servers, blue/green and authentication from sit on (every process
+ * there listens beyond loopback), production-sized prod and dr with the shared gateway and topology roles,
+ * TLS and log shipping. dev and ci listen on loopback and may run without authentication.
+ */
 export function defaultPatches(): Record<string, unknown> {
   const servers = (env: string) => ({
     dataDir: `/var/lib/kepler/${env}`,
@@ -176,13 +180,25 @@ export function defaultPatches(): Record<string, unknown> {
     readStore: { url: `mongodb://mongo-${env}/?replicaSet=rs0`, database: `kepler_${env}` },
     broker: { url: `amqp://kepler:\${AMQP_PASSWORD}@rabbit-${env}:5672`, prefix: 'kepler' },
     http: { host: '0.0.0.0', port: 3000 },
+    // Placeholders: the identity provider's issuer and the audience its tokens carry for Kepler.
+    auth: { issuer: 'https://login.example.com', audience: 'api://kepler' },
     slots: ['blue', 'green'],
     roles: { ingestion: { instances: 1 }, publisher: { instances: 1 } },
     secrets: ['AMQP_PASSWORD'],
   });
   const production = (env: string) => ({
     ...servers(env),
-    eventStore: { url: `esdb://es1-${env}:2113,es2-${env}:2113,es3-${env}:2113?tls=true` },
+    eventStore: { url: `esdb://es1-${env}:2113,es2-${env}:2113,es3-${env}:2113?tls=true`, tls: { ca: '/etc/kepler/tls/ca.pem' } },
+    readStore: { url: `mongodb://mongo-${env}/?replicaSet=rs0&tls=true`, database: `kepler_${env}`, tls: { ca: '/etc/kepler/tls/ca.pem' } },
+    broker: {
+      url: `amqp://kepler:\${AMQP_PASSWORD}@rabbit-${env}:5672`,
+      prefix: 'kepler',
+      managementUrl: `https://kepler:\${AMQP_PASSWORD}@rabbit-${env}:15671`,
+      topologyIntervalMs: 10_000,
+    },
+    http: { host: '0.0.0.0', port: 3000, tls: { cert: '/etc/kepler/tls/server.pem', key: '/etc/kepler/tls/server-key.pem' }, rateLimit: { max: 600, windowMs: 60_000 } },
+    auth: { issuer: 'https://login.example.com', audience: 'api://kepler', clockSkewSeconds: 30 },
+    gateway: { upstreams: { blue: `https://kepler-${env}-blue.internal:3000`, green: `https://kepler-${env}-green.internal:3000` } },
     roles: {
       ingestion: { instances: 2 },
       processors: { instances: 2, partitions: 2 },
@@ -190,8 +206,17 @@ export function defaultPatches(): Record<string, unknown> {
       'command-api': { instances: 2 },
       'query-api': { instances: 3 },
       publisher: { instances: 1 },
+      gateway: { instances: 2 },
+      topology: { instances: 1 },
     },
-    limits: { memoryMb: 4096, cpuMhz: 4000 },
+    limits: { memoryMb: 4096, cpuMhz: 4000, readyMaxGapSeconds: 120 },
+    features: { tracing: true },
+    telemetry: {
+      logLevel: 'info',
+      otlpEndpoint: `http://otel-collector-${env}:4318`,
+      splunkHec: { url: 'https://splunk-hec.example.com:8088', token: '${SPLUNK_HEC_TOKEN}', index: 'kepler', sourcetype: 'kepler:json' },
+    },
+    secrets: ['AMQP_PASSWORD', 'SPLUNK_HEC_TOKEN'],
   });
   return {
     dev: { dataDir: 'data/dev', http: { port: 3000 } },

@@ -9,6 +9,7 @@ import jsonMergePatch from 'json-merge-patch';
 import { canonicalJson, digestOf } from './canonical.js';
 import { DeploymentProfile, RenderedProfile } from './schemas.js';
 import { validate, ValidationError } from './validate.js';
+import { checkIssuer, isLoopback } from '../authentication/index.js';
 
 export const PROFILE_SCHEMA = 'kepler.deployment-profile/v1';
 export type ProfileRole = keyof DeploymentProfile['roles'];
@@ -60,10 +61,21 @@ export function readRendered(value: unknown, what: string): Rendered {
   return { profile, canonical: canonicalJson(profile), digest: digestOf(profile) };
 }
 
+/** The roles that run in each slot, and those both slots share (they route between slots, or tend the broker). */
+export const SLOT_PROFILE_ROLES: readonly ProfileRole[] = ['ingestion', 'processors', 'projections', 'command-api', 'query-api', 'publisher'];
+export const SHARED_PROFILE_ROLES: readonly ProfileRole[] = ['gateway', 'topology'];
+type RoleSpecValue = { instances: number; partitions?: number };
+
+/** A role's spec; a role a profile leaves out (gateway, topology in older profiles) runs no instances. */
+export function roleSpec(profile: DeploymentProfile, role: ProfileRole): RoleSpecValue {
+  return profile.roles[role] ?? { instances: 0 };
+}
+
 /** What a schema cannot say. */
 export function checkRules(profile: DeploymentProfile, what: string): void {
   const errors: string[] = [];
-  for (const [role, spec] of Object.entries(profile.roles) as Array<[ProfileRole, { instances: number; partitions?: number }]>) {
+  for (const role of [...SLOT_PROFILE_ROLES, ...SHARED_PROFILE_ROLES]) {
+    const spec = roleSpec(profile, role);
     const partitions = spec.partitions ?? 1;
     if (PARTITIONED_ROLES.includes(role)) {
       if (spec.instances !== 0 && spec.instances !== partitions) {
@@ -75,30 +87,101 @@ export function checkRules(profile: DeploymentProfile, what: string): void {
   }
   if (profile.roles.publisher.instances > 1) errors.push('/roles/publisher/instances: one publisher per slot (it follows one checkpoint)');
   if (!profile.broker.url) {
-    for (const role of ['ingestion', 'publisher'] as const) {
-      if (profile.roles[role].instances > 0) errors.push(`/roles/${role}: needs /broker/url (RabbitMQ)`);
+    for (const role of ['ingestion', 'publisher', 'topology'] as const) {
+      if (roleSpec(profile, role).instances > 0) errors.push(`/roles/${role}: needs /broker/url (RabbitMQ)`);
     }
+    if (profile.broker.managementUrl) errors.push('/broker/managementUrl: needs /broker/url');
   }
-  const declared = new Set(profile.secrets);
-  const used = new Set<string>();
-  for (const [path, url] of urlsOf(profile)) {
-    for (const match of url.matchAll(REFERENCE)) {
-      used.add(match[1]!);
-      if (!declared.has(match[1]!)) errors.push(`${path}: references \${${match[1]}}, which /secrets does not declare`);
-    }
-    const literal = literalSecret(url);
-    if (literal) errors.push(`${path}: ${literal}; put it in a variable and reference it as \${NAME}`);
-  }
-  for (const name of declared) if (!used.has(name)) errors.push(`/secrets: ${name} is declared but no URL references it`);
+  checkGateway(profile, errors);
+  checkAuthentication(profile, errors);
+  checkSecrets(profile, errors);
+  if (profile.telemetry?.pushMetrics && !profile.telemetry.otlpEndpoint) errors.push('/telemetry/pushMetrics: needs /telemetry/otlpEndpoint');
   if (errors.length > 0) throw new ValidationError(what, errors);
 }
 
-function urlsOf(profile: DeploymentProfile): Array<[string, string]> {
-  const urls: Array<[string, string]> = [];
-  if (profile.eventStore.url) urls.push(['/eventStore/url', profile.eventStore.url]);
-  if (profile.readStore.url) urls.push(['/readStore/url', profile.readStore.url]);
-  if (profile.broker.url) urls.push(['/broker/url', profile.broker.url]);
-  return urls;
+/** A gateway needs an address for every slot the environment runs, and none for a slot it does not. */
+function checkGateway(profile: DeploymentProfile, errors: string[]): void {
+  const upstreams = profile.gateway?.upstreams ?? {};
+  for (const slot of ['blue', 'green'] as const) {
+    if (upstreams[slot] !== undefined && !(profile.slots as string[]).includes(slot)) errors.push(`/gateway/upstreams/${slot}: the environment runs no ${slot} slot (/slots)`);
+  }
+  if (roleSpec(profile, 'gateway').instances > 0) {
+    for (const slot of profile.slots) if (upstreams[slot] === undefined) errors.push(`/gateway/upstreams/${slot}: the gateway role needs the address of slot ${slot}`);
+  }
+}
+
+/**
+ * The rule a process applies when it starts (app/security.ts), applied when the profile is
+ * validated, so a profile that cannot run fails at `profile validate` and `release cut`, not
+ * at deployment: authentication off is for loopback (a developer's machine, a CI runner);
+ * every process serves HTTP (its APIs, or at least health and /status), so a profile that
+ * listens beyond loopback needs /auth, or says /insecure: true, which the candidate then
+ * records for everyone to see. The rule keys on where processes listen rather than on an
+ * environment's name, which the pipeline chooses.
+ */
+function checkAuthentication(profile: DeploymentProfile, errors: string[]): void {
+  if (profile.auth) {
+    try {
+      checkIssuer(profile.auth.issuer);
+    } catch (error) {
+      errors.push(`/auth/issuer: ${(error as Error).message.replace(/^KEPLER_AUTH_ISSUER /, '')}`);
+    }
+    if (profile.insecure) errors.push('/insecure: authentication is on (/auth); insecure means serving beyond loopback without it');
+    return;
+  }
+  if (!isLoopback(profile.http.host) && !profile.insecure) {
+    errors.push(
+      `/auth: processes listen on ${profile.http.host} with authentication off; configure /auth (issuer, audience), ` +
+        'or listen on loopback, or set /insecure to true',
+    );
+  }
+}
+
+// ── Secrets ─────────────────────────────────────────────────────────────────
+
+/**
+ * Every field that may carry a secret, as a JSON pointer pattern: URLs (a
+ * password in userinfo, a token in a parameter) and tokens (the whole value is
+ * a reference). Only these are expanded; a ${NAME} anywhere else is refused.
+ */
+export const SECRET_FIELDS: ReadonlyArray<{ pointer: RegExp; kind: 'url' | 'token' }> = [
+  { pointer: /^\/(eventStore|readStore|broker)\/url$/, kind: 'url' },
+  { pointer: /^\/broker\/managementUrl$/, kind: 'url' },
+  { pointer: /^\/gateway\/upstreams\/(blue|green)$/, kind: 'url' },
+  { pointer: /^\/auth\/issuer$/, kind: 'url' },
+  { pointer: /^\/telemetry\/otlpEndpoint$/, kind: 'url' },
+  { pointer: /^\/telemetry\/splunkHec\/url$/, kind: 'url' },
+  { pointer: /^\/telemetry\/splunkHec\/token$/, kind: 'token' },
+];
+const WHOLE_REFERENCE = /^\$\{[A-Z_][A-Z0-9_]*\}$/;
+
+function checkSecrets(profile: DeploymentProfile, errors: string[]): void {
+  const declared = new Set(profile.secrets);
+  const used = new Set<string>();
+  for (const [pointer, value] of stringsOf(profile, '')) {
+    if (pointer.startsWith('/secrets/')) continue;
+    const field = SECRET_FIELDS.find((f) => f.pointer.test(pointer));
+    const references = [...value.matchAll(REFERENCE)].map((m) => m[1]!);
+    if (!field) {
+      if (references.length > 0 || value.includes('${')) errors.push(`${pointer}: \${…} is expanded only in URLs and tokens; this field is taken as written`);
+      continue;
+    }
+    for (const name of references) {
+      used.add(name);
+      if (!declared.has(name)) errors.push(`${pointer}: references \${${name}}, which /secrets does not declare`);
+    }
+    const literal = field.kind === 'token' ? (WHOLE_REFERENCE.test(value) ? null : 'a secret value; the token must be a ${NAME} reference') : literalSecret(value);
+    if (literal) errors.push(`${pointer}: ${literal}; put it in a variable and reference it as \${NAME}`);
+  }
+  for (const name of declared) if (!used.has(name)) errors.push(`/secrets: ${name} is declared but nothing references it`);
+}
+
+/** Every string in a value, with its JSON pointer (RFC 6901). */
+function stringsOf(value: unknown, pointer: string): Array<[string, string]> {
+  if (typeof value === 'string') return [[pointer, value]];
+  if (value === null || typeof value !== 'object') return [];
+  const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
+  return entries.flatMap(([key, child]) => stringsOf(child, `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`));
 }
 
 /** Why a URL holds a secret value rather than a reference; null when it does not. */
@@ -109,23 +192,30 @@ function literalSecret(url: string): string | null {
   if (at >= 0) {
     const userinfo = authority.slice(0, at);
     const colon = userinfo.indexOf(':');
-    if (colon >= 0 && !/^\$\{[A-Z_][A-Z0-9_]*\}$/.test(userinfo.slice(colon + 1))) return 'the URL carries a password';
+    if (colon >= 0 && !WHOLE_REFERENCE.test(userinfo.slice(colon + 1))) return 'the URL carries a password';
   }
   const query = afterScheme.includes('?') ? afterScheme.slice(afterScheme.indexOf('?') + 1).split('#')[0]! : '';
   for (const pair of query.split('&').filter(Boolean)) {
     const [key, value = ''] = pair.split('=');
-    if (/pass|secret|token|key/i.test(key!) && !/^\$\{[A-Z_][A-Z0-9_]*\}$/.test(value)) return `the URL parameter ${key} carries a secret`;
+    if (/pass|secret|token|key|signature|sig$/i.test(key!) && !WHOLE_REFERENCE.test(value)) return `the URL parameter ${key} carries a secret`;
   }
   return null;
 }
 
 /** The URL with each ${NAME} replaced by the variable's value (percent-encoded: it may hold '@' or ':'). */
 export function expandSecrets(url: string, env: NodeJS.ProcessEnv, what: string): string {
-  return url.replace(REFERENCE, (_, name: string) => {
-    const value = env[name];
-    if (value === undefined) throw new Error(`${what} needs the variable ${name}, which is not set`);
-    return encodeURIComponent(value);
-  });
+  return url.replace(REFERENCE, (_, name: string) => encodeURIComponent(secretValue(name, env, what)));
+}
+
+/** A token field: the whole value is one ${NAME} reference, replaced by the variable's value as it is. */
+export function expandSecret(reference: string, env: NodeJS.ProcessEnv, what: string): string {
+  return reference.replace(REFERENCE, (_, name: string) => secretValue(name, env, what));
+}
+
+function secretValue(name: string, env: NodeJS.ProcessEnv, what: string): string {
+  const value = env[name];
+  if (value === undefined) throw new Error(`${what} needs the variable ${name}, which is not set`);
+  return value;
 }
 
 // ── Files ───────────────────────────────────────────────────────────────────
@@ -206,16 +296,39 @@ export function readJson(file: string): unknown {
 
 // ── Running from a profile ──────────────────────────────────────────────────
 
-/** The configuration-file shape app/config.ts reads (structurally), filled from a profile. */
+type TlsFilesValue = { ca?: string; cert?: string; key?: string };
+type StoreSettings = { url?: string; tls?: TlsFilesValue; poolSize?: number; statementTimeoutMs?: number; lockTimeoutMs?: number; connectTimeoutMs?: number; migrate?: boolean };
+
+/** The configuration-file shape app/config.ts reads (structurally: releases/ does not import app/), filled from a profile. */
 export interface ProfileSettings {
   dataDir: string;
   roles: string[];
-  http: { host: string; port: number };
-  eventStore: { url?: string };
-  readStore: { url?: string; database?: string };
-  amqp?: { url: string; prefix: string };
+  http: {
+    host: string;
+    port: number;
+    tls?: { cert: string; key: string };
+    cors?: { origins: string[] };
+    rateLimit?: { max: number; windowMs?: number };
+  };
+  auth?: {
+    issuer: string;
+    audience: string;
+    algorithms?: string[];
+    clockSkewSeconds?: number;
+    entitlementsClaim?: string;
+    publicPaths?: string[];
+    jwksCooldownMs?: number;
+    jwksCacheMaxAgeMs?: number;
+  };
+  insecure?: boolean;
+  eventStore: StoreSettings;
+  readStore: StoreSettings & { database?: string };
+  amqp?: { url: string; prefix: string; managementUrl?: string; topologyIntervalMs?: number; tls?: TlsFilesValue };
+  gateway?: { blue?: string; green?: string };
   readYourWritesTimeoutMs: number;
   projectionsThread: boolean;
+  readyMaxGapSeconds?: number;
+  storeWaitMs?: number;
 }
 
 /**
@@ -225,18 +338,68 @@ export interface ProfileSettings {
 export function settingsFromProfile(profile: RenderedProfile, env: NodeJS.ProcessEnv): ProfileSettings {
   const what = `profile ${profile.environment}`;
   const expand = (url: string | undefined, field: string) => (url === undefined ? undefined : expandSecrets(url, env, `${what} ${field}`));
-  const eventStoreUrl = expand(profile.eventStore.url, '/eventStore/url');
-  const readStoreUrl = expand(profile.readStore.url, '/readStore/url');
+  const { url: eventStoreUrl, ...eventStore } = profile.eventStore;
+  const { url: readStoreUrl, ...readStore } = profile.readStore;
   const brokerUrl = expand(profile.broker.url, '/broker/url');
+  const managementUrl = expand(profile.broker.managementUrl, '/broker/managementUrl');
+  const { tls, rateLimit, corsOrigins, host, port } = profile.http;
+  const upstreams = profile.gateway?.upstreams;
+  const blue = expand(upstreams?.blue, '/gateway/upstreams/blue');
+  const green = expand(upstreams?.green, '/gateway/upstreams/green');
+  const { limits } = profile;
   return {
     dataDir: profile.dataDir,
-    roles: (Object.entries(profile.roles) as Array<[string, { instances: number }]>).filter(([, spec]) => spec.instances > 0).map(([role]) => role),
-    http: profile.http,
-    eventStore: eventStoreUrl ? { url: eventStoreUrl } : {},
-    readStore: { ...(readStoreUrl && { url: readStoreUrl }), ...(profile.readStore.database && { database: profile.readStore.database }) },
-    ...(brokerUrl && { amqp: { url: brokerUrl, prefix: profile.broker.prefix } }),
-    readYourWritesTimeoutMs: profile.limits.readYourWritesTimeoutMs,
+    // What a process runs unless --roles says otherwise: its slot's roles. The gateway and the topology
+    // reconciler run where they are named, as for `kepler serve` (a process with the gateway runs nothing else).
+    roles: SLOT_PROFILE_ROLES.filter((role) => roleSpec(profile, role).instances > 0),
+    http: { host, port, ...(tls && { tls }), ...(corsOrigins && { cors: { origins: corsOrigins } }), ...(rateLimit && { rateLimit }) },
+    ...(profile.auth && { auth: { ...profile.auth, issuer: expand(profile.auth.issuer, '/auth/issuer')! } }),
+    ...(profile.insecure !== undefined && { insecure: profile.insecure }),
+    eventStore: { ...eventStore, ...(eventStoreUrl && { url: expand(eventStoreUrl, '/eventStore/url') }) },
+    readStore: { ...readStore, ...(readStoreUrl && { url: expand(readStoreUrl, '/readStore/url') }) },
+    ...(brokerUrl && {
+      amqp: {
+        url: brokerUrl,
+        prefix: profile.broker.prefix,
+        ...(managementUrl && { managementUrl }),
+        ...(profile.broker.topologyIntervalMs !== undefined && { topologyIntervalMs: profile.broker.topologyIntervalMs }),
+        ...(profile.broker.tls && { tls: profile.broker.tls }),
+      },
+    }),
+    ...(upstreams && { gateway: { ...(blue && { blue }), ...(green && { green }) } }),
+    readYourWritesTimeoutMs: limits.readYourWritesTimeoutMs,
     projectionsThread: profile.features.projectionsThread,
+    ...(limits.readyMaxGapSeconds !== undefined && { readyMaxGapSeconds: limits.readyMaxGapSeconds }),
+    ...(limits.storeWaitMs !== undefined && { storeWaitMs: limits.storeWaitMs }),
+  };
+}
+
+/**
+ * What the profile sets that the platform reads from variables when its
+ * modules load or its telemetry starts (limits, logging, OpenTelemetry, Splunk
+ * HEC, the environment's name): the existing variables, never parallel ones.
+ * The HEC token is expanded here, so it too exists only in the process.
+ */
+export function processEnvironmentFromProfile(profile: RenderedProfile, env: NodeJS.ProcessEnv): Record<string, string> {
+  const what = `profile ${profile.environment}`;
+  const telemetry = profile.telemetry ?? {};
+  const hec = telemetry.splunkHec;
+  return {
+    KEPLER_ENVIRONMENT: profile.environment,
+    KEPLER_PROCESSOR_CACHE: String(profile.limits.processorCache),
+    KEPLER_REBUILD_DOCUMENTS: String(profile.limits.rebuildDocuments),
+    ...(telemetry.logLevel && { KEPLER_LOG_LEVEL: telemetry.logLevel }),
+    // An OTLP endpoint alone would turn tracing on: the feature switch decides.
+    OTEL_TRACES_EXPORTER: profile.features.tracing ? 'otlp' : 'none',
+    ...(telemetry.otlpEndpoint && { OTEL_EXPORTER_OTLP_ENDPOINT: expandSecrets(telemetry.otlpEndpoint, env, `${what} /telemetry/otlpEndpoint`) }),
+    ...(telemetry.pushMetrics && { OTEL_METRICS_EXPORTER: 'otlp' }),
+    ...(hec && {
+      KEPLER_SPLUNK_HEC_URL: expandSecrets(hec.url, env, `${what} /telemetry/splunkHec/url`),
+      KEPLER_SPLUNK_HEC_TOKEN: expandSecret(hec.token, env, `${what} /telemetry/splunkHec/token`),
+      ...(hec.index && { KEPLER_SPLUNK_HEC_INDEX: hec.index }),
+      ...(hec.source && { KEPLER_SPLUNK_HEC_SOURCE: hec.source }),
+      ...(hec.sourcetype && { KEPLER_SPLUNK_HEC_SOURCETYPE: hec.sourcetype }),
+    }),
   };
 }
 
@@ -244,7 +407,7 @@ export function settingsFromProfile(profile: RenderedProfile, env: NodeJS.Proces
 export function checkPartition(profile: RenderedProfile, roles: readonly string[], partition: { index: number; count: number }): void {
   for (const role of PARTITIONED_ROLES) {
     if (!roles.includes(role)) continue;
-    const partitions = profile.roles[role].partitions ?? 1;
+    const partitions = roleSpec(profile, role).partitions ?? 1;
     if (partitions !== partition.count) {
       throw new Error(`profile ${profile.environment} runs ${role} in ${partitions} partition(s): give --roles ${role} --partition i/${partitions}`);
     }

@@ -44,6 +44,26 @@ describe('Nomad job', () => {
     expect(job.Job.TaskGroups[0]!.Tasks[0]!.Templates).toHaveLength(1);
   });
 
+  it('renders the gateway and topology as the environment’s shared job, in no slot’s, with secrets by reference', () => {
+    const slotJob = renderNomadJob(deployment('prod'));
+    expect(slotJob.Job.TaskGroups.map((g) => g.Name)).not.toEqual(expect.arrayContaining(['gateway']));
+    const shared = validate(NomadJobSpec, renderNomadJob(deployment('prod'), { part: 'shared' }), 'nomad job');
+    expect(shared.Job.ID).toBe('kepler-prod-shared');
+    expect(shared.Job.Meta).toMatchObject({ 'kepler.slot': 'shared', 'kepler.profile-digest': all.get('prod')!.digest });
+    expect(Object.fromEntries(shared.Job.TaskGroups.map((g) => [g.Name, g.Count]))).toEqual({ topology: 1, gateway: 2 });
+    const gateway = shared.Job.TaskGroups.find((g) => g.Name === 'gateway')!.Tasks[0]!;
+    expect(gateway.Config.args).toEqual(expect.arrayContaining(['serve', '--profile', 'local/profile.json', '--env', 'prod', '--roles', 'gateway']));
+    expect(gateway.Config.args).not.toContain('--partition');
+    // Not a slot's process: no KEPLER_SLOT; telemetry and the environment's name come from the profile, not the job.
+    expect(gateway.Env).toEqual({ npm_config_registry: 'http://registry.internal:4873/' });
+    const secrets = gateway.Templates[1]!;
+    expect(secrets.EmbeddedTmpl).toContain('SPLUNK_HEC_TOKEN={{ with nomadVar "nomad/jobs/kepler-prod-shared" }}{{ .SPLUNK_HEC_TOKEN }}{{ end }}');
+    // Only references travel in the job: the profile it ships holds ${NAME}, never a value.
+    const shipped = JSON.parse(gateway.Templates[0]!.EmbeddedTmpl) as { telemetry: { splunkHec: { token: string } } };
+    expect(shipped.telemetry.splunkHec.token).toBe('${SPLUNK_HEC_TOKEN}');
+    expect(() => renderNomadJob(deployment('dev'), { part: 'shared' })).toThrow(/profile dev runs no gateway or topology processes/);
+  });
+
   it('is refused by the spec when a field is misspelt', () => {
     const job = renderNomadJob(deployment('dev')) as unknown as { Job: { TaskGroups: Array<Record<string, unknown>> } };
     job.Job.TaskGroups[0]!.count = 2;
@@ -68,6 +88,23 @@ describe('systemd units', () => {
     for (const s of services) expect(s.text).toMatch(/^\[Unit\][\s\S]*^\[Service\][\s\S]*^\[Install\]/m);
   });
 
+  it('put the shared processes under a target of their own, on ports after a slot’s', () => {
+    const shared = renderSystemdUnits(deployment('prod'), { part: 'shared' });
+    expect(shared.map((u) => u.name)).toEqual([
+      'kepler-prod-shared-topology-0.service',
+      'kepler-prod-shared-gateway-0.service',
+      'kepler-prod-shared-gateway-1.service',
+      'kepler-prod-shared.target',
+    ]);
+    const slotPorts = units.filter((u) => u.name.endsWith('.service')).map((s) => Number(/--port (\d+)/.exec(s.text)![1]));
+    const sharedPorts = shared.filter((u) => u.name.endsWith('.service')).map((s) => Number(/--port (\d+)/.exec(s.text)![1]));
+    expect(Math.min(...sharedPorts)).toBeGreaterThan(Math.max(...slotPorts));
+    const gateway = shared[1]!.text;
+    expect(gateway).toMatch(/^ExecStart=.* -- kepler serve --profile \/etc\/kepler\/prod\/profile\.json --env prod --roles gateway --port \d+$/m);
+    expect(gateway).not.toContain('KEPLER_SLOT');
+    expect(gateway).toContain('EnvironmentFile=/etc/kepler/prod/secrets.env');
+  });
+
   it('pass systemd-analyze verify', async () => {
     const available = await exec('systemd-analyze', ['--version']).then(
       () => true,
@@ -78,14 +115,17 @@ describe('systemd units', () => {
       return;
     }
     const dir = mkdtempSync(join(tmpdir(), 'kepler-units-'));
-    for (const u of units) writeFileSync(join(dir, u.name), u.text);
+    const everyUnit = [...units, ...renderSystemdUnits(deployment('prod'), { part: 'shared' })];
+    for (const u of everyUnit) writeFileSync(join(dir, u.name), u.text);
     const npx = await exec('sh', ['-c', 'command -v npx']).then(
       (r) => r.stdout.trim(),
       () => '',
     );
     // verify checks that ExecStart's binary exists: point the units at this machine's npx.
-    if (npx && npx !== '/usr/bin/npx') for (const u of renderSystemdUnits(deployment('prod'), { npx })) writeFileSync(join(dir, u.name), u.text);
-    const r = await exec('systemd-analyze', ['verify', '--man=no', ...units.map((u) => join(dir, u.name))], { cwd: dir }).then(
+    if (npx && npx !== '/usr/bin/npx') {
+      for (const part of ['slot', 'shared'] as const) for (const u of renderSystemdUnits(deployment('prod'), { npx, part })) writeFileSync(join(dir, u.name), u.text);
+    }
+    const r = await exec('systemd-analyze', ['verify', '--man=no', ...everyUnit.map((u) => join(dir, u.name))], { cwd: dir }).then(
       (x) => ({ code: 0, stderr: x.stderr }),
       (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
     );

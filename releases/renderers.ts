@@ -2,9 +2,14 @@
 // group per role, one job per slot) or systemd units for a single host. Each
 // process runs `kepler serve --profile FILE --env NAME` with the rendered
 // profile shipped beside it; secrets reach it as variables, never in the job.
+//
+// The gateway and the topology reconciler belong to no slot: they route between
+// the slots and tend the broker for both. They render as the environment's
+// shared part (`part: 'shared'`), a job or a target of their own, so deploying
+// a candidate into the idle slot neither restarts nor duplicates them.
 import { Type, type Static } from '@sinclair/typebox';
 import type { RenderedProfile } from './schemas.js';
-import { PARTITIONED_ROLES, type ProfileRole } from './profiles.js';
+import { PARTITIONED_ROLES, roleSpec, type ProfileRole } from './profiles.js';
 
 export interface Deployment {
   profile: RenderedProfile;
@@ -14,11 +19,21 @@ export interface Deployment {
   artifact: { name: string; version: string; registry: string | null };
 }
 
-const ROLE_ORDER: readonly ProfileRole[] = ['processors', 'projections', 'ingestion', 'publisher', 'command-api', 'query-api'];
+/** A slot's processes, or the environment's shared ones (gateway, topology). */
+export type Part = 'slot' | 'shared';
+export const ROLE_ORDER: Record<Part, readonly ProfileRole[]> = {
+  slot: ['processors', 'projections', 'ingestion', 'publisher', 'command-api', 'query-api'],
+  shared: ['topology', 'gateway'],
+};
+
+function rolesOf(d: Deployment, part: Part): ProfileRole[] {
+  const roles = ROLE_ORDER[part].filter((role) => roleSpec(d.profile, role).instances > 0);
+  if (roles.length === 0) throw new Error(`profile ${d.profile.environment} runs no ${part === 'shared' ? 'gateway or topology' : 'slot'} processes`);
+  return roles;
+}
 
 function roleArgs(d: Deployment, role: ProfileRole, profileFile: string, partition: (count: number) => string): string[] {
-  const spec = d.profile.roles[role];
-  const partitions = spec.partitions ?? 1;
+  const partitions = roleSpec(d.profile, role).partitions ?? 1;
   return [
     'serve',
     '--profile',
@@ -31,10 +46,10 @@ function roleArgs(d: Deployment, role: ProfileRole, profileFile: string, partiti
   ];
 }
 
-function baseEnv(d: Deployment): Record<string, string> {
+/** Telemetry, limits and the environment's name come from the profile itself (serve --profile sets them). */
+function baseEnv(d: Deployment, part: Part): Record<string, string> {
   return {
-    KEPLER_SLOT: d.slot,
-    ...(d.profile.features.tracing && { OTEL_TRACES_EXPORTER: 'otlp', OTEL_SERVICE_NAME: `kepler-${d.profile.environment}` }),
+    ...(part === 'slot' && { KEPLER_SLOT: d.slot }),
     ...(d.artifact.registry && { npm_config_registry: d.artifact.registry }),
   };
 }
@@ -105,15 +120,17 @@ export const NomadJobSpec = Type.Object(
 );
 export type NomadJob = Static<typeof NomadJobSpec>;
 
+/** kepler-ENV-SLOT for a slot's job, kepler-ENV-shared for the gateway and topology. */
 export function nomadJobId(environment: string, slot: string): string {
   return `kepler-${environment}-${slot}`;
 }
 
-export function renderNomadJob(d: Deployment, options: { datacenters?: string[] } = {}): NomadJob {
-  const jobId = nomadJobId(d.profile.environment, d.slot);
+export function renderNomadJob(d: Deployment, options: { datacenters?: string[]; part?: Part } = {}): NomadJob {
+  const part = options.part ?? 'slot';
+  const jobId = nomadJobId(d.profile.environment, part === 'slot' ? d.slot : 'shared');
   const meta = {
     'kepler.environment': d.profile.environment,
-    'kepler.slot': d.slot,
+    'kepler.slot': part === 'slot' ? d.slot : 'shared',
     'kepler.candidate': d.candidate.id,
     'kepler.candidate-digest': d.candidate.digest,
     'kepler.profile-digest': d.profileDigest,
@@ -133,9 +150,9 @@ export function renderNomadJob(d: Deployment, options: { datacenters?: string[] 
       Perms: '0600',
     });
   }
-  const groups = ROLE_ORDER.filter((role) => d.profile.roles[role].instances > 0).map((role) => ({
+  const groups = rolesOf(d, part).map((role) => ({
     Name: role,
-    Count: d.profile.roles[role].instances,
+    Count: roleSpec(d.profile, role).instances,
     Meta: { 'kepler.role': role },
     Networks: [{ Mode: 'host' as const, DynamicPorts: [{ Label: 'http' }] }],
     Tasks: [
@@ -155,7 +172,7 @@ export function renderNomadJob(d: Deployment, options: { datacenters?: string[] 
             '${NOMAD_PORT_http}',
           ],
         },
-        Env: baseEnv(d),
+        Env: baseEnv(d, part),
         KillSignal: 'SIGTERM' as const,
         Templates: templates,
         Resources: { CPU: d.profile.limits.cpuMhz, MemoryMB: d.profile.limits.memoryMb },
@@ -176,25 +193,28 @@ export interface SystemdUnit {
  * Units for one host: one service per process (role and instance: its
  * partition, or its replica), each on its own port counted up from the
  * profile's, and a target that wants them all. Secrets come from an
- * EnvironmentFile only root can read.
+ * EnvironmentFile only root can read. The shared part's ports follow a slot's
+ * (both slots use the same ones), so the three parts can share one host.
  */
-export function renderSystemdUnits(d: Deployment, options: { profilePath?: string; secretsPath?: string; npx?: string; user?: string } = {}): SystemdUnit[] {
+export function renderSystemdUnits(d: Deployment, options: { profilePath?: string; secretsPath?: string; npx?: string; user?: string; part?: Part } = {}): SystemdUnit[] {
+  const part = options.part ?? 'slot';
   const env = d.profile.environment;
-  const prefix = `kepler-${env}-${d.slot}`;
+  const prefix = `kepler-${env}-${part === 'slot' ? d.slot : 'shared'}`;
   const profilePath = options.profilePath ?? `/etc/kepler/${env}/profile.json`;
   const secretsPath = options.secretsPath ?? `/etc/kepler/${env}/secrets.env`;
   const npx = options.npx ?? '/usr/bin/npx';
   const units: SystemdUnit[] = [];
-  let port = d.profile.http.port;
-  for (const role of ROLE_ORDER) {
-    const spec = d.profile.roles[role];
+  const slotProcesses = ROLE_ORDER.slot.reduce((sum, role) => sum + roleSpec(d.profile, role).instances, 0);
+  let port = d.profile.http.port + (part === 'slot' ? 0 : slotProcesses);
+  for (const role of rolesOf(d, part)) {
+    const spec = roleSpec(d.profile, role);
     for (let i = 0; i < spec.instances; i++) {
       const args = [...roleArgs(d, role, profilePath, (n) => `${i}/${n}`), '--port', String(port++)];
       units.push({
         name: `${prefix}-${role}-${i}.service`,
         text: [
           '[Unit]',
-          `Description=Kepler ${env} ${role} ${i} (slot ${d.slot}, candidate ${d.candidate.id})`,
+          `Description=Kepler ${env} ${role} ${i} (${part === 'slot' ? `slot ${d.slot}` : 'shared by the slots'}, candidate ${d.candidate.id})`,
           'After=network-online.target',
           'Wants=network-online.target',
           `PartOf=${prefix}.target`,
@@ -202,7 +222,7 @@ export function renderSystemdUnits(d: Deployment, options: { profilePath?: strin
           '[Service]',
           'Type=simple',
           `User=${options.user ?? 'kepler'}`,
-          ...Object.entries(baseEnv(d)).map(([k, v]) => `Environment=${k}=${v}`),
+          ...Object.entries(baseEnv(d, part)).map(([k, v]) => `Environment=${k}=${v}`),
           ...(d.profile.secrets.length > 0 ? [`EnvironmentFile=${secretsPath}`] : []),
           `ExecStart=${npx} --yes --package ${d.artifact.name}@${d.artifact.version} -- kepler ${args.join(' ')}`,
           'KillSignal=SIGTERM',
@@ -224,7 +244,7 @@ export function renderSystemdUnits(d: Deployment, options: { profilePath?: strin
     name: `${prefix}.target`,
     text: [
       '[Unit]',
-      `Description=Kepler ${env}, slot ${d.slot}: candidate ${d.candidate.id}, profile ${d.profileDigest}`,
+      `Description=Kepler ${env}, ${part === 'slot' ? `slot ${d.slot}` : 'gateway and topology'}: candidate ${d.candidate.id}, profile ${d.profileDigest}`,
       `Wants=${units.map((u) => u.name).join(' ')}`,
       '',
       '[Install]',

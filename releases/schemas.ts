@@ -3,6 +3,7 @@
 // Every object is closed (unknown keys are refused), so a misspelt setting is an
 // error, never silently ignored.
 import { Type, type Static, type TObject, type TProperties, type TSchema } from '@sinclair/typebox';
+import { DEFAULT_ALGORITHMS } from '../authentication/index.js';
 import { CALVER_PATTERN } from './calver.js';
 
 const closed = <T extends TProperties>(properties: T, options: { title?: string; description?: string } = {}): TObject<T> =>
@@ -31,6 +32,7 @@ export const SlotName = Type.Union([Type.Literal('blue'), Type.Literal('green')]
 export const SecretName = Type.String({ pattern: '^[A-Z_][A-Z0-9_]*$' });
 /** A server URL; a credential in it is a ${VARIABLE} reference, never a value (checked beyond the schema). */
 export const ServerUrl = Type.String({ pattern: '^[a-z][a-z0-9+.-]*://\\S+$' });
+export const FilePath = Type.String({ minLength: 1 });
 
 export const ActorSchema = closed({
   subject: Type.String({ minLength: 1 }),
@@ -99,15 +101,73 @@ const RoleSpec = closed({
   partitions: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
 });
 
+/** PEM files of a TLS client: the CA to trust, and a client certificate and key where the server asks for one. */
+const TlsFiles = closed({ ca: Type.Optional(FilePath), cert: Type.Optional(FilePath), key: Type.Optional(FilePath) });
+
+/** What stores/config.ts reads for a PostgreSQL store (ignored by the other servers). */
+const postgresSettings = {
+  /** Connections per pool (MongoDB: the driver's pool); each process and worker thread has its own. */
+  poolSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  statementTimeoutMs: Type.Optional(Type.Integer({ minimum: 0 })),
+  lockTimeoutMs: Type.Optional(Type.Integer({ minimum: 0 })),
+  connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** false: a process refuses an out-of-date schema instead of migrating it (`kepler migrate` does). */
+  migrate: Type.Optional(Type.Boolean()),
+};
+
+const JwsAlgorithm = Type.Unsafe<(typeof DEFAULT_ALGORITHMS)[number]>({ type: 'string', enum: [...DEFAULT_ALGORITHMS] });
+const LogLevel = Type.Unsafe<'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'>({ type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] });
+
+// New sections and fields are optional: candidates cut before them froze profiles without them, and a
+// rollback to such a candidate must still read its profile.
 const profileProperties = {
   /** Where the embedded stores live (when no store URL is given). */
   dataDir: Type.String({ minLength: 1 }),
-  eventStore: closed({ url: Type.Optional(ServerUrl) }),
-  readStore: closed({ url: Type.Optional(ServerUrl), database: Type.Optional(Type.String({ minLength: 1 })) }),
-  broker: closed({ url: Type.Optional(ServerUrl), prefix: Type.String({ pattern: '^[a-z][a-z0-9_.-]*$' }) }),
-  http: closed({ host: Type.String({ minLength: 1 }), port: Type.Integer({ minimum: 0, maximum: 65535 }) }),
+  eventStore: closed({ url: Type.Optional(ServerUrl), tls: Type.Optional(TlsFiles), ...postgresSettings }),
+  readStore: closed({ url: Type.Optional(ServerUrl), database: Type.Optional(Type.String({ minLength: 1 })), tls: Type.Optional(TlsFiles), ...postgresSettings }),
+  broker: closed({
+    url: Type.Optional(ServerUrl),
+    prefix: Type.String({ pattern: '^[a-z][a-z0-9_.-]*$' }),
+    /** RabbitMQ's management API (the topology role, /status); the AMQP host on port 15672 when absent. */
+    managementUrl: Type.Optional(ServerUrl),
+    /** How often the topology role looks for drift. */
+    topologyIntervalMs: Type.Optional(Type.Integer({ minimum: 100 })),
+    tls: Type.Optional(TlsFiles),
+  }),
+  http: closed({
+    host: Type.String({ minLength: 1 }),
+    port: Type.Integer({ minimum: 0, maximum: 65535 }),
+    /** HTTPS with these PEM files; plain HTTP when absent. */
+    tls: Type.Optional(closed({ cert: FilePath, key: FilePath })),
+    /** Requests per principal per window; max 0 turns the limit off; absent: 600 a minute with authentication on. */
+    rateLimit: Type.Optional(closed({ max: Type.Integer({ minimum: 0 }), windowMs: Type.Optional(Type.Integer({ minimum: 1 })) })),
+    /** Origins CORS allows; absent: CORS off. */
+    corsOrigins: Type.Optional(Type.Array(Type.String({ pattern: '^https?://[^\\s/]+$' }), { uniqueItems: true })),
+  }),
+  /**
+   * Bearer tokens of an OpenID Connect issuer; absent: authentication off, which a process refuses
+   * beyond loopback unless /insecure says so (checked when the profile is validated, too).
+   */
+  auth: Type.Optional(
+    closed({
+      issuer: HttpUrl,
+      audience: Type.String({ minLength: 1 }),
+      algorithms: Type.Optional(Type.Array(JwsAlgorithm, { minItems: 1, uniqueItems: true })),
+      clockSkewSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 600 })),
+      /** The claim listing a principal's accounts; "" turns entitlements off (a merge patch cannot set null). */
+      entitlementsClaim: Type.Optional(Type.String()),
+      /** Served without a token; absent: /health/live, /health/ready, /metrics. */
+      publicPaths: Type.Optional(Type.Array(Type.String({ pattern: '^/' }), { uniqueItems: true })),
+      jwksCooldownMs: Type.Optional(Type.Integer({ minimum: 0 })),
+      jwksCacheMaxAgeMs: Type.Optional(Type.Integer({ minimum: 0 })),
+    }),
+  ),
+  /** Authentication off beyond loopback, knowingly (`serve --insecure`). Only meaningful without /auth. */
+  insecure: Type.Optional(Type.Boolean()),
   /** One slot runs in place; two are blue/green. */
   slots: Type.Array(SlotName, { minItems: 1, maxItems: 2, uniqueItems: true }),
+  /** The gateway role: where each slot's HTTP API answers. */
+  gateway: Type.Optional(closed({ upstreams: closed({ blue: Type.Optional(ServerUrl), green: Type.Optional(ServerUrl) }) })),
   roles: closed({
     ingestion: RoleSpec,
     processors: RoleSpec,
@@ -115,6 +175,10 @@ const profileProperties = {
     'command-api': RoleSpec,
     'query-api': RoleSpec,
     publisher: RoleSpec,
+    /** Shared by both slots; stateless, any number. */
+    gateway: Type.Optional(RoleSpec),
+    /** Shared by both slots; any number, as reconcilers converge. */
+    topology: Type.Optional(RoleSpec),
   }),
   limits: closed({
     memoryMb: Type.Integer({ minimum: 64 }),
@@ -122,9 +186,32 @@ const profileProperties = {
     readYourWritesTimeoutMs: Type.Integer({ minimum: 0 }),
     processorCache: Type.Integer({ minimum: 0 }),
     rebuildDocuments: Type.Integer({ minimum: 1 }),
+    /** GET /health/ready fails once a follower's oldest unhandled event is older than this (default 120). */
+    readyMaxGapSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** How long opening a store waits for its server (default 30 s). */
+    storeWaitMs: Type.Optional(Type.Integer({ minimum: 0 })),
   }),
   features: closed({ projectionsThread: Type.Boolean(), tracing: Type.Boolean() }),
-  /** Names of the variables that hold secrets, referenced as ${NAME} in URLs. Values never appear in a profile. */
+  telemetry: Type.Optional(
+    closed({
+      logLevel: Type.Optional(LogLevel),
+      /** OTLP/HTTP collector (OTEL_EXPORTER_OTLP_ENDPOINT): traces go there when /features/tracing is on. */
+      otlpEndpoint: Type.Optional(HttpUrl),
+      /** Push metrics over OTLP as well as serving /metrics (OTEL_METRICS_EXPORTER=otlp). */
+      pushMetrics: Type.Optional(Type.Boolean()),
+      /** Ship logs to Splunk HEC; the token is a ${NAME} reference. */
+      splunkHec: Type.Optional(
+        closed({
+          url: HttpUrl,
+          token: Type.String({ minLength: 1 }),
+          index: Type.Optional(Type.String({ minLength: 1 })),
+          source: Type.Optional(Type.String({ minLength: 1 })),
+          sourcetype: Type.Optional(Type.String({ minLength: 1 })),
+        }),
+      ),
+    }),
+  ),
+  /** Names of the variables that hold secrets, referenced as ${NAME} in URLs and tokens. Values never appear in a profile. */
   secrets: Type.Array(SecretName, { uniqueItems: true }),
 };
 

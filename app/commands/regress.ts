@@ -384,7 +384,7 @@ export function regressServeCommand(): Command {
       const { createLogger } = await import('../logger.js');
       const { createHttpServer } = await import('../../query-api/index.js');
       const { httpSecurity, refuseUnguardedListen, warnIfUnguarded } = await import('../security.js');
-      const loaded = loadConfig({ ...(options.config !== undefined && { configFile: options.config }), insecure: options.insecure ?? false });
+      const loaded = loadConfig({ ...(options.config !== undefined && { configFile: options.config }), insecure: options.insecure });
       const config = { ...loaded, http: { ...loaded.http, host: options.host, port: options.port } };
       const logger = createLogger('kepler-regress-serve');
       try {

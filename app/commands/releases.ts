@@ -347,7 +347,8 @@ function profileCommand(): Command {
       .addOption(new Option('--format <format>', 'what to render').choices(['json', 'nomad', 'systemd']).default('json'))
       .option('--candidate <id>', 'render the profile the candidate froze, deploying its artifact (nomad, systemd)')
       .addOption(new Option('--slot <slot>', 'the slot the job runs as').choices(['blue', 'green']))
-      .action(async (file: string | undefined, options: Common & { env: string; format: 'json' | 'nomad' | 'systemd'; candidate?: string; slot?: Slot }) => {
+      .option('--shared', 'the processes both slots share (gateway, topology) rather than a slot’s (nomad, systemd)')
+      .action(async (file: string | undefined, options: Common & { env: string; format: 'json' | 'nomad' | 'systemd'; candidate?: string; slot?: Slot; shared?: boolean }) => {
         try {
           const { loadProfileFile, PipelineRepository, renderNomadJob, renderSystemdUnits } = await releases();
           let rendered: Rendered;
@@ -368,11 +369,12 @@ function profileCommand(): Command {
             rendered = r;
           }
           const deployment = { profile: rendered.profile, profileDigest: rendered.digest, slot: options.slot ?? (rendered.profile.slots[0] as Slot), candidate, artifact };
+          const part = options.shared ? ('shared' as const) : ('slot' as const);
           if (options.format === 'json') {
             say(rendered.canonical);
             process.stderr.write(`${rendered.digest}\n`);
-          } else if (options.format === 'nomad') say(JSON.stringify(renderNomadJob(deployment), null, 2));
-          else for (const unit of renderSystemdUnits(deployment)) say(`# ${unit.name}\n${unit.text}`);
+          } else if (options.format === 'nomad') say(JSON.stringify(renderNomadJob(deployment, { part }), null, 2));
+          else for (const unit of renderSystemdUnits(deployment, { part })) say(`# ${unit.name}\n${unit.text}`);
           setExit(EXIT.ok);
         } catch (error) {
           complain('profile render', (error as Error).message);

@@ -1,5 +1,5 @@
 // `kepler serve --profile FILE --env NAME`.
-import { checkPartition, loadProfileFile, settingsFromProfile } from '../../releases/index.js';
+import { checkPartition, loadProfileFile, processEnvironmentFromProfile, settingsFromProfile } from '../../releases/index.js';
 import { loadConfig } from '../config.js';
 import type { RunningPlatform } from '../serve.js';
 
@@ -14,14 +14,19 @@ export async function serveFromProfile(options: { profile?: string; env?: string
   if (options.config) throw new Error('--profile replaces --config: give one of them');
   const rendered = loadProfileFile(options.profile, options.env);
   const settings = settingsFromProfile(rendered.profile, process.env);
-  const config = loadConfig({ settings, dataDir: options.dataDir, port: options.port, roles: options.roles, partition: options.partition, insecure: options.insecure ?? false });
+  // What the platform reads from variables (limits when its modules load, logging and telemetry when they start):
+  // set before any of it is loaded; a variable already set wins, as it does over a config file.
+  const variables = processEnvironmentFromProfile(rendered.profile, process.env);
+  const reported = process.env.KEPLER_ENVIRONMENT?.trim();
+  if (reported && reported !== rendered.profile.environment) {
+    throw new Error(`KEPLER_ENVIRONMENT is ${reported} but the profile is ${rendered.profile.environment}'s: every log line, span and metric would name the wrong environment`);
+  }
+  for (const [name, value] of Object.entries(variables)) process.env[name] ??= value;
+  const config = loadConfig({ settings, dataDir: options.dataDir, port: options.port, roles: options.roles, partition: options.partition, insecure: options.insecure });
   checkPartition(rendered.profile, config.roles, config.partition);
   if (config.amqp && !(rendered.profile.slots as string[]).includes(config.amqp.slot)) {
     throw new Error(`profile ${options.env} runs slots ${rendered.profile.slots.join(', ')}, not ${config.amqp.slot} (KEPLER_SLOT)`);
   }
-  // Limits the platform reads from the environment when its modules load: set before they are loaded.
-  process.env.KEPLER_PROCESSOR_CACHE ??= String(rendered.profile.limits.processorCache);
-  process.env.KEPLER_REBUILD_DOCUMENTS ??= String(rendered.profile.limits.rebuildDocuments);
   process.stderr.write(`kepler: serving profile ${options.env} ${rendered.digest}\n`);
   const { serveCommand } = await import('./serve.js');
   return serveCommand(config);

@@ -107,6 +107,9 @@ describe('kepler release commands', () => {
     const nomad = await kepler(['profile', 'render', '--env', 'prod', '--format', 'nomad', '--candidate', ids[0]!, '--slot', 'green']);
     expect(nomad.code, nomad.stderr).toBe(0);
     expect(JSON.parse(nomad.stdout)).toMatchObject({ Job: { ID: 'kepler-prod-green', Meta: { 'kepler.candidate': ids[0] } } });
+    const shared = await kepler(['profile', 'render', '--env', 'prod', '--format', 'nomad', '--candidate', ids[0]!, '--shared']);
+    expect(shared.code, shared.stderr).toBe(0);
+    expect((JSON.parse(shared.stdout) as { Job: { ID: string; TaskGroups: Array<{ Name: string }> } }).Job).toMatchObject({ ID: 'kepler-prod-shared', TaskGroups: [{ Name: 'topology' }, { Name: 'gateway' }] });
     writeFileSync(join(repo, 'profiles', 'qa.json'), JSON.stringify({ limits: { memoryMB: 1 } }));
     const invalid = await kepler(['profile', 'validate']);
     expect(invalid.code).toBe(1);
