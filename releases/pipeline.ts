@@ -162,7 +162,7 @@ export function defaultBaseProfile(): DeploymentProfile {
       'query-api': { instances: 1 },
       publisher: { instances: 0 },
     },
-    limits: { memoryMb: 1024, cpuMhz: 1000, readYourWritesTimeoutMs: 5000, processorCache: 200000, rebuildDocuments: 200000 },
+    limits: { memoryMb: 1024, cpuMhz: 1000, readYourWritesTimeoutMs: 5000, rebuildDocuments: 200000 },
     features: { projectionsThread: true, tracing: false },
     secrets: [],
   };

@@ -386,7 +386,7 @@ export function processEnvironmentFromProfile(profile: RenderedProfile, env: Nod
   const hec = telemetry.splunkHec;
   return {
     KEPLER_ENVIRONMENT: profile.environment,
-    KEPLER_PROCESSOR_CACHE: String(profile.limits.processorCache),
+    ...(profile.limits.processorCache !== undefined && { KEPLER_PROCESSOR_CACHE: String(profile.limits.processorCache) }),
     KEPLER_REBUILD_DOCUMENTS: String(profile.limits.rebuildDocuments),
     ...(telemetry.logLevel && { KEPLER_LOG_LEVEL: telemetry.logLevel }),
     // An OTLP endpoint alone would turn tracing on: the feature switch decides.

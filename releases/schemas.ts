@@ -184,7 +184,8 @@ const profileProperties = {
     memoryMb: Type.Integer({ minimum: 64 }),
     cpuMhz: Type.Integer({ minimum: 100 }),
     readYourWritesTimeoutMs: Type.Integer({ minimum: 0 }),
-    processorCache: Type.Integer({ minimum: 0 }),
+    /** Trade states each processor keeps (KEPLER_PROCESSOR_CACHE); absent: each processor's own default, sized to its stream. */
+    processorCache: Type.Optional(Type.Integer({ minimum: 0 })),
     rebuildDocuments: Type.Integer({ minimum: 1 }),
     /** GET /health/ready fails once a follower's oldest unhandled event is older than this (default 120). */
     readyMaxGapSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
