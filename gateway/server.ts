@@ -62,8 +62,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   }) as unknown as FastifyInstance;
   app.setErrorHandler((error: FastifyError, request, reply) => (isUpstreamFailure(error) ? upstreamUnavailable(request, reply, error) : problemErrorHandler(error, request, reply)));
   app.setNotFoundHandler((request, reply) => sendProblem(reply, { type: '/problems/no-such-route', title: 'No such route', status: 404, detail: `${request.method} ${request.url}`, instance: request.url }));
-  await options.security?.(app);
+  // Timed from before the guard, so that refused requests (401, 429) show in the request figures too.
   instrumentHttp(app);
+  await options.security?.(app);
   await app.register(replyFrom, { undici: { connections: 128, pipelining: 1 } });
   // Bodies are kept as bytes: the slot's API validates them, exactly as the client sent them.
   app.removeAllContentTypeParsers();
