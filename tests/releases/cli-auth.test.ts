@@ -6,8 +6,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Git, type Pipeline } from '../../releases/index.js';
+import { MANAGEMENT_URL, rabbitMq } from '../messaging/rabbit.js';
 import { runCli } from '../support/kepler.js';
 import { AUDIENCE, TestIdentityProvider } from '../support/oidc.js';
+import { TestVhost } from '../topology/broker.js';
 import { tempDir } from './support.js';
 
 describe('release commands with authentication on', () => {
@@ -91,4 +93,37 @@ describe('release commands with authentication on', () => {
     expect(apply.code).toBe(2);
     expect(apply.stderr).toMatch(/lacks the scope slots:operate/);
   });
+});
+
+const amqpUrl = await rabbitMq();
+const vhost = amqpUrl ? await TestVhost.create('operator-auth') : undefined;
+afterAll(() => vhost?.delete());
+
+describe.skipIf(!vhost)('a cut-over with authentication on, in a fresh virtual host', () => {
+  it('records the token’s principal as who ran each step', async () => {
+    const tmp = tempDir('kepler-slot-auth-');
+    const idp = await TestIdentityProvider.start([{ id: 'erin', name: 'Erin Operator' }]);
+    try {
+      const env = {
+        KEPLER_AUTH_ISSUER: idp.issuer,
+        KEPLER_AUTH_AUDIENCE: AUDIENCE,
+        KEPLER_AMQP_URL: vhost!.amqpUrl,
+        KEPLER_AMQP_MANAGEMENT_URL: MANAGEMENT_URL,
+        KEPLER_DATA_DIR: join(tmp.dir, 'data'),
+        KEPLER_ACTOR: undefined,
+      };
+      const token = await idp.token('erin', ['slots:operate']);
+      // The first step only binds blue's feed queue: no slot's processes need to run for it.
+      const cutover = await runCli(['slot', 'cutover', 'blue', '--until-step', '1'], { env: { ...env, KEPLER_TOKEN: token } });
+      expect(cutover.stdout + cutover.stderr).toMatch(/cut-over \S+: \S+ \(1\/\d+ steps\)/);
+      // slot status records nothing: no token needed.
+      const status = await runCli(['slot', 'status', '--json'], { env: { ...env, KEPLER_TOKEN: undefined } });
+      expect(status.code, status.stderr).toBe(0);
+      const parsed = JSON.parse(status.stdout) as { cutovers: Array<{ last: { actor: { subject: string; clientId?: string; name?: string } } | null }> };
+      expect(parsed.cutovers[0]!.last!.actor).toEqual({ subject: 'erin', clientId: 'erin', name: 'Erin Operator' });
+    } finally {
+      await idp.stop();
+      tmp.cleanup();
+    }
+  }, 120_000);
 });
