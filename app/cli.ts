@@ -129,7 +129,7 @@ program
   .description('blue/green: cutover SLOT, live SLOT (the short form), rollback ID, drain SLOT, status')
   .option('--data-dir <dir>', 'where the embedded stores live (default: KEPLER_DATA_DIR, the config file, or ./data)')
   .option('--config <file>', 'JSON configuration file')
-  .option('--actor <name>', 'who runs it, for the record (default: KEPLER_ACTOR, else the user name)')
+  .option('--actor <name>', 'who runs it, a label (default: KEPLER_ACTOR, else the user name); refused with authentication configured: the actor is then KEPLER_TOKEN’s principal')
   .option('--until-step <n>', 'cutover: stop after step n, leaving the plan halted part-way', wholeNumber)
   .option('--deadline <seconds>', 'drain: hand over what is still in flight after this long (default 300)', wholeNumber)
   .option('--partitions <n>', 'how many partitions each slot runs its processors in (default: from --partition)', wholeNumber)

@@ -25,8 +25,12 @@ export function warnIfUnguarded(config: KeplerConfig, logger: Logger): void {
   );
 }
 
-/** The guard of a server's routes, as configured: tokens, scopes, rate limits, security headers, CORS. */
-export async function httpSecurity(config: KeplerConfig, logger: Logger): Promise<HttpSecurity> {
+/**
+ * The guard of a server's routes, as configured: tokens, scopes, rate limits, security headers, CORS.
+ * `forwardedRoutes`: routes that forward to a server guarding itself (the gateway's), where a valid
+ * token is needed and the scope is left to that server.
+ */
+export async function httpSecurity(config: KeplerConfig, logger: Logger, options: { forwardedRoutes?: readonly string[] } = {}): Promise<HttpSecurity> {
   const verifier = config.auth ? new TokenVerifier(config.auth) : null;
   if (verifier) {
     // Read now so a wrong issuer shows at start-up; an issuer that is down is tried again on the first request.
@@ -40,6 +44,7 @@ export async function httpSecurity(config: KeplerConfig, logger: Logger): Promis
         publicPaths: config.publicPaths,
         rateLimit: config.http.rateLimit,
         corsOrigins: config.http.corsOrigins,
+        ...(options.forwardedRoutes && { forwardedRoutes: options.forwardedRoutes }),
       }),
     schemes: config.auth ? securitySchemes(verifier?.tokenEndpoint ?? `${config.auth.issuer.replace(/\/$/, '')}/token`) : {},
     // A public path needs nothing: an empty requirement says so in the OpenAPI document.

@@ -241,12 +241,25 @@ async function startReconciler(amqp: AmqpConfig, events: EventStore, logger: Log
   return reconciler;
 }
 
-/** The gateway role: its own HTTP server in front of both slots' APIs (with the topology role beside it, if asked). */
+/**
+ * The gateway role: its own HTTP server in front of both slots' APIs (with the topology role beside
+ * it, if asked), and the platform's edge: the same token check, rate limit, HTTPS and CORS as the APIs
+ * (refuseUnguardedListen and warnIfUnguarded ran in startPlatform, before this).
+ */
 async function startGateway(config: KeplerConfig, logger: Logger, events: EventStore, reads: ReadStore, registry: RegistryView): Promise<RunningPlatform> {
   const other = config.roles.filter((role) => role !== 'gateway' && role !== 'topology');
   if (other.length > 0) throw new Error(`the gateway runs in a process of its own (with topology at most), not with ${other.join(', ')}`);
-  const { createGateway } = await import('../gateway/index.js');
-  const gateway = await createGateway({ store: events, registry, upstreams: config.gateway.upstreams, logger });
+  const { createGateway, FORWARDED_ROUTE } = await import('../gateway/index.js');
+  const security = await httpSecurity(config, logger, { forwardedRoutes: [FORWARDED_ROUTE] });
+  const gateway = await createGateway({
+    store: events,
+    registry,
+    upstreams: config.gateway.upstreams,
+    logger,
+    https: config.http.tls && { cert: await readFile(config.http.tls.cert), key: await readFile(config.http.tls.key) },
+    security: (app) => security.register(app),
+  });
+  const stopObservingReadiness = observeReadiness(gateway.ready);
   const reconciler = config.amqp && config.roles.includes('topology') ? await startReconciler(config.amqp, events, logger) : null;
   const platform = new Platform(events, reads, logger, { processors: false, projections: false, partition: config.partition });
   const url = await gateway.app.listen({ host: config.http.host, port: config.http.port });
@@ -257,10 +270,12 @@ async function startGateway(config: KeplerConfig, logger: Logger, events: EventS
     stop: () =>
       (stopping ??= (async () => {
         await gateway.app.close();
+        stopObservingReadiness();
         await reconciler?.stop();
         await reads.close();
         await events.close();
         await stopTelemetry();
+        await closeLogShipping();
       })()),
   };
 }

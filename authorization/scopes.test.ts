@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ROUTE_SCOPES, SCOPES, scopeOf } from './index.js';
+import { OPERATION_SCOPES, OPERATIONS, operationScope, ROUTE_SCOPES, SCOPES, scopeOf } from './index.js';
 
 describe('the scope table', () => {
   it('names each route once, with a scope Kepler defines (or none: any valid token)', () => {
@@ -27,11 +27,30 @@ describe('the scope table', () => {
   });
 });
 
+describe('the operations table', () => {
+  it('names each CLI operation once, with an operation scope, each used; none is a route scope', () => {
+    const names = OPERATIONS.map((o) => o.operation);
+    expect(new Set(names).size).toBe(names.length);
+    const used = new Set(OPERATIONS.map((o) => o.scope));
+    expect([...used].sort()).toEqual(Object.keys(OPERATION_SCOPES).sort());
+    for (const scope of Object.keys(OPERATION_SCOPES)) expect(Object.keys(SCOPES)).not.toContain(scope);
+    expect(operationScope('approve')).toBe('releases:approve');
+    expect(operationScope('slot status')).toBeUndefined();
+  });
+});
+
 describe('the README', () => {
   it('shows the scope table as it is in code', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     const table = readme.slice(readme.indexOf('<!-- scopes:begin -->'), readme.indexOf('<!-- scopes:end -->'));
     const rows = [...table.matchAll(/^\| `(\w+) ([^`]+)` \| (?:`([^`]+)`|any valid token) \|$/gm)].map((m) => ({ method: m[1], url: m[2], scope: m[3] ?? null }));
     expect(rows).toEqual(ROUTE_SCOPES.map(({ method, url, scope }) => ({ method, url, scope })));
+  });
+
+  it('shows the operations table as it is in code', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const table = readme.slice(readme.indexOf('<!-- operations:begin -->'), readme.indexOf('<!-- operations:end -->'));
+    const rows = [...table.matchAll(/^\| `kepler ([^`]+)` \| `([^`]+)` \|$/gm)].map((m) => ({ operation: m[1], scope: m[2] }));
+    expect(rows).toEqual(OPERATIONS.map(({ operation, scope }) => ({ operation, scope })));
   });
 });

@@ -15,6 +15,7 @@ export const SCOPES = {
   'approvals:read': 'see four-eyes requests',
   'approvals:decide': 'approve or reject another principal’s four-eyes request (with the scope of what it asks for)',
   'regression:read': 'read PROD-vs-UAT regression runs and reports',
+  'gateway:read': 'see the gateway’s routing: the live slot, the slots’ addresses and what was forwarded to each',
 } as const;
 
 export type Scope = keyof typeof SCOPES;
@@ -31,6 +32,8 @@ export interface RouteRule {
 
 export const ROUTE_SCOPES: readonly RouteRule[] = [
   { method: 'GET', url: '/status', scope: null },
+  // The gateway's own: it names the slots' internal addresses, so not for every client with a token.
+  { method: 'GET', url: '/gateway/status', scope: 'gateway:read' },
   // Public by default (auth.publicPaths); an operator who takes them off the list wants a valid token, no more.
   { method: 'GET', url: '/health/live', scope: null },
   { method: 'GET', url: '/health/ready', scope: null },
@@ -76,4 +79,50 @@ export function scopeOf(method: string, url: string): RouteScope | undefined {
   if (rule !== undefined) return rule;
   if (url === DOCS_PREFIX || url.startsWith(`${DOCS_PREFIX}/`)) return null;
   return undefined;
+}
+
+/**
+ * The scopes of what operators do with the CLI rather than over HTTP: blue/green
+ * operations and the release pipeline. With authentication configured, each of
+ * these commands needs an access token (KEPLER_TOKEN) with its scope, and the
+ * actor it records is the token's principal. Apart from the route scopes: no
+ * route grants them, and no API client needs them.
+ */
+export const OPERATION_SCOPES = {
+  'slots:operate': 'cut over, roll back and drain blue/green slots; apply the RabbitMQ topology',
+  'releases:cut': 'initialise the release pipeline and cut release candidates',
+  'releases:promote': 'promote a candidate, cut an environment over to it, record it verified, roll back',
+  'releases:approve': 'approve a candidate for an environment (never one the same principal cut)',
+  'releases:restrict': 'freeze environments, veto candidates, pin environments (and lift them)',
+} as const;
+
+export type OperationScope = keyof typeof OPERATION_SCOPES;
+
+export interface OperationRule {
+  /** The CLI command, as `kepler <operation>` runs it. */
+  operation: string;
+  scope: OperationScope;
+}
+
+export const OPERATIONS: readonly OperationRule[] = [
+  { operation: 'slot cutover', scope: 'slots:operate' },
+  { operation: 'slot live', scope: 'slots:operate' },
+  { operation: 'slot rollback', scope: 'slots:operate' },
+  { operation: 'slot drain', scope: 'slots:operate' },
+  { operation: 'topology apply', scope: 'slots:operate' },
+  { operation: 'pipeline init', scope: 'releases:cut' },
+  { operation: 'release cut', scope: 'releases:cut' },
+  { operation: 'promote', scope: 'releases:promote' },
+  { operation: 'rollback', scope: 'releases:promote' },
+  { operation: 'approve', scope: 'releases:approve' },
+  { operation: 'freeze', scope: 'releases:restrict' },
+  { operation: 'veto', scope: 'releases:restrict' },
+  { operation: 'pin', scope: 'releases:restrict' },
+];
+
+const byOperation = new Map(OPERATIONS.map((rule) => [rule.operation, rule.scope]));
+
+/** The scope an operation needs; undefined for a command that records nothing (a status, a plan, a check). */
+export function operationScope(operation: string): OperationScope | undefined {
+  return byOperation.get(operation);
 }

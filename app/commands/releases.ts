@@ -6,7 +6,6 @@
 // gate waits for time or an approval), 3 error (bad input, a missing file, a
 // server that cannot be reached).
 import { existsSync, readFileSync } from 'node:fs';
-import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import type { Actor, EventStore } from '../../eventstore/index.js';
@@ -14,6 +13,7 @@ import type { GateResult, PipelineRepository, PromotionOutcome, Rendered, Regres
 import { loadConfig } from '../config.js';
 import { packageRoot } from '../package-root.js';
 import { openEventStore } from '../stores.js';
+import { operatorActor, OperatorRefusedError } from './operations.js';
 
 const EXIT = { ok: 0, refused: 1, pending: 2, error: 3 } as const;
 
@@ -28,8 +28,13 @@ interface Common {
   json?: boolean;
 }
 
-export function actorOf(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): Actor {
-  return { subject: flag ?? env.KEPLER_ACTOR ?? userInfo().username, clientId: 'kepler-cli' };
+/**
+ * Who runs a release command: the principal of KEPLER_TOKEN with authentication
+ * configured (the command's scope required, --actor refused), else --actor,
+ * KEPLER_ACTOR or the OS user, a label (see operatorActor).
+ */
+function actorOf(command: string, options: Common): Promise<Actor> {
+  return operatorActor(loadConfig({ configFile: options.config }).auth, command, options.actor);
 }
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
@@ -77,13 +82,15 @@ async function withService<T>(command: string, options: Common, run: (service: R
   const { PipelineRepository, RefusedError, ReleaseService } = await releases();
   const { configFromFile } = await import('../../regression/index.js');
   try {
+    // Settled first: a refused operator opens nothing.
+    const actor = await actorOf(command, options);
     const repo = new PipelineRepository(dir);
     repo.pipeline();
     store = await openJournal(options, dir);
     const service = new ReleaseService({
       repo,
       store,
-      actor: actorOf(options.actor),
+      actor,
       regression: regressionRunner,
       sourceStore: (file) => configFromFile(file).eventStore,
       nodeModules: join(packageRoot(), 'node_modules'),
@@ -92,7 +99,7 @@ async function withService<T>(command: string, options: Common, run: (service: R
     return await run(service, repo);
   } catch (error) {
     complain(command, (error as Error).message);
-    return error instanceof RefusedError ? EXIT.refused : EXIT.error;
+    return error instanceof RefusedError || error instanceof OperatorRefusedError ? EXIT.refused : EXIT.error;
   } finally {
     await store?.close();
   }
@@ -101,7 +108,7 @@ async function withService<T>(command: string, options: Common, run: (service: R
 function common(command: Command, options: { json?: boolean } = {}): Command {
   command
     .option('--repo <dir>', 'the pipeline repository, a git clone (default: KEPLER_PIPELINE_REPO or .)')
-    .option('--actor <name>', 'who is acting (default: KEPLER_ACTOR, else the OS user)')
+    .option('--actor <name>', 'who is acting, a label (default: KEPLER_ACTOR, else the OS user); refused with authentication configured: the actor is then KEPLER_TOKEN’s principal')
     .option('--data-dir <dir>', 'the event store that keeps the promotion history (default: the clone’s .kepler/)')
     .option('--config <file>', 'a Kepler config file naming that event store');
   if (options.json) command.option('--json', 'JSON on stdout');
@@ -158,7 +165,8 @@ function pipelineCommand(): Command {
       .action(async (options: Common & { registry?: string; remote?: string; key?: string }) => {
         try {
           const { initPipeline } = await releases();
-          const result = await initPipeline({ dir: repoDir(options), registry: options.registry ?? null, remote: options.remote ?? null, keyFile: options.key ?? null, actor: actorOf(options.actor) });
+          const actor = await actorOf('pipeline init', options);
+          const result = await initPipeline({ dir: repoDir(options), registry: options.registry ?? null, remote: options.remote ?? null, keyFile: options.key ?? null, actor });
           if (options.json) say(JSON.stringify(result));
           else {
             say(`initialised the pipeline in ${result.dir} (commit ${result.commit.slice(0, 12)})`);
@@ -168,7 +176,7 @@ function pipelineCommand(): Command {
           setExit(EXIT.ok);
         } catch (error) {
           complain('pipeline init', (error as Error).message);
-          setExit(EXIT.error);
+          setExit(error instanceof OperatorRefusedError ? EXIT.refused : EXIT.error);
         }
       }),
   );

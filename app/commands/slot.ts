@@ -1,5 +1,5 @@
 import type { KeplerConfig } from '../config.js';
-import { brokerTarget, openOperations, operatorActor } from './operations.js';
+import { brokerTarget, openOperations, operatorActor, OperatorRefusedError } from './operations.js';
 
 interface SlotFlags {
   actor?: string;
@@ -18,6 +18,14 @@ export async function slotCommand(config: KeplerConfig, action: string, argument
   if (['cutover', 'live', 'drain'].includes(action) && (argument === undefined || !isSlot(argument))) return fail(`a slot is blue or green, not "${argument ?? ''}"`);
   if (action === 'rollback' && !argument) return fail('name the cut-over to roll back (see kepler slot status)');
   if (!['cutover', 'live', 'rollback', 'drain', 'status'].includes(action)) return fail('the actions are cutover, live, rollback, drain and status');
+  // Who runs it is settled before anything is opened: a refused operator touches nothing.
+  let actor;
+  try {
+    actor = await operatorActor(config.auth, `slot ${action}`, flags.actor);
+  } catch (error) {
+    if (error instanceof OperatorRefusedError) return fail(error.message);
+    throw error;
+  }
   const ops = await openOperations(config, `slot ${action}`);
   if (!ops) return 2;
   const slots = { ...(await import('../../slots/index.js')), ...(await import('../../slots/operations.js')) };
@@ -32,7 +40,7 @@ export async function slotCommand(config: KeplerConfig, action: string, argument
       store: ops.store,
       broker: await brokerTarget(ops.amqp),
       names: topologyNames(ops.amqp.prefix),
-      actor: operatorActor(flags.actor),
+      actor,
       partitions: config.partition.count,
       say: (line: string) => process.stdout.write(`${line}\n`),
     };

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { KeplerConfig } from '../config.js';
-import { brokerTarget, openOperations } from './operations.js';
+import { brokerTarget, openOperations, operatorActor, OperatorRefusedError } from './operations.js';
 
 interface TopologyFlags {
   json?: boolean;
@@ -12,6 +12,14 @@ interface TopologyFlags {
 
 /** `kepler topology plan|apply|drift`: the reconciler, by hand. */
 export async function topologyCommand(config: KeplerConfig, action: 'plan' | 'apply' | 'drift', flags: TopologyFlags): Promise<number> {
+  // apply changes the broker: with authentication on, it takes an operator's token with slots:operate.
+  try {
+    await operatorActor(config.auth, `topology ${action}`, undefined);
+  } catch (error) {
+    if (!(error instanceof OperatorRefusedError)) throw error;
+    process.stderr.write(`kepler topology ${action}: ${error.message}\n`);
+    return 2;
+  }
   const ops = await openOperations(config, `topology ${action}`);
   if (!ops) return 2;
   const { applyPlan, converge, describeAction, planFor, StalePlanError } = await import('../../topology/index.js');

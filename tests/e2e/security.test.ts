@@ -11,8 +11,8 @@ import { ingest, KeplerServer, runCli } from '../support/kepler.js';
 import { ALL_SCOPES, AUDIENCE, TestIdentityProvider } from '../support/oidc.js';
 import { call, expectScopeMatrix } from '../support/http.js';
 
-/** The guarded routes `serve` has: the regression routes are `regress-serve`'s, and the public paths need no token. */
-const SERVE_ROUTES = ROUTE_SCOPES.filter((rule) => !rule.url.startsWith('/regression/') && !(DEFAULT_PUBLIC_PATHS as readonly string[]).includes(rule.url));
+/** The guarded routes `serve` has: the regression routes are `regress-serve`'s, `/gateway/status` the gateway's, and the public paths need no token. */
+const SERVE_ROUTES = ROUTE_SCOPES.filter((rule) => !rule.url.startsWith('/regression/') && !rule.url.startsWith('/gateway/') && !(DEFAULT_PUBLIC_PATHS as readonly string[]).includes(rule.url));
 
 const TERMS = {
   isin: 'US0378331005',

@@ -172,6 +172,55 @@ describe('regress-serve behind the same guard', () => {
   });
 });
 
+describe.skipIf(!openssl)('the gateway: HTTPS and CORS at the edge, and a slot that does not answer', () => {
+  const dir = tempDir();
+  let idp: TestIdentityProvider;
+  let gateway: KeplerServer;
+  let ca: Buffer;
+
+  beforeAll(async () => {
+    const files = makeCertificates(dir);
+    ca = readFileSync(files.ca);
+    idp = await TestIdentityProvider.start([{ id: 'ops', accounts: ['*'] }]);
+    gateway = await KeplerServer.start(join(dir, 'data'), {
+      env: {
+        KEPLER_AUTH_ISSUER: idp.issuer,
+        KEPLER_AUTH_AUDIENCE: AUDIENCE,
+        KEPLER_HTTPS_CERT: files.cert,
+        KEPLER_HTTPS_KEY: files.key,
+        KEPLER_CORS_ORIGINS: 'https://console.example',
+        // Nothing listens there: the slot is down.
+        KEPLER_GATEWAY_BLUE_URL: 'http://127.0.0.1:1',
+      },
+      args: ['--roles', 'gateway'],
+    });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await idp?.stop();
+  });
+
+  it('serves HTTPS with the configured certificate and CORS for the configured origin only', async () => {
+    expect(gateway.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const token = await idp.token('ops', ['gateway:read']);
+    const status = await httpsGet(`${gateway.url}/gateway/status`, { ca, token, headers: { origin: 'https://console.example' } });
+    expect(status.status).toBe(200);
+    expect(status.headers['access-control-allow-origin']).toBe('https://console.example');
+    const other = await httpsGet(`${gateway.url}/gateway/status`, { ca, token, headers: { origin: 'https://attacker.example' } });
+    expect(other.headers['access-control-allow-origin']).toBeUndefined();
+    await expect(httpsGet(`${gateway.url}/gateway/status`, {})).rejects.toThrow(/self.signed|unable to verify|certificate/i);
+  });
+
+  it('answers 502 with Retry-After when the slot is down, and stays ready: the other slot may answer', async () => {
+    const answer = await httpsGet(`${gateway.url}/trades`, { ca, token: await idp.token('ops') });
+    expect(answer.status).toBe(502);
+    expect(answer.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(JSON.parse(answer.body)).toMatchObject({ type: '/problems/upstream-unavailable' });
+    expect(Number(answer.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await httpsGet(`${gateway.url}/health/ready`, { ca })).status).toBe(200);
+  });
+});
+
 describe('the scope table guards every route', () => {
   it('a server with a route the table does not name does not start', async () => {
     const app = Fastify();

@@ -8,10 +8,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from 'jose';
 import Provider from 'oidc-provider';
-import { SCOPES } from '../../authorization/index.js';
+import { OPERATION_SCOPES, SCOPES } from '../../authorization/index.js';
 
 export const AUDIENCE = 'https://kepler.test/api';
 export const ALL_SCOPES = Object.keys(SCOPES);
+/** The CLI operations' scopes (not the APIs'): a client gets them when it asks by name. */
+export const OPERATOR_SCOPES = Object.keys(OPERATION_SCOPES);
+const GRANTABLE = [...ALL_SCOPES, ...OPERATOR_SCOPES];
 
 export interface TestClient {
   id: string;
@@ -123,10 +126,10 @@ export class TestIdentityProvider {
         grant_types: ['client_credentials'],
         redirect_uris: [],
         response_types: [],
-        scope: ALL_SCOPES.join(' '),
+        scope: GRANTABLE.join(' '),
       })),
       jwks: { keys: [this.key.jwk as never] },
-      scopes: ALL_SCOPES,
+      scopes: GRANTABLE,
       cookies: { keys: ['tests-only-cookie-key'] },
       ttl: { ClientCredentials: 300 },
       features: {
@@ -138,7 +141,7 @@ export class TestIdentityProvider {
           useGrantedResource: () => true,
           getResourceServerInfo: (_ctx, resource) => {
             if (resource !== audience) throw new Error(`unknown resource ${resource}`);
-            return { scope: ALL_SCOPES.join(' '), audience, accessTokenTTL: 300, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
+            return { scope: GRANTABLE.join(' '), audience, accessTokenTTL: 300, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
           },
         },
       },
