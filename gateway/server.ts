@@ -51,6 +51,13 @@ type Forwarded = FastifyRequest & { [SLOT_OF]?: Slot };
 
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const available = SLOTS.filter((slot) => options.upstreams[slot] !== undefined);
+  // Each slot's base: its origin and any path prefix it is served under (http://blue:3000, http://lb/blue).
+  const bases = Object.fromEntries(
+    available.map((slot) => {
+      const base = new URL(options.upstreams[slot]!);
+      return [slot, base.origin + base.pathname.replace(/\/$/, '')];
+    }),
+  ) as Record<Slot, string>;
   if (available.length === 0) throw new Error('the gateway needs at least one upstream (KEPLER_GATEWAY_BLUE_URL, KEPLER_GATEWAY_GREEN_URL)');
   const forwarded: Record<Slot, number> = { blue: 0, green: 0 };
   const app = Fastify({
@@ -127,8 +134,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       forwarded[slot]++;
       (request as Forwarded)[SLOT_OF] = slot;
       const contentType = request.headers['content-type'];
-      // The query string is added by reply-from, from the client's request.
-      return reply.from(new URL(path, options.upstreams[slot]).toString(), {
+      // The query string is added by reply-from, from the client's request. The slot's base and the
+      // path are joined as text: resolved as a URL, a path such as //elsewhere/x would name another host,
+      // and the gateway would hand that host the client's token.
+      return reply.from(`${bases[slot]}${path}`, {
         ...(raw !== undefined && { body: raw, contentType: contentType ?? 'application/octet-stream' }),
         rewriteHeaders: (headers) => ({ ...headers, [SLOT_HEADER]: slot }),
       });

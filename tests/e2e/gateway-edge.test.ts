@@ -133,6 +133,35 @@ describe('the gateway is the edge: tokens, rate limit, metrics and health', () =
     expect((await call(gateway.url, 'GET', '/nowhere')).status).toBe(401);
   });
 
+  it('sends every request to a slot, never to a host its path names (a path that begins with //)', async () => {
+    const bait: string[] = [];
+    const elsewhere = createServer((req, res) => {
+      bait.push(`${req.method} ${req.url} ${req.headers.authorization ?? ''}`);
+      res.end('caught');
+    });
+    await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (elsewhere.address() as AddressInfo).port;
+      const seen = relay.seen.length;
+      const bearer = await token('capture');
+      // Sent raw: a WHATWG URL would read "//host/..." as another host before it left this process.
+      const status = await new Promise<number>((resolve, reject) => {
+        const gatewayUrl = new URL(gateway.url);
+        const sent = httpRequest({ host: gatewayUrl.hostname, port: gatewayUrl.port, method: 'GET', path: `//127.0.0.1:${port}/steal`, headers: { authorization: `Bearer ${bearer}` } }, (answer) => {
+          answer.resume();
+          answer.on('end', () => resolve(answer.statusCode ?? 0));
+        });
+        sent.on('error', reject);
+        sent.end();
+      });
+      expect(bait).toEqual([]);
+      expect(status).toBe(404);
+      expect(relay.seen.slice(seen)).toEqual([`GET //127.0.0.1:${port}/steal`]);
+    } finally {
+      await new Promise<void>((resolve) => elsewhere.close(() => resolve()));
+    }
+  });
+
   it('/gateway/status needs a token with gateway:read', async () => {
     const anonymous = await call(gateway.url, 'GET', '/gateway/status');
     expect(anonymous.status).toBe(401);
