@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parsePartition } from '../processors/index.js';
 import { resolve } from 'node:path';
-import { checkAlgorithms, checkIssuer, DEFAULT_ALGORITHMS, DEFAULT_ENTITLEMENTS_CLAIM, DEFAULT_PUBLIC_PATHS, type AuthConfig } from '../authentication/index.js';
+import { checkAlgorithms, checkIssuer, checkPublicPaths, DEFAULT_ALGORITHMS, DEFAULT_ENTITLEMENTS_CLAIM, DEFAULT_PUBLIC_PATHS, type AuthConfig } from '../authentication/index.js';
 import { storesConfig, type EventStoreConfig, type ReadStoreConfig, type StoresFileSettings, type TlsFiles } from '../stores/index.js';
 
 export type { EventStoreConfig, ReadStoreConfig, TlsFiles } from '../stores/index.js';
@@ -141,7 +141,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       : null,
     http: httpConfig(host, port, file, env, auth !== null),
     auth,
-    publicPaths: listFrom(env.KEPLER_AUTH_PUBLIC_PATHS) ?? file.auth?.publicPaths ?? [...DEFAULT_PUBLIC_PATHS],
+    publicPaths: [...checkPublicPaths(listFrom(env.KEPLER_AUTH_PUBLIC_PATHS) ?? file.auth?.publicPaths ?? DEFAULT_PUBLIC_PATHS)],
     insecure: overrides.insecure ?? file.insecure ?? false,
     ...storesConfig(file, env, dataDir, slot),
     readYourWritesTimeoutMs: numberFrom(env.KEPLER_READ_YOUR_WRITES_TIMEOUT_MS) ?? file.readYourWritesTimeoutMs ?? 5000,

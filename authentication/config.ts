@@ -24,6 +24,20 @@ export const DEFAULT_PUBLIC_PATHS = ['/health/live', '/health/ready', '/metrics'
 export const DEFAULT_ENTITLEMENTS_CLAIM = 'kepler_accounts';
 
 /**
+ * Public paths may only be the operational ones, and only ever for reading:
+ * anything else made public would run commands with no principal, so with no
+ * entitlements, no four eyes and nobody recorded.
+ */
+export function checkPublicPaths(paths: readonly string[]): readonly string[] {
+  for (const path of paths) {
+    if (!(DEFAULT_PUBLIC_PATHS as readonly string[]).includes(path)) {
+      throw new Error(`auth.publicPaths: ${path} cannot be public; only ${DEFAULT_PUBLIC_PATHS.join(', ')} can (each may be left out)`);
+    }
+  }
+  return paths;
+}
+
+/**
  * Only asymmetric algorithms: `none` would accept an unsigned token, and an HS*
  * algorithm checked against a public key lets anyone who has the key sign.
  */

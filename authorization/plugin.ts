@@ -59,7 +59,7 @@ export async function registerSecurity(app: FastifyInstance, options: SecurityOp
   if (verifier) {
     app.addHook('onRequest', async (request, reply) => {
       const path = request.url.split('?')[0]!;
-      if (publicPaths.has(path)) return;
+      if ((request.method === 'GET' || request.method === 'HEAD') && publicPaths.has(path)) return;
       if (request.method === 'OPTIONS' && options.corsOrigins) return;
       const header = request.headers.authorization;
       const token = bearerToken(header);

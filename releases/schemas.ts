@@ -3,7 +3,7 @@
 // Every object is closed (unknown keys are refused), so a misspelt setting is an
 // error, never silently ignored.
 import { Type, type Static, type TObject, type TProperties, type TSchema } from '@sinclair/typebox';
-import { DEFAULT_ALGORITHMS } from '../authentication/index.js';
+import { DEFAULT_ALGORITHMS, DEFAULT_PUBLIC_PATHS } from '../authentication/index.js';
 import { CALVER_PATTERN } from './calver.js';
 
 const closed = <T extends TProperties>(properties: T, options: { title?: string; description?: string } = {}): TObject<T> =>
@@ -157,7 +157,7 @@ const profileProperties = {
       /** The claim listing a principal's accounts; "" turns entitlements off (a merge patch cannot set null). */
       entitlementsClaim: Type.Optional(Type.String()),
       /** Served without a token; absent: /health/live, /health/ready, /metrics. */
-      publicPaths: Type.Optional(Type.Array(Type.String({ pattern: '^/' }), { uniqueItems: true })),
+      publicPaths: Type.Optional(Type.Array(Type.Union(DEFAULT_PUBLIC_PATHS.map((path) => Type.Literal(path))), { uniqueItems: true })),
       jwksCooldownMs: Type.Optional(Type.Integer({ minimum: 0 })),
       jwksCacheMaxAgeMs: Type.Optional(Type.Integer({ minimum: 0 })),
     }),

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PUBLIC_PATHS } from '../../authentication/index.js';
 import { ROUTE_SCOPES } from '../../authorization/index.js';
+import { loadConfig } from '../../app/config.js';
 import { formatDetail } from '../../ingestion/cx1/index.js';
 import { corrupt, tempDir, trd, writeFeedFile } from '../support/feed.js';
 import { ingest, KeplerServer, runCli } from '../support/kepler.js';
@@ -122,6 +123,15 @@ describe('security: authentication, authorization and audit through serve', () =
 
   it('serves the public paths (liveness, readiness, metrics) without a token', async () => {
     for (const path of DEFAULT_PUBLIC_PATHS) expect((await call(server.url, 'GET', path)).status, path).not.toBe(401);
+    // Public is for reading: any other method on a public path needs a token like everything else.
+    for (const path of DEFAULT_PUBLIC_PATHS) expect((await call(server.url, 'POST', path, { body: {} })).status, `POST ${path}`).toBe(401);
+  });
+
+  it('refuses to make anything but the operational paths public', () => {
+    for (const paths of ['/trades', '/health/live,/exceptions/:id/resubmission', '/docs']) {
+      expect(() => loadConfig({ settings: { dataDir: dir } }, { KEPLER_AUTH_ISSUER: idp.issuer, KEPLER_AUTH_AUDIENCE: AUDIENCE, KEPLER_AUTH_PUBLIC_PATHS: paths }), paths).toThrow(/cannot be public; only \/health\/live, \/health\/ready, \/metrics can/);
+    }
+    expect(loadConfig({ settings: { dataDir: dir } }, { KEPLER_AUTH_ISSUER: idp.issuer, KEPLER_AUTH_AUDIENCE: AUDIENCE, KEPLER_AUTH_PUBLIC_PATHS: '/health/live' }).publicPaths).toEqual(['/health/live']);
   });
 
   it('shows the security schemes and each operation’s scope in the OpenAPI document', async () => {
