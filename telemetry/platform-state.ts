@@ -48,14 +48,25 @@ export function countDuplicates(source: string, count: number): void {
 /** The read models each count comes from: a count is derived again only once that read model moved. */
 const READ_MODEL_OF = { feed: 'projection:feed', trades: 'projection:trades', exceptions: 'projection:exceptions' } as const;
 
-/** A count kept until its read model's position moves. */
-class PositionCache<T> {
-  private kept: { position: number; value: T } | null = null;
+/**
+ * While a read model catches up, counting it again at every scrape would cost
+ * the catch-up itself (a count reads the whole collection): its counts are
+ * derived again at most this often then. At the head they are always exact.
+ */
+export const RECOUNT_WHILE_CATCHING_UP_MS = 10_000;
 
-  async get(position: number | undefined, derive: () => Promise<T>): Promise<T> {
-    if (this.kept && position !== undefined && this.kept.position === position) return this.kept.value;
+/** A count kept until its read model's position moves (and, while it is behind, for a while after). */
+class PositionCache<T> {
+  private kept: { position: number; value: T; at: number } | null = null;
+
+  async get(follower: { position: number; atHead: boolean } | undefined, derive: () => Promise<T>): Promise<T> {
+    const kept = this.kept;
+    if (kept && follower) {
+      if (kept.position === follower.position) return kept.value;
+      if (!follower.atHead && Date.now() - kept.at < RECOUNT_WHILE_CATCHING_UP_MS) return kept.value;
+    }
     const value = await derive();
-    this.kept = position === undefined ? null : { position, value };
+    this.kept = follower === undefined ? null : { position: follower.position, value, at: Date.now() };
     return value;
   }
 }
@@ -86,7 +97,7 @@ export function observePlatformState(source: PlatformStateSource | null): () => 
     const failed = (what: string) => (error: unknown) => source.onError?.(what, error);
     callback = async (result) => {
       observeDuplicates(result, feedRecords);
-      let positions = new Map<string, number>();
+      let positions = new Map<string, { position: number; atHead: boolean }>();
       try {
         const followers = await source.followers();
         result.observe(head, followers.head);
@@ -96,7 +107,7 @@ export function observePlatformState(source: PlatformStateSource | null): () => 
           result.observe(gapEvents, follower.gapEvents, attributes);
           result.observe(gapSeconds, follower.gapSeconds, attributes);
         }
-        positions = new Map(followers.subscriptions.map((s) => [s.name, s.position]));
+        positions = new Map(followers.subscriptions.map((s) => [s.name, { position: s.position, atHead: s.gapEvents === 0 }]));
       } catch (error) {
         failed('followers')(error);
       }
