@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseSlot, commandTarget } from './routing.js';
+import { approvalTarget, chooseSlot, commandTarget } from './routing.js';
 
 const lineInfo = (line: string) => ({ tradeRef: line.slice(3, 8).trim() || null, type: line.slice(0, 3) });
 
@@ -14,6 +14,16 @@ describe('gateway routing', () => {
     expect(commandTarget('POST', '/exceptions/e1/resubmission', { line: 'ALCT9   rest' }, lineInfo)).toEqual({ kind: 'booking', tradeRef: 'T9' });
     expect(commandTarget('POST', '/exceptions/e1/resubmission', { line: 'TRDT9   rest' }, lineInfo)).toEqual({ kind: 'trade', tradeRef: 'T9' });
     expect(commandTarget('POST', '/somewhere', {}, lineInfo)).toEqual({ kind: 'unknown' });
+  });
+
+  it('sends a four-eyes decision where the request’s action is decided, so the owner carries it out', () => {
+    expect(commandTarget('POST', '/approvals/ap%2D1/approval', undefined, lineInfo)).toEqual({ kind: 'approval', approvalId: 'ap-1' });
+    expect(commandTarget('POST', '/approvals/ap-1/rejection', {}, lineInfo)).toEqual({ kind: 'approval', approvalId: 'ap-1' });
+    expect(commandTarget('GET', '/approvals/ap-1', undefined, lineInfo)).toBeNull();
+    expect(approvalTarget({ kind: 'cancel-trade', tradeRef: 'T1' }, lineInfo)).toEqual({ kind: 'trade', tradeRef: 'T1' });
+    expect(approvalTarget({ kind: 'resubmit-line', line: 'CNFT9   rest' }, lineInfo)).toEqual({ kind: 'booking', tradeRef: 'T9' });
+    expect(approvalTarget({ kind: 'resubmit-line', line: 'AMDT9   rest' }, lineInfo)).toEqual({ kind: 'trade', tradeRef: 'T9' });
+    expect(approvalTarget({ kind: 'resubmit-line', line: '???' }, lineInfo)).toEqual({ kind: 'unknown' });
   });
 
   it('sends to the owner, else the live slot, else any slot that answers', () => {

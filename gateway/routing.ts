@@ -3,16 +3,27 @@
 import type { Slot } from '../messaging/index.js';
 
 /** The decision stream a command decides on, when the request names one. */
-export type CommandTarget = { kind: 'trade' | 'booking'; tradeRef: string } | { kind: 'new-trade'; tradeRef: string | null } | { kind: 'unknown' };
+export type CommandTarget =
+  | { kind: 'trade' | 'booking'; tradeRef: string }
+  | { kind: 'new-trade'; tradeRef: string | null }
+  /** A four-eyes decision: it carries out what the request asked, on that request's trade (see approvalTarget). */
+  | { kind: 'approval'; approvalId: string }
+  | { kind: 'unknown' };
+
+/** What a four-eyes request asks (the ApprovalRequested event's action), as far as routing needs it. */
+export type AskedAction = { kind: 'cancel-trade'; tradeRef: string } | { kind: 'resubmit-line'; line: string };
+
+type LineInfo = (line: string) => { tradeRef: string | null; type: string };
 
 const BOOKING_ROUTES = /^\/trades\/([^/]+)\/(allocations\/[^/]+|confirmations|hold)\/?$/;
 const TRADE_ROUTES = /^\/trades\/([^/]+)\/(amendments|cancellation)\/?$/;
+const APPROVAL_ROUTES = /^\/approvals\/([^/]+)\/(approval|rejection)\/?$/;
 
 /**
  * What a command request decides on, from its method, path and body. `lineInfo`
  * reads a resubmitted CX1 line (its trade reference and record type).
  */
-export function commandTarget(method: string, path: string, body: unknown, lineInfo: (line: string) => { tradeRef: string | null; type: string }): CommandTarget | null {
+export function commandTarget(method: string, path: string, body: unknown, lineInfo: LineInfo): CommandTarget | null {
   if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return null;
   const decoded = (ref: string) => {
     try {
@@ -29,14 +40,28 @@ export function commandTarget(method: string, path: string, body: unknown, lineI
   if (match) return { kind: 'booking', tradeRef: decoded(match[1]!) };
   match = TRADE_ROUTES.exec(path);
   if (match) return { kind: 'trade', tradeRef: decoded(match[1]!) };
+  match = APPROVAL_ROUTES.exec(path);
+  if (match) return { kind: 'approval', approvalId: decoded(match[1]!) };
   if (/^\/exceptions\/[^/]+\/resubmission\/?$/.test(path)) {
     const line = typeof body === 'object' && body !== null ? (body as { line?: unknown }).line : undefined;
-    if (typeof line !== 'string') return { kind: 'unknown' };
-    const { tradeRef, type } = lineInfo(line);
-    if (tradeRef === null) return { kind: 'unknown' };
-    return { kind: type === 'ALC' || type === 'CNF' ? 'booking' : 'trade', tradeRef };
+    return typeof line === 'string' ? lineTarget(line, lineInfo) : { kind: 'unknown' };
   }
   return { kind: 'unknown' };
+}
+
+/**
+ * Where a four-eyes decision is carried out: on the stream the request's action
+ * decides on, so the slot that owns it carries it out (the live slot would answer 421).
+ */
+export function approvalTarget(action: AskedAction, lineInfo: LineInfo): CommandTarget {
+  return action.kind === 'cancel-trade' ? { kind: 'trade', tradeRef: action.tradeRef } : lineTarget(action.line, lineInfo);
+}
+
+/** A resubmitted CX1 line decides on its trade, or on the booking for an allocation or a confirmation. */
+function lineTarget(line: string, lineInfo: LineInfo): CommandTarget {
+  const { tradeRef, type } = lineInfo(line);
+  if (tradeRef === null) return { kind: 'unknown' };
+  return { kind: type === 'ALC' || type === 'CNF' ? 'booking' : 'trade', tradeRef };
 }
 
 /** The slot that answers: the owner of the stream, else the live slot, else the first one that has an upstream. */

@@ -5,14 +5,14 @@
 import replyFrom from '@fastify/reply-from';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { Booking, Trade } from '../domain/index.js';
+import { Approvals, Booking, Trade } from '../domain/index.js';
 import type { EventStore } from '../eventstore/index.js';
 import { tradeRefOf } from '../ingestion/cx1/index.js';
 import { SLOT_HEADER, SLOTS, type Slot } from '../messaging/index.js';
 import { problemErrorHandler, sendProblem } from '../query-api/index.js';
 import { evolveOwnership, isOwnershipEvent, UNOWNED, type OwnershipEvent, type RegistryView } from '../slots/index.js';
 import { counter, instrumentHttp, probe, readiness, registerOperationalRoutes, type Readiness } from '../telemetry/index.js';
-import { chooseSlot, commandTarget } from './routing.js';
+import { approvalTarget, chooseSlot, commandTarget, type CommandTarget } from './routing.js';
 
 /** The route that forwards: the security guard lets it through with a valid token and leaves scopes to the slot. */
 export const FORWARDED_ROUTE = '/*';
@@ -97,6 +97,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     for (const event of events) if (isOwnershipEvent(event.type)) ownership = evolveOwnership(ownership, event.data as OwnershipEvent, event.position);
     return ownership.owner;
   };
+  /** A four-eyes decision goes where the request's action is decided; a request not (yet) known goes to the live slot, which answers it. */
+  const askedTarget = async (approvalId: string, lineInfo: Parameters<typeof approvalTarget>[1]): Promise<CommandTarget> => {
+    const [requested] = await options.store.readStream(Approvals.approvalStream(approvalId));
+    if (requested?.type !== 'ApprovalRequested') return { kind: 'unknown' };
+    return approvalTarget((requested.data as Approvals.ApprovalRequested).action, lineInfo);
+  };
 
   const status = async (): Promise<GatewayStatus> => ({ live: (await options.registry.current()).routing.live, upstreams: options.upstreams, forwarded: { ...forwarded } });
   // A slot being down does not make the gateway unready: the other slot may be the one that
@@ -122,7 +128,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       const path = request.url.split('?')[0]!;
       const raw = Buffer.isBuffer(request.body) ? request.body : undefined;
       const live = (await options.registry.current()).routing.live;
-      const target = commandTarget(request.method, path, raw ? parseJson(raw) : undefined, (line) => ({ tradeRef: tradeRefOf(line), type: line.slice(0, 3) }));
+      const lineInfo = (line: string) => ({ tradeRef: tradeRefOf(line), type: line.slice(0, 3) });
+      let target = commandTarget(request.method, path, raw ? parseJson(raw) : undefined, lineInfo);
+      if (target?.kind === 'approval') target = await askedTarget(target.approvalId, lineInfo);
       let owner: Slot | null = null;
       if (target && (target.kind === 'trade' || target.kind === 'booking' || (target.kind === 'new-trade' && target.tradeRef !== null))) {
         // A booking stream nobody owns yet is started by the live slot, like a new trade.
