@@ -1,5 +1,5 @@
 export * from './port.js';
 export { deterministicId } from './ids.js';
-export { SqliteEventStore } from './sqlite/index.js';
+export { SqliteEventStore, useWriteAheadLog } from './sqlite/index.js';
 export { redactUrl } from './urls.js';
 export { backoffDelay, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './backoff.js';

@@ -4,6 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { useWriteAheadLog } from './wal.js';
 import { BackgroundCheckpointer, type BackgroundCheckpointOptions } from './background-checkpointer.js';
 
 export interface SqliteEventStoreOptions {
@@ -67,7 +68,7 @@ export interface EventDatabase {
 export function openEventDatabase(path: string, options: SqliteEventStoreOptions = {}): EventDatabase {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
-  db.pragma('journal_mode = WAL');
+  useWriteAheadLog(db);
   // FULL: an append acknowledged to a caller survives a power cut, not only a crash.
   db.pragma('synchronous = FULL');
   db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 30_000}`);

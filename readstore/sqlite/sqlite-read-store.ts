@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { useWriteAheadLog } from '../../eventstore/index.js';
 import type { Document, DocumentWrite, FindQuery, ReadStore, Where } from '../port.js';
 
 interface Statements {
@@ -33,7 +34,7 @@ export class SqliteReadStore implements ReadStore {
     mmapBytes: number,
     pageCacheKiB: number,
   ) {
-    db.pragma('journal_mode = WAL');
+    useWriteAheadLog(db);
     // Read models can be rebuilt from the event store, so a power cut may cost the last commits, never consistency.
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 30000');
