@@ -4,9 +4,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Bench } from './kit.js';
 import { CONNECTIONS, load, SECONDS, WARM_UP_SECONDS } from './load.js';
-import { runMeasured, ServeProcess, threeSourceFeed } from './platform.js';
+import { captureTradeRequest, runMeasured, ServeProcess, threeSourceFeed } from './platform.js';
 
-const TERMS = { account: 'ACC-1', isin: 'US0378331005', side: 'BUY', quantity: 100, price: '10.5', currency: 'USD', tradeDate: '2026-11-27', settleDate: '2026-11-30', counterparty: 'CPTY' };
 
 /** Trades the query section reads, ingested from a three-source feed so each has allocations and a confirmation. */
 const QUERIED_TRADES = 10_000;
@@ -49,21 +48,8 @@ export async function httpSplitSection(bench: Bench): Promise<void> {
 }
 
 async function measureCommands(bench: Bench, serve: ServeProcess, status: ServeProcess, label: string): Promise<void> {
-  let next = 0;
-  const capture = (connections: number, seconds: number) =>
-    load({
-      url: serve.url,
-      connections,
-      seconds,
-      requests: [
-        {
-          method: 'POST',
-          path: '/trades',
-          headers: { 'content-type': 'application/json' },
-          setupRequest: (request) => ({ ...request, body: JSON.stringify({ ...TERMS, tradeRef: `B${(next++).toString(36)}` }) }),
-        },
-      ],
-    });
+  const request = captureTradeRequest('B');
+  const capture = (connections: number, seconds: number) => load({ url: serve.url, connections, seconds, requests: [request] });
   await capture(Math.max(...CONNECTIONS), WARM_UP_SECONDS);
   for (const connections of CONNECTIONS) {
     // Each depth starts with the followers idle, so it pays only for its own commands.

@@ -8,11 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { writeLargeFeed } from './feed-generator.js';
-import { runMeasured, ServeProcess } from './platform.js';
+import { captureTradeRequest, runMeasured, ServeProcess } from './platform.js';
 
 type Report = (name: string, value: string | number) => void;
 
-const TERMS = { account: 'ACC-1', isin: 'US0378331005', side: 'BUY', quantity: 100, price: '10.5', currency: 'USD', tradeDate: '2026-11-27', settleDate: '2026-11-30', counterparty: 'CPTY' };
 
 export async function observabilityCost(work: string, report: Report): Promise<void> {
   const trades = Number(process.env.KEPLER_BENCH_OBSERVE_TRADES ?? 25_000);
@@ -44,14 +43,8 @@ export async function observabilityCost(work: string, report: Report): Promise<v
           if (run.code !== 0) throw new Error(run.stderr);
           await serve.caughtUp(core.lines + alloc.lines);
           results[mode].ingest.push((core.lines + alloc.lines) / (Number(process.hrtime.bigint() - started) / 1e9));
-          let next = 0;
-          const load = (duration: number) =>
-            autocannon({
-              url: serve.url,
-              connections: 16,
-              duration,
-              requests: [{ method: 'POST', path: '/trades', headers: { 'content-type': 'application/json' }, setupRequest: (r) => ({ ...r, body: JSON.stringify({ ...TERMS, tradeRef: `O${(next++).toString(36)}` }) }) }],
-            });
+          const request = captureTradeRequest('O');
+          const load = (duration: number) => autocannon({ url: serve.url, connections: 16, duration, requests: [request] });
           await load(2); // warm-up, not reported
           results[mode].commands.push((await load(8)).requests.average);
         } finally {

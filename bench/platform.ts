@@ -6,6 +6,19 @@ import { packageRoot } from '../app/package-root.js';
 import { writeLargeFeed } from './feed-generator.js';
 import type { Bench } from './kit.js';
 
+const CAPTURE_TERMS = { account: 'ACC-1', isin: 'US0378331005', side: 'BUY', quantity: 100, price: '10.5', currency: 'USD', tradeDate: '2026-11-27', settleDate: '2026-11-30', counterparty: 'CPTY' };
+
+/** autocannon's request for `POST /trades`, each with a trade reference of its own (`prefix` keeps runs on one store apart). */
+export function captureTradeRequest(prefix: string) {
+  let next = 0;
+  return {
+    method: 'POST' as const,
+    path: '/trades',
+    headers: { 'content-type': 'application/json' },
+    setupRequest: <R extends object>(request: R) => ({ ...request, body: JSON.stringify({ ...CAPTURE_TERMS, tradeRef: `${prefix}${(next++).toString(36)}` }) }),
+  };
+}
+
 export const CLI = join(packageRoot(), 'bin', 'kepler.js');
 
 /** Where every HTTP server of the bench listens, `serve` and the empty route alike. */

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { writeLargeFeed } from './feed-generator.js';
-import { rate, runMeasured, ServeProcess } from './platform.js';
+import { captureTradeRequest, rate, runMeasured, ServeProcess } from './platform.js';
 
 const ADMIN_URL = process.env.KEPLER_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -101,7 +101,6 @@ async function eventBytes(url: string): Promise<number> {
   }
 }
 
-const TERMS = { account: 'ACC-1', isin: 'US0378331005', side: 'BUY', quantity: 100, price: '10.5', currency: 'USD', tradeDate: '2026-11-27', settleDate: '2026-11-30', counterparty: 'CPTY' };
 
 export async function postgresSection(report: (name: string, value: string | number) => void): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'kepler-bench-pg-'));
@@ -147,14 +146,8 @@ export async function postgresSection(report: (name: string, value: string | num
     const commands = await withDatabase(async (url) => {
       const serve = await ServeProcess.start(join(work, 'commands'), [], { KEPLER_EVENTSTORE_URL: url });
       try {
-        let n = 0;
-        const load = (duration: number) =>
-          autocannon({
-            url: serve.url,
-            connections: 16,
-            duration,
-            requests: [{ method: 'POST', path: '/trades', headers: { 'content-type': 'application/json' }, setupRequest: (request) => ({ ...request, body: JSON.stringify({ ...TERMS, tradeRef: `P${(n++).toString(36)}` }) }) }],
-          });
+        const request = captureTradeRequest('P');
+        const load = (duration: number) => autocannon({ url: serve.url, connections: 16, duration, requests: [request] });
         await load(3);
         const result = await load(10);
         return { perSecond: result.requests.average, p99: result.latency.p99, non2xx: result.non2xx, bytes: await eventBytes(url) };
