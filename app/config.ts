@@ -3,6 +3,7 @@ import { parsePartition } from '../processors/index.js';
 import { resolve } from 'node:path';
 import { checkAlgorithms, checkIssuer, checkPublicPaths, DEFAULT_ALGORITHMS, DEFAULT_ENTITLEMENTS_CLAIM, DEFAULT_PUBLIC_PATHS, type AuthConfig } from '../authentication/index.js';
 import { storesConfig, type EventStoreConfig, type ReadStoreConfig, type StoresFileSettings, type TlsFiles } from '../stores/index.js';
+import { wholeNumberSetting } from '../eventstore/index.js';
 
 export type { EventStoreConfig, ReadStoreConfig, TlsFiles } from '../stores/index.js';
 
@@ -112,7 +113,7 @@ const DEFAULT_RATE_LIMIT_PER_MINUTE = 600;
 export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): KeplerConfig {
   const file: ConfigFile = overrides.settings ?? (overrides.configFile ?? env.KEPLER_CONFIG ? readConfigFile(overrides.configFile ?? env.KEPLER_CONFIG!) : {});
   const dataDir = resolve(overrides.dataDir ?? env.KEPLER_DATA_DIR ?? file.dataDir ?? './data');
-  const port = overrides.port ?? numberFrom(env.KEPLER_PORT ?? env.PORT) ?? file.http?.port ?? 3000;
+  const port = overrides.port ?? wholeNumberSetting(env.KEPLER_PORT ?? env.PORT, env.KEPLER_PORT !== undefined ? 'KEPLER_PORT' : 'PORT') ?? file.http?.port ?? 3000;
   const host = env.KEPLER_HOST ?? file.http?.host ?? 'localhost';
   const amqpUrl = env.KEPLER_AMQP_URL ?? file.amqp?.url;
   const slot = env.KEPLER_SLOT ?? file.amqp?.slot ?? 'blue';
@@ -135,7 +136,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
           prefix: env.KEPLER_AMQP_PREFIX ?? file.amqp?.prefix ?? 'kepler',
           slot,
           managementUrl: env.KEPLER_AMQP_MANAGEMENT_URL ?? file.amqp?.managementUrl ?? defaultManagementUrl(amqpUrl),
-          topologyIntervalMs: numberFrom(env.KEPLER_TOPOLOGY_INTERVAL_MS) ?? file.amqp?.topologyIntervalMs ?? 10_000,
+          topologyIntervalMs: wholeNumberSetting(env.KEPLER_TOPOLOGY_INTERVAL_MS, 'KEPLER_TOPOLOGY_INTERVAL_MS') ?? file.amqp?.topologyIntervalMs ?? 10_000,
           ...(file.amqp?.tls && { tls: file.amqp.tls }),
         }
       : null,
@@ -144,9 +145,9 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     publicPaths: [...checkPublicPaths(listFrom(env.KEPLER_AUTH_PUBLIC_PATHS) ?? file.auth?.publicPaths ?? DEFAULT_PUBLIC_PATHS)],
     insecure: overrides.insecure ?? file.insecure ?? false,
     ...storesConfig(file, env, dataDir, slot),
-    readYourWritesTimeoutMs: numberFrom(env.KEPLER_READ_YOUR_WRITES_TIMEOUT_MS) ?? file.readYourWritesTimeoutMs ?? 5000,
+    readYourWritesTimeoutMs: wholeNumberSetting(env.KEPLER_READ_YOUR_WRITES_TIMEOUT_MS, 'KEPLER_READ_YOUR_WRITES_TIMEOUT_MS') ?? file.readYourWritesTimeoutMs ?? 5000,
     projectionsThread: env.KEPLER_PROJECTIONS_THREAD === undefined ? (file.projectionsThread ?? true) : env.KEPLER_PROJECTIONS_THREAD !== '0',
-    readyMaxGapSeconds: numberFrom(env.KEPLER_READY_MAX_GAP_SECONDS) ?? file.readyMaxGapSeconds ?? 120,
+    readyMaxGapSeconds: wholeNumberSetting(env.KEPLER_READY_MAX_GAP_SECONDS, 'KEPLER_READY_MAX_GAP_SECONDS') ?? file.readyMaxGapSeconds ?? 120,
   };
 }
 
@@ -161,10 +162,10 @@ function authConfig(file: ConfigFile, env: NodeJS.ProcessEnv): AuthConfig | null
     issuer: checkIssuer(issuer),
     audience,
     algorithms: checkAlgorithms(listFrom(env.KEPLER_AUTH_ALGORITHMS) ?? file.auth?.algorithms ?? [...DEFAULT_ALGORITHMS]),
-    clockSkewSeconds: numberFrom(env.KEPLER_AUTH_CLOCK_SKEW_SECONDS) ?? file.auth?.clockSkewSeconds ?? 30,
+    clockSkewSeconds: wholeNumberSetting(env.KEPLER_AUTH_CLOCK_SKEW_SECONDS, 'KEPLER_AUTH_CLOCK_SKEW_SECONDS') ?? file.auth?.clockSkewSeconds ?? 30,
     // An empty name (or null in the file) turns entitlements off: every valid token sees every account.
     entitlementsClaim: claim === undefined ? DEFAULT_ENTITLEMENTS_CLAIM : claim === null || claim === '' ? null : claim,
-    jwksCooldownMs: numberFrom(env.KEPLER_AUTH_JWKS_COOLDOWN_MS) ?? file.auth?.jwksCooldownMs ?? 30_000,
+    jwksCooldownMs: wholeNumberSetting(env.KEPLER_AUTH_JWKS_COOLDOWN_MS, 'KEPLER_AUTH_JWKS_COOLDOWN_MS') ?? file.auth?.jwksCooldownMs ?? 30_000,
     jwksCacheMaxAgeMs: file.auth?.jwksCacheMaxAgeMs ?? 600_000,
   };
 }
@@ -173,7 +174,7 @@ function httpConfig(host: string, port: number, file: ConfigFile, env: NodeJS.Pr
   const cert = env.KEPLER_HTTPS_CERT ?? file.http?.tls?.cert;
   const key = env.KEPLER_HTTPS_KEY ?? file.http?.tls?.key;
   if ((cert === undefined) !== (key === undefined)) throw new Error('HTTPS needs both a certificate and a key (KEPLER_HTTPS_CERT, KEPLER_HTTPS_KEY)');
-  const perMinute = numberFrom(env.KEPLER_RATE_LIMIT);
+  const perMinute = wholeNumberSetting(env.KEPLER_RATE_LIMIT, 'KEPLER_RATE_LIMIT');
   const rateLimit =
     perMinute !== undefined
       ? perMinute > 0 ? { max: perMinute, windowMs: 60_000 } : null
@@ -219,9 +220,3 @@ function readConfigFile(path: string): ConfigFile {
   }
 }
 
-function numberFrom(value: string | undefined): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`not a whole number: ${value}`);
-  return n;
-}

@@ -1,7 +1,7 @@
 // Which server each store port runs on, from a URL's scheme: what the CLI's
 // configuration and a regression environment's file both describe.
 import { resolve } from 'node:path';
-import { redactUrl } from '../eventstore/index.js';
+import { redactUrl, wholeNumberSetting } from '../eventstore/index.js';
 
 export interface PostgresSettings {
   /** Connections per pool; each process (and each worker thread) has its own pool. */
@@ -55,7 +55,7 @@ export function storesConfig(file: StoresFileSettings, env: NodeJS.ProcessEnv, d
   const migrate = booleanFrom(env.KEPLER_MIGRATE_ON_START, 'KEPLER_MIGRATE_ON_START');
   const eventStoreUrl = env.KEPLER_EVENTSTORE_URL ?? file.eventStore?.url;
   const readStoreUrl = env.KEPLER_READSTORE_URL ?? env.KEPLER_MONGODB_URL ?? file.readStore?.url;
-  const storeWaitMs = wholeFrom(env.KEPLER_STORE_WAIT_MS, 'KEPLER_STORE_WAIT_MS') ?? file.storeWaitMs;
+  const storeWaitMs = wholeNumberSetting(env.KEPLER_STORE_WAIT_MS, 'KEPLER_STORE_WAIT_MS') ?? file.storeWaitMs;
   return {
     eventStore: eventStoreConfig(eventStoreUrl, file.eventStore ?? {}, migrate, dataDir),
     readStore: readStoreConfig(readStoreUrl, file.readStore ?? {}, env, migrate, dataDir, slot),
@@ -82,7 +82,7 @@ function readStoreConfig(
   if (!url) return { kind: 'sqlite', path: resolve(dataDir, `read${suffix}.db`) };
   if (isPostgres(url)) return { kind: 'postgres', url: withDatabaseSuffix(url, suffix), settings: postgresSettings(file), migrate: migrate ?? file.migrate ?? true };
   if (url.startsWith('mongodb:') || url.startsWith('mongodb+srv:')) {
-    const poolSize = wholeFrom(env.KEPLER_MONGODB_POOL_SIZE, 'KEPLER_MONGODB_POOL_SIZE') ?? file.poolSize;
+    const poolSize = wholeNumberSetting(env.KEPLER_MONGODB_POOL_SIZE, 'KEPLER_MONGODB_POOL_SIZE') ?? file.poolSize;
     const database = env.KEPLER_MONGODB_DATABASE ?? file.database ?? `kepler${suffix}`;
     return { kind: 'mongodb', url, database, ...(poolSize !== undefined && { poolSize }), ...(file.tls && { tls: file.tls }) };
   }
@@ -126,9 +126,3 @@ function booleanFrom(value: string | undefined, name: string): boolean | undefin
   throw new Error(`${name} is 1 or 0, not "${value}"`);
 }
 
-function wholeFrom(value: string | undefined, name: string): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number, not "${value}"`);
-  return n;
-}

@@ -3,6 +3,7 @@
 import pg from 'pg';
 import { parse } from 'pg-connection-string';
 import { StoreBusyError, StoreUnavailableError } from '../port.js';
+import { wholeNumberSetting } from '../settings.js';
 import { redactUrl } from '../urls.js';
 
 export { redactUrl };
@@ -41,10 +42,10 @@ export function poolConfig(url: string, options: PostgresOptions = {}): { config
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') throw new Error(`not a PostgreSQL URL: ${redactUrl(url)}`);
   const fromUrl = (name: string) => parsed.searchParams.get(name) ?? undefined;
   const resolved: ResolvedPostgresOptions = {
-    poolSize: options.poolSize ?? whole(fromUrl('pool_size'), 'pool_size') ?? 10,
-    statementTimeoutMs: options.statementTimeoutMs ?? whole(fromUrl('statement_timeout'), 'statement_timeout') ?? 30_000,
-    lockTimeoutMs: options.lockTimeoutMs ?? whole(fromUrl('lock_timeout'), 'lock_timeout') ?? 30_000,
-    connectTimeoutMs: options.connectTimeoutMs ?? secondsToMs(whole(fromUrl('connect_timeout'), 'connect_timeout')) ?? 10_000,
+    poolSize: options.poolSize ?? wholeNumberSetting(fromUrl('pool_size'), 'pool_size') ?? 10,
+    statementTimeoutMs: options.statementTimeoutMs ?? wholeNumberSetting(fromUrl('statement_timeout'), 'statement_timeout') ?? 30_000,
+    lockTimeoutMs: options.lockTimeoutMs ?? wholeNumberSetting(fromUrl('lock_timeout'), 'lock_timeout') ?? 30_000,
+    connectTimeoutMs: options.connectTimeoutMs ?? secondsToMs(wholeNumberSetting(fromUrl('connect_timeout'), 'connect_timeout')) ?? 10_000,
     applicationName: options.applicationName ?? fromUrl('application_name') ?? 'kepler',
   };
   if (resolved.poolSize < 1) throw new Error('pool_size must be at least 1');
@@ -123,13 +124,6 @@ export function toStoreError(error: unknown, doing: string, where: string): unkn
   if ((error as { code?: unknown } | null)?.code === LOCK_NOT_AVAILABLE) return new StoreBusyError({ cause: error });
   if (error instanceof StoreUnavailableError || !isTransient(error)) return error;
   return new StoreUnavailableError(`PostgreSQL at ${where} did not ${doing}: ${(error as Error).message}`, { cause: error });
-}
-
-function whole(value: string | undefined, name: string): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number, not "${value}"`);
-  return n;
 }
 
 function secondsToMs(value: number | undefined): number | undefined {
