@@ -17,47 +17,15 @@ cd "$here"
 
 BUILDER_VERSION=v0.158.0
 bin="$here/bin/otelcol-kepler"
-force=0
-if [[ "${1:-}" == "--force" ]]; then force=1; fi
+inputs=(builder.yaml build.sh ../support/cached-build.sh)
+label="the OpenTelemetry Collector"
 
-is_fresh() {
-  [[ -x "$bin" ]] || return 1
-  local f
-  for f in builder.yaml build.sh; do
-    [[ "$bin" -nt "$f" ]] || return 1
-  done
-  return 0
+build_to() {
+  export CGO_ENABLED=0
+  export GOFLAGS="-buildvcs=false"
+  mkdir -p bin/build
+  go run "go.opentelemetry.io/collector/cmd/builder@${BUILDER_VERSION}" --config builder.yaml >&2
+  cp bin/build/otelcol-kepler "$1"
 }
 
-if [[ $force == 0 ]] && is_fresh; then
-  exit 0
-fi
-
-if ! command -v go >/dev/null 2>&1; then
-  echo "build.sh: go is not installed (need Go and the module proxy)" >&2
-  exit 1
-fi
-
-mkdir -p bin/build
-
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"$here/bin/.build.lock"
-  flock 9
-  if [[ $force == 0 ]] && is_fresh; then
-    exit 0
-  fi
-fi
-
-start=$(date +%s)
-echo "build.sh: building the OpenTelemetry Collector (first build downloads modules and takes a few minutes)..." >&2
-export CGO_ENABLED=0
-export GOFLAGS="-buildvcs=false"
-go run "go.opentelemetry.io/collector/cmd/builder@${BUILDER_VERSION}" --config builder.yaml >&2
-tmp="$(mktemp "$here/bin/.otelcol.XXXXXX")"
-trap 'rm -f "$tmp"' EXIT
-cp bin/build/otelcol-kepler "$tmp"
-chmod +x "$tmp"
-mv -f "$tmp" "$bin"
-trap - EXIT
-
-echo "build.sh: built $bin in $(( $(date +%s) - start ))s" >&2
+source ../support/cached-build.sh
