@@ -5,7 +5,8 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { VersionRecord } from '../domain/index.js';
 import { SqliteEventStore, StoreBusyError, StoreUnavailableError } from '../eventstore/index.js';
-import { RecordWriter } from '../ingestion/index.js';
+import { intakeAppend, RecordWriter } from '../ingestion/index.js';
+import { recordRouting, SLOT_HANDED_OVER, type SlotHandedOver, type SlotRouting } from '../slots/index.js';
 import { tempDir, terms } from '../tests/support/feed.js';
 import { ProcessorRunner } from './processor.js';
 import { tradeProcessor } from './trade-processor.js';
@@ -80,5 +81,51 @@ describe('processor runner and a lost connection', () => {
     await runner.stop();
     await running;
     expect((await store.readStream('trade-LOST-1')).map((e) => e.type)).toEqual(['VersionApplied']);
+  });
+});
+
+describe('processor runner and a hand-over in the batch it reads', () => {
+  // Seen in the cut-over under load: an amendment arrives while blue is drained, and the
+  // hand-over to green commits just after it, so green reads both in one batch. Green had
+  // the trade in memory as blue's: it passed the amendment over (blue's to decide), and at
+  // the hand-over it must not trust that memory, or the amendment is decided by nobody
+  // (blue, reading the stream now, sees green's).
+  it('decides what came just before its stream was handed to its slot, from the same batch', async () => {
+    const store = SqliteEventStore.open(join(tempDir('kepler-handover-'), 'events.db'));
+    opened.push(store);
+    const silent = pino({ level: 'silent' });
+    const routing = (live: 'blue' | 'green'): SlotRouting => ({ live, feed: [live], events: [live], publishing: null });
+    await recordRouting(store, routing('blue'), { expectedRevision: null, cutoverId: null, step: null });
+    await receivedTrade(store, 'HO-1', 1);
+    const blue = new ProcessorRunner(store, tradeProcessor, silent, { slot: 'blue' });
+    const blueRunning = blue.run();
+    await until('blue to apply the trade', async () => (await store.readStream('trade-HO-1')).some((e) => e.type === 'VersionApplied'));
+    await blue.stop();
+    await blueRunning;
+    const blueProgress = (await store.readCheckpoint(blue.name))!;
+    await recordRouting(store, routing('green'), { expectedRevision: 0, cutoverId: null, step: null });
+
+    // Green follows, passes the trade over (blue's), and remembers it as blue's.
+    const green = new ProcessorRunner(store, tradeProcessor, silent, { slot: 'green' });
+    const greenRunning = green.run();
+    const head = await store.headPosition();
+    await until('green to catch up', async () => green.status.position >= head);
+
+    const stream = await store.readStream('trade-HO-1');
+    const handOver: SlotHandedOver = { type: SLOT_HANDED_OVER, tradeRef: 'HO-1', from: 'blue', to: 'green', reason: 'drained', since: blueProgress };
+    await store.appendMany([
+      intakeAppend({ kind: 'record', source: 'CORE', file: 'CORE_HO.cx1', line: 3, raw: 'line 3', sourceSequence: 2, record: { type: 'AMD', tradeRef: 'HO-1', version: 2, terms: terms({ quantity: 2 }) } }),
+      { stream: 'trade-HO-1', expectedRevision: stream.at(-1)!.revision, events: [{ id: 'ho-1-handover', type: SLOT_HANDED_OVER, data: handOver, metadata: { correlationId: 'HO-1' } }] },
+    ]);
+    const end = await store.headPosition();
+    await until('green to pass the hand-over', async () => green.status.position >= end);
+    await green.stop();
+    await greenRunning;
+
+    const applied = (await store.readStream('trade-HO-1')).filter((e) => e.type === 'VersionApplied');
+    expect(applied.map((e) => [(e.data as { version: number }).version, e.metadata.slot])).toEqual([
+      [1, 'blue'],
+      [2, 'green'],
+    ]);
   });
 });

@@ -203,12 +203,17 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
   private async process(events: readonly RecordedEvent[], scannedTo: number): Promise<void> {
     const checkpoint = { name: this.name, position: scannedTo };
     for (let attempt = 1; ; attempt++) {
+      // What is remembered of a stream whose ownership changes in this batch predates the change
+      // (the batch was read after it committed): read such streams afresh, so that the inputs before
+      // the change and the change itself are decided on the ownership that stands. Trusting the
+      // memory lost an input in a cut-over under load: passed over as the old owner's, while the old
+      // owner, reading the stream after the hand-over, passed it over as the new owner's.
+      for (const event of events) if (isOwnershipEvent(event.type)) this.cache.delete(event.stream);
       await this.prefetch(events);
       const touched = new Map<string, Loaded<State> & { appended: EventData[] }>();
-      const entryOf = async (stream: string, fresh = false) => {
+      const entryOf = async (stream: string) => {
         let entry = touched.get(stream);
-        if (!entry || fresh) {
-          if (fresh) this.cache.delete(stream);
+        if (!entry) {
           entry = { ...(await this.load(stream)), appended: [] };
           touched.set(stream, entry);
         }
@@ -220,8 +225,7 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
       for (const event of events) {
         if (isRegistryEvent(event)) continue;
         if (isOwnershipEvent(event.type)) {
-          if (!touched.has(event.stream)) this.cache.delete(event.stream);
-          await this.recoverAfterHandOver(event, entryOf, (stream) => touched.has(stream));
+          await this.recoverAfterHandOver(event, entryOf);
           continue;
         }
         const routed = this.definition.route(event);
@@ -236,7 +240,7 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
           });
           // A cached owner can only be stale in ways an append corrects (another slot took the
           // stream from this one: the append conflicts) or the subscription shows (a drain handed
-          // it to this one: the hand-over event drops it from the cache, below).
+          // it to this one: the hand-over event drops it from the cache before the batch, above).
           let affinity = decideAffinity(event.metadata.correlationId, entry.ownership, { ...context(), peerProgress: await peer() });
           const since = context().liveSince;
           if (affinity.kind === 'claim' && affinity.recoverAfter !== null && since !== null && this.waitedForPeerAt !== since) {
@@ -341,13 +345,12 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
    */
   private async recoverAfterHandOver(
     event: RecordedEvent,
-    entryOf: (stream: string, fresh?: boolean) => Promise<Loaded<State> & { appended: EventData[] }>,
-    touched: (stream: string) => boolean,
+    entryOf: (stream: string) => Promise<Loaded<State> & { appended: EventData[] }>,
   ): Promise<void> {
     if (!this.slot || event.type !== SLOT_HANDED_OVER || !event.stream.startsWith(this.definition.streamPrefix)) return;
     const handOver = event.data as SlotHandedOver;
     if (handOver.to !== this.slot || handOver.since === null || !owns(this.partition, event.metadata.correlationId)) return;
-    const entry = await entryOf(event.stream, !touched(event.stream));
+    const entry = await entryOf(event.stream);
     if (entry.ownership.owner !== this.slot) return;
     await this.recover(event.stream, entry, handOver.since, event.position);
   }
