@@ -44,9 +44,12 @@ export async function slotCommand(config: KeplerConfig, action: string, argument
       partitions: config.partition.count,
       say: (line: string) => process.stdout.write(`${line}\n`),
     };
-    const finished = (state: { id: string | null; status: string | null; done: number; steps: readonly unknown[] }) => {
+    // Halted where --until-step asked is what the operator wanted: only a halt short of it (a failed
+    // check, Ctrl-C) is a failure.
+    const finished = (state: { id: string | null; status: string | null; done: number; steps: readonly unknown[] }, untilStep?: number) => {
       process.stdout.write(`cut-over ${state.id}: ${state.status} (${state.done}/${state.steps.length} steps)\n`);
-      return state.status === 'completed' || state.status === 'rolled-back' ? 0 : 1;
+      if (state.status === 'completed' || state.status === 'rolled-back') return 0;
+      return state.status === 'halted' && untilStep !== undefined && state.done >= untilStep ? 0 : 1;
     };
     switch (action) {
       case 'cutover':
@@ -60,7 +63,7 @@ export async function slotCommand(config: KeplerConfig, action: string, argument
           return 0;
         }
         process.stdout.write(`cut-over ${planned.id}: ${planned.from ?? 'no slot'} → ${planned.to}, ${planned.steps.length} steps (undo with: kepler slot rollback ${planned.id})\n`);
-        return finished(await slots.runCutover(context, planned.id!, { signal: abort.signal, ...(flags.untilStep !== undefined && { untilStep: flags.untilStep }) }));
+        return finished(await slots.runCutover(context, planned.id!, { signal: abort.signal, ...(flags.untilStep !== undefined && { untilStep: flags.untilStep }) }), flags.untilStep);
       }
       case 'rollback':
         return finished(await slots.rollbackCutover(context, argument!, { signal: abort.signal }));
