@@ -9,6 +9,8 @@ export interface PendingApproval {
   approvalId: string;
   status: 'PENDING';
   tradeRef: string;
+  /** For a cancellation: the trade version asked for, the only one the approval will cancel. */
+  version?: number;
   position: number;
 }
 
@@ -35,7 +37,9 @@ export class ApprovalService {
   async request(command: Omit<Approvals.RequestApproval, 'type'>, traceparent?: string): Promise<E.Either<Problem, PendingApproval>> {
     const decided = await this.decideAndAppend({ type: 'RequestApproval', ...command }, command.requestedBy, traceparent);
     if (E.isLeft(decided)) return decided;
-    return E.right({ approvalId: command.approvalId, status: 'PENDING', tradeRef: command.tradeRef, position: decided.right.position });
+    // The request as recorded: a retry after the trade moved on is answered with the version the first one recorded.
+    const version = Approvals.versionExpected(decided.right.state.request?.action ?? command.action);
+    return E.right({ approvalId: command.approvalId, status: 'PENDING', tradeRef: command.tradeRef, ...(version !== null && { version }), position: decided.right.position });
   }
 
   async load(approvalId: string): Promise<LoadedApproval> {
@@ -63,9 +67,13 @@ export class ApprovalService {
     const approval = await this.load(approvalId);
     const request = approval.state.request!;
     if (approval.state.status !== 'APPROVED') return E.right(approval);
+    // A cancellation expects the version its maker saw (as If-Match would): if the trade moved on, it is refused
+    // 409 version-conflict, and that answer, kept below, closes the request; the maker asks again for the new version.
+    const expected = Approvals.versionExpected(request.action);
     const context = {
       inputId: deterministicId('approval', approvalId),
       actor: request.requestedBy,
+      ...(expected !== null && { expectedVersions: [String(expected)] }),
       ...(traceparent !== undefined && { traceparent }),
     };
     const { action } = request;
@@ -79,13 +87,14 @@ export class ApprovalService {
     return E.right(await this.load(approvalId));
   }
 
-  private async decideAndAppend(command: Approvals.ApprovalCommand, actor: Actor, traceparent: string | undefined): Promise<E.Either<Problem, { position: number }>> {
+  /** Decides on the approval as stored and appends what was decided; where it ended, and the approval's state after it. */
+  private async decideAndAppend(command: Approvals.ApprovalCommand, actor: Actor, traceparent: string | undefined): Promise<E.Either<Problem, { position: number; state: Approvals.ApprovalState }>> {
     const stream = Approvals.approvalStream(command.approvalId);
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const approval = await this.load(command.approvalId);
       const decision = Approvals.decide(command, approval.state);
       if (E.isLeft(decision)) return E.left(approvalProblem(decision.left));
-      if (decision.right.length === 0) return E.right({ position: approval.position });
+      if (decision.right.length === 0) return E.right({ position: approval.position, state: approval.state });
       const events = decision.right.map((event, index) => ({
         id: deterministicId(stream, (approval.revision ?? -1) + 1 + index),
         type: event.type,
@@ -93,7 +102,8 @@ export class ApprovalService {
         metadata: { correlationId: event.tradeRef, actor, ...(traceparent !== undefined && { traceparent }) },
       }));
       try {
-        return E.right({ position: (await this.store.append(stream, events, approval.revision ?? 'no_stream')).position });
+        const { position } = await this.store.append(stream, events, approval.revision ?? 'no_stream');
+        return E.right({ position, state: decision.right.reduce(Approvals.evolve, approval.state) });
       } catch (error) {
         if (!(error instanceof WrongExpectedRevisionError)) throw error;
       }

@@ -101,11 +101,13 @@ export function registerCommandApi(app: FastifyInstance, deps: CommandApiDepende
     const { reason } = request.body;
     return run(request, reply, 201, tradeAccount(ref), async (context) => {
       if (approvals && context.actor && (await deps.commands.isBooked(ref))) {
-        // If-Match holds for the request as it would for the cancellation itself.
-        const stale = await deps.commands.staleVersion(ref, context);
-        if (stale) return E.left(stale);
+        // If-Match holds for the request as it would for the cancellation itself; the version the maker
+        // sees is recorded with the request, and the approval cancels that version or nothing.
+        const version = await deps.commands.versionAsked(ref, context);
+        if (E.isLeft(version)) return version;
         const account = await deps.commands.tradeAccount(ref);
-        return approvals.request({ approvalId: approvalIdOf(context), tradeRef: ref, account, action: { kind: 'cancel-trade', tradeRef: ref, reason }, scope: 'trades:cancel', requestedBy: context.actor }, context.traceparent);
+        const action = { kind: 'cancel-trade' as const, tradeRef: ref, reason, version: version.right };
+        return approvals.request({ approvalId: approvalIdOf(context), tradeRef: ref, account, action, scope: 'trades:cancel', requestedBy: context.actor }, context.traceparent);
       }
       return deps.commands.cancelTrade(ref, reason, context);
     });

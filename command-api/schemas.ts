@@ -68,6 +68,9 @@ export const PendingApprovalResult = Type.Object(
     approvalId: Type.String({ description: 'follow it at /approvals/{approvalId} (also the Location header)' }),
     status: Type.Literal('PENDING'),
     tradeRef: Type.String(),
+    version: Type.Optional(
+      Type.Integer({ description: "a cancellation's: the trade's version when asked, the only one the approval cancels (if the trade moves on first, carrying it out answers 409 version-conflict)" }),
+    ),
     position: Type.Integer({ description: 'global position of the recorded request' }),
   },
   { description: 'four eyes: the request waits for a second principal with the scope to approve or reject it' },

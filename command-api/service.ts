@@ -267,10 +267,14 @@ export class CommandService {
     }
   }
 
-  /** The 409 a command with this If-Match would meet on the trade now; null when its versions allow it. */
-  async staleVersion(tradeRef: string, context: CommandContext): Promise<Problem | null> {
-    if (context.expectedVersions === undefined) return null;
-    return checkExpectedVersion(tradeRef, (await this.loadTrade(tradeRef)).state.effectiveVersion, context);
+  /**
+   * The trade's effective version now, the one a four-eyes request records as its maker's; or the
+   * 409 a command with this If-Match would meet on it. One read, so the version checked is the one recorded.
+   */
+  async versionAsked(tradeRef: string, context: CommandContext): Promise<E.Either<Problem, number>> {
+    const version = (await this.loadTrade(tradeRef)).state.effectiveVersion;
+    const stale = checkExpectedVersion(tradeRef, version, context);
+    return stale ? E.left(stale) : E.right(version);
   }
 
   async tradeVersion(tradeRef: string): Promise<number> {

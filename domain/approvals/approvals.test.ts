@@ -1,6 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
-import { decide, evolve, initialApprovalState, type ApprovalCommand, type ApprovalEvent, type ApprovalState } from './index.js';
+import { decide, evolve, initialApprovalState, versionExpected, type ApprovalCommand, type ApprovalEvent, type ApprovalRequested, type ApprovalState } from './index.js';
 
 const maker = { subject: 'alice', clientId: 'desk-ui', name: 'Alice' };
 const checker = { subject: 'bob' };
@@ -10,7 +10,7 @@ const request: ApprovalCommand = {
   approvalId: 'A1',
   tradeRef: 'T1',
   account: 'ACC-1',
-  action: { kind: 'cancel-trade', tradeRef: 'T1', reason: 'fat finger' },
+  action: { kind: 'cancel-trade', tradeRef: 'T1', reason: 'fat finger', version: 2 },
   scope: 'trades:cancel',
   requestedBy: maker,
 };
@@ -35,7 +35,27 @@ describe('approvals (maker–checker)', () => {
     const { state, events } = run([request, request]);
     expect(events.map((e) => e.type)).toEqual(['ApprovalRequested']);
     expect(state).toMatchObject({ status: 'PENDING', request: { requestedBy: maker, scope: 'trades:cancel' } });
-    expect(run([request, { ...request, action: { kind: 'cancel-trade', tradeRef: 'T1', reason: 'other' } }]).last).toMatchObject(E.left({ code: 'ALREADY_REQUESTED' }));
+    expect(run([request, { ...request, action: { kind: 'cancel-trade', tradeRef: 'T1', reason: 'other', version: 2 } }]).last).toMatchObject(E.left({ code: 'ALREADY_REQUESTED' }));
+    expect(run([request, { ...request, action: { kind: 'resubmit-line', exceptionId: 'X1', line: 'L' } }]).last).toMatchObject(E.left({ code: 'ALREADY_REQUESTED' }));
+  });
+
+  it('a cancellation records the trade version its maker saw; a retry once the trade moved on is the same request, at the version first recorded', () => {
+    const { state, events, last } = run([request, { ...request, action: { kind: 'cancel-trade', tradeRef: 'T1', reason: 'fat finger', version: 3 } }]);
+    expect(last).toEqual(E.right([]));
+    expect(events).toEqual([expect.objectContaining({ type: 'ApprovalRequested', action: { kind: 'cancel-trade', tradeRef: 'T1', reason: 'fat finger', version: 2 } })]);
+    expect(versionExpected(state.request!.action)).toBe(2);
+  });
+
+  it('a request recorded before versions were is still read, and expects no version', () => {
+    // As stored then: a cancel-trade action without its version.
+    const old = JSON.parse(
+      '{"type":"ApprovalRequested","approvalId":"A0","tradeRef":"T1","account":"ACC-1","action":{"kind":"cancel-trade","tradeRef":"T1","reason":"x"},"scope":"trades:cancel","requestedBy":{"subject":"alice"}}',
+    ) as ApprovalRequested;
+    const state = evolve(initialApprovalState, old);
+    expect(state.status).toBe('PENDING');
+    expect(versionExpected(state.request!.action)).toBeNull();
+    expect(decide({ type: 'Approve', approvalId: 'A0', by: checker }, state)).toMatchObject(E.right([{ type: 'ApprovalGranted' }]));
+    expect(versionExpected({ kind: 'resubmit-line', exceptionId: 'X1', line: 'L' })).toBeNull();
   });
 
   it('never lets the maker approve or reject their own request', () => {
@@ -48,10 +68,20 @@ describe('approvals (maker–checker)', () => {
 
   it('a second principal approves; the outcome is recorded once; a retry by the same checker changes nothing', () => {
     const approve: ApprovalCommand = { type: 'Approve', approvalId: 'A1', by: checker };
-    const outcome: ApprovalCommand = { type: 'RecordOutcome', approvalId: 'A1', outcome: { status: 201, body: { tradeRef: 'T1', version: 2, position: 9 } } };
+    const outcome: ApprovalCommand = { type: 'RecordOutcome', approvalId: 'A1', outcome: { status: 201, body: { tradeRef: 'T1', version: 3, position: 9 } } };
     const { state, events } = run([request, approve, approve, outcome, approve, outcome]);
     expect(events.map((e) => e.type)).toEqual(['ApprovalRequested', 'ApprovalGranted', 'ApprovalCarriedOut']);
     expect(state).toMatchObject({ status: 'CARRIED_OUT', decidedBy: checker, outcome: { status: 201 } });
+  });
+
+  it('a refusal is an outcome too: a cancellation that met a newer version is recorded as such and closes the request', () => {
+    const conflict = { status: 409, body: { type: '/problems/version-conflict', currentVersion: 3 } };
+    const { state, events } = run([request, { type: 'Approve', approvalId: 'A1', by: checker }, { type: 'RecordOutcome', approvalId: 'A1', outcome: conflict }]);
+    expect(events.at(-1)).toEqual({ type: 'ApprovalCarriedOut', approvalId: 'A1', tradeRef: 'T1', outcome: conflict });
+    expect(state).toMatchObject({ status: 'CARRIED_OUT', outcome: conflict });
+    expect(run([request, { type: 'Approve', approvalId: 'A1', by: checker }, { type: 'RecordOutcome', approvalId: 'A1', outcome: conflict }, { type: 'Approve', approvalId: 'A1', by: third }]).last).toMatchObject(
+      E.left({ code: 'ALREADY_DECIDED' }),
+    );
   });
 
   it('what one checker decided, another cannot decide again', () => {

@@ -1,5 +1,5 @@
 import * as E from 'fp-ts/lib/Either.js';
-import type { ApprovalEvent, ApprovalOutcome, ApprovalRequested, Party } from './events.js';
+import type { ApprovalAction, ApprovalEvent, ApprovalOutcome, ApprovalRequested, Party } from './events.js';
 import type { ApprovalState } from './state.js';
 
 /** Asks for what the request event then records. */
@@ -47,7 +47,7 @@ export function decide(command: ApprovalCommand, state: ApprovalState): E.Either
       return E.right([{ type: 'ApprovalRequested', approvalId, tradeRef, account, action, scope, requestedBy }]);
     }
     // The same maker asking the same again is a retry (its approval id comes from its Idempotency-Key).
-    const same = state.request.requestedBy.subject === command.requestedBy.subject && JSON.stringify(state.request.action) === JSON.stringify(command.action);
+    const same = state.request.requestedBy.subject === command.requestedBy.subject && sameAsk(state.request.action, command.action);
     return same ? E.right([]) : E.left({ code: 'ALREADY_REQUESTED', message: `approval ${approvalId} already exists for another request` });
   }
   const request = state.request;
@@ -76,4 +76,15 @@ export function decide(command: ApprovalCommand, state: ApprovalState): E.Either
       if (state.status !== 'APPROVED') return E.left({ code: 'NOT_APPROVED', message: `approval ${approvalId} is ${state.status.toLowerCase()}, not approved` });
       return E.right([{ type: 'ApprovalCarriedOut', approvalId, tradeRef, outcome: command.outcome }]);
   }
+}
+
+/**
+ * Whether two requests ask the same thing. The trade version is left out: a retry
+ * (after a crash, say) made once the trade has moved on names the same request, and
+ * the version that request recorded stands, as the first answer would have told.
+ */
+function sameAsk(recorded: ApprovalAction, asked: ApprovalAction): boolean {
+  if (recorded.kind === 'cancel-trade' && asked.kind === 'cancel-trade') return recorded.tradeRef === asked.tradeRef && recorded.reason === asked.reason;
+  if (recorded.kind === 'resubmit-line' && asked.kind === 'resubmit-line') return recorded.exceptionId === asked.exceptionId && recorded.line === asked.line;
+  return false;
 }

@@ -5,10 +5,29 @@ export interface Party {
   name?: string;
 }
 
+/** Cancelling a trade, as the maker saw it. */
+export interface CancelTradeAction {
+  kind: 'cancel-trade';
+  tradeRef: string;
+  reason: string;
+  /**
+   * The trade's effective version when the maker asked: the one both principals
+   * look at, and so the only one the approval may cancel. Absent in a request
+   * recorded before versions were: the version its maker saw was never written
+   * down and cannot be known now, so such a request is carried out as it was when
+   * recorded, with no check (refusing them instead would close every request pending
+   * at the upgrade, for no fault of its maker or checker).
+   */
+  version?: number;
+}
+
 /** What a four-eyes request asks to be done, once a second principal approves it. */
-export type ApprovalAction =
-  | { kind: 'cancel-trade'; tradeRef: string; reason: string }
-  | { kind: 'resubmit-line'; exceptionId: string; line: string };
+export type ApprovalAction = CancelTradeAction | { kind: 'resubmit-line'; exceptionId: string; line: string };
+
+/** The trade version carrying the action out must find (else it is refused), or null when there is none to check (see CancelTradeAction.version). */
+export function versionExpected(action: ApprovalAction): number | null {
+  return action.kind === 'cancel-trade' ? (action.version ?? null) : null;
+}
 
 /** The answer the action gave when it was carried out: an HTTP status and body, kept so a retry gets it again. */
 export interface ApprovalOutcome {

@@ -234,14 +234,14 @@ describe('security: authentication, authorization and audit through serve', () =
     expect((await as<{ type: string }>('ops', 'POST', '/trades/EYES-1/cancellation', { reason: 'stale' }, { 'if-match': '"7"' })).body).toMatchObject({ status: 409, type: '/problems/version-conflict' });
     const asked = await as<{ approvalId: string; status: string; position: number }>('ops', 'POST', '/trades/EYES-1/cancellation', { reason: 'wrong counterparty' }, { 'idempotency-key': 'eyes-1', 'if-match': '"1"' });
     expect(asked.status).toBe(202);
-    expect(asked.body).toMatchObject({ status: 'PENDING', tradeRef: 'EYES-1' });
+    expect(asked.body).toMatchObject({ status: 'PENDING', tradeRef: 'EYES-1', version: 1 });
     expect(asked.headers.get('location')).toBe(`/approvals/${asked.body.approvalId}`);
     const again = await as<{ approvalId: string }>('ops', 'POST', '/trades/EYES-1/cancellation', { reason: 'wrong counterparty' }, { 'idempotency-key': 'eyes-1', 'if-match': '"1"' });
     expect(again.body.approvalId).toBe(asked.body.approvalId);
     const id = asked.body.approvalId;
 
     const pending = await as<{ items: Array<{ id: string; requestedBy: { subject: string }; action: unknown }> }>('checker', 'GET', `/approvals?status=PENDING&minPosition=${asked.body.position}`);
-    expect(pending.body.items).toEqual([expect.objectContaining({ id, requestedBy: expect.objectContaining({ subject: 'ops' }), action: { kind: 'cancel-trade', tradeRef: 'EYES-1', reason: 'wrong counterparty' } })]);
+    expect(pending.body.items).toEqual([expect.objectContaining({ id, requestedBy: expect.objectContaining({ subject: 'ops' }), action: { kind: 'cancel-trade', tradeRef: 'EYES-1', reason: 'wrong counterparty', version: 1 } })]);
     expect((await as('ops', 'GET', `/trades/EYES-1`)).body).toMatchObject({ status: 'BOOKED' });
 
     const self = await as<{ type: string }>('ops', 'POST', `/approvals/${id}/approval`);
@@ -275,6 +275,49 @@ describe('security: authentication, authorization and audit through serve', () =
     const derived = (await runCli(['history', 'EYES-1', '--json', '--data-dir', dataDir])).stdout.trim().split('\n').map((line) => JSON.parse(line) as { type: string; actor: { subject: string } | null });
     expect(derived.find((e) => e.type === 'TradeBooked')!.actor).toMatchObject({ subject: 'ops' });
     expect(derived.find((e) => e.type === 'BookingReversed')!.actor).toMatchObject({ subject: 'ops' });
+  });
+
+  it('four eyes: an approval cancels only the version its maker saw; amended meanwhile, carrying it out is a 409 kept with it, and the maker asks again', async () => {
+    expect((await as('ops', 'POST', '/trades', { tradeRef: 'EYES-4', account: 'ACC-1', ...TERMS })).status).toBe(201);
+    expect((await as('ops', 'PUT', '/trades/EYES-4/allocations/A1', { account: 'FUND-1', quantity: 100 })).status).toBe(200);
+    expect((await as('ops', 'POST', '/trades/EYES-4/confirmations', { status: 'AFFIRMED', quantity: 100, price: '10.5', reason: '' })).status).toBe(201);
+    await server.caughtUp();
+    expect((await as('ops', 'GET', '/trades/EYES-4')).body).toMatchObject({ status: 'BOOKED', version: 1 });
+
+    const asked = await as<{ approvalId: string; version: number; position: number }>('ops', 'POST', '/trades/EYES-4/cancellation', { reason: 'duplicate' });
+    expect(asked.status).toBe(202);
+    expect(asked.body).toMatchObject({ status: 'PENDING', tradeRef: 'EYES-4', version: 1 });
+    const id = asked.body.approvalId;
+    // Before the checker looks, the trade moves on: version 2, which neither principal has seen.
+    const amended = await as<{ version: number; position: number }>('desk-1', 'POST', '/trades/EYES-4/amendments', { account: 'ACC-1', ...TERMS, price: '10.75' });
+    expect(amended.body).toMatchObject({ tradeRef: 'EYES-4', version: 2 });
+    const shown = await as<{ status: string; action: unknown }>('checker', 'GET', `/approvals/${id}?minPosition=${asked.body.position}`);
+    expect(shown.body).toMatchObject({ status: 'PENDING', action: { kind: 'cancel-trade', tradeRef: 'EYES-4', reason: 'duplicate', version: 1 } });
+
+    type Decided = { status: string; outcome: { status: number; body: { type: string; currentVersion: number } }; position: number };
+    const approved = await as<Decided>('checker', 'POST', `/approvals/${id}/approval`);
+    expect(approved.status).toBe(200);
+    expect(approved.body).toMatchObject({ status: 'CARRIED_OUT', decidedBy: { subject: 'checker' }, outcome: { status: 409, body: { type: '/problems/version-conflict', currentVersion: 2 } } });
+    // A decided answer: the retry gets it again and cancels nothing, even now.
+    expect((await as('checker', 'POST', `/approvals/${id}/approval`)).body).toEqual(approved.body);
+    const after = await as<{ status: string; version: number }>('ops', 'GET', `/trades/EYES-4?minPosition=${approved.body.position}`);
+    expect(after.body.version).toBe(2);
+    expect(after.body.status).not.toBe('CANCELLED');
+    expect((await as('checker', 'GET', `/approvals/${id}?minPosition=${approved.body.position}`)).body).toMatchObject({ status: 'CARRIED_OUT', outcome: { status: 409 }, action: { version: 1 } });
+    const history = (await runCli(['history', 'EYES-4', '--json', '--data-dir', dataDir])).stdout.trim().split('\n').map((line) => JSON.parse(line) as { type: string });
+    expect(history.filter((e) => e.type === 'TradeCancelled')).toHaveLength(0);
+
+    // The request is closed; once version 2 is booked in its turn, the maker asks again, for it, and it is cancelled.
+    expect((await as('ops', 'POST', '/trades/EYES-4/confirmations', { status: 'AFFIRMED', quantity: 100, price: '10.75', reason: '' })).status).toBe(201);
+    await server.caughtUp();
+    expect((await as('ops', 'GET', '/trades/EYES-4')).body).toMatchObject({ status: 'BOOKED', version: 2 });
+    const again = await as<{ approvalId: string; version: number }>('ops', 'POST', '/trades/EYES-4/cancellation', { reason: 'duplicate' });
+    expect(again.status).toBe(202);
+    expect(again.body).toMatchObject({ version: 2 });
+    expect(again.body.approvalId).not.toBe(id);
+    const done = await as<Decided>('checker', 'POST', `/approvals/${again.body.approvalId}/approval`);
+    expect(done.body).toMatchObject({ status: 'CARRIED_OUT', outcome: { status: 201, body: { tradeRef: 'EYES-4', version: 3 } } });
+    expect((await as('ops', 'GET', `/trades/EYES-4?minPosition=${done.body.position}`)).body).toMatchObject({ status: 'CANCELLED', version: 3 });
   });
 
   it('four eyes: a rejected request changes nothing; resubmitting a line waits for approval too', async () => {
