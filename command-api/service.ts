@@ -277,10 +277,6 @@ export class CommandService {
     return stale ? E.left(stale) : E.right(version);
   }
 
-  async tradeVersion(tradeRef: string): Promise<number> {
-    return (await this.loadTrade(tradeRef)).state.effectiveVersion;
-  }
-
   private async onTrade(tradeRef: string, context: CommandContext, command: (origin: RecordOrigin) => Trade.TradeCommand): Promise<CommandOutcome> {
     const origin: RecordOrigin = { source: 'API', sourceSequence: API_SOURCE_SEQUENCE };
     for (let attempt = 1; ; attempt++) {
