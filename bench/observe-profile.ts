@@ -1,10 +1,11 @@
 // Where the CPU of "seeing it run" goes, separated by part, from V8 CPU profiles
 // rather than from throughput (which moves ±10 % with the load of a shared machine):
 //
-//   node dist/bench/observe-profile.js run MODE DIR   one ingest of the observe section (MODE as
-//                                                     KEPLER_BENCH_OBSERVE_MODES: off, metrics, scraped,
-//                                                     hec, on), serve and kepler ingest under --cpu-prof
-//   node dist/bench/observe-profile.js FILE...        attributes each profile's samples
+//   node dist/bench/observe-profile.js run MODE DIR   one ingest and command load of the observe section
+//                                                     (MODE as KEPLER_BENCH_OBSERVE_MODES: off, metrics,
+//                                                     scraped, hec, on), serve and kepler ingest under
+//                                                     --cpu-prof, the phases' times in DIR/phases.json
+//   node dist/bench/observe-profile.js DIR|FILE...    attributes each profile's samples, per phase
 //
 // Each sample goes to the first part (in this order) with a frame on its stack:
 //   c:hec     telemetry/hec.js and the HTTP client under it
@@ -15,12 +16,16 @@
 // and the rest is the platform's own work (or the garbage collector's).
 // (d) tracing is off in every mode of the bench: its per-event cost is one boolean.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import autocannon from 'autocannon';
 import { writeLargeFeed } from './feed-generator.js';
-import { CLI, threadCpuSeconds } from './platform.js';
+import { CLI, captureTradeRequest, threadCpuSeconds } from './platform.js';
+
+const now = () => Number(process.hrtime.bigint() / 1000n);
 
 interface ProfileNode {
   id: number;
@@ -29,9 +34,14 @@ interface ProfileNode {
 }
 interface CpuProfile {
   nodes: ProfileNode[];
+  /** µs on the monotonic clock, the one process.hrtime reads: comparable across processes. */
+  startTime: number;
   samples: number[];
   timeDeltas: number[];
 }
+
+/** The phases of a run, µs on the monotonic clock: written beside the profiles as phases.json. */
+type Phases = Record<string, [from: number, to: number]>;
 
 type Rule = [part: string, matches: (url: string, fn: string) => boolean];
 const RULES: Rule[] = [
@@ -50,8 +60,8 @@ const RULES: Rule[] = [
   ['pino', (u) => /node_modules\/(pino|sonic-boom|thread-stream)|telemetry\/logging\.js/.test(u)],
 ];
 
-/** Milliseconds of CPU per part (and `busy`, the total without idle). */
-export function attribute(profile: CpuProfile): Record<string, number> {
+/** Milliseconds of CPU per part (and `busy`, the total without idle), of the samples in [from, to] µs. */
+export function attribute(profile: CpuProfile, from = -Infinity, to = Infinity): Record<string, number> {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const child of n.children ?? []) parent.set(child, n.id);
@@ -74,8 +84,11 @@ export function attribute(profile: CpuProfile): Record<string, number> {
     return found;
   };
   const ms: Record<string, number> = { busy: 0 };
+  let at = profile.startTime;
   profile.samples.forEach((id, i) => {
+    at += profile.timeDeltas[i] ?? 0;
     const us = profile.timeDeltas[i + 1] ?? 0;
+    if (at < from || at > to) return;
     if (byId.get(id)!.callFrame.functionName === '(idle)') return;
     const p = part(id);
     ms[p] = (ms[p] ?? 0) + us / 1000;
@@ -116,6 +129,7 @@ async function profiledRun(mode: string, out: string): Promise<void> {
   const scraper = mode === 'on' || mode === 'scraped' ? setInterval(() => void fetch(`${url}/metrics`).then((r) => r.text()).catch(() => {}), 1000) : null;
   const before = threadCpuSeconds(serve.pid!);
   const started = Date.now();
+  const ingestFrom = now();
   await new Promise((resolve) =>
     spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${join(out, 'ingest')}`, CLI, 'ingest', '--data-dir', join(dir, 'data'), core.path, alloc.path], { env: { ...process.env, ...env }, stdio: 'ignore' }).on('close', resolve),
   );
@@ -126,6 +140,14 @@ async function profiledRun(mode: string, out: string): Promise<void> {
   }
   const seconds = (Date.now() - started) / 1000;
   const after = threadCpuSeconds(serve.pid!);
+  const ingestPhase: [number, number] = [ingestFrom, now()];
+  // Then capture-trade, as the observe section loads it: 2 s of warm-up, 8 s measured.
+  const request = captureTradeRequest('O');
+  await autocannon({ url, connections: 16, duration: 2, requests: [request] });
+  const commandsFrom = now();
+  const load = await autocannon({ url, connections: 16, duration: 8, requests: [request] });
+  const phases: Phases = { ingest: ingestPhase, commands: [commandsFrom, now()] };
+  writeFileSync(join(out, 'phases.json'), JSON.stringify(phases));
   if (scraper) clearInterval(scraper);
   const exited = new Promise((resolve) => serve.once('exit', resolve));
   serve.kill('SIGTERM');
@@ -133,7 +155,7 @@ async function profiledRun(mode: string, out: string): Promise<void> {
   sink.close();
   rmSync(dir, { recursive: true, force: true });
   const cpu = Object.keys(after).reduce((sum, name) => sum + after[name]! - (before[name] ?? 0), 0);
-  process.stdout.write(`${mode}: ${Math.round((core.lines + alloc.lines) / seconds)} lines/s, serve ${cpu.toFixed(2)} CPU s first line to caught up; profiles in ${out}\n`);
+  process.stdout.write(`${mode}: ${Math.round((core.lines + alloc.lines) / seconds)} lines/s, serve ${cpu.toFixed(2)} CPU s first line to caught up; ${load.requests.total} commands (${Math.round(load.requests.average)}/s); profiles in ${out}\n`);
 }
 
 const [first, ...rest] = process.argv.slice(2);
@@ -142,12 +164,19 @@ if (first === 'run') {
 } else {
   const files = [first, ...rest].filter((f): f is string => f !== undefined).flatMap((f) => (f.endsWith('.cpuprofile') ? [f] : readdirSync(f, { recursive: true }).map(String).filter((n) => n.endsWith('.cpuprofile')).map((n) => join(f, n))));
   for (const file of files) {
-    const ms = attribute(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile);
-    const busy = ms.busy!;
-    const parts = Object.entries(ms)
-      .filter(([p]) => p !== 'busy')
-      .sort()
-      .map(([p, v]) => `${p} ${v.toFixed(0)} ms (${((v / busy) * 100).toFixed(1)} %)`);
-    process.stdout.write(`${file}: busy ${busy.toFixed(0)} ms; ${parts.join(', ')}\n`);
+    const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+    // phases.json sits in the run's directory, one up from serve/ and ingest/.
+    const phasesFile = join(dirname(dirname(file)), 'phases.json');
+    const phases: Phases = existsSync(phasesFile) ? (JSON.parse(readFileSync(phasesFile, 'utf8')) as Phases) : { whole: [-Infinity, Infinity] };
+    for (const [phase, [from, to]] of Object.entries(phases)) {
+      const ms = attribute(profile, from, to);
+      const busy = ms.busy!;
+      if (busy === 0) continue;
+      const parts = Object.entries(ms)
+        .filter(([p]) => p !== 'busy')
+        .sort()
+        .map(([p, v]) => `${p} ${v.toFixed(0)} ms (${((v / busy) * 100).toFixed(1)} %)`);
+      process.stdout.write(`${file} [${phase}]: busy ${busy.toFixed(0)} ms; ${parts.join(', ')}\n`);
+    }
   }
 }

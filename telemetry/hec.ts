@@ -22,8 +22,7 @@
 // fetch of a process loads and compiles undici and its WebAssembly HTTP parser,
 // about 100–200 ms of CPU (measured, 2026-12-06), more than a whole ingest's
 // shipping costs otherwise; node:http's parser is native and loaded already.
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { hostname } from 'node:os';
 
 export interface HecOptions {
@@ -87,7 +86,8 @@ export class HecShipper {
   readonly stats: HecStats = { shipped: 0, dropped: { rejected: 0, buffer_full: 0, stopped: 0 }, buffered: 0, stopped: false, retries: 0 };
   private readonly endpoint: string;
   private readonly url: URL;
-  private readonly agent: HttpAgent;
+  /** node:https (and TLS with it) is loaded only for an https collector. */
+  private transport: Promise<{ agent: HttpAgent; request: (url: URL, options: RequestOptions, answer: (response: IncomingMessage) => void) => ClientRequest }> | null = null;
   private readonly envelopePrefix: string;
   private readonly fieldsPrefix: string;
   private readonly maxBatchBytes: number;
@@ -107,8 +107,6 @@ export class HecShipper {
     if (url.pathname === '/' || url.pathname === '') url.pathname = '/services/collector/event';
     this.endpoint = url.toString();
     this.url = url;
-    // One connection kept open: batches go one at a time (see send), so one is all a shipper uses.
-    this.agent = url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, maxSockets: 1 }) : new HttpAgent({ keepAlive: true, maxSockets: 1 });
     const meta = {
       host: hostname(),
       source: options.source ?? 'kepler',
@@ -167,7 +165,7 @@ export class HecShipper {
     this.queue = [];
     this.queuedBytes = 0;
     this.stats.buffered = 0;
-    this.agent.destroy();
+    void this.transport?.then(({ agent }) => agent.destroy());
     shippers.delete(this);
   }
 
@@ -251,14 +249,19 @@ export class HecShipper {
   }
 
   /** One POST; rejects on a network error, the timeout, or close(). */
-  private post(body: string, timeoutMs: number): Promise<{ status: number; text: string }> {
-    const send = this.url.protocol === 'https:' ? httpsRequest : httpRequest;
+  private async post(body: string, timeoutMs: number): Promise<{ status: number; text: string }> {
+    // One connection kept open: batches go one at a time (see send), so one is all a shipper uses.
+    this.transport ??=
+      this.url.protocol === 'https:'
+        ? import('node:https').then((https) => ({ agent: new https.Agent({ keepAlive: true, maxSockets: 1 }), request: https.request }))
+        : Promise.resolve({ agent: new HttpAgent({ keepAlive: true, maxSockets: 1 }), request: httpRequest });
+    const { agent, request: send } = await this.transport;
     return new Promise((resolve, reject) => {
       const request = send(
         this.url,
         {
           method: 'POST',
-          agent: this.agent,
+          agent,
           headers: { authorization: `Splunk ${this.options.token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
           signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), this.abort.signal]),
         },

@@ -25,7 +25,7 @@ describe('platform-state counts', () => {
     expect(await cache.get({ position: 12, atHead: true }, count())).toBe(2);
   });
 
-  it('at the head while it keeps moving: counted again at most every second, and no sooner than 50 times the last count took', async () => {
+  it('at the head while it keeps moving: counted again at most every second, and no sooner than 100 times the last count took', async () => {
     const { cache, count, advance } = cacheWithClock();
     expect(await cache.get({ position: 1, atHead: true }, count(100))).toBe(1);
     let position = 1;
@@ -34,7 +34,7 @@ describe('platform-state counts', () => {
       advance(500);
       seen.push(await cache.get({ position: ++position, atHead: true }, count(100)));
     }
-    // 100 ms a count, so at most one per 5 s: four in the 10 s after the first.
+    // 100 ms a count, so at most one per 10 s (RECOUNT_COST_FACTOR × 100 ms) in the 10 s after the first.
     expect(Math.max(...seen)).toBeLessThanOrEqual(1 + (20 * 500) / (RECOUNT_COST_FACTOR * 100) + 1);
     const fast = cacheWithClock();
     await fast.cache.get({ position: 1, atHead: true }, fast.count(1));
