@@ -17,6 +17,12 @@
 //   logging goes on.
 // - a full buffer drops the newest lines, counted.
 // On SIGTERM the platform flushes what is buffered (with a deadline) before exiting.
+//
+// Requests go through node:http(s) with a keep-alive agent, not fetch: the first
+// fetch of a process loads and compiles undici and its WebAssembly HTTP parser,
+// about 100–200 ms of CPU (measured, 2026-12-06), more than a whole ingest's
+// shipping costs otherwise; node:http's parser is native and loaded already.
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { hostname } from 'node:os';
 
 export interface HecOptions {
@@ -79,6 +85,9 @@ export function logShippers(): ReadonlySet<HecShipper> {
 export class HecShipper {
   readonly stats: HecStats = { shipped: 0, dropped: { rejected: 0, buffer_full: 0, stopped: 0 }, buffered: 0, stopped: false, retries: 0 };
   private readonly endpoint: string;
+  private readonly url: URL;
+  /** node:https (and TLS with it) is loaded only for an https collector. */
+  private transport: Promise<{ agent: HttpAgent; request: (url: URL, options: RequestOptions, answer: (response: IncomingMessage) => void) => ClientRequest }> | null = null;
   private readonly envelopePrefix: string;
   private readonly fieldsPrefix: string;
   private readonly maxBatchBytes: number;
@@ -97,6 +106,7 @@ export class HecShipper {
     const url = new URL(options.url);
     if (url.pathname === '/' || url.pathname === '') url.pathname = '/services/collector/event';
     this.endpoint = url.toString();
+    this.url = url;
     const meta = {
       host: hostname(),
       source: options.source ?? 'kepler',
@@ -155,6 +165,7 @@ export class HecShipper {
     this.queue = [];
     this.queuedBytes = 0;
     this.stats.buffered = 0;
+    void this.transport?.then(({ agent }) => agent.destroy());
     shippers.delete(this);
   }
 
@@ -212,14 +223,8 @@ export class HecShipper {
     let status: number;
     let answer: HecAnswer = {};
     try {
-      const response = await fetch(this.endpoint, {
-        method: 'POST',
-        headers: { authorization: `Splunk ${this.options.token}`, 'content-type': 'application/json' },
-        body: batch.join(''),
-        signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), this.abort.signal]),
-      });
-      status = response.status;
-      const text = await response.text();
+      let text: string;
+      ({ status, text } = await this.post(batch.join(''), timeoutMs));
       try {
         answer = JSON.parse(text) as HecAnswer;
       } catch {
@@ -241,6 +246,36 @@ export class HecShipper {
     // Any other refusal will not change on a retry: drop the batch, say so.
     this.drop(count, 'rejected');
     this.warn(`Splunk HEC refused ${count} log lines with ${status} (code ${code ?? '?'}: ${answer.text ?? ''}); they are dropped`);
+  }
+
+  /** One POST; rejects on a network error, the timeout, or close(). */
+  private async post(body: string, timeoutMs: number): Promise<{ status: number; text: string }> {
+    // One connection kept open: batches go one at a time (see send), so one is all a shipper uses.
+    this.transport ??=
+      this.url.protocol === 'https:'
+        ? import('node:https').then((https) => ({ agent: new https.Agent({ keepAlive: true, maxSockets: 1 }), request: https.request }))
+        : Promise.resolve({ agent: new HttpAgent({ keepAlive: true, maxSockets: 1 }), request: httpRequest });
+    const { agent, request: send } = await this.transport;
+    return new Promise((resolve, reject) => {
+      const request = send(
+        this.url,
+        {
+          method: 'POST',
+          agent,
+          headers: { authorization: `Splunk ${this.options.token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+          signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), this.abort.signal]),
+        },
+        (response: IncomingMessage) => {
+          let text = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => (text += chunk));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+          response.on('error', reject);
+        },
+      );
+      request.on('error', reject);
+      request.end(body);
+    });
   }
 
   private shipped(count: number): void {

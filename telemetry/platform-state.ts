@@ -10,7 +10,9 @@
 //   kepler_feed_slot_live{slot, queue}                   which slot's queue is bound (with RabbitMQ)
 //
 // Counting the read models is the costly part: each count is kept until its read
-// model's position moves, so a scrape of an idle platform reads only positions.
+// model's position moves, so a scrape of an idle platform reads only positions,
+// and while a read model moves its count is taken again only so often (see
+// PositionCache): exact at rest, bounded in cost under any scrape interval.
 // Duplicates append nothing, so the store cannot count them: the duplicate
 // outcome is what this process saw itself (its feed consumer, its file intake).
 import type { Attributes, BatchObservableResult, Observable } from '@opentelemetry/api';
@@ -51,22 +53,52 @@ const READ_MODEL_OF = { feed: 'projection:feed', trades: 'projection:trades', ex
 /**
  * While a read model catches up, counting it again at every scrape would cost
  * the catch-up itself (a count reads the whole collection): its counts are
- * derived again at most this often then. At the head they are always exact.
+ * derived again at most this often then.
  */
 export const RECOUNT_WHILE_CATCHING_UP_MS = 10_000;
+/**
+ * At the head, a read model that keeps moving (commands arriving) is counted
+ * again at most this often, …
+ */
+export const RECOUNT_WHILE_MOVING_MS = 1000;
+/**
+ * … and, in both cases, no sooner than this many times the last count took: a
+ * count of 50,000 trades takes about 50 ms, so it is taken again at most every
+ * 5 s, at most 1 % of the thread however often /metrics is scraped, while the
+ * small feed-records count still follows every second. (At Prometheus's usual
+ * 15 s interval neither limit is reached.)
+ */
+export const RECOUNT_COST_FACTOR = 100;
 
-/** A count kept until its read model's position moves (and, while it is behind, for a while after). */
-class PositionCache<T> {
-  private kept: { position: number; value: T; at: number } | null = null;
+/**
+ * A count kept until its read model's position moves. Behind the head, and at
+ * the head while the read model keeps moving, it is kept a while longer (see
+ * above); a read model found at the head where the previous scrape found it is
+ * still, and is counted again at once: at rest every figure is exact.
+ */
+export class PositionCache<T> {
+  private kept: { position: number; value: T; at: number; tookMs: number } | null = null;
+  /** Where the previous call found the read model. */
+  private lastSeen: number | null = null;
+
+  constructor(private readonly now: () => number = () => performance.now()) {}
 
   async get(follower: { position: number; atHead: boolean } | undefined, derive: () => Promise<T>): Promise<T> {
     const kept = this.kept;
+    const previous = this.lastSeen;
+    this.lastSeen = follower?.position ?? null;
     if (kept && follower) {
       if (kept.position === follower.position) return kept.value;
-      if (!follower.atHead && Date.now() - kept.at < RECOUNT_WHILE_CATCHING_UP_MS) return kept.value;
+      const age = this.now() - kept.at;
+      const bound = RECOUNT_COST_FACTOR * kept.tookMs;
+      if (!follower.atHead && age < Math.max(RECOUNT_WHILE_CATCHING_UP_MS, bound)) return kept.value;
+      const moving = previous !== follower.position;
+      if (follower.atHead && moving && age < Math.max(RECOUNT_WHILE_MOVING_MS, bound)) return kept.value;
     }
+    const started = this.now();
     const value = await derive();
-    this.kept = follower === undefined ? null : { position: follower.position, value, at: Date.now() };
+    const at = this.now();
+    this.kept = follower === undefined ? null : { position: follower.position, value, at, tookMs: at - started };
     return value;
   }
 }

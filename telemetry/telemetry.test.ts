@@ -46,3 +46,34 @@ describe('telemetry rules', () => {
     expect(behind.checks.find((c) => !c.ok)?.detail).toMatch(/61\.0 s behind/);
   });
 });
+
+describe('command metrics, counted locally and read at collection', () => {
+  it('shows each route and outcome as a cumulative counter, replays apart, and starts again with the SDK', async () => {
+    const { startTelemetry, stopTelemetry } = await import('./sdk.js');
+    const { prometheusExposition } = await import('./prometheus.js');
+    const { CommandMetrics } = await import('./instruments.js');
+    const identity = { name: 'kepler', version: 'test', environment: 'test', slot: 'blue', roles: ['api'] };
+    await startTelemetry(identity, {});
+    try {
+      const metrics = new CommandMetrics();
+      metrics.answered('POST /trades', 'ok', false);
+      metrics.answered('POST /trades', 'ok', true);
+      metrics.answered('POST /trades', 'conflict', false);
+      const text = (await prometheusExposition())!;
+      expect(text).toMatch(/^kepler_commands_total\{command="POST \/trades",outcome="ok"\} 2$/m);
+      expect(text).toMatch(/^kepler_commands_total\{command="POST \/trades",outcome="conflict"\} 1$/m);
+      expect(text).toMatch(/^kepler_commands_idempotent_replays_total\{command="POST \/trades"\} 1$/m);
+      metrics.answered('POST /trades', 'ok', false);
+      expect(await prometheusExposition()).toMatch(/^kepler_commands_total\{command="POST \/trades",outcome="ok"\} 3$/m);
+    } finally {
+      await stopTelemetry();
+    }
+    await startTelemetry(identity, {});
+    try {
+      new CommandMetrics().answered('POST /trades', 'ok', false);
+      expect(await prometheusExposition()).toMatch(/^kepler_commands_total\{command="POST \/trades",outcome="ok"\} 1$/m);
+    } finally {
+      await stopTelemetry();
+    }
+  });
+});
