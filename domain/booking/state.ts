@@ -1,7 +1,8 @@
-import { Map as PersistentMap, Set as PersistentSet } from 'immutable';
+import { Map as PersistentMap } from 'immutable';
 import type { TradeTerms } from '../records.js';
 import type { ConfirmationStatus, Price, TradeRef } from '../values.js';
 import type { BookingEvent, BookingSnapshot, Provenance } from './events.js';
+import { HandledInputs } from './handled-inputs.js';
 
 export interface StandingAllocation {
   account: string;
@@ -43,7 +44,8 @@ export interface BookingState {
   confirmation: StandingConfirmation | null;
   hold: { reason: string } | null;
   booking: BookingSnapshot | null;
-  handledInputs: PersistentSet<string>;
+  /** Compact: see HandledInputs. */
+  handledInputs: HandledInputs;
 }
 
 export const initialBookingState: BookingState = {
@@ -55,7 +57,7 @@ export const initialBookingState: BookingState = {
   confirmation: null,
   hold: null,
   booking: null,
-  handledInputs: PersistentSet(),
+  handledInputs: HandledInputs.empty,
 };
 
 export function evolve(state: BookingState, event: BookingEvent): BookingState {
