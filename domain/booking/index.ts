@@ -3,3 +3,4 @@ export { activeAllocations, bookability, react, type Bookability, type BookingDe
 export { evolve, initialBookingState, supersedes, type BookingState, type StandingAllocation, type StandingConfirmation } from './state.js';
 export { bookingInputOfTradeEvent } from './inputs.js';
 export type { HandledInputs } from './handled-inputs.js';
+export type { StandingAllocations } from './standing-allocations.js';
