@@ -33,20 +33,26 @@ export class HandledInputs {
   has(id: string): boolean {
     if (this.large) return this.large.has(id);
     const key = packUuid(id);
-    if (key === null) return this.others.includes(id);
+    return key === null ? this.others.includes(id) : this.hasPacked(key);
+  }
+
+  add(id: string): HandledInputs {
+    if (this.large) {
+      const large = this.large.add(id);
+      return large === this.large ? this : new HandledInputs('', [], large);
+    }
+    const key = packUuid(id);
+    if (key === null ? this.others.includes(id) : this.hasPacked(key)) return this;
+    if (this.size >= SMALL_LIMIT) return new HandledInputs('', [], PersistentSet<string>().withMutations((all) => this.addEachTo(all).add(id)));
+    return key === null ? new HandledInputs(this.packed, [...this.others, id], null) : new HandledInputs(this.packed + key, this.others, null);
+  }
+
+  private hasPacked(key: string): boolean {
     // A match must start on an id's boundary: one straddling two ids is not one of them.
     for (let at = this.packed.indexOf(key); at !== -1; at = this.packed.indexOf(key, at + 1)) {
       if (at % PACKED_LENGTH === 0) return true;
     }
     return false;
-  }
-
-  add(id: string): HandledInputs {
-    if (this.has(id)) return this;
-    if (this.large) return new HandledInputs('', [], this.large.add(id));
-    if (this.size >= SMALL_LIMIT) return new HandledInputs('', [], PersistentSet<string>().withMutations((all) => this.addEachTo(all).add(id)));
-    const key = packUuid(id);
-    return key === null ? new HandledInputs(this.packed, [...this.others, id], null) : new HandledInputs(this.packed + key, this.others, null);
   }
 
   private addEachTo(all: PersistentSet<string>): PersistentSet<string> {
@@ -59,13 +65,35 @@ export class HandledInputs {
 /** Past this many ids, adding to the packed string (a copy each time) and scanning it would grow with the size. */
 const SMALL_LIMIT = 64;
 const PACKED_LENGTH = 8;
-const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Where each group of four hex digits of a canonical UUID starts (hyphens at 8, 13, 18 and 23). */
+const GROUP_STARTS = [0, 4, 9, 14, 19, 24, 28, 32] as const;
 
-/** The UUID's 16 bytes as eight code units, or null when the id is not a canonical UUID. */
+/**
+ * The UUID's 16 bytes as eight code units, or null when the id is not a canonical (lowercase)
+ * UUID. By hand rather than with a regular expression and parseInt: it runs for every input.
+ */
 function packUuid(id: string): string | null {
-  if (id.length !== 36 || !CANONICAL_UUID.test(id)) return null;
-  const hex = (at: number) => Number.parseInt(id.slice(at, at + 4), 16);
-  return String.fromCharCode(hex(0), hex(4), hex(9), hex(14), hex(19), hex(24), hex(28), hex(32));
+  if (id.length !== 36 || id.charCodeAt(8) !== HYPHEN || id.charCodeAt(13) !== HYPHEN || id.charCodeAt(18) !== HYPHEN || id.charCodeAt(23) !== HYPHEN) return null;
+  const units: number[] = [0, 0, 0, 0, 0, 0, 0, 0];
+  for (let group = 0; group < 8; group++) {
+    let unit = 0;
+    for (let at = GROUP_STARTS[group]!, end = at + 4; at < end; at++) {
+      const digit = hexDigit(id.charCodeAt(at));
+      if (digit < 0) return null;
+      unit = (unit << 4) | digit;
+    }
+    units[group] = unit;
+  }
+  return String.fromCharCode(units[0]!, units[1]!, units[2]!, units[3]!, units[4]!, units[5]!, units[6]!, units[7]!);
+}
+
+const HYPHEN = 0x2d;
+
+/** 0–15 for a lowercase hex digit, -1 for anything else. */
+function hexDigit(code: number): number {
+  if (code >= 0x30 && code <= 0x39) return code - 0x30;
+  if (code >= 0x61 && code <= 0x66) return code - 0x61 + 10;
+  return -1;
 }
 
 function unpackUuid(key: string): string {
