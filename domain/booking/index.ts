@@ -2,3 +2,5 @@ export * from './events.js';
 export { activeAllocations, bookability, react, type Bookability, type BookingDecisionError, type BookingInput } from './react.js';
 export { evolve, initialBookingState, supersedes, type BookingState, type StandingAllocation, type StandingConfirmation } from './state.js';
 export { bookingInputOfTradeEvent } from './inputs.js';
+export type { HandledInputs } from './handled-inputs.js';
+export type { StandingAllocations } from './standing-allocations.js';
