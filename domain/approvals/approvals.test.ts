@@ -84,6 +84,18 @@ describe('approvals (maker–checker)', () => {
     );
   });
 
+  it('an approval not carried out yet (its checker’s request was lost) is finished by another checker, who decides nothing new; never by its maker', () => {
+    const approve = (by: typeof checker): ApprovalCommand => ({ type: 'Approve', approvalId: 'A1', by });
+    const interrupted = run([request, approve(checker), approve(third)]);
+    expect(interrupted.last).toEqual(E.right([]));
+    expect(interrupted.events.map((e) => e.type)).toEqual(['ApprovalRequested', 'ApprovalGranted']);
+    expect(interrupted.state).toMatchObject({ status: 'APPROVED', decidedBy: checker });
+    expect(run([request, approve(checker), approve(maker)]).last).toMatchObject(E.left({ code: 'SELF_APPROVAL' }));
+    // Once carried out, it is decided: the answer again for its checker, a refusal for anyone else.
+    const outcome: ApprovalCommand = { type: 'RecordOutcome', approvalId: 'A1', outcome: { status: 201, body: null } };
+    expect(run([request, approve(checker), outcome, approve(third)]).last).toMatchObject(E.left({ code: 'ALREADY_DECIDED' }));
+  });
+
   it('what one checker decided, another cannot decide again', () => {
     expect(run([request, { type: 'Approve', approvalId: 'A1', by: checker }, { type: 'Reject', approvalId: 'A1', by: third, reason: 'no' }]).last).toMatchObject(E.left({ code: 'ALREADY_DECIDED' }));
     const rejected = run([request, { type: 'Reject', approvalId: 'A1', by: checker, reason: 'no' }, { type: 'Approve', approvalId: 'A1', by: third }]);

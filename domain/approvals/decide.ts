@@ -60,6 +60,10 @@ export function decide(command: ApprovalCommand, state: ApprovalState): E.Either
         return E.left({ code: 'SELF_APPROVAL', message: `approval ${approvalId} was requested by ${request.requestedBy.subject}, who cannot decide it too` });
       }
       const wanted = command.type === 'Approve' ? 'APPROVED' : 'REJECTED';
+      // Approved and not carried out yet: the checker's request was lost between the two. Approving
+      // again decides nothing new (the approval stands, by whoever gave it); it only lets the action be
+      // carried out, which any principal entitled to decide may finish, not only the one who decided.
+      if (command.type === 'Approve' && state.status === 'APPROVED') return E.right([]);
       if (state.status !== 'PENDING') {
         const decidedByThem = state.decidedBy?.subject === command.by.subject && (state.status === wanted || (wanted === 'APPROVED' && state.status === 'CARRIED_OUT'));
         if (decidedByThem) return E.right([]);

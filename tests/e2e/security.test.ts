@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PUBLIC_PATHS } from '../../authentication/index.js';
 import { ROUTE_SCOPES } from '../../authorization/index.js';
 import { loadConfig } from '../../app/config.js';
+import { Approvals } from '../../domain/index.js';
+import { deterministicId, SqliteEventStore } from '../../eventstore/index.js';
 import { formatDetail } from '../../ingestion/cx1/index.js';
 import { corrupt, tempDir, trd, writeFeedFile } from '../support/feed.js';
 import { ingest, KeplerServer, runCli } from '../support/kepler.js';
@@ -318,6 +320,45 @@ describe('security: authentication, authorization and audit through serve', () =
     const done = await as<Decided>('checker', 'POST', `/approvals/${again.body.approvalId}/approval`);
     expect(done.body).toMatchObject({ status: 'CARRIED_OUT', outcome: { status: 201, body: { tradeRef: 'EYES-4', version: 3 } } });
     expect((await as('ops', 'GET', `/trades/EYES-4?minPosition=${done.body.position}`)).body).toMatchObject({ status: 'CANCELLED', version: 3 });
+  });
+
+  it('four eyes: an approval whose checker’s request was lost before carrying it out is finished by another checker, once, as its checker decided it', async () => {
+    expect((await as('ops', 'POST', '/trades', { tradeRef: 'EYES-6', account: 'ACC-1', ...TERMS })).status).toBe(201);
+    expect((await as('ops', 'PUT', '/trades/EYES-6/allocations/A1', { account: 'FUND-1', quantity: 100 })).status).toBe(200);
+    expect((await as('ops', 'POST', '/trades/EYES-6/confirmations', { status: 'AFFIRMED', quantity: 100, price: '10.5', reason: '' })).status).toBe(201);
+    await server.caughtUp();
+    const asked = await as<{ approvalId: string }>('ops', 'POST', '/trades/EYES-6/cancellation', { reason: 'lost approval' });
+    expect(asked.status).toBe(202);
+    const id = asked.body.approvalId;
+
+    // The checker's approval is recorded, and their request dies before the cancellation is carried out:
+    // the store holds ApprovalGranted and nothing after it (written here as that request would have).
+    const store = SqliteEventStore.open(join(dataDir, 'events.db'));
+    try {
+      const stream = Approvals.approvalStream(id);
+      const revision = (await store.readStream(stream)).at(-1)!.revision;
+      const granted: Approvals.ApprovalGranted = { type: 'ApprovalGranted', approvalId: id, tradeRef: 'EYES-6', approvedBy: { subject: 'checker', clientId: 'checker', name: 'Second Pair Of Eyes' } };
+      await store.append(stream, [{ id: deterministicId(stream, revision + 1), type: granted.type, data: granted, metadata: { correlationId: 'EYES-6', actor: granted.approvedBy } }], revision);
+    } finally {
+      await store.close();
+    }
+    expect((await as('ops', 'GET', '/trades/EYES-6')).body).toMatchObject({ status: 'BOOKED' });
+    // The maker still cannot finish it.
+    expect((await as<{ type: string }>('ops', 'POST', `/approvals/${id}/approval`)).body).toMatchObject({ type: '/problems/self-approval' });
+
+    type Decided = { status: string; decidedBy: { subject: string }; outcome: { status: number; body: { version: number; position: number } } };
+    const finished = await as<Decided>('desk-1', 'POST', `/approvals/${id}/approval`);
+    expect(finished.status).toBe(200);
+    expect(finished.body).toMatchObject({ status: 'CARRIED_OUT', decidedBy: { subject: 'checker' }, outcome: { status: 201, body: { version: 2 } } });
+    // Decided and carried out: another principal cannot decide it again, and its checker gets the answer.
+    expect((await as<{ type: string }>('desk-1', 'POST', `/approvals/${id}/rejection`, { reason: 'too late' })).body).toMatchObject({ status: 409, type: '/problems/approval-decided' });
+    expect((await as('checker', 'POST', `/approvals/${id}/approval`)).body).toEqual(finished.body);
+    expect((await as('ops', 'GET', `/trades/EYES-6?minPosition=${finished.body.outcome.body.position}`)).body).toMatchObject({ status: 'CANCELLED', lastChangedBy: { subject: 'ops' } });
+
+    const events = (await runCli(['history', 'EYES-6', '--json', '--data-dir', dataDir])).stdout.trim().split('\n').map((line) => JSON.parse(line) as { type: string; actor: { subject: string } | null });
+    expect(events.filter((e) => e.type === 'TradeCancelled')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'ApprovalGranted').map((e) => e.actor?.subject)).toEqual(['checker']);
+    expect(events.find((e) => e.type === 'ApprovalCarriedOut')!.actor).toMatchObject({ subject: 'desk-1' });
   });
 
   it('four eyes: a rejected request changes nothing; resubmitting a line waits for approval too', async () => {
