@@ -23,13 +23,14 @@ import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { wholeNumberSetting } from '../eventstore/index.js';
 import { writeLargeFeed } from './feed-generator.js';
 import { CLI, captureTradeRequest, runMeasured, ServeProcess } from './platform.js';
 
 type Report = (name: string, value: string | number) => void;
 
 const MODES = ['off', 'metrics', 'scraped', 'hec', 'on'] as const;
-type Mode = (typeof MODES)[number];
+export type Mode = (typeof MODES)[number];
 
 interface Sample {
   ingest: number;
@@ -42,14 +43,13 @@ interface Sample {
   commandCpuUs: number;
 }
 
-export async function observabilityCost(work: string, report: Report): Promise<void> {
-  const trades = Number(process.env.KEPLER_BENCH_OBSERVE_TRADES ?? 25_000);
-  const rounds = Number(process.env.KEPLER_BENCH_OBSERVE_ROUNDS ?? 2);
-  const scrapeMs = Number(process.env.KEPLER_BENCH_OBSERVE_SCRAPE_MS ?? 1000);
-  const chosen = (process.env.KEPLER_BENCH_OBSERVE_MODES ?? 'off,on').split(',').map((m) => m.trim()) as Mode[];
-  const unknown = chosen.filter((m) => !MODES.includes(m));
-  if (unknown.length > 0) throw new Error(`KEPLER_BENCH_OBSERVE_MODES: unknown ${unknown.join(', ')}; modes: ${MODES.join(', ')}`);
-  // A HEC that takes everything: what shipping costs the platform, not what a real Splunk costs to run.
+/** The bench's whole-number knobs: a typo is refused by name, never read as NaN (a scrape every millisecond). */
+export function benchSetting(name: string, fallback: number): number {
+  return wholeNumberSetting(process.env[name], name) ?? fallback;
+}
+
+/** A HEC that takes everything: what shipping costs the platform, not what a real Splunk costs to run. */
+export async function startHecSink(): Promise<{ env: NodeJS.ProcessEnv; shipped: () => number; posts: () => number; close: () => void }> {
   let shipped = 0;
   let posts = 0;
   const sink = createServer((request, response) => {
@@ -58,14 +58,39 @@ export async function observabilityCost(work: string, report: Report): Promise<v
     request.on('end', () => response.writeHead(200, { 'content-type': 'application/json' }).end('{"text":"Success","code":0}'));
   });
   await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
-  const hec = { KEPLER_SPLUNK_HEC_URL: `http://127.0.0.1:${(sink.address() as AddressInfo).port}`, KEPLER_SPLUNK_HEC_TOKEN: 'bench' };
-  const modes: Record<Mode, { env: NodeJS.ProcessEnv; scrape: boolean }> = {
+  return {
+    env: { KEPLER_SPLUNK_HEC_URL: `http://127.0.0.1:${(sink.address() as AddressInfo).port}`, KEPLER_SPLUNK_HEC_TOKEN: 'bench' },
+    shipped: () => shipped,
+    posts: () => posts,
+    close: () => sink.close(),
+  };
+}
+
+/** What each mode sets in the platform's environment, and whether /metrics is scraped. */
+export function observeModes(hec: NodeJS.ProcessEnv): Record<Mode, { env: NodeJS.ProcessEnv; scrape: boolean }> {
+  return {
     off: { env: { OTEL_SDK_DISABLED: 'true' }, scrape: false },
     metrics: { env: {}, scrape: false },
     scraped: { env: {}, scrape: true },
     hec: { env: { OTEL_SDK_DISABLED: 'true', ...hec }, scrape: false },
     on: { env: hec, scrape: true },
   };
+}
+
+export function isObserveMode(mode: string): mode is Mode {
+  return (MODES as readonly string[]).includes(mode);
+}
+
+export async function observabilityCost(work: string, report: Report): Promise<void> {
+  const trades = benchSetting('KEPLER_BENCH_OBSERVE_TRADES', 25_000);
+  const rounds = Math.max(1, benchSetting('KEPLER_BENCH_OBSERVE_ROUNDS', 2));
+  const scrapeMs = Math.max(1, benchSetting('KEPLER_BENCH_OBSERVE_SCRAPE_MS', 1000));
+  const asked = (process.env.KEPLER_BENCH_OBSERVE_MODES ?? 'off,on').split(',').map((m) => m.trim());
+  const unknown = asked.filter((m) => !isObserveMode(m));
+  if (unknown.length > 0) throw new Error(`KEPLER_BENCH_OBSERVE_MODES: unknown ${unknown.join(', ')}; modes: ${MODES.join(', ')}`);
+  const chosen = asked.filter(isObserveMode);
+  const sink = await startHecSink();
+  const modes = observeModes(sink.env);
   const results = Object.fromEntries(chosen.map((mode) => [mode, [] as Sample[]])) as Record<Mode, Sample[]>;
   let scrapes = 0;
   try {
@@ -142,7 +167,7 @@ export async function observabilityCost(work: string, report: Report): Promise<v
       report(`observability CPU cost: commands, ${mode} (serve µs per command, median of ${rounds})`, `${(median(results[mode].map((s) => s.commandCpuUs)) - offCommand).toFixed(0)} µs of ${offCommand.toFixed(0)} (${((median(results[mode].map((s) => s.commandCpuUs)) / offCommand - 1) * 100).toFixed(1)} %)`);
     }
   }
-  report('observability: bytes shipped to HEC, POSTs', `${shipped.toLocaleString('en')} in ${posts.toLocaleString('en')}`);
+  report('observability: bytes shipped to HEC, POSTs', `${sink.shipped().toLocaleString('en')} in ${sink.posts().toLocaleString('en')}`);
   report('observability: /metrics scrapes answered', scrapes.toLocaleString('en'));
 }
 

@@ -18,12 +18,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { writeLargeFeed } from './feed-generator.js';
-import { CLI, captureTradeRequest, threadCpuSeconds } from './platform.js';
+import { benchSetting, isObserveMode, observeModes, startHecSink } from './observability.js';
+import { CLI, captureTradeRequest, ServeProcess } from './platform.js';
 
 const now = () => Number(process.hrtime.bigint() / 1000n);
 
@@ -99,63 +98,45 @@ export function attribute(profile: CpuProfile, from = -Infinity, to = Infinity):
 
 /** One ingest of the observe section (50,000 lines, serve running) with every process profiled. */
 async function profiledRun(mode: string, out: string): Promise<void> {
-  const trades = Number(process.env.KEPLER_BENCH_OBSERVE_TRADES ?? 25_000);
-  const sink = createServer((request, response) => {
-    request.resume();
-    request.on('end', () => response.writeHead(200).end('{"text":"Success","code":0}'));
-  });
-  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
-  const hec = { KEPLER_SPLUNK_HEC_URL: `http://127.0.0.1:${(sink.address() as AddressInfo).port}`, KEPLER_SPLUNK_HEC_TOKEN: 'bench' };
-  const modes: Record<string, NodeJS.ProcessEnv> = { off: { OTEL_SDK_DISABLED: 'true' }, metrics: {}, scraped: {}, hec: { OTEL_SDK_DISABLED: 'true', ...hec }, on: hec };
-  const env = modes[mode];
-  if (!env) throw new Error(`mode: one of ${Object.keys(modes).join(', ')}`);
+  const trades = benchSetting('KEPLER_BENCH_OBSERVE_TRADES', 25_000);
+  const scrapeMs = Math.max(1, benchSetting('KEPLER_BENCH_OBSERVE_SCRAPE_MS', 1000));
+  if (!isObserveMode(mode)) throw new Error(`mode: one of off, metrics, scraped, hec, on, not "${mode}"`);
+  const sink = await startHecSink();
+  const { env, scrape } = observeModes(sink.env)[mode];
   const dir = mkdtempSync(join(out, 'run-'));
   const core = await writeLargeFeed(join(dir, 'CORE_0001.cx1'), { lines: trades, seed: 7, source: 'CORE' });
   const alloc = await writeLargeFeed(join(dir, 'ALLOC_0001.cx1'), { lines: trades, seed: 7, source: 'ALLOC' });
   mkdirSync(join(out, 'serve'), { recursive: true });
-  const serve = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${join(out, 'serve')}`, CLI, 'serve', '--data-dir', join(dir, 'data'), '--port', '0'], {
-    env: { ...process.env, KEPLER_HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    serve.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-      const match = /"url":"(http:\/\/[^"]+)"/.exec(stderr);
-      if (match) resolve(match[1]!);
-    });
-    serve.on('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
-  });
-  const scraper = mode === 'on' || mode === 'scraped' ? setInterval(() => void fetch(`${url}/metrics`).then((r) => r.text()).catch(() => {}), 1000) : null;
-  const before = threadCpuSeconds(serve.pid!);
-  const started = Date.now();
-  const ingestFrom = now();
-  await new Promise((resolve) =>
-    spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${join(out, 'ingest')}`, CLI, 'ingest', '--data-dir', join(dir, 'data'), core.path, alloc.path], { env: { ...process.env, ...env }, stdio: 'ignore' }).on('close', resolve),
-  );
-  for (;;) {
-    const status = (await (await fetch(`${url}/status`)).json()) as { caughtUp: boolean; head: number };
-    if (status.caughtUp && status.head >= core.lines + alloc.lines) break;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  const serve = await ServeProcess.start(join(dir, 'data'), [], env, ['--cpu-prof', `--cpu-prof-dir=${join(out, 'serve')}`]);
+  const scraper = scrape ? setInterval(() => void fetch(`${serve.url}/metrics`).then((r) => r.text()).catch(() => {}), scrapeMs) : null;
+  try {
+    const before = serve.threadCpu();
+    const started = Date.now();
+    const ingestFrom = now();
+    const ingest = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${join(out, 'ingest')}`, CLI, 'ingest', '--data-dir', join(dir, 'data'), core.path, alloc.path], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    ingest.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const code = await new Promise<number | null>((resolve, reject) => ingest.on('error', reject).on('close', resolve));
+    if (code !== 0) throw new Error(`kepler ingest exited ${code}: ${stderr}`);
+    await serve.caughtUp(core.lines + alloc.lines);
+    const seconds = (Date.now() - started) / 1000;
+    const after = serve.threadCpu();
+    const ingestPhase: [number, number] = [ingestFrom, now()];
+    // Then capture-trade, as the observe section loads it: 2 s of warm-up, 8 s measured.
+    const request = captureTradeRequest('O');
+    await autocannon({ url: serve.url, connections: 16, duration: 2, requests: [request] });
+    const commandsFrom = now();
+    const load = await autocannon({ url: serve.url, connections: 16, duration: 8, requests: [request] });
+    const phases: Phases = { ingest: ingestPhase, commands: [commandsFrom, now()] };
+    writeFileSync(join(out, 'phases.json'), JSON.stringify(phases));
+    const cpu = Object.keys(after).reduce((sum, name) => sum + after[name]! - (before[name] ?? 0), 0);
+    process.stdout.write(`${mode}: ${Math.round((core.lines + alloc.lines) / seconds)} lines/s, serve ${cpu.toFixed(2)} CPU s first line to caught up; ${load.requests.total} commands (${Math.round(load.requests.average)}/s); profiles in ${out}\n`);
+  } finally {
+    if (scraper) clearInterval(scraper);
+    await serve.stop();
+    sink.close();
+    rmSync(dir, { recursive: true, force: true });
   }
-  const seconds = (Date.now() - started) / 1000;
-  const after = threadCpuSeconds(serve.pid!);
-  const ingestPhase: [number, number] = [ingestFrom, now()];
-  // Then capture-trade, as the observe section loads it: 2 s of warm-up, 8 s measured.
-  const request = captureTradeRequest('O');
-  await autocannon({ url, connections: 16, duration: 2, requests: [request] });
-  const commandsFrom = now();
-  const load = await autocannon({ url, connections: 16, duration: 8, requests: [request] });
-  const phases: Phases = { ingest: ingestPhase, commands: [commandsFrom, now()] };
-  writeFileSync(join(out, 'phases.json'), JSON.stringify(phases));
-  if (scraper) clearInterval(scraper);
-  const exited = new Promise((resolve) => serve.once('exit', resolve));
-  serve.kill('SIGTERM');
-  await exited;
-  sink.close();
-  rmSync(dir, { recursive: true, force: true });
-  const cpu = Object.keys(after).reduce((sum, name) => sum + after[name]! - (before[name] ?? 0), 0);
-  process.stdout.write(`${mode}: ${Math.round((core.lines + alloc.lines) / seconds)} lines/s, serve ${cpu.toFixed(2)} CPU s first line to caught up; ${load.requests.total} commands (${Math.round(load.requests.average)}/s); profiles in ${out}\n`);
 }
 
 const [first, ...rest] = process.argv.slice(2);

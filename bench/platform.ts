@@ -122,8 +122,9 @@ export class ServeProcess {
     readonly rss: RssSampler,
   ) {}
 
-  static async start(dataDir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
-    const child = spawn(process.execPath, [CLI, 'serve', '--data-dir', dataDir, '--port', '0', ...args], {
+  /** `nodeOptions`: flags for Node itself (a CPU profile, say), before the CLI. */
+  static async start(dataDir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}, nodeOptions: string[] = []): Promise<ServeProcess> {
+    const child = spawn(process.execPath, [...nodeOptions, CLI, 'serve', '--data-dir', dataDir, '--port', '0', ...args], {
       env: { ...process.env, KEPLER_HOST: BENCH_HOST, ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
