@@ -248,11 +248,6 @@ async function commandBursts(
   try {
     for (const mode of chosen) serves.push(await ServeProcess.start(join(stores[mode], 'data'), [], modes[mode].env));
     await Promise.all(serves.map((serve) => serve.caughtUp(0)));
-    // What a serve uses with no load at all (its followers poll the store): the floor against which
-    // the idle serve's CPU during the other's bursts is judged.
-    const restBefore = serves.map((serve) => serve.cpu());
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    const restMsPerS = serves.map((serve, i) => ((serve.cpu() - restBefore[i]!) * 1000) / 3);
     // One request source per store, kept across its bursts: every command captures a trade of its own.
     const requests = chosen.map(() => captureTradeRequest('O'));
     const burst = async (i: number): Promise<Burst> => {
@@ -281,6 +276,11 @@ async function commandBursts(
     const order = (cycle: number) => (cycle % 2 === 0 ? chosen.map((_, i) => i) : chosen.map((_, i) => chosen.length - 1 - i));
     // Warm-up, not reported: one cycle each way, so that both have compiled the command path.
     for (const cycle of [0, 1]) for (const i of order(cycle)) await burst(i);
+    // What a serve uses with no load at all (its followers poll the store), once warm: the floor
+    // against which the idle serve's CPU during the other's bursts is judged.
+    const restBefore = serves.map((serve) => serve.cpu());
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const restMsPerS = serves.map((serve, i) => ((serve.cpu() - restBefore[i]!) * 1000) / 3);
     const bursts = Object.fromEntries(chosen.map((mode) => [mode, [] as Burst[]])) as Record<Mode, Burst[]>;
     for (let cycle = 0; cycle < options.cycles; cycle++) for (const i of order(cycle)) bursts[chosen[i]!].push(await burst(i));
     return { bursts, restMsPerS };
