@@ -55,7 +55,7 @@ const RULES: Rule[] = [
       (/sdk-metrics/.test(u) && /collect|observe|Observable|toMetricData|buildMetrics/.test(f)),
   ],
   ['load', (_u, f) => /^(wrapSafe|compileForInternalLoader|Module\._load|Module\._compile|require)$/.test(f)],
-  ['a:record', (u, f) => /@opentelemetry\/(sdk-metrics|api|core|resources)/.test(u) || /telemetry\/instruments\.js/.test(u) || (/telemetry\/http\.js/.test(u) && f !== '')],
+  ['a:record', (u, f) => /@opentelemetry\/(sdk-metrics|api|core|resources)/.test(u) || /telemetry\/(instruments|local-histograms)\.js/.test(u) || (/telemetry\/http\.js/.test(u) && f !== '')],
   ['pino', (u) => /node_modules\/(pino|sonic-boom|thread-stream)|telemetry\/logging\.js/.test(u)],
 ];
 

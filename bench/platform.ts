@@ -115,6 +115,20 @@ export function threadCpuSeconds(pid: number): Record<string, number> {
   return byName;
 }
 
+/**
+ * CPU seconds of a whole process so far (user + system of every thread, those that ended too), from
+ * /proc/PID/stat: finer than summing threadCpuSeconds, which leaves out threads under 0.1 s.
+ */
+export function processCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ on Linux
+  } catch {
+    return 0;
+  }
+}
+
 export class ServeProcess {
   private constructor(
     readonly child: ChildProcess,
@@ -164,6 +178,11 @@ export class ServeProcess {
       if (Date.now() > deadline) throw new Error(`processors not caught up: ${JSON.stringify(status)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+
+  /** CPU seconds of the whole of `serve` so far (see processCpuSeconds). */
+  cpu(): number {
+    return this.child.pid === undefined ? 0 : processCpuSeconds(this.child.pid);
   }
 
   /** CPU seconds per thread of `serve` so far (see threadCpuSeconds). */

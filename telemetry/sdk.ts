@@ -6,10 +6,11 @@
 // the standard variables turn it on (OTEL_TRACES_EXPORTER=otlp|console, or an
 // OTEL_EXPORTER_OTLP_ENDPOINT); while it is off no context manager is installed,
 // so the hot paths pay nothing for it.
-import { context, diag, metrics, propagation, trace, type Meter } from '@opentelemetry/api';
+import { context, diag, metrics, propagation, trace, ValueType, type Meter } from '@opentelemetry/api';
 import type { MetricReader, ResourceMetrics, ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import { logShippers } from './hec.js';
 import { resourceAttributes, type ServiceIdentity } from './identity.js';
+import { LocalHistograms, type SdkConstants } from './local-histograms.js';
 
 interface Running {
   shutdown(): Promise<void>;
@@ -17,6 +18,7 @@ interface Running {
   tracing: boolean;
   /** Platforms in this process that asked for the SDK: it stops with the last. */
   users: number;
+  histograms: LocalHistograms;
 }
 
 let running: Running | null = null;
@@ -69,16 +71,33 @@ async function start(identity: ServiceIdentity, env: NodeJS.ProcessEnv): Promise
     protected override async onForceFlush(): Promise<void> {}
     protected override async onShutdown(): Promise<void> {}
   }
-  const pull = new PullReader();
+  const exporters = metricExporters(env);
+  const resource = resourceFromAttributes(resourceAttributes(identity));
+  // Histograms are aggregated by Kepler and handed to every reader at collection (see local-histograms.ts).
+  const histograms = new LocalHistograms(1 + exporters.length);
+  const constants: SdkConstants = {
+    histogramPoint: sdkMetrics.DataPointType.HISTOGRAM,
+    delta: sdkMetrics.AggregationTemporality.DELTA,
+    cumulative: sdkMetrics.AggregationTemporality.CUMULATIVE,
+    valueTypeDouble: ValueType.DOUBLE,
+    histogramInstrument: sdkMetrics.InstrumentType.HISTOGRAM,
+  };
+  const pull = new PullReader({ metricProducers: [histograms.producer(0, false, constants, resource)] });
   const readers: MetricReader[] = [pull];
-  for (const exporter of metricExporters(env)) {
+  for (const [i, exporter] of exporters.entries()) {
     const pushTo =
       exporter === 'otlp'
         ? new (await import('@opentelemetry/exporter-metrics-otlp-proto')).OTLPMetricExporter()
         : new sdkMetrics.ConsoleMetricExporter();
-    readers.push(new sdkMetrics.PeriodicExportingMetricReader({ exporter: pushTo, exportIntervalMillis: Number(env.OTEL_METRIC_EXPORT_INTERVAL ?? 60_000) }));
+    const delta = pushTo.selectAggregationTemporality?.(sdkMetrics.InstrumentType.HISTOGRAM) === sdkMetrics.AggregationTemporality.DELTA;
+    readers.push(
+      new sdkMetrics.PeriodicExportingMetricReader({
+        exporter: pushTo,
+        exportIntervalMillis: Number(env.OTEL_METRIC_EXPORT_INTERVAL ?? 60_000),
+        metricProducers: [histograms.producer(i + 1, delta, constants, resource)],
+      }),
+    );
   }
-  const resource = resourceFromAttributes(resourceAttributes(identity));
   // Not the process detector: the command line it reports may carry a config path or worse.
   const detectors = [envDetector, hostDetector];
   const tracing = tracingConfigured(env);
@@ -105,7 +124,7 @@ async function start(identity: ServiceIdentity, env: NodeJS.ProcessEnv): Promise
     shutdown = () => provider.shutdown();
   }
   generation++;
-  running = { shutdown, pull, tracing, users: 1 };
+  running = { shutdown, pull, tracing, users: 1, histograms };
   observeLogShipping();
 }
 
@@ -157,6 +176,11 @@ export function telemetryConfigured(env: NodeJS.ProcessEnv = process.env): boole
 
 export function tracingEnabled(): boolean {
   return running?.tracing ?? false;
+}
+
+/** The histograms Kepler aggregates itself for this SDK; null while it is not started. */
+export function localHistograms(): LocalHistograms | null {
+  return running?.histograms ?? null;
 }
 
 /** The meter every Kepler instrument is created from. */

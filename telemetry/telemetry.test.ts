@@ -77,3 +77,38 @@ describe('command metrics, counted locally and read at collection', () => {
     }
   });
 });
+
+describe('counters, summed locally and read at collection', () => {
+  it('sum each attribute set however it is built, drop what a counter cannot add, and start again with the SDK', async () => {
+    const { startTelemetry, stopTelemetry } = await import('./sdk.js');
+    const { prometheusExposition } = await import('./prometheus.js');
+    const { counter } = await import('./instruments.js');
+    const identity = { name: 'kepler', version: 'test', environment: 'test', slot: 'blue', roles: ['api'] };
+    await startTelemetry(identity, {});
+    try {
+      const things = counter('kepler.test.things', 'Things', '{thing}');
+      const a = { kind: 'a', size: 1 };
+      things.add(2, a);
+      things.add(1, a);
+      things.add(4, { size: 1, kind: 'a' }); // the same set, built again in another order
+      things.add(1, { kind: 'b', size: 1 });
+      things.add(-5, a);
+      things.add(Number.NaN, a);
+      things.add(3);
+      const text = (await prometheusExposition())!;
+      expect(text).toMatch(/^kepler_test_things_total\{kind="a",size="1"\} 7$/m);
+      expect(text).toMatch(/^kepler_test_things_total\{kind="b",size="1"\} 1$/m);
+      expect(text).toMatch(/^kepler_test_things_total 3$/m);
+      expect(text).toMatch(/^# TYPE kepler_test_things_total counter$/m);
+    } finally {
+      await stopTelemetry();
+    }
+    await startTelemetry(identity, {});
+    try {
+      counter('kepler.test.things', 'Things', '{thing}').add(1, { kind: 'a', size: 1 });
+      expect(await prometheusExposition()).toMatch(/^kepler_test_things_total\{kind="a",size="1"\} 1$/m);
+    } finally {
+      await stopTelemetry();
+    }
+  });
+});
