@@ -316,8 +316,7 @@ export class CommandService {
     if (E.isLeft(owned)) return { kind: 'answered', outcome: owned };
     const appended = await this.tryAppend(Trade.tradeStream(tradeRef), trade.revision, [...owned.right, ...events], context);
     if (appended === null) return { kind: 'conflict' };
-    const state = events.reduce(Trade.evolve, trade.state);
-    return { kind: 'appended', outcome: E.right({ tradeRef, version: state.effectiveVersion, position: appended }) };
+    return { kind: 'appended', outcome: E.right({ tradeRef, version: Trade.effectiveVersionAfter(trade.state, events), position: appended }) };
   }
 
   private async onBooking(
