@@ -74,6 +74,12 @@ export interface CommandAffinity {
 }
 
 const MAX_ATTEMPTS = 5;
+
+/** A trade stream as it is before its first event. */
+const NEW_TRADE: Loaded<Trade.TradeState> = { state: Trade.initialTradeState, revision: null, lastPosition: 0, ownership: UNOWNED };
+
+/** One decision of a trade command: answered (a refusal, or nothing to append), appended, or beaten by another writer. */
+type TradeAttempt = { kind: 'answered' | 'appended'; outcome: CommandOutcome } | { kind: 'conflict' };
 const API_SOURCE_SEQUENCE = 0;
 
 /**
@@ -94,7 +100,7 @@ export class CommandService {
   }
 
   captureTrade(tradeRef: string, terms: TradeTerms, context: CommandContext): Promise<CommandOutcome> {
-    return this.onTrade(tradeRef, context, (origin) => ({ type: 'CaptureTrade', inputId: context.inputId, tradeRef, terms, origin }));
+    return this.onTrade(tradeRef, context, (origin) => ({ type: 'CaptureTrade', inputId: context.inputId, tradeRef, terms, origin }), { expectNew: true });
   }
 
   amendTrade(tradeRef: string, terms: TradeTerms, context: CommandContext): Promise<CommandOutcome> {
@@ -277,25 +283,40 @@ export class CommandService {
     return stale ? E.left(stale) : E.right(version);
   }
 
-  private async onTrade(tradeRef: string, context: CommandContext, command: (origin: RecordOrigin) => Trade.TradeCommand): Promise<CommandOutcome> {
+  private async onTrade(
+    tradeRef: string,
+    context: CommandContext,
+    command: (origin: RecordOrigin) => Trade.TradeCommand,
+    { expectNew = false }: { expectNew?: boolean } = {},
+  ): Promise<CommandOutcome> {
     const origin: RecordOrigin = { source: 'API', sourceSequence: API_SOURCE_SEQUENCE };
+    // A capture names a trade that should not exist yet: it is decided first on the empty stream,
+    // without reading the stream. Only an append expecting no stream confirms that guess, atomically;
+    // any other outcome (the stream exists, a refusal, nothing to do) is decided again on the stream as read.
+    if (expectNew) {
+      const guessed = await this.decideOnTrade(tradeRef, NEW_TRADE, context, command(origin));
+      if (guessed.kind === 'appended') return guessed.outcome;
+    }
     for (let attempt = 1; ; attempt++) {
-      const trade = await this.loadTrade(tradeRef);
-      const stale = checkExpectedVersion(tradeRef, trade.state.effectiveVersion, context);
-      if (stale && !trade.state.handledInputs.has(context.inputId)) return E.left(stale);
-      const decision = Trade.decide(command(origin), trade.state);
-      if (E.isLeft(decision)) return E.left(tradeProblem(decision.left));
-      const events = decision.right;
-      if (events.length === 0) return E.right({ tradeRef, version: trade.state.effectiveVersion, position: trade.lastPosition });
-      const owned = await this.ownershipFor(tradeRef, trade.ownership, 'trade-processor');
-      if (E.isLeft(owned)) return owned;
-      const appended = await this.tryAppend(Trade.tradeStream(tradeRef), trade.revision, [...owned.right, ...events], context);
-      if (appended !== null) {
-        const state = events.reduce(Trade.evolve, trade.state);
-        return E.right({ tradeRef, version: state.effectiveVersion, position: appended });
-      }
+      const decided = await this.decideOnTrade(tradeRef, await this.loadTrade(tradeRef), context, command(origin));
+      if (decided.kind !== 'conflict') return decided.outcome;
       if (attempt >= MAX_ATTEMPTS) return E.left(problem(503, 'busy', 'Too much contention', `trade ${tradeRef} kept changing; retry`));
     }
+  }
+
+  /** One decision of a trade command on the trade as loaded (or as guessed), and its append. */
+  private async decideOnTrade(tradeRef: string, trade: Loaded<Trade.TradeState>, context: CommandContext, command: Trade.TradeCommand): Promise<TradeAttempt> {
+    const stale = checkExpectedVersion(tradeRef, trade.state.effectiveVersion, context);
+    if (stale && !trade.state.handledInputs.has(context.inputId)) return { kind: 'answered', outcome: E.left(stale) };
+    const decision = Trade.decide(command, trade.state);
+    if (E.isLeft(decision)) return { kind: 'answered', outcome: E.left(tradeProblem(decision.left)) };
+    const events = decision.right;
+    if (events.length === 0) return { kind: 'answered', outcome: E.right({ tradeRef, version: trade.state.effectiveVersion, position: trade.lastPosition }) };
+    const owned = await this.ownershipFor(tradeRef, trade.ownership, 'trade-processor');
+    if (E.isLeft(owned)) return { kind: 'answered', outcome: owned };
+    const appended = await this.tryAppend(Trade.tradeStream(tradeRef), trade.revision, [...owned.right, ...events], context);
+    if (appended === null) return { kind: 'conflict' };
+    return { kind: 'appended', outcome: E.right({ tradeRef, version: Trade.effectiveVersionAfter(trade.state, events), position: appended }) };
   }
 
   private async onBooking(
@@ -334,10 +355,17 @@ export class CommandService {
     if (!this.affinity) return E.right([]);
     const { slot, registry, partition = WHOLE } = this.affinity;
     if (ownership.owner === slot) return E.right([]);
-    const position = (await this.store.headPosition()) + 1;
     const state = await registry.current();
-    const peer = await this.store.readCheckpoint(partitionedName(slotCheckpointName(follower, otherSlot(slot)), partition));
-    const affinity = decideAffinity(tradeRef, ownership, { slot, position, live: liveAt(state, position), liveSince: liveSince(state, slot, position), peerProgress: peer });
+    // Until a slot is first made live, an unowned stream is decided wherever it is (decideAffinity's first
+    // rule), whatever the head and the other slot's progress: neither is read then, at every capture.
+    if (ownership.owner === null && state.liveHistory.length === 0) return E.right([]);
+    const position = (await this.store.headPosition()) + 1;
+    const live = liveAt(state, position);
+    const since = liveSince(state, slot, position);
+    // The other slot's progress only tells a claim whether to look for what it left; any other answer here is a 421 anyway.
+    const mayClaim = ownership.owner === null && live === slot && since !== null;
+    const peer = mayClaim ? await this.store.readCheckpoint(partitionedName(slotCheckpointName(follower, otherSlot(slot)), partition)) : null;
+    const affinity = decideAffinity(tradeRef, ownership, { slot, position, live, liveSince: since, peerProgress: peer });
     if (affinity.kind === 'decide') return E.right([]);
     if (affinity.kind === 'claim') {
       if (affinity.recoverAfter !== null) return E.left({ ...problem(503, 'busy', 'Slot still handing over', `the ${otherSlot(slot)} slot has not yet finished what it took before ${slot} became live; retry`), retryAfter: 1 });

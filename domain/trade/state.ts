@@ -82,6 +82,16 @@ export function evolve(state: TradeState, event: TradeEvent): TradeState {
   }
 }
 
+/**
+ * The effective version once `events` have applied, as evolve would reach it, without building the
+ * state: a command answers with the version alone, and evolving again costs a fingerprint per version.
+ */
+export function effectiveVersionAfter(state: TradeState, events: readonly TradeEvent[]): number {
+  let version = state.effectiveVersion;
+  for (const event of events) if (event.type === 'VersionApplied' || event.type === 'TradeCancelled') version = event.version;
+  return version;
+}
+
 function remember(
   versions: ReadonlyMap<number, ReceivedVersion>,
   record: VersionRecord,

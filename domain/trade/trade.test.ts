@@ -4,7 +4,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../bench/feed-generator.js';
 import type { AmendmentRecord, CancellationRecord, NewTradeRecord, TradeTerms, VersionRecord } from '../records.js';
-import { decide, evolve, initialTradeState, type ReceiveVersion, type TradeEvent, type TradeState } from './index.js';
+import { decide, effectiveVersionAfter, evolve, initialTradeState, type ReceiveVersion, type TradeEvent, type TradeState } from './index.js';
 import { deciderHarness } from '../../tests/support/decider.js';
 
 // ---------------------------------------------------------------- fixtures
@@ -480,6 +480,23 @@ describe('property: the outcome does not depend on the arrival order', () => {
       expect(applied, label).toEqual(Array.from({ length: expected.effectiveVersion }, (_, i) => i + 1));
       expect(events.filter((e) => e.type === 'VersionConflictDetected'), label).toEqual([]);
       expect(fold(events), label).toEqual(state);
+    }
+  });
+
+  it('effectiveVersionAfter names the version evolve reaches, after every decision of every arrival order', () => {
+    const rng = new Rng(11);
+    for (let round = 0; round < 200; round++) {
+      const cancelAt = cancelPositions[round % cancelPositions.length]!;
+      const records = Array.from({ length: VERSIONS }, (_, i) => (i + 1 === cancelAt ? cxl(i + 1) : ver(i + 1)));
+      // Repeats, with the same content and with other content (a conflict), decide events that move nothing.
+      const repeats = records.filter(() => rng.chance(0.3)).map((record) => (rng.chance(0.5) || record.type === 'CXL' ? record : ver(record.version, { account: 'OTHER' })));
+      let state = initialTradeState;
+      for (const record of rng.shuffled([...records, ...repeats])) {
+        const events = decideOrFail(received(record), state);
+        const after = events.reduce(evolve, state);
+        expect(effectiveVersionAfter(state, events), `round ${round}, ${record.type}${record.version}`).toBe(after.effectiveVersion);
+        state = after;
+      }
     }
   });
 

@@ -30,4 +30,24 @@ describe('SQLite event store across connections', () => {
     await writer.close();
     await reader.close();
   });
+
+  it('a filtered read passes over only what its own connection just appended, never what another connection appended after it', async () => {
+    const path = join(dir, 'own-commits.db');
+    const mine = SqliteEventStore.open(path);
+    const other = SqliteEventStore.open(path);
+    const event = (id: string, type: string) => ({ id, type, data: {}, metadata: { correlationId: 'x' } });
+    const wanted = { eventTypes: ['Wanted'] };
+    await mine.append('x-1', [event('a', 'Other'), event('b', 'Other')], 'no_stream');
+    await other.append('x-2', [event('c', 'Wanted')], 'no_stream');
+    // Positions 1–2 are this connection's last commit, with nothing wanted; position 3 is not its own.
+    expect(await mine.readAll(0, { filter: wanted })).toMatchObject({ events: [{ id: 'c', position: 3 }], scannedTo: 3, endOfStore: true });
+    await mine.append('x-3', [event('d', 'Other'), event('e', 'Wanted')], 'no_stream');
+    expect((await mine.readAll(3, { filter: wanted })).events.map((e) => e.id)).toEqual(['e']);
+    expect((await mine.readAll(3, { filter: { streamPrefixes: ['x-3'] } })).events.map((e) => e.id)).toEqual(['d', 'e']);
+    expect(await mine.readAll(3, { filter: { streamPrefixes: ['y-'] } })).toMatchObject({ events: [], scannedTo: 5, endOfStore: true });
+    // A short page from a connection that appended nothing itself.
+    expect(await other.readAll(0, { filter: wanted, maxCount: 1 })).toMatchObject({ events: [{ id: 'c' }], scannedTo: 3, endOfStore: false });
+    await mine.close();
+    await other.close();
+  });
 });
