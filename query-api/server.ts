@@ -58,7 +58,11 @@ export function registerQueryApi(app: FastifyInstance, deps: QueryApiDependencie
       position = Number(fromHeader);
     }
     if (position === undefined || position === 0) return true;
-    if (await deps.waitForPosition(projection, position, timeoutMs)) return true;
+    if (await deps.waitForPosition(projection, position, timeoutMs)) {
+      // The position may have been reached after a snapshot this turn's other requests read from was taken.
+      deps.reads.renewSnapshot?.();
+      return true;
+    }
     reply.header('retry-after', '1');
     sendProblem(reply, {
       type: '/problems/not-caught-up',
