@@ -1,5 +1,5 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import helmet from '@fastify/helmet';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import helmet from 'helmet';
 import { bearerChallenge, bearerToken, insufficientScopeChallenge, TokenVerifier, type AuthConfig, type Principal } from '../authentication/index.js';
 import { DOCS_PREFIX, SCOPES, scopeOf, type Scope } from './scopes.js';
 
@@ -46,9 +46,10 @@ export async function registerSecurity(app: FastifyInstance, options: SecurityOp
   app.decorateRequest('principal', null);
 
   app.addHook('onRoute', (route) => {
-    // Security headers where a browser acts on what it gets: the HTML pages. (Registered before
-    // helmet, so helmet's own onRoute hook sees the option.)
-    if (isHtmlPage(route.url)) route.helmet ??= {};
+    // Content-Security-Policy, X-Content-Type-Options, frame-ancestors, HSTS, … where a browser acts
+    // on what it gets: the HTML pages, as hooks of their own routes (after the token check, as any
+    // route's), so JSON answers pay nothing for them; @fastify/helmet's hooks ran on every request.
+    if (isHtmlPage(route.url)) route.onRequest = [...hooksOf(route.onRequest), htmlSecurityHeaders];
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     for (const method of methods) {
       if (method === 'OPTIONS' || publicPaths.has(route.url) || forwarded.has(route.url)) continue;
@@ -96,9 +97,6 @@ export async function registerSecurity(app: FastifyInstance, options: SecurityOp
     });
   }
 
-  // Content-Security-Policy, X-Content-Type-Options, frame-ancestors, HSTS, … on the HTML pages only:
-  // JSON answers are not rendered, and the query path stays as light as it was.
-  await app.register(helmet, { global: false });
   // Loaded only when configured: every process starts faster without them.
   if (options.corsOrigins) {
     const { default: cors } = await import('@fastify/cors');
@@ -120,6 +118,17 @@ export async function registerSecurity(app: FastifyInstance, options: SecurityOp
       },
     });
   }
+}
+
+/** helmet's defaults, as @fastify/helmet applied them. */
+const securityHeaders = helmet();
+
+function htmlSecurityHeaders(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  securityHeaders(request.raw, reply.raw, (error) => done(error as Error | undefined));
+}
+
+function hooksOf<T>(hooks: T | T[] | undefined): T[] {
+  return hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks];
 }
 
 /** The API documentation (Swagger UI) and the regression report. */

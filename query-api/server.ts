@@ -10,6 +10,7 @@ import type { Document, ReadStore } from '../readstore/index.js';
 import { entitledExceptionCounts, entitledExceptions } from './entitled.js';
 import { notFound, problemErrorHandler, sendProblem } from './problems.js';
 import { ApprovalIdParam, ApprovalsQuery, ConsistencyQuery, ExceptionsQuery, PositionsQuery, PositionsSchema, TradeRefParam, TradeSchema, TradesQuery } from './schemas.js';
+import { requestLogger } from './request-logger.js';
 import { tradeAnswer } from './trade-json.js';
 
 export interface PlatformStatus {
@@ -58,7 +59,11 @@ export function registerQueryApi(app: FastifyInstance, deps: QueryApiDependencie
       position = Number(fromHeader);
     }
     if (position === undefined || position === 0) return true;
-    if (await deps.waitForPosition(projection, position, timeoutMs)) return true;
+    if (await deps.waitForPosition(projection, position, timeoutMs)) {
+      // The position may have been reached after a snapshot this turn's other requests read from was taken.
+      deps.reads.renewSnapshot?.();
+      return true;
+    }
     reply.header('retry-after', '1');
     sendProblem(reply, {
       type: '/problems/not-caught-up',
@@ -71,10 +76,11 @@ export function registerQueryApi(app: FastifyInstance, deps: QueryApiDependencie
   };
 
   // `?status=&account=` is how many clients say "no filter": an empty parameter counts as absent.
-  app.addHook('preValidation', async (request) => {
+  // A callback, not an async function: no promise on every request.
+  app.addHook('preValidation', (request, _reply, done) => {
     const query = request.query as Record<string, unknown> | undefined;
-    if (!query) return;
-    for (const [name, value] of Object.entries(query)) if (value === '') delete query[name];
+    if (query) for (const name in query) if (query[name] === '') delete query[name];
+    done();
   });
 
   api.get('/status', { schema: { tags: ['queries'], summary: 'Is every follower of the event store caught up?', querystring: ConsistencyQuery } }, async (request, reply) => {
@@ -194,6 +200,7 @@ export async function createHttpServer(logger: Logger, options: HttpServerOption
     frameworkErrors: (error, request, reply) => problemErrorHandler(error, request, reply),
     // Per-request log lines would dominate the logs at the request rates the platform serves.
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: requestLogger,
     // Trade references may contain '/', sent percent-encoded in the path.
     routerOptions: { maxParamLength: 500 },
   }) as unknown as FastifyInstance;

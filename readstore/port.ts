@@ -35,6 +35,14 @@ export interface ReadStore {
    */
   getJson?(collection: string, id: string): Promise<string | null>;
   getMany(collection: string, ids: readonly string[]): Promise<Map<string, Document>>;
+  /**
+   * The next read sees every commit made before this call. An adapter whose reads
+   * share a snapshot for a while (SQLite: the reads of one event-loop turn) ends it
+   * here; a reader that learned of a commit otherwise than by reading it through
+   * this store (read-your-writes, once the read model reached a position) calls it
+   * before reading what that commit wrote.
+   */
+  renewSnapshot?(): void;
   find(collection: string, query: FindQuery): Promise<Array<{ id: string; doc: Document }>>;
   /** Number of documents per distinct value of a field. */
   countBy(collection: string, field: string, where?: Where): Promise<Record<string, number>>;

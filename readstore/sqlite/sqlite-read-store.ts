@@ -16,9 +16,20 @@ interface Statements {
  * expression indexes on the fields queries filter on. Writes and checkpoints
  * commit in one transaction, so a projection's checkpoint never runs ahead of
  * its documents.
+ *
+ * The reads of one event-loop turn share one read transaction (a snapshot): in
+ * WAL mode each transaction of its own takes and drops SQLite's shared lock and
+ * checks the file's size, three system calls, which a busy query API otherwise
+ * pays on every lookup. Every read goes through the snapshot, documents and
+ * checkpoints alike, so a checkpoint read shows the documents committed with it;
+ * a write on this connection ends it first; `renewSnapshot` ends it for a
+ * caller that learned of a commit some other way.
  */
 export class SqliteReadStore implements ReadStore {
   private readonly statements = new Map<string, Statements>();
+  private readonly beginRead: Database.Statement<[]>;
+  private readonly endRead: Database.Statement<[]>;
+  private snapshotOpen = false;
 
   /**
    * `mmapBytes`: how much of the file to read through a memory map (default 1 GiB); `pageCacheKiB`:
@@ -45,9 +56,30 @@ export class SqliteReadStore implements ReadStore {
       CREATE TABLE IF NOT EXISTS checkpoints (name TEXT PRIMARY KEY, position INTEGER NOT NULL) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
     `);
+    // Deferred: the snapshot is taken by the first read in it, not by BEGIN.
+    this.beginRead = db.prepare('BEGIN DEFERRED');
+    this.endRead = db.prepare('COMMIT');
   }
 
+  /** Ends the shared read snapshot: the next read sees every commit made before this call. */
+  renewSnapshot(): void {
+    if (!this.snapshotOpen) return;
+    this.snapshotOpen = false;
+    this.endRead.run();
+  }
+
+  /** Opens the turn's snapshot if none is open; it ends when the event loop next checks immediates. */
+  private snapshot(): void {
+    if (this.snapshotOpen) return;
+    this.beginRead.run();
+    this.snapshotOpen = true;
+    setImmediate(this.endTurn);
+  }
+
+  private readonly endTurn = (): void => this.renewSnapshot();
+
   async ensureCollection(collection: string, indexedFields: readonly string[]): Promise<void> {
+    this.renewSnapshot();
     const table = tableOf(collection);
     this.db.exec(`CREATE TABLE IF NOT EXISTS ${table} (
       id TEXT PRIMARY KEY, doc TEXT NOT NULL, position INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0
@@ -58,22 +90,23 @@ export class SqliteReadStore implements ReadStore {
   }
 
   async dropCollection(collection: string): Promise<void> {
+    this.renewSnapshot();
     this.db.exec(`DROP TABLE IF EXISTS ${tableOf(collection)}`);
     this.statements.delete(collection);
   }
 
   async get(collection: string, id: string): Promise<Document | null> {
-    const doc = this.prepared(collection)?.get.get(id);
+    const doc = this.read(collection)?.get.get(id);
     return doc === undefined ? null : (JSON.parse(doc) as Document);
   }
 
   async getJson(collection: string, id: string): Promise<string | null> {
-    return this.prepared(collection)?.get.get(id) ?? null;
+    return this.read(collection)?.get.get(id) ?? null;
   }
 
   async getMany(collection: string, ids: readonly string[]): Promise<Map<string, Document>> {
     const found = new Map<string, Document>();
-    const statements = this.prepared(collection);
+    const statements = this.read(collection);
     if (!statements) return found;
     for (const id of ids) {
       const doc = statements.get.get(id);
@@ -83,7 +116,7 @@ export class SqliteReadStore implements ReadStore {
   }
 
   async find(collection: string, query: FindQuery): Promise<Array<{ id: string; doc: Document }>> {
-    if (!this.exists(collection)) return [];
+    if (!this.read(collection)) return [];
     const { clause, params } = whereClause(query.where);
     const after = query.afterId !== undefined ? ' AND id > ?' : '';
     if (query.afterId !== undefined) params.push(query.afterId);
@@ -95,7 +128,7 @@ export class SqliteReadStore implements ReadStore {
   }
 
   async countBy(collection: string, field: string, where?: Where): Promise<Record<string, number>> {
-    if (!this.exists(collection)) return {};
+    if (!this.read(collection)) return {};
     const { clause, params } = whereClause(where);
     const rows = this.db
       .prepare(`SELECT ${extract(field)} AS value, count(*) AS n FROM ${tableOf(collection)} WHERE deleted = 0${clause} GROUP BY value`)
@@ -104,6 +137,7 @@ export class SqliteReadStore implements ReadStore {
   }
 
   async write(writes: readonly DocumentWrite[], checkpoints: ReadonlyArray<{ name: string; position: number }> = []): Promise<void> {
+    this.renewSnapshot();
     const saveCheckpoint = this.db.prepare(
       'INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position',
     );
@@ -121,29 +155,36 @@ export class SqliteReadStore implements ReadStore {
   }
 
   async readCheckpoint(name: string): Promise<number | null> {
+    this.snapshot();
     const row = this.db.prepare('SELECT position FROM checkpoints WHERE name = ?').get(name) as { position: number } | undefined;
     return row?.position ?? null;
   }
 
   async deleteCheckpoint(name: string): Promise<void> {
+    this.renewSnapshot();
     this.db.prepare('DELETE FROM checkpoints WHERE name = ?').run(name);
   }
 
   async getSetting(key: string): Promise<string | null> {
+    this.snapshot();
     const row = this.db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined;
     return row?.value ?? null;
   }
 
   async setSetting(key: string, value: string): Promise<void> {
+    this.renewSnapshot();
     this.db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
   async close(): Promise<void> {
+    this.renewSnapshot();
     this.db.close();
   }
 
-  private exists(collection: string): boolean {
-    return this.prepared(collection) !== null;
+  /** A collection's statements for a read, in the turn's snapshot; null if it does not exist. */
+  private read(collection: string): Statements | null {
+    this.snapshot();
+    return this.prepared(collection);
   }
 
   private prepared(collection: string): Statements | null {
