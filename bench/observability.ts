@@ -3,7 +3,8 @@
 // no HEC) and on (metrics scraped every second, every log line shipped to a
 // local HEC sink), in one run, so the machine is the same for both.
 //
-// Ingest: rounds, each mode in turn in each round, a serve of its own per round.
+// Ingest: rounds, each mode in turn in each round (in ABBA order), a serve of its own per round;
+// the cost is the median of the per-round ratios, with its spread.
 // Commands: the throughput of one server drifts with the machine by more than the
 // 5 % the issue allows within a minute (2,266 → 4,236/s for the same code in one
 // run), so a round each per mode minutes apart cannot tell 5 %. Instead one warm
@@ -130,7 +131,8 @@ export async function observabilityCost(work: string, report: Report): Promise<v
   const load: number[][] = [];
   try {
     for (let round = 0; round < rounds; round++) {
-      for (const mode of chosen) {
+      // ABBA, as the command bursts: the machine's drift over a round falls on each mode in turn.
+      for (const mode of round % 2 === 0 ? chosen : [...chosen].reverse()) {
         const dir = mkdtempSync(join(work, `observe-${mode}-`));
         try {
           ingests[mode].push(await ingestRound(dir, trades, modes[mode], scrapeMs, scrapes));
@@ -150,6 +152,7 @@ export async function observabilityCost(work: string, report: Report): Promise<v
   }
   const all = (values: number[], digits = 0) => values.map((v) => v.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: digits })).join(' / ');
   const percent = (v: number) => `${(v * 100).toFixed(1)} %`;
+  const spread = (values: number[]) => `IQR ${percent(quantile(values, 0.25))} to ${percent(quantile(values, 0.75))}, min ${percent(Math.min(...values))}, max ${percent(Math.max(...values))}`;
   const others = chosen.filter((m) => m !== 'off');
   const labels: Record<Mode, string> = { off: 'off', metrics: 'metrics recorded, not scraped', scraped: 'metrics scraped', hec: 'logs to HEC only', on: 'on (metrics scraped, logs to HEC)' };
 
@@ -161,18 +164,19 @@ export async function observabilityCost(work: string, report: Report): Promise<v
       const samples = ingests[mode];
       report(`observability cost: ingest, ${mode} (1 − ${mode}/off, best of ${rounds})`, percent(1 - best(samples.map((s) => s.ingest)) / best(off.map((s) => s.ingest))));
       // Beside the best: one lucky round of either mode moves the best by 10 % and more on this kind
-      // of machine, and the median of the interleaved rounds does not follow it.
-      report(`observability cost: ingest, ${mode} (1 − ${mode}/off, median of ${rounds})`, percent(1 - median(samples.map((s) => s.ingest)) / median(off.map((s) => s.ingest))));
+      // of machine. Each round's two modes ran next to each other (in ABBA order), so the median of the
+      // per-round ratios follows the machine's drift least; its spread shows how far a single round can be trusted.
+      const costs = samples.map((s, i) => 1 - s.ingest / off[i]!.ingest);
+      const cpus = samples.map((s, i) => cpuOf(s) / cpuOf(off[i]!) - 1);
+      report(`observability cost: ingest, ${mode} (1 − ${mode}/off, median of ${rounds} rounds)`, `${percent(median(costs))} (${spread(costs)})`);
       const offCpu = median(off.map(cpuOf));
-      const modeCpu = median(samples.map(cpuOf));
-      report(`observability CPU cost: ingest, ${mode} (serve + ingest CPU s, median of ${rounds})`, `${(modeCpu - offCpu).toFixed(2)} s of ${offCpu.toFixed(2)} (${percent(modeCpu / offCpu - 1)})`);
+      report(`observability CPU cost: ingest, ${mode} (serve + ingest CPU s, ${mode}/off − 1, median of ${rounds} rounds)`, `${percent(median(cpus))} (${spread(cpus)}; off ${offCpu.toFixed(2)} s)`);
     }
   }
   if (commands.off) {
     const off = commands.off;
     for (const mode of others) {
       const pairs = commands[mode].map((b, i) => ({ cost: 1 - b.rate / off[i]!.rate, cpu: b.cpuUs / off[i]!.cpuUs - 1 }));
-      const spread = (values: number[]) => `IQR ${percent(quantile(values, 0.25))} to ${percent(quantile(values, 0.75))}, min ${percent(Math.min(...values))}, max ${percent(Math.max(...values))}`;
       const costs = pairs.map((p) => p.cost);
       const cpus = pairs.map((p) => p.cpu);
       report(`observability cost: commands, ${mode} (1 − ${mode}/off, median of ${cycles} ABBA pairs)`, `${percent(median(costs))} (${spread(costs)})`);

@@ -39,7 +39,7 @@ export function react(input: BookingInput, state: BookingState): E.Either<Bookin
   })(note(input, state, tradeRef));
 }
 
-// Events are literals that name tradeRef and inputId first, never { tradeRef, inputId, type, … }: on Node 20's V8 a
+// Events are literals that name tradeRef and inputId first, never { ...base, type, … }: on Node 20's V8 a
 // literal that opens with a spread and then adds properties the spread lacked builds a new hidden class
 // each time (measured: 3–5 µs an event against 0.1 µs), and this runs for every input of every trade.
 function note(input: BookingInput, state: BookingState, tradeRef: TradeRef): E.Either<BookingDecisionError, BookingEvent[]> {
