@@ -34,7 +34,7 @@
 // Prometheus's usual 15 s: the harsh case, kept as the default).
 // KEPLER_BENCH_OBSERVE_TRADES (default 25,000 lines per file, two files), KEPLER_BENCH_OBSERVE_ROUNDS
 // (ingest rounds, default 2; 0 skips ingest, and the command stores start empty),
-// KEPLER_BENCH_OBSERVE_PAIRS (command cycles, default 12), KEPLER_BENCH_OBSERVE_BURST_S (seconds of
+// KEPLER_BENCH_OBSERVE_PAIRS (command cycles, default 24), KEPLER_BENCH_OBSERVE_BURST_S (seconds of
 // load per burst, default 3; 16 connections).
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -114,7 +114,7 @@ export async function observabilityCost(work: string, report: Report): Promise<v
   const trades = benchSetting('KEPLER_BENCH_OBSERVE_TRADES', 25_000);
   const rounds = benchSetting('KEPLER_BENCH_OBSERVE_ROUNDS', 2);
   const scrapeMs = Math.max(1, benchSetting('KEPLER_BENCH_OBSERVE_SCRAPE_MS', 1000));
-  const cycles = Math.max(2, benchSetting('KEPLER_BENCH_OBSERVE_PAIRS', 12));
+  const cycles = Math.max(2, benchSetting('KEPLER_BENCH_OBSERVE_PAIRS', 24));
   const burstSeconds = Math.max(1, benchSetting('KEPLER_BENCH_OBSERVE_BURST_S', 3));
   const asked = (process.env.KEPLER_BENCH_OBSERVE_MODES ?? 'off,on').split(',').map((m) => m.trim());
   const unknown = asked.filter((m) => !isObserveMode(m));
@@ -152,7 +152,10 @@ export async function observabilityCost(work: string, report: Report): Promise<v
   }
   const all = (values: number[], digits = 0) => values.map((v) => v.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: digits })).join(' / ');
   const percent = (v: number) => `${(v * 100).toFixed(1)} %`;
-  const spread = (values: number[]) => `IQR ${percent(quantile(values, 0.25))} to ${percent(quantile(values, 0.75))}, min ${percent(Math.min(...values))}, max ${percent(Math.max(...values))}`;
+  const spread = (values: number[]) => {
+    const [low, high] = medianInterval(values);
+    return `median's 95 % interval ${percent(low)} to ${percent(high)}; IQR ${percent(quantile(values, 0.25))} to ${percent(quantile(values, 0.75))}, min ${percent(Math.min(...values))}, max ${percent(Math.max(...values))}`;
+  };
   const others = chosen.filter((m) => m !== 'off');
   const labels: Record<Mode, string> = { off: 'off', metrics: 'metrics recorded, not scraped', scraped: 'metrics scraped', hec: 'logs to HEC only', on: 'on (metrics scraped, logs to HEC)' };
 
@@ -299,6 +302,18 @@ function best(values: number[]): number {
 
 function median(values: number[]): number {
   return quantile(values, 0.5);
+}
+
+/**
+ * A 95 % interval for the median of `values`, by bootstrap: the median of 10,000 resamples drawn with
+ * replacement, seeded so that the same figures always give the same interval. A dozen noisy pairs can
+ * put one run's median on either side of 5 %; the interval says how far that median can be trusted.
+ */
+function medianInterval(values: number[], resamples = 10_000): [number, number] {
+  let seed = 0x2545f491;
+  const random = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+  const medians = Array.from({ length: resamples }, () => median(Array.from(values, () => values[Math.floor(random() * values.length)]!)));
+  return [quantile(medians, 0.025), quantile(medians, 0.975)];
 }
 
 /** The q-quantile, interpolated between the two nearest ranks. */
