@@ -139,42 +139,23 @@ export class BookingMetrics {
   }
 }
 
-/**
- * Counts kept here and read by the SDK when it collects (an asynchronous
- * counter), for counters that every request adds to: a synchronous add hashes
- * its attribute set at each call (the SDK's hashAttributes, the largest part of
- * recording in a profile of capture-trade), where this is a Map lookup and an
- * increment. The figures are the same cumulative sums; they start again with
- * the SDK, as a synchronous counter's would.
- */
-type LocalCounts = Map<string, { attributes: Attributes; value: number }>;
-const localCounts = new Map<string, LocalCounts>();
+/** Routes and problem types are few: each pair's attribute set is built once, so a count finds its series by identity. */
+const commandAttributes = new Map<string, Attributes>();
 
-function countedLocally(name: string, description: string, unit: string): LocalCounts {
-  instrument(name, (meter) => {
-    const counts: LocalCounts = new Map();
-    localCounts.set(name, counts);
-    const observable = meter.createObservableCounter(name, { description, unit });
-    observable.addCallback((result) => {
-      for (const { attributes, value } of counts.values()) result.observe(value, attributes);
-    });
-    return observable;
-  });
-  return localCounts.get(name)!;
+function commandAttributesOf(command: string, outcome: string): Attributes {
+  const key = `${command}\u0000${outcome}`;
+  let found = commandAttributes.get(key);
+  if (!found) {
+    found = outcome === '' ? { command } : { command, outcome };
+    commandAttributes.set(key, found);
+  }
+  return found;
 }
 
 /** Commands over HTTP: their outcomes (ok, or the problem type) and idempotent replays. */
 export class CommandMetrics {
   answered(command: string, outcome: string, replayed: boolean): void {
-    add(countedLocally('kepler.commands', 'Commands answered, by route and outcome (ok or the problem type)', '{command}'), command, outcome);
-    if (replayed) add(countedLocally('kepler.commands.idempotent_replays', 'Commands answered from the Idempotency-Key ledger without running again', '{command}'), command, '');
+    counter('kepler.commands', 'Commands answered, by route and outcome (ok or the problem type)', '{command}').add(1, commandAttributesOf(command, outcome));
+    if (replayed) counter('kepler.commands.idempotent_replays', 'Commands answered from the Idempotency-Key ledger without running again', '{command}').add(1, commandAttributesOf(command, ''));
   }
-}
-
-/** Routes and problem types are few: each pair's attribute set is built once. */
-function add(counts: LocalCounts, command: string, outcome: string): void {
-  const key = `${command}\u0000${outcome}`;
-  const found = counts.get(key);
-  if (found) found.value++;
-  else counts.set(key, { attributes: outcome === '' ? { command } : { command, outcome }, value: 1 });
 }

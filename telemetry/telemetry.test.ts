@@ -47,7 +47,7 @@ describe('telemetry rules', () => {
   });
 });
 
-describe('command metrics, counted locally and read at collection', () => {
+describe('command metrics, through the local counters', () => {
   it('shows each route and outcome as a cumulative counter, replays apart, and starts again with the SDK', async () => {
     const { startTelemetry, stopTelemetry } = await import('./sdk.js');
     const { prometheusExposition } = await import('./prometheus.js');
