@@ -116,6 +116,24 @@ describe('EventFanOut', () => {
     await others.close();
   });
 
+  it('keeps a follower that is up to date live while one far behind catches up', async () => {
+    await append(300);
+    // Minutes of stall allowance: only not waiting for the laggard at all lets the test pass.
+    fanOut = new EventFanOut(store, FILTERS, { batchSize: 10, stallMs: 600_000 });
+    const head = await store.headPosition();
+    const upToDate = fanOut.subscribe(head, { filter: FILTERS[0]! });
+    const laggard = fanOut.subscribe(0, { filter: FILTERS[1]! }); // started, and not read for now
+    const fromLaggard = reader(laggard);
+    const reading = take(upToDate, 5);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await append(15);
+    expect(await withTimeout(reading, 2_000)).toEqual((await expected(head, FILTERS[0]!)).slice(0, 5));
+    const owed = await expected(0, FILTERS[1]!);
+    expect(await withTimeout(fromLaggard(owed.length))).toEqual(owed);
+    await upToDate.close();
+    await laggard.close();
+  });
+
   it('carries on for the others when one follower stops or fails', async () => {
     await append(100);
     fanOut = new EventFanOut(store, FILTERS, { batchSize: 5 });

@@ -21,9 +21,9 @@ export interface FanOutOptions {
  * that pass its own filter and lie after its own position.
  *
  * Each follower keeps its own position and checkpoint; a batch it is handed says, as a store's
- * subscription would, how far it has been looked at (`scannedTo`). A follower behind the shared
- * read (a new generation after a rebuild, or one that started later) reads alone, with its own
- * filter, until it is level with it, then joins. The shared read waits for followers that have
+ * subscription would, how far it has been looked at (`scannedTo`). The shared read starts where the
+ * follower furthest ahead stands; one behind it (a new generation after a rebuild, a read model new
+ * to this release) reads alone, with its own filter, until it is level with it, then joins. The shared read waits for followers that have
  * `queued` batches not yet taken, so a slow follower paces the others rather than letting batches
  * pile up in memory; one that takes none for `stallMs` (stuck on its read store, say) is let go on
  * alone, keeping what it was already handed, so the others do not wait on it. A follower that
@@ -94,9 +94,14 @@ export class EventFanOut {
   private start(): void {
     this.starting = false;
     if (this.closed || this.members.size === 0) return;
-    const from = Math.min(...[...this.members].map((m) => m.position));
+    // From the follower furthest ahead: those behind it (a read model new to this release, one reset) read
+    // alone until level, as they did before there was a fan-out, and nobody up to date waits for them.
+    const from = Math.max(...[...this.members].map((m) => m.position));
     this.cursor = from;
-    for (const member of this.members) member.shared = true;
+    for (const member of this.members) {
+      member.shared = member.position >= from;
+      if (!member.shared) member.wake(); // waiting for the start: now to read alone
+    }
     this.source = this.events.subscribe(from, { filter: this.union, batchSize: this.batchSize });
     void this.pump(this.source);
   }
