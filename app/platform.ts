@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { EventStore } from '../eventstore/index.js';
 import { bookingManager, partitionedName, ProcessorRunner, tradeProcessor, WHOLE, type Partition } from '../processors/index.js';
-import { checkpointOf, collectionOf, DROP_GRACE_MS, LiveReadModels, PROJECTIONS, ProjectionRunner, type AnyProjection } from '../projections/index.js';
+import { checkpointOf, collectionOf, DROP_GRACE_MS, EventFanOut, LiveReadModels, PROJECTIONS, ProjectionRunner, type AnyProjection } from '../projections/index.js';
 import type { PlatformStatus } from '../query-api/index.js';
 import type { ReadStore } from '../readstore/index.js';
 import type { Slot } from '../messaging/index.js';
@@ -55,6 +55,11 @@ export class Platform {
   private readonly ended = new WeakSet<Follower | ProjectionRunner>();
   private waiters: Waiter[] = [];
   private readonly models: LiveReadModels;
+  /**
+   * One read of the store for every projection of this process: each page read and decoded once
+   * rather than once per projection (five scans of every row: 16 % of the projections thread).
+   */
+  private readonly fanOut: EventFanOut | null;
   private onFailure: (error: unknown) => void = () => {};
   private promotionWatch: NodeJS.Timeout | null = null;
   private switching = false;
@@ -71,6 +76,7 @@ export class Platform {
     }
     this.processors.push(...(options.extraFollowers ?? []));
     this.models = new LiveReadModels(reads);
+    this.fanOut = options.projections ? new EventFanOut(events, PROJECTIONS.map((p) => p.filter)) : null;
   }
 
   /** Starts every follower of this process; `onFailure` hears of one that stopped on an error. */
@@ -92,7 +98,7 @@ export class Platform {
   }
 
   private projectionRunner(projection: AnyProjection, generation: number): ProjectionRunner {
-    return new ProjectionRunner(this.events, this.reads, projection, generation, this.logger, () => this.settleWaiters(), this.options.partition);
+    return new ProjectionRunner(this.events, this.reads, projection, generation, this.logger, () => this.settleWaiters(), this.options.partition, this.fanOut?.subscribe);
   }
 
   private launch(follower: Follower | ProjectionRunner): void {
@@ -240,6 +246,7 @@ export class Platform {
     if (this.promotionWatch) clearInterval(this.promotionWatch);
     await Promise.all([...this.processors, ...this.projections].map((runner) => runner.stop()));
     await Promise.allSettled(this.running.values());
+    await this.fanOut?.close();
     for (const waiter of [...this.waiters]) waiter.resolve(false);
   }
 }

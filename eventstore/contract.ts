@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventData, EventStore, RecordedEvent } from './port.js';
-import { decodeEvent, encodeEvent, isEncoded, WrongExpectedRevisionError } from './port.js';
+import { decodeEvent, encodeEvent, isEncoded, passesFilter, WrongExpectedRevisionError } from './port.js';
 
 export function eventStoreContract(name: string, open: () => Promise<EventStore>): void {
   describe(`EventStore contract: ${name}`, () => {
@@ -171,6 +171,35 @@ export function eventStoreContract(name: string, open: () => Promise<EventStore>
       };
       expect(await collect({ streamPrefixes: [prefix] })).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
       expect(await collect({ streamPrefixes: [`nothing${run}-`, prefix], eventTypes: ['Page'] })).toEqual([1, 2, 4, 5, 7, 8]);
+    });
+
+    it('filters as passesFilter says, so that one unfiltered read can serve several filters', async () => {
+      const before = await store.headPosition();
+      const prefix = `fan${run}%_-`;
+      await store.append(`${prefix}a`, [event('Wanted', { n: 0 }), event('Unwanted', { n: 1 })], 'no_stream');
+      await store.append(`FAN${run}%_-a`, [event('Wanted', { n: 2 })], 'no_stream');
+      await store.append(`fan${run}XY-a`, [event('Wanted', { n: 3 })], 'no_stream');
+      await store.append(stream('fan'), [event('Wanted', { n: 4 }), event('Other', { n: 5 })], 'no_stream');
+      // Up to a head taken once: a long-lived server may take other appends meanwhile.
+      const head = await store.headPosition();
+      const upToHead = (events: RecordedEvent[]) => events.filter((e) => e.position <= head);
+      const everything = upToHead((await store.readAll(before, { maxCount: 1000 })).events);
+      expect(everything.length).toBeGreaterThanOrEqual(6);
+      const filters = [
+        { eventTypes: ['Wanted'] },
+        { eventTypes: ['Wanted', 'Other'] },
+        { eventTypes: [] },
+        { streamPrefixes: [prefix] },
+        { streamPrefixes: [prefix, `fan${run}X`] },
+        { streamPrefixes: [] },
+        { eventTypes: ['Wanted'], streamPrefixes: [prefix, stream('')] },
+      ];
+      for (const filter of filters) {
+        const read = upToHead((await store.readAll(before, { maxCount: 1000, filter })).events).map((e) => e.position);
+        expect(read, JSON.stringify(filter)).toEqual(everything.filter((e) => passesFilter(filter, e)).map((e) => e.position));
+      }
+      // The filter is not vacuous: each of these kept some events and dropped others.
+      expect(everything.filter((e) => passesFilter({ eventTypes: ['Wanted'], streamPrefixes: [prefix] }, e)).map((e) => (e.data as { n: number }).n)).toEqual([0]);
     });
 
     it('subscribes: catches up, then delivers live appends in order', async () => {

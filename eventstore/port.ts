@@ -108,6 +108,19 @@ export interface EventFilter {
   streamPrefixes?: readonly string[];
 }
 
+/**
+ * The filter as every adapter's readAll applies it, on an event already read: its type is one of
+ * the types and its stream starts with one of the prefixes (an absent list lets everything through,
+ * an empty one nothing). For a reader that reads once for several filters (projections/fan-out.ts);
+ * the contract holds each adapter to it.
+ */
+export function passesFilter(filter: EventFilter | undefined, event: { type: string; stream: string }): boolean {
+  if (filter === undefined) return true;
+  const { eventTypes, streamPrefixes } = filter;
+  if (eventTypes !== undefined && !eventTypes.includes(event.type)) return false;
+  return streamPrefixes === undefined || streamPrefixes.some((prefix) => event.stream.startsWith(prefix));
+}
+
 export interface ReadAllResult {
   events: RecordedEvent[];
   /** Everything up to here has been looked at (filtered events included). */

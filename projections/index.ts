@@ -1,5 +1,6 @@
 export type { AnyProjection, Projected, ProjectionDefinition } from './projection.js';
 export { ProjectionRunner, checkpointOf, collectionOf } from './runner.js';
+export { EventFanOut, type FanOutOptions, type Follow } from './fan-out.js';
 export { DROP_GRACE_MS, LiveReadModels } from './generations.js';
 export { rebuildProjection, type RebuildProgress } from './rebuild.js';
 export { tradesProjection, type TradeStatus, type TradeView } from './trades.js';

@@ -3,6 +3,7 @@ import { StoreUnavailableError, type EventStore, type RecordedEvent, type Subscr
 import type { Document, DocumentWrite, ReadStore } from '../readstore/index.js';
 import { owns, partitionedName, WHOLE, type Partition } from '../processors/index.js';
 import { eventLogFields, FollowerMetrics, startBatchSpan, startEventSpan, tracingEnabled, withinBatch, withSpan } from '../telemetry/index.js';
+import type { Follow } from './fan-out.js';
 import type { AnyProjection, Projected } from './projection.js';
 
 /** Where one generation of a read model lives and how far it has got. */
@@ -37,6 +38,8 @@ export class ProjectionRunner {
     private readonly logger: Logger,
     private readonly onBatch?: (position: number, caughtUp: boolean) => void,
     private readonly partition: Partition = WHOLE,
+    /** How it follows the store: by default a subscription of its own; a fan-out shares one read among runners. */
+    private readonly follow: Follow = (after, options) => events.subscribe(after, options),
   ) {
     this.collection = collectionOf(projection.name, generation);
     this.checkpointName = checkpointOf(projection.name, generation, partition);
@@ -59,7 +62,7 @@ export class ProjectionRunner {
 
   async run(): Promise<void> {
     await this.prepare();
-    this.subscription = this.events.subscribe(this.position, { filter: this.projection.filter, batchSize: 5000 });
+    this.subscription = this.follow(this.position, { filter: this.projection.filter, batchSize: 5000 });
     for await (const batch of this.subscription) {
       if (this.stopping) break;
       const started = process.hrtime.bigint();

@@ -16,7 +16,7 @@ import type {
 } from '../port.js';
 import { encodeEvent, StoreBusyError, WrongExpectedRevisionError } from '../port.js';
 import type { BackgroundCheckpointer } from './background-checkpointer.js';
-import { INSERT_EVENT, openEventDatabase, type EventDatabase, type EventRow, type SqliteEventStoreOptions } from './event-database.js';
+import { INSERT_EVENT, openEventDatabase, type EventDatabase, type SqliteEventStoreOptions } from './event-database.js';
 
 /**
  * The embedded event store: one SQLite file in WAL mode. Positions are the
@@ -41,11 +41,11 @@ export class SqliteEventStore implements EventStore {
   private readonly selectRevision: Database.Statement<[string], { revision: number | null }>;
   private readonly insertEvent: Database.Statement<[number, string, number, string, string, string, string, number]>;
   private readonly insertIfNew: Database.Statement<[number, string, number, string, string, string, string, number]>;
-  private readonly selectStream: Database.Statement<[string, number], EventRow>;
-  private readonly selectStreamLimited: Database.Statement<[string, number, number], EventRow>;
-  private readonly selectAfter: Database.Statement<[number, number, number], EventRow>;
+  private readonly selectStream: Database.Statement<[string, number], RawEventRow>;
+  private readonly selectStreamLimited: Database.Statement<[string, number, number], RawEventRow>;
+  private readonly selectAfter: Database.Statement<[number, number, number], RawEventRow>;
   /** Per filter, a statement that leaves unwanted rows inside SQLite (see statementFor). */
-  private readonly selectAfterByFilter = new Map<string, Database.Statement<unknown[], EventRow>>();
+  private readonly selectAfterByFilter = new Map<string, Database.Statement<unknown[], RawEventRow>>();
   private readonly selectHead: Database.Statement<[], { head: number | null }>;
   private readonly selectCheckpoint: Database.Statement<[string], { position: number }>;
   private readonly upsertCheckpoint: Database.Statement<[string, number]>;
@@ -71,9 +71,9 @@ export class SqliteEventStore implements EventStore {
     // A bound LIMIT triples the cost of a stream lookup (measured: 14 µs against 4.5 µs for a missing
     // stream), and processors load a stream for every trade they have not cached: only a read that
     // asks for a maximum count pays for it.
-    this.selectStream = db.prepare('SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision');
-    this.selectStreamLimited = db.prepare('SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?');
-    this.selectAfter = db.prepare('SELECT * FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?');
+    this.selectStream = selectEvents(db, 'WHERE stream = ? AND revision >= ? ORDER BY revision');
+    this.selectStreamLimited = selectEvents(db, 'WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?');
+    this.selectAfter = selectEvents(db, 'WHERE position > ? AND position <= ? ORDER BY position LIMIT ?');
     this.selectHead = db.prepare('SELECT max(position) AS head FROM events');
     this.selectCheckpoint = db.prepare('SELECT position FROM checkpoints WHERE name = ?');
     this.upsertCheckpoint = db.prepare(
@@ -207,7 +207,7 @@ export class SqliteEventStore implements EventStore {
     return {
       events,
       // A full page ends at its last row; a short page means everything up to the head was looked at.
-      scannedTo: full ? rows.at(-1)!.position : head,
+      scannedTo: full ? rows.at(-1)![POSITION] : head,
       endOfStore: !full,
     };
   }
@@ -217,7 +217,7 @@ export class SqliteEventStore implements EventStore {
    * (the feed projection follows the feed streams, about a third of the store) no longer turns
    * every row of the store into a JavaScript object only to drop most of them.
    */
-  private statementFor(types: readonly string[] | undefined, prefixes: readonly string[] | undefined): Database.Statement<unknown[], EventRow> {
+  private statementFor(types: readonly string[] | undefined, prefixes: readonly string[] | undefined): Database.Statement<unknown[], RawEventRow> {
     const key = `${(types ?? []).join('\u0000')}\u0001${(prefixes ?? []).join('\u0000')}`;
     let statement = this.selectAfterByFilter.get(key);
     if (!statement) {
@@ -225,7 +225,7 @@ export class SqliteEventStore implements EventStore {
       if (types) conditions.push(`type IN (${types.map(() => '?').join(', ')})`);
       // substr and length count the same characters on both sides, whatever the text holds.
       if (prefixes) conditions.push(`(${prefixes.map(() => 'substr(stream, 1, length(?)) = ?').join(' OR ') || 'false'})`);
-      statement = this.db.prepare(`SELECT * FROM events WHERE ${conditions.join(' AND ')} ORDER BY position LIMIT ?`);
+      statement = selectEvents(this.db, `WHERE ${conditions.join(' AND ')} ORDER BY position LIMIT ?`);
       this.selectAfterByFilter.set(key, statement);
     }
     return statement;
@@ -335,15 +335,27 @@ function prefixParameters(prefixes: readonly string[] | undefined): string[] {
   return prefixes ? prefixes.flatMap((prefix) => [prefix, prefix]) : [];
 }
 
-function toRecordedEvent(row: EventRow): RecordedEvent {
+/**
+ * A row as better-sqlite3's raw mode gives it: the columns in this order, in an array. Every follower
+ * reads every row it wants through here, and an array costs less to build than an object with eight
+ * named properties (measured: readAll of 219,920 events, decoded, took a quarter less CPU).
+ */
+type RawEventRow = [position: number, stream: string, revision: number, id: string, type: string, data: string, metadata: string, recordedAt: number];
+const POSITION = 0;
+
+function selectEvents<P extends unknown[]>(db: Database.Database, rest: string): Database.Statement<P, RawEventRow> {
+  return db.prepare<P, RawEventRow>(`SELECT position, stream, revision, id, type, data, metadata, recorded_at FROM events ${rest}`).raw() as unknown as Database.Statement<P, RawEventRow>;
+}
+
+function toRecordedEvent(row: RawEventRow): RecordedEvent {
   return {
-    id: row.id,
-    type: row.type,
-    data: JSON.parse(row.data) as unknown,
-    metadata: JSON.parse(row.metadata) as RecordedEvent['metadata'],
-    stream: row.stream,
-    revision: row.revision,
-    position: row.position,
-    recordedAt: new Date(row.recorded_at),
+    id: row[3],
+    type: row[4],
+    data: JSON.parse(row[5]) as unknown,
+    metadata: JSON.parse(row[6]) as RecordedEvent['metadata'],
+    stream: row[1],
+    revision: row[2],
+    position: row[0],
+    recordedAt: new Date(row[7]),
   };
 }
