@@ -6,7 +6,7 @@ export const DROP_GRACE_MS = 1000;
 
 /** Which physical generation of each read model queries should use; a rebuild swaps it atomically. */
 export class LiveReadModels {
-  private readonly cache = new Map<string, { generation: number; until: number }>();
+  private readonly cache = new Map<string, { generation: number; until: number; collection?: string }>();
 
   /**
    * `cacheMs` lets a busy reader (the query API) skip the settings lookup for a
@@ -33,6 +33,18 @@ export class LiveReadModels {
 
   async collection(projection: string): Promise<string> {
     return collectionOf(projection, await this.generation(projection));
+  }
+
+  /**
+   * The live collection while the cache holds its generation, at once (no promise for a reader
+   * that can answer without one); undefined when `collection` has to look it up.
+   */
+  cachedCollection(projection: string): string | undefined {
+    const cached = this.cache.get(projection);
+    if (!cached || cached.until <= Date.now()) return undefined;
+    let name = cached.collection;
+    if (name === undefined) name = cached.collection = collectionOf(projection, cached.generation);
+    return name;
   }
 
   /** The atomic swap: from now on queries read this generation. */

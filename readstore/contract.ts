@@ -95,8 +95,15 @@ export function readStoreContract(
         if (store.getJson) {
           expect(JSON.parse((await store.getJson(c, 'T-1'))!)).toEqual(doc);
           expect(await store.getJson(c, 'nope')).toBeNull();
+          // The same text at once, where the adapter offers it.
+          if (store.getJsonNow) {
+            expect(store.getJsonNow(c, 'T-1')).toBe(await store.getJson(c, 'T-1'));
+            expect(store.getJsonNow(c, 'nope')).toBeNull();
+            expect(store.getJsonNow(`${c}_never_created`, 'T-1')).toBeNull();
+          }
           await store.write([del(c, 'T-1', 2)]);
           expect(await store.getJson(c, 'T-1')).toBeNull();
+          if (store.getJsonNow) expect(store.getJsonNow(c, 'T-1')).toBeNull();
           await store.write([put(c, 'T-1', doc, 3)]);
         }
         const many = await store.getMany(c, ['T-1']);

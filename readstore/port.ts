@@ -34,6 +34,11 @@ export interface ReadStore {
    * offers it, and spares that reader a parse and a serialisation.
    */
   getJson?(collection: string, id: string): Promise<string | null>;
+  /**
+   * `getJson` answered at once, for an adapter whose reads do not wait (SQLite, in-process): a
+   * query can then answer in the turn its request arrived in, without a promise per step.
+   */
+  getJsonNow?(collection: string, id: string): string | null;
   getMany(collection: string, ids: readonly string[]): Promise<Map<string, Document>>;
   /**
    * The next read sees every commit made before this call. An adapter whose reads

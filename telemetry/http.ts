@@ -15,35 +15,46 @@ export interface OperationalRoutes {
   ready(): Promise<Readiness>;
 }
 
-/** Where a request's start time and span are kept between hooks. */
-const STARTED = Symbol('kepler.started');
+/** Where a request's span is kept between hooks. */
 const SPAN = Symbol('kepler.span');
-type Instrumented = FastifyRequest & { [STARTED]?: bigint; [SPAN]?: Span };
+type Instrumented = FastifyRequest & { [SPAN]?: Span };
 
-/** Route templates and statuses are few: each attribute set is built once. */
-const durationAttributes = new Map<string, Attributes>();
+/**
+ * Each route's attribute sets, by method and status, built once: found through the route's own
+ * config object (one object for all the requests of a route, the 404 handler's included), so
+ * nothing is built per request.
+ */
+const durationAttributes = new WeakMap<object, Map<string, Map<number, Attributes>>>();
+/** For a request without a route config (fastify gives every route one; this is a fallback). */
+const NO_CONFIG = {};
 
-function attributesOf(method: string, route: string | undefined, status: number): Attributes {
-  const key = `${method} ${route ?? ''} ${status}`;
-  let found = durationAttributes.get(key);
+function attributesOf(config: object | undefined, method: string, route: string | undefined, status: number): Attributes {
+  const owner = config ?? NO_CONFIG;
+  let byMethod = durationAttributes.get(owner);
+  if (!byMethod) durationAttributes.set(owner, (byMethod = new Map()));
+  // One route may serve several methods (the gateway's catch-all serves all of them).
+  let byStatus = byMethod.get(method);
+  if (!byStatus) byMethod.set(method, (byStatus = new Map()));
+  let found = byStatus.get(status);
   if (!found) {
     found = { 'http.request.method': method, 'http.response.status_code': status, ...(route !== undefined && { 'http.route': route }) };
-    durationAttributes.set(key, found);
+    byStatus.set(status, found);
   }
   return found;
 }
 
-/** Times every request, and with tracing on runs its handler in a server span. */
+/**
+ * Times every request, and with tracing on runs its handler in a server span. The duration is
+ * fastify's own `reply.elapsedTime` (from the request's arrival at its route to the response's
+ * end, the span the hooks timed before), so no hook runs at the start of every request.
+ */
 export function instrumentHttp(app: FastifyInstance): void {
   const duration = secondsHistogram('http.server.request.duration', 'Duration of HTTP server requests, by route template and status');
-  app.addHook('onRequest', (request, _reply, done) => {
-    (request as Instrumented)[STARTED] = process.hrtime.bigint();
-    done();
-  });
   // After the body is parsed (its stream would lose the context), so the handler and all it awaits run in the span.
   app.addHook('preHandler', (request, _reply, done) => {
+    if (!tracingEnabled()) return done();
     const route = request.routeOptions.url;
-    if (!tracingEnabled() || route === undefined || (OPERATIONAL_PATHS as readonly string[]).includes(route)) return done();
+    if (route === undefined || (OPERATIONAL_PATHS as readonly string[]).includes(route)) return done();
     const parent = propagation.extract(ROOT_CONTEXT, request.headers);
     const span = trace.getTracer('kepler').startSpan(
       `${request.method} ${route}`,
@@ -54,11 +65,11 @@ export function instrumentHttp(app: FastifyInstance): void {
     context.with(trace.setSpan(parent, span), done);
   });
   app.addHook('onResponse', (request, reply, done) => {
-    const instrumented = request as Instrumented;
     const status = reply.statusCode;
-    const started = instrumented[STARTED];
-    if (started !== undefined) duration.record(Number(process.hrtime.bigint() - started) / 1e9, attributesOf(request.method, request.routeOptions.url, status));
-    const span = instrumented[SPAN];
+    // routeOptions is built afresh at each read: read once.
+    const route = request.routeOptions;
+    duration.record(reply.elapsedTime / 1e3, attributesOf(route.config as object | undefined, request.method, route.url, status));
+    const span = (request as Instrumented)[SPAN];
     if (span) {
       span.setAttribute('http.response.status_code', status);
       if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });

@@ -29,6 +29,9 @@ export class SqliteReadStore implements ReadStore {
   private readonly statements = new Map<string, Statements>();
   private readonly beginRead: Database.Statement<[]>;
   private readonly endRead: Database.Statement<[]>;
+  /** Prepared once: the query API reads these every few milliseconds (generations, read-your-writes polls). */
+  private readonly checkpointOf: Database.Statement<[string], number>;
+  private readonly settingOf: Database.Statement<[string], string>;
   private snapshotOpen = false;
 
   /**
@@ -59,6 +62,8 @@ export class SqliteReadStore implements ReadStore {
     // Deferred: the snapshot is taken by the first read in it, not by BEGIN.
     this.beginRead = db.prepare('BEGIN DEFERRED');
     this.endRead = db.prepare('COMMIT');
+    this.checkpointOf = db.prepare<[string], number>('SELECT position FROM checkpoints WHERE name = ?').pluck();
+    this.settingOf = db.prepare<[string], string>('SELECT value FROM settings WHERE key = ?').pluck();
   }
 
   /** Ends the shared read snapshot: the next read sees every commit made before this call. */
@@ -101,6 +106,10 @@ export class SqliteReadStore implements ReadStore {
   }
 
   async getJson(collection: string, id: string): Promise<string | null> {
+    return this.getJsonNow(collection, id);
+  }
+
+  getJsonNow(collection: string, id: string): string | null {
     return this.read(collection)?.get.get(id) ?? null;
   }
 
@@ -156,8 +165,7 @@ export class SqliteReadStore implements ReadStore {
 
   async readCheckpoint(name: string): Promise<number | null> {
     this.snapshot();
-    const row = this.db.prepare('SELECT position FROM checkpoints WHERE name = ?').get(name) as { position: number } | undefined;
-    return row?.position ?? null;
+    return this.checkpointOf.get(name) ?? null;
   }
 
   async deleteCheckpoint(name: string): Promise<void> {
@@ -167,8 +175,7 @@ export class SqliteReadStore implements ReadStore {
 
   async getSetting(key: string): Promise<string | null> {
     this.snapshot();
-    const row = this.db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined;
-    return row?.value ?? null;
+    return this.settingOf.get(key) ?? null;
   }
 
   async setSetting(key: string, value: string): Promise<void> {
