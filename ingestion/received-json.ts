@@ -23,8 +23,8 @@ export type ReceivedItem = Extract<IntakeItem, { kind: 'record' }>;
 export function receivedDataJson(item: ReceivedItem): string {
   const line = item.line === null ? '' : `,"line":${number(item.line)}`;
   return (
-    `{"record":${recordJson(item.record)},"origin":{"source":${string(item.source)},"sourceSequence":${number(item.sourceSequence)},` +
-    `"file":${string(item.file)}${line},"raw":${string(item.raw)}}}`
+    `{"record":${recordJson(item.record)},"origin":{"source":${sourceJson(item.source)},"sourceSequence":${number(item.sourceSequence)},` +
+    `"file":${fileJson(item.file)}${line},"raw":${string(item.raw)}}}`
   );
 }
 
@@ -33,7 +33,7 @@ export function receivedMetadataJson(item: ReceivedItem): string {
   // A record from a feed file carries neither; anything that does takes the general path.
   if (item.traceparent !== undefined || item.actor !== undefined) return JSON.stringify(intakeAppend(item).events[0].metadata);
   const line = item.line === null ? '' : `,"line":${number(item.line)}`;
-  return `{"correlationId":${string(item.record.tradeRef)},"source":${string(item.source)},"sourceSequence":${number(item.sourceSequence)},"file":${string(item.file)}${line}}`;
+  return `{"correlationId":${string(item.record.tradeRef)},"source":${sourceJson(item.source)},"sourceSequence":${number(item.sourceSequence)},"file":${fileJson(item.file)}${line}}`;
 }
 
 function recordJson(record: DetailRecord): string {
@@ -75,6 +75,29 @@ function string(value: string): string {
 // strings of many internal kinds (slices of the line, constants, built ones),
 // which made the loop's property loads megamorphic (35,000 instructions a line).
 const NEEDS_ESCAPING = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+// The file and the source are the same for every line of a file: each is
+// written once and kept until the next file, rather than checked twice a line.
+let lastFile = '';
+let lastFileJson = '""';
+let lastSource = '';
+let lastSourceJson = '""';
+
+function fileJson(file: string): string {
+  if (file !== lastFile) {
+    lastFileJson = string(file);
+    lastFile = file;
+  }
+  return lastFileJson;
+}
+
+function sourceJson(source: string): string {
+  if (source !== lastSource) {
+    lastSourceJson = string(source);
+    lastSource = source;
+  }
+  return lastSourceJson;
+}
 
 /** As JSON.stringify writes a number: its shortest form, or null when it is not finite. */
 function number(value: number): string {
