@@ -25,7 +25,10 @@ export type ConfirmationReceived = RecordReceived<ConfirmationRecord>;
 
 /** One stream per (source, source sequence): the store itself then guarantees a sequence is taken once. */
 export function receivedStream(source: Source, sourceSequence: number): string {
-  return `${source.toLowerCase()}-${sourceSequence}`;
+  return `${STREAM_PREFIX[source] ?? `${source.toLowerCase()}-`}${sourceSequence}`;
 }
+
+/** Each source's stream prefix, looked up rather than lower-cased at every record of a feed. */
+const STREAM_PREFIX: Readonly<Record<string, string>> = { CORE: 'core-', ALLOC: 'alloc-', CUSTODY: 'custody-', API: 'api-' };
 
 export const RECEIVED_STREAM_PREFIXES = ['core-', 'alloc-', 'custody-', 'api-'] as const;

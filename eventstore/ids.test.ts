@@ -12,6 +12,7 @@ describe('deterministicId', () => {
     // Fixed values: a change here would give retried writes new ids.
     expect(deterministicId('core-1')).toBe('edf07e2c-0354-5f2b-8109-81609147c006');
     expect(deterministicId('a', 'b', 3)).toBe('85702a3f-ded9-5931-8940-8cde5dbfb8d8');
+    expect(deterministicId(42)).toBe(deterministicId('42'));
   });
 
   it('tells different parts apart, including how they are split', () => {

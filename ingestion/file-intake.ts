@@ -4,7 +4,7 @@
 // and begin the next, and small files flow as one big one would. Pure of the
 // store, so it runs as well on a thread of its own (intake-thread.ts) as inline.
 import { Cx1FileClassifier, readLineBatches, type LineOutcome } from './cx1/index.js';
-import { addToIntakeBatch, emptyIntakeBatch, intakeBatchSize, type FileSegment, type PackedIntakeBatch } from './intake-batch.js';
+import { addReceivedToIntakeBatch, addToIntakeBatch, emptyIntakeBatch, intakeBatchSize, type FileSegment, type PackedIntakeBatch } from './intake-batch.js';
 import { fileExceptionAppend, intakeAppend, type IntakeAppend, type IntakeItem, type PreparedIntake } from './record-writer.js';
 
 export interface IntakeFile {
@@ -36,8 +36,8 @@ export async function* feedIntake(files: readonly IntakeFile[], batchSize: numbe
     const classifier = new Cx1FileClassifier();
     let segment: FileSegment = { file: index, items: 0, linesRead: 0 };
     batch.segments.push(segment);
-    const add = (kind: PreparedIntake['kind'], { stream, events: [event] }: IntakeAppend): PackedIntakeBatch | null => {
-      addToIntakeBatch(batch, kind, stream, event);
+    // Called once an item has been added to the batch: the full batch to hand over, if it now is.
+    const added = (): PackedIntakeBatch | null => {
       segment.items += 1;
       if (intakeBatchSize(batch) < batchSize) return null;
       const full = batch;
@@ -53,7 +53,9 @@ export async function* feedIntake(files: readonly IntakeFile[], batchSize: numbe
           const outcome = classifier.classify(line);
           if (!outcome) continue;
           const item = toIntakeItem(outcome, classifier.header?.source ?? null, name);
-          const full = add(item.kind, intakeAppend(item));
+          if (item.kind === 'record') addReceivedToIntakeBatch(batch, item);
+          else addAppendToIntakeBatch(batch, item.kind, intakeAppend(item));
+          const full = added();
           if (full) yield full;
         }
       }
@@ -63,12 +65,17 @@ export async function* feedIntake(files: readonly IntakeFile[], batchSize: numbe
     const summary = classifier.finish();
     const exception = fileExceptionAppend(name, summary);
     if (exception) {
-      const full = add('exception', exception);
+      addAppendToIntakeBatch(batch, 'exception', exception);
+      const full = added();
       if (full) yield full;
     }
     segment.summary = summary;
   }
   if (intakeBatchSize(batch) > 0 || batch.segments.some((s) => s.summary)) yield batch;
+}
+
+function addAppendToIntakeBatch(batch: PackedIntakeBatch, kind: PreparedIntake['kind'], { stream, events: [event] }: IntakeAppend): void {
+  addToIntakeBatch(batch, kind, stream, event);
 }
 
 function isFileSystemError(error: unknown): boolean {

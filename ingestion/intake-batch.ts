@@ -3,8 +3,10 @@
 // own that must not exist yet. Cloning columns to another thread costs a
 // quarter of what cloning the same items as objects does, on both sides; the
 // writing thread is the one that pays for unpacking, and it is the bottleneck.
-import { encodeEvent, type EventData } from '../eventstore/index.js';
+import { RECEIVED_EVENT_TYPE, receivedStream } from '../domain/index.js';
+import { deterministicId, encodeEvent, type EventData } from '../eventstore/index.js';
 import type { FileSummary } from './cx1/index.js';
+import { receivedDataJson, receivedMetadataJson, type ReceivedItem } from './received-json.js';
 import type { PreparedIntake } from './record-writer.js';
 
 /** The items of one file in a batch: consecutive, in the file's order. */
@@ -56,6 +58,20 @@ export function addToIntakeBatch(batch: PackedIntakeBatch, kind: PreparedIntake[
   const { encoded } = encodeEvent(event);
   batch.data.push(encoded.data);
   batch.metadata.push(encoded.metadata);
+}
+
+/**
+ * Adds one record: the columns of intakeAppend(item)'s event, encoded, written
+ * straight from the item (received-json.ts) without the event's objects.
+ */
+export function addReceivedToIntakeBatch(batch: PackedIntakeBatch, item: ReceivedItem): void {
+  const stream = receivedStream(item.source, item.sourceSequence);
+  batch.kinds += KIND_LETTERS.record;
+  batch.streams.push(stream);
+  batch.ids.push(deterministicId(stream));
+  batch.types.push(RECEIVED_EVENT_TYPE[item.record.type]);
+  batch.data.push(receivedDataJson(item));
+  batch.metadata.push(receivedMetadataJson(item));
 }
 
 /** `more` appended to `batch`; a file's segment that continues from one to the other becomes one. */

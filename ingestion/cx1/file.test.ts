@@ -189,6 +189,18 @@ describe('trailer', () => {
       'detail',
     ]);
   });
+
+  it('keeps the control total exact beyond 2^53', () => {
+    // The running total is kept in a number while that is exact; 40 quantities of 10^15 - 1 take it past 2^53 several times over.
+    const max = 999_999_999_999_999;
+    const lines = Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? trd(i + 1, `T${i}`, max) : alc(i + 1, `T${i}`, max)));
+    const total = 40n * BigInt(max);
+    expect(classify([header(), ...lines.filter((_, i) => i % 2 === 0), trailer(20, 20n * BigInt(max))]).summary).toMatchObject({ trailer: 'OK', controlTotal: 20n * BigInt(max) });
+    // An ALC in a CORE file is rejected, but its quantity still counts.
+    const { summary } = classify([header(), ...lines, trailer(40, total + 1n)]);
+    expect(summary).toMatchObject({ trailer: 'MISMATCH', controlTotal: total });
+    expect(summary.trailerDetail).toBe(`control total ${total}, trailer says ${total + 1n}`);
+  });
 });
 
 describe('detail lines', () => {

@@ -15,7 +15,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { RECORD_TYPES_BY_SOURCE, type DetailRecord, type DetailRecordType, type FileHeader, type FileTrailer } from '../../domain/index.js';
 import type { Line } from './lines.js';
-import { controlQuantityOf, parseDetail, parseHeader, parseTrailer, RECORD_LENGTH, tradeRefOf } from './parse.js';
+import { controlQuantityValue, parseDetail, parseHeader, parseTrailer, RECORD_LENGTH, tradeRefOf } from './parse.js';
 
 export type RejectionCode = 'INVALID_RECORD' | 'SOURCE_MISMATCH';
 
@@ -79,6 +79,12 @@ export class Cx1FileClassifier {
   private lines = 0;
   private detailLines = 0;
   private controlTotal = 0n;
+  /**
+   * Quantities not yet added to controlTotal, as a number while that is exact:
+   * below 2^52 before each addition of a quantity below 10^15 (< 2^50), so
+   * always below 2^53. A bigint addition per line cost more than the rest of the count.
+   */
+  private controlPending = 0;
   private trailer: { value: FileTrailer; lineNo: number; raw: string } | null = null;
   /** The first few invalid TRL lines (quoted in the MISSING detail), and how many there were. */
   private invalidTrailerLines: number[] = [];
@@ -116,7 +122,7 @@ export class Cx1FileClassifier {
       header: this.fileHeader,
       lines: this.lines,
       detailLines: this.detailLines,
-      controlTotal: this.controlTotal,
+      controlTotal: this.total(),
       trailer,
       trailerDetail,
       trailerLine: this.trailer && { lineNo: this.trailer.lineNo, raw: this.trailer.raw },
@@ -176,8 +182,13 @@ export class Cx1FileClassifier {
   /** A line between header and trailer: it counts towards the trailer check. */
   private countDetailLine(text: string): void {
     this.detailLines++;
-    const quantity = controlQuantityOf(text);
-    if (quantity !== null) this.controlTotal += quantity;
+    const quantity = controlQuantityValue(text);
+    if (quantity === null) return;
+    this.controlPending += quantity;
+    if (this.controlPending >= 2 ** 52) {
+      this.controlTotal += BigInt(this.controlPending);
+      this.controlPending = 0;
+    }
   }
 
   private reject(line: Line, code: RejectionCode, detail: string, tradeRef = tradeRefOf(line.text)): RejectedLine {
@@ -185,16 +196,22 @@ export class Cx1FileClassifier {
     return { kind: 'rejected', lineNo: line.lineNo, raw: line.text, code, detail, tradeRef };
   }
 
+  /** Sum of controlQuantityOf over the detail lines so far. */
+  private total(): bigint {
+    return this.controlTotal + BigInt(this.controlPending);
+  }
+
   private checkTrailer(): { trailer: TrailerStatus; trailerDetail: string | null } {
     if (this.fileHeader === null) return { trailer: 'NOT_CHECKED', trailerDetail: null };
-    const found = `${this.detailLines} detail lines, control total ${this.controlTotal}`;
+    const total = this.total();
+    const found = `${this.detailLines} detail lines, control total ${total}`;
     if (this.trailer === null) {
       return { trailer: 'MISSING', trailerDetail: `no valid trailer (TRL); ${found}${this.invalidTrailerNote()}` };
     }
     const { recordCount, controlTotal } = this.trailer.value;
     const problems: string[] = [];
     if (recordCount !== this.detailLines) problems.push(`record count ${this.detailLines}, trailer says ${recordCount}`);
-    if (controlTotal !== this.controlTotal) problems.push(`control total ${this.controlTotal}, trailer says ${controlTotal}`);
+    if (controlTotal !== total) problems.push(`control total ${total}, trailer says ${controlTotal}`);
     return problems.length === 0
       ? { trailer: 'OK', trailerDetail: null }
       : { trailer: 'MISMATCH', trailerDetail: problems.join('; ') };

@@ -1,6 +1,8 @@
+import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import type { DetailRecord, TradeTerms } from '../../domain/records.js';
+import { priceFromScaled } from '../../domain/values.js';
 import { formatDetail, formatHeader, formatTrailer, overwriteColumns } from './format.js';
 import { controlQuantityOf, parseDetail, parseHeader, parseTrailer, tradeRefOf, type Result } from './parse.js';
 
@@ -173,6 +175,21 @@ describe('parseDetail: TRD/AMD fields', () => {
     expect(priceOf('000000000010000000')).toBe('0.1');
     // Beyond 2^53 in scaled units: a float would round this.
     expect(priceOf('123456789012345678')).toBe('1234567890.12345678');
+  });
+
+  it('price: the canonical decimal of the scaled integer, whatever the digits', () => {
+    // Written from the digits themselves; priceFromScaled is the definition it must keep to.
+    const digits = fc.array(fc.constantFrom('0', '0', '0', '1', '5', '9'), { minLength: 18, maxLength: 18 }).map((chars) => chars.join(''));
+    fc.assert(
+      fc.property(digits, (raw) => {
+        const scaled = BigInt(raw);
+        if (scaled > 0n) expect(termsOf(overwriteColumns(TRD, 76, raw)).price).toBe(priceFromScaled(scaled));
+        else expect(mutated(TRD, 76, raw)).toMatch(/must be greater than 0/);
+        const cnf = recordOf(overwriteColumns(CNF, 49, raw));
+        expect(cnf.type === 'CNF' && cnf.price).toBe(priceFromScaled(scaled));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('price: digits only, > 0 for TRD and AMD', () => {

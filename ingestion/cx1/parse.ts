@@ -22,7 +22,7 @@ import {
   FEED_SOURCES,
   isCalendarDate,
   isValidIsin,
-  priceFromScaled,
+  PRICE_SCALE,
   type ConfirmationStatus,
   type FeedSource,
   type IsoDate,
@@ -178,11 +178,20 @@ export function tradeRefOf(text: string): string | null {
  * Null for every other line.
  */
 export function controlQuantityOf(text: string): bigint | null {
+  const quantity = controlQuantityValue(text);
+  return quantity === null ? null : BigInt(quantity);
+}
+
+/**
+ * controlQuantityOf as a number, exact: a quantity field has 15 digits, below
+ * 2^53. The file's running total uses this (a bigint per line costs).
+ */
+export function controlQuantityValue(text: string): number | null {
   if (text.length !== RECORD_LENGTH) return null;
   const quantity = quantityFieldOf(text.slice(0, 3));
   if (quantity === null) return null;
-  const raw = columns(text, quantity);
-  return DIGITS.test(raw) ? BigInt(raw) : null;
+  const value = digitsValue(text, quantity);
+  return value < 0 ? null : value;
 }
 
 export function isDetailRecordType(type: string): type is DetailRecordType {
@@ -255,7 +264,7 @@ const BODY_PARSERS: Readonly<Record<DetailRecordType, BodyParser>> = {
     if (E.isLeft(status)) return status;
     const quantity = count(text, CNF_FIELDS.quantity, 0);
     if (E.isLeft(quantity)) return quantity;
-    const p = price(text, CNF_FIELDS.price, 0n);
+    const p = price(text, CNF_FIELDS.price, 0);
     if (E.isLeft(p)) return p;
     const reason = freeText(text, CNF_FIELDS.reason);
     if (E.isLeft(reason)) return reason;
@@ -273,7 +282,7 @@ function tradeTerms(text: string): Result<TradeTerms> {
   if (E.isLeft(sideValue)) return sideValue;
   const quantity = count(text, f.quantity, 1);
   if (E.isLeft(quantity)) return quantity;
-  const priceValue = price(text, f.price, 1n);
+  const priceValue = price(text, f.price, 1);
   if (E.isLeft(priceValue)) return priceValue;
   const currencyValue = currency(text);
   if (E.isLeft(currencyValue)) return currencyValue;
@@ -301,11 +310,6 @@ function tradeTerms(text: string): Result<TradeTerms> {
     settleDate: settleDate.right,
     counterparty: counterparty.right,
   });
-}
-
-/** Like E.chain, data-first and without fp-ts's generic currying (see above). */
-function andThen<A, B>(result: Result<A>, next: (a: A) => Result<B>): Result<B> {
-  return E.isLeft(result) ? result : next(result.right);
 }
 
 // ---------------------------------------------------------------------------
@@ -383,34 +387,68 @@ function trimEnd(raw: string): string {
   return end === raw.length ? raw : raw.slice(0, end);
 }
 
+const DIGITS_ONLY = 'must be digits only (zero-padded, no sign or spaces)';
+
 function digits(text: string, f: Field): Result<string> {
   const raw = columns(text, f);
-  return DIGITS.test(raw) ? E.right(raw) : invalid(f, raw, 'must be digits only (zero-padded, no sign or spaces)');
+  return DIGITS.test(raw) ? E.right(raw) : invalid(f, raw, DIGITS_ONLY);
+}
+
+/**
+ * The value of a field of at most 15 digits (exact as a JS number), read in
+ * place: no substring, regular expression or string conversion, which cost a
+ * few hundred instructions each at several fields a line. -1 when the field
+ * holds anything but digits. The line must be at least as long as the field.
+ */
+function digitsValue(text: string, f: Field): number {
+  let value = 0;
+  for (let i = f.from - 1; i < f.to; i++) {
+    const digit = text.charCodeAt(i) - 0x30;
+    if (!(digit >= 0 && digit <= 9)) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
 }
 
 /** A numeric field of at most 15 digits (safe as a JS number) that must be >= min. */
 function count(text: string, f: Field, min: number): Result<number> {
-  return andThen(digits(text, f), (raw) => {
-    const value = Number(raw);
-    if (value >= min) return E.right(value);
-    return invalid(f, raw, min === 1 ? 'must be greater than 0' : `must be at least ${min}`);
-  });
+  const value = digitsValue(text, f);
+  if (value >= min) return E.right(value);
+  const raw = columns(text, f);
+  if (value < 0) return invalid(f, raw, DIGITS_ONLY);
+  return invalid(f, raw, min === 1 ? 'must be greater than 0' : `must be at least ${min}`);
 }
 
 function version(text: string, f: Field, type: keyof typeof VERSION_RULES): Result<number> {
   const { min, max, rule } = VERSION_RULES[type];
-  return andThen(digits(text, f), (raw) => {
-    const value = Number(raw);
-    return value >= min && value <= max ? E.right(value) : invalid(f, raw, rule);
-  });
+  const value = digitsValue(text, f);
+  if (value >= min && value <= max) return E.right(value);
+  return invalid(f, columns(text, f), value < 0 ? DIGITS_ONLY : rule);
 }
 
-/** A price field: 10 integer digits and 8 decimals, implied point; scaled integer >= min. */
-function price(text: string, f: Field, min: bigint): Result<Price> {
-  return andThen(digits(text, f), (raw) => {
-    const scaled = BigInt(raw);
-    return scaled >= min ? E.right(priceFromScaled(scaled)) : invalid(f, raw, 'must be greater than 0');
-  });
+/**
+ * A price field: 10 integer digits and 8 decimals, implied point; scaled
+ * integer >= min (0 or 1). Written as the canonical decimal straight from the
+ * digits (leading zeros of the integer part and trailing zeros of the
+ * fraction dropped), which is what priceFromScaled makes of the scaled
+ * integer (parse.test.ts holds the two together) without a bigint per line.
+ */
+function price(text: string, f: Field, min: 0 | 1): Result<Price> {
+  const start = f.from - 1;
+  const point = f.to - PRICE_SCALE;
+  let integerFrom = -1;
+  let fractionTo = point;
+  for (let i = start; i < f.to; i++) {
+    const code = text.charCodeAt(i);
+    if (!(code >= 0x30 && code <= 0x39)) return invalid(f, columns(text, f), DIGITS_ONLY);
+    if (code !== 0x30) {
+      if (i < point && integerFrom < 0) integerFrom = i;
+      if (i >= point) fractionTo = i + 1;
+    }
+  }
+  if (integerFrom < 0 && fractionTo === point && min > 0) return invalid(f, columns(text, f), 'must be greater than 0');
+  const integer = integerFrom < 0 ? '0' : text.slice(integerFrom, point);
+  return E.right(fractionTo === point ? integer : `${integer}.${text.slice(point, fractionTo)}`);
 }
 
 function date(text: string, f: Field): Result<IsoDate> {
