@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { deterministicId, WrongExpectedRevisionError, type Actor, type EventStore } from '../eventstore/index.js';
 
 /** The answer given to the first request with a key, replayed to every retry. */
@@ -41,7 +41,7 @@ export class IdempotencyLedger {
    * another order, are the same request.
    */
   static requestHash(method: string, route: string, params: unknown, body: unknown): string {
-    return createHash('sha256').update(canonicalJson([method, route, params ?? null, body ?? null])).digest('hex');
+    return hash('sha256', canonicalJson([method, route, params ?? null, body ?? null]), 'hex');
   }
 
   /**
@@ -57,14 +57,22 @@ export class IdempotencyLedger {
   }
 
   async state(key: string): Promise<KeyState> {
-    const events = await this.store.readStream(streamOf(key), { maxCount: 2 });
+    return this.stateOf(streamOf(key));
+  }
+
+  private async stateOf(stream: string): Promise<KeyState> {
+    const events = await this.store.readStream(stream, { maxCount: 2 });
     const answer = events.find((event) => event.type === ANSWERED);
     if (answer) return { kind: 'answered', response: answer.data as StoredResponse };
     const claim = events[0];
     return claim ? { kind: 'claimed', requestHash: (claim.data as { requestHash: string }).requestHash } : { kind: 'free' };
   }
 
-  /** Claims a free key for a request; what the key stands for afterwards, whoever claimed it. */
+  /**
+   * Claims the key for a request unless it is taken; what the key stands for afterwards, whoever
+   * claimed it. The claim is tried first, not after a read: a new key (nearly every request's) costs
+   * one append, a key already taken one refused append and then the read.
+   */
   async claim(key: string, requestHash: string, actor?: Actor): Promise<Exclude<KeyState, { kind: 'free' }>> {
     const stream = streamOf(key);
     try {
@@ -72,7 +80,7 @@ export class IdempotencyLedger {
       return { kind: 'claimed', requestHash };
     } catch (error) {
       if (!(error instanceof WrongExpectedRevisionError)) throw error;
-      const standing = await this.state(key);
+      const standing = await this.stateOf(stream);
       if (standing.kind === 'free') throw new Error(`idempotency key stream ${stream} exists but is empty`);
       return standing;
     }
@@ -89,7 +97,7 @@ export class IdempotencyLedger {
       return { response, first: true };
     } catch (error) {
       if (!(error instanceof WrongExpectedRevisionError)) throw error;
-      const standing = await this.state(key);
+      const standing = await this.stateOf(stream);
       if (standing.kind !== 'answered') throw new Error(`idempotency key stream ${stream} changed without an answer`);
       return { response: standing.response, first: false };
     }
@@ -97,7 +105,8 @@ export class IdempotencyLedger {
 }
 
 function streamOf(key: string): string {
-  return `idempotency-${createHash('sha256').update(key).digest('hex').slice(0, 40)}`;
+  // The one-shot digest: no Hash object per call.
+  return `idempotency-${hash('sha256', key, 'hex').slice(0, 40)}`;
 }
 
 /** JSON with every object's keys sorted: one text per value, whatever order its fields came in. */

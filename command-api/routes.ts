@@ -54,6 +54,17 @@ type AccountsOf = () => Promise<readonly AccountAsked[]>;
 
 const ProblemSchema = { $ref: 'problem#' };
 
+/** A command route: its path template, its name in the command metrics and its span's name, each made once. */
+interface Route {
+  url: string;
+  command: string;
+  span: string;
+}
+
+function routeOf(method: string, url: string): Route {
+  return { url, command: `${method} ${url}`, span: `command ${method} ${url}` };
+}
+
 /** The command API as a fastify plugin, on the same server as the query API. */
 export function registerCommandApi(app: FastifyInstance, deps: CommandApiDependencies): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -62,11 +73,12 @@ export function registerCommandApi(app: FastifyInstance, deps: CommandApiDepende
   const responses = (status: number) => ({ [status]: CommandResult, '4xx': problems, '5xx': problems });
   const withApproval = (status: number) => ({ ...responses(status), 202: PendingApprovalResult });
   const metrics = new CommandMetrics();
-  const run = async (request: FastifyRequest, reply: FastifyReply, status: number, accounts: AccountsOf, execute: (context: CommandContext) => Promise<Outcome>) => {
-    const command = `${request.method} ${request.routeOptions.url ?? ''}`;
+  // The route is named by the handler rather than read from request.routeOptions, which fastify builds anew at every read.
+  const run = async (route: Route, request: FastifyRequest, reply: FastifyReply, status: number, accounts: AccountsOf, execute: (context: CommandContext) => Promise<Outcome>) => {
+    const { command } = route;
     let answered: FastifyReply;
     try {
-      answered = await runCommand(deps, request, reply, status, accounts, execute);
+      answered = await runCommand(deps, route, request, reply, status, accounts, execute);
     } catch (error) {
       metrics.answered(command, 'error', false);
       throw error;
@@ -80,12 +92,14 @@ export function registerCommandApi(app: FastifyInstance, deps: CommandApiDepende
   const tradeAccount = (ref: string) => async () => [await storedAccount(ref)];
   const { approvals } = deps;
 
-  api.post('/trades', { schema: { tags: ['commands'], summary: 'Capture a trade (version 1)', body: CaptureTradeBody, headers: CommandHeaders, response: responses(201) } }, (request, reply) => {
+  const capture = routeOf('POST', '/trades');
+  api.post(capture.url, { schema: { tags: ['commands'], summary: 'Capture a trade (version 1)', body: CaptureTradeBody, headers: CommandHeaders, response: responses(201) } }, (request, reply) => {
     const { tradeRef, ...terms } = request.body;
-    return run(request, reply, 201, async () => [{ account: terms.account }], (context) => withValidTerms(terms, (t) => deps.commands.captureTrade(tradeRef, t, context)));
+    return run(capture, request, reply, 201, async () => [{ account: terms.account }], (context) => withValidTerms(terms, (t) => deps.commands.captureTrade(tradeRef, t, context)));
   });
 
-  api.post('/trades/:ref/amendments', { schema: { tags: ['commands'], summary: 'Amend a trade: the whole trade as of its next version', params: RefParams, body: AmendmentBody, headers: CommandHeaders, response: responses(201) } }, (request, reply) => {
+  const amendment = routeOf('POST', '/trades/:ref/amendments');
+  api.post(amendment.url, { schema: { tags: ['commands'], summary: 'Amend a trade: the whole trade as of its next version', params: RefParams, body: AmendmentBody, headers: CommandHeaders, response: responses(201) } }, (request, reply) => {
     const { tradeRef, ...terms } = request.body;
     const { ref } = request.params;
     if (tradeRef !== undefined && tradeRef !== ref) {
@@ -93,13 +107,14 @@ export function registerCommandApi(app: FastifyInstance, deps: CommandApiDepende
       return refuse(reply, problem(422, 'validation-failed', 'Invalid trade', `tradeRef ${message}`, { errors: [{ field: 'tradeRef', message }] }));
     }
     const accounts = async () => [await storedAccount(ref), { account: terms.account }];
-    return run(request, reply, 201, accounts, (context) => withValidTerms(terms, (t) => deps.commands.amendTrade(ref, t, context)));
+    return run(amendment, request, reply, 201, accounts, (context) => withValidTerms(terms, (t) => deps.commands.amendTrade(ref, t, context)));
   });
 
-  api.post('/trades/:ref/cancellation', { schema: { tags: ['commands'], summary: 'Cancel a trade: its next version (a booked one waits for a second principal: 202)', params: RefParams, body: CancellationBody, headers: CommandHeaders, response: withApproval(201) } }, (request, reply) => {
+  const cancellation = routeOf('POST', '/trades/:ref/cancellation');
+  api.post(cancellation.url, { schema: { tags: ['commands'], summary: 'Cancel a trade: its next version (a booked one waits for a second principal: 202)', params: RefParams, body: CancellationBody, headers: CommandHeaders, response: withApproval(201) } }, (request, reply) => {
     const { ref } = request.params;
     const { reason } = request.body;
-    return run(request, reply, 201, tradeAccount(ref), async (context) => {
+    return run(cancellation, request, reply, 201, tradeAccount(ref), async (context) => {
       if (approvals && context.actor && (await deps.commands.isBooked(ref))) {
         // If-Match holds for the request as it would for the cancellation itself; the version the maker
         // sees is recorded with the request, and the approval cancels that version or nothing.
@@ -113,29 +128,34 @@ export function registerCommandApi(app: FastifyInstance, deps: CommandApiDepende
     });
   });
 
-  api.put('/trades/:ref/allocations/:allocationId', { schema: { tags: ['commands'], summary: 'Allocate (quantity 0 withdraws)', params: AllocationParams, body: AllocationBody, headers: CommandHeaders, response: responses(200) } }, (request, reply) => {
+  const allocation = routeOf('PUT', '/trades/:ref/allocations/:allocationId');
+  api.put(allocation.url, { schema: { tags: ['commands'], summary: 'Allocate (quantity 0 withdraws)', params: AllocationParams, body: AllocationBody, headers: CommandHeaders, response: responses(200) } }, (request, reply) => {
     const accounts = async () => [await storedAccount(request.params.ref), { account: request.body.account }];
-    return run(request, reply, 200, accounts, (context) => deps.commands.allocate(request.params.ref, request.params.allocationId, request.body.account, request.body.quantity, context));
+    return run(allocation, request, reply, 200, accounts, (context) => deps.commands.allocate(request.params.ref, request.params.allocationId, request.body.account, request.body.quantity, context));
   });
 
-  api.post('/trades/:ref/confirmations', { schema: { tags: ['commands'], summary: 'Confirm or reject, as the custodian', params: RefParams, body: ConfirmationBody, headers: CommandHeaders, response: responses(201) } }, (request, reply) => {
+  const confirmation = routeOf('POST', '/trades/:ref/confirmations');
+  api.post(confirmation.url, { schema: { tags: ['commands'], summary: 'Confirm or reject, as the custodian', params: RefParams, body: ConfirmationBody, headers: CommandHeaders, response: responses(201) } }, (request, reply) => {
     const price = canonicalPrice(request.body.price)!;
-    return run(request, reply, 201, tradeAccount(request.params.ref), (context) => deps.commands.confirm(request.params.ref, { ...request.body, price }, context));
+    return run(confirmation, request, reply, 201, tradeAccount(request.params.ref), (context) => deps.commands.confirm(request.params.ref, { ...request.body, price }, context));
   });
 
   // The body is optional here, so its one field is read by hand rather than through a body schema.
-  api.put('/trades/:ref/hold', { schema: { tags: ['operations'], summary: "Put the trade's booking on hold (optional body: {reason})", params: RefParams, headers: CommandHeaders, response: responses(200) } }, (request, reply) =>
-    run(request, reply, 200, tradeAccount(request.params.ref), (context) => deps.commands.placeHold(request.params.ref, holdReason(request.body), context)),
+  const hold = routeOf('PUT', '/trades/:ref/hold');
+  api.put(hold.url, { schema: { tags: ['operations'], summary: "Put the trade's booking on hold (optional body: {reason})", params: RefParams, headers: CommandHeaders, response: responses(200) } }, (request, reply) =>
+    run(hold, request, reply, 200, tradeAccount(request.params.ref), (context) => deps.commands.placeHold(request.params.ref, holdReason(request.body), context)),
   );
 
-  api.delete('/trades/:ref/hold', { schema: { tags: ['operations'], summary: 'Release the hold', params: RefParams, headers: CommandHeaders, response: responses(200) } }, (request, reply) =>
-    run(request, reply, 200, tradeAccount(request.params.ref), (context) => deps.commands.releaseHold(request.params.ref, context)),
+  const release = routeOf('DELETE', '/trades/:ref/hold');
+  api.delete(release.url, { schema: { tags: ['operations'], summary: 'Release the hold', params: RefParams, headers: CommandHeaders, response: responses(200) } }, (request, reply) =>
+    run(release, request, reply, 200, tradeAccount(request.params.ref), (context) => deps.commands.releaseHold(request.params.ref, context)),
   );
 
-  api.post('/exceptions/:id/resubmission', { schema: { tags: ['operations'], summary: 'Resubmit a rejected line, corrected (waits for a second principal: 202)', params: ExceptionParams, body: ResubmissionBody, headers: CommandHeaders, response: withApproval(201) } }, (request, reply) => {
+  const resubmission = routeOf('POST', '/exceptions/:id/resubmission');
+  api.post(resubmission.url, { schema: { tags: ['operations'], summary: 'Resubmit a rejected line, corrected (waits for a second principal: 202)', params: ExceptionParams, body: ResubmissionBody, headers: CommandHeaders, response: withApproval(201) } }, (request, reply) => {
     const { id } = request.params;
     const { line } = request.body;
-    return run(request, reply, 201, () => resubmissionAccounts(deps.commands, id, line), async (context) => {
+    return run(resubmission, request, reply, 201, () => resubmissionAccounts(deps.commands, id, line), async (context) => {
       if (!approvals || !context.actor) return deps.commands.resubmit(id, line, context);
       // Checked now, so a request that could never be carried out is refused at once rather than approved in vain.
       const checked = await deps.commands.checkResubmission(id, line);
@@ -244,6 +264,7 @@ function withValidTerms(terms: TradeTerms, execute: (terms: TradeTerms) => Promi
  */
 async function runCommand(
   deps: CommandApiDependencies,
+  route: Route,
   request: FastifyRequest,
   reply: FastifyReply,
   successStatus: number,
@@ -272,14 +293,13 @@ async function runCommand(
   // A key is the principal's own: another principal sending the same key is another request altogether.
   const key = sent !== undefined && principal ? IdempotencyLedger.principalKey(principal.actor.subject, sent) : sent;
   // Only a request with a key is ever compared with another.
-  const requestHash = key ? IdempotencyLedger.requestHash(request.method, request.routeOptions.url ?? request.url, request.params, request.body) : '';
+  const requestHash = key ? IdempotencyLedger.requestHash(request.method, route.url, request.params, request.body) : '';
   if (key) {
-    let standing = await deps.ledger.state(key);
-    if (standing.kind === 'free') standing = await deps.ledger.claim(key, requestHash, principal?.actor);
+    const standing = await deps.ledger.claim(key, requestHash, principal?.actor);
     if (standing.kind === 'answered') return replay(reply, standing.response, requestHash);
     if (standing.requestHash !== requestHash) return keyReused(reply);
   }
-  const outcome = await inSpan(`command ${request.method} ${request.routeOptions.url ?? request.url}`, request.headers, (traceparent) =>
+  const outcome = await inSpan(route.span, request.headers, (traceparent) =>
     execute({
       inputId: key ? IdempotencyLedger.inputId(key) : randomUUID(),
       ...(expectedVersions !== undefined && expectedVersions !== '*' && { expectedVersions }),

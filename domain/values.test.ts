@@ -1,5 +1,11 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalPrice, isCalendarDate, isValidIsin, PRICE_SCALE, priceFromScaled, priceToScaled } from './values.js';
+import { canonicalPrice, isCalendarDate, isPositivePrice, isValidIsin, PRICE_SCALE, priceFromScaled, priceToScaled } from './values.js';
+
+/** Decimal-looking strings, canonical or not, signed or not, with up to 9 places: what a client may send. */
+const decimalSpellings = fc
+  .tuple(fc.constantFrom('', '', '-'), fc.stringMatching(/^\d{1,12}$/), fc.option(fc.stringMatching(/^\d{0,9}$/)))
+  .map(([sign, integer, fraction]) => `${sign}${integer}${fraction === null ? '' : `.${fraction}`}`);
 
 describe('prices are canonical decimal strings backed by scaled bigints (1e-8 units), never floats', () => {
   it('uses 8 decimal places, as the feed lays prices out', () => {
@@ -61,6 +67,29 @@ describe('prices are canonical decimal strings backed by scaled bigints (1e-8 un
     }
   });
 
+  it('takes a canonical price as it is, and gives every spelling what the bigint round trip gives', () => {
+    fc.assert(
+      fc.property(decimalSpellings, (price) => {
+        const scaled = priceToScaled(price);
+        expect(canonicalPrice(price)).toBe(scaled === null ? null : priceFromScaled(scaled));
+        expect(isPositivePrice(price)).toBe(scaled !== null && scaled > 0n);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it.each([
+    ['10.5', true],
+    ['0', false],
+    ['0.00000000', false],
+    ['-1', false],
+    ['0.00000001', true],
+    ['1e3', false],
+    ['', false],
+  ])('isPositivePrice("%s") is %s', (price, positive) => {
+    expect(isPositivePrice(price)).toBe(positive);
+  });
+
   it.each(['', '.5', '5.', '1.234567891', '1e3', '12.3.4', ' 1', '1 ', '1,5', 'abc', '+1', 'NaN', 'Infinity'])(
     'rejects "%s" as not a decimal with at most 8 places',
     (input) => {
@@ -93,6 +122,24 @@ describe('isValidIsin: 2 letters, 9 letters/digits, a valid ISO 6166 check digit
     ['', 'empty'],
   ])('rejects %s (%s)', (isin) => {
     expect(isValidIsin(isin)).toBe(false);
+  });
+
+  it('agrees with Luhn over the spelt-out digit string (letters as two digits) for any well-formed ISIN', () => {
+    const luhnOfDigits = (isin: string) => {
+      const digits = [...isin].map((ch) => (ch >= 'A' ? String(ch.charCodeAt(0) - 55) : ch)).join('');
+      let sum = 0;
+      for (let i = digits.length - 1, double = false; i >= 0; i--, double = !double) {
+        const d = Number(digits[i]) * (double ? 2 : 1);
+        sum += d > 9 ? d - 9 : d;
+      }
+      return sum % 10 === 0;
+    };
+    fc.assert(
+      fc.property(fc.stringMatching(/^[A-Z]{2}[A-Z0-9]{9}[0-9]$/), (isin) => {
+        expect(isValidIsin(isin)).toBe(luhnOfDigits(isin));
+      }),
+      { numRuns: 5000 },
+    );
   });
 });
 

@@ -39,10 +39,22 @@ export function priceToScaled(price: string): bigint | null {
   return sign ? -scaled : scaled;
 }
 
+/** A price already canonical (non-negative): what priceFromScaled gives, so it stands for itself without the bigint round trip. */
+const CANONICAL_PRICE = /^(0|[1-9]\d*)(\.\d{0,7}[1-9])?$/;
+
 /** Normalises a decimal string to its canonical form, or null when it is not one. */
 export function canonicalPrice(price: string): Price | null {
+  // Every command's price passes here, and clients mostly send the canonical form already.
+  if (CANONICAL_PRICE.test(price)) return price;
   const scaled = priceToScaled(price);
   return scaled === null ? null : priceFromScaled(scaled);
+}
+
+/** Whether a decimal string is a price greater than 0 (false when it is not a decimal with at most 8 places). */
+export function isPositivePrice(price: string): boolean {
+  if (CANONICAL_PRICE.test(price)) return price !== '0';
+  const scaled = priceToScaled(price);
+  return scaled !== null && scaled > 0n;
 }
 
 /** True when YYYYMMDD (or YYYY-MM-DD) names a real Gregorian calendar date. */
@@ -56,21 +68,26 @@ export function isCalendarDate(year: number, month: number, day: number): boolea
 /** ISIN check digit (ISO 6166): letters become two digits, then Luhn over the digit string. */
 export function isValidIsin(isin: string): boolean {
   if (!/^[A-Z]{2}[A-Z0-9]{9}[0-9]$/.test(isin)) return false;
-  let digits = '';
-  for (const ch of isin) {
-    const code = ch.charCodeAt(0);
-    digits += code >= 65 ? String(code - 55) : ch;
-  }
+  // Luhn from the right over the digit string, without building it: a letter is two digits (A = 10),
+  // its units digit first.
   let sum = 0;
   let double = false;
-  for (let i = digits.length - 1; i >= 0; i--) {
-    let d = digits.charCodeAt(i) - 48;
-    if (double) {
-      d *= 2;
-      if (d > 9) d -= 9;
+  for (let i = isin.length - 1; i >= 0; i--) {
+    const code = isin.charCodeAt(i);
+    if (code >= 65) {
+      const value = code - 55;
+      sum += luhnDigit(value % 10, double);
+      double = !double;
+      sum += luhnDigit((value - (value % 10)) / 10, double);
+    } else {
+      sum += luhnDigit(code - 48, double);
     }
-    sum += d;
     double = !double;
   }
   return sum % 10 === 0;
+}
+
+function luhnDigit(digit: number, double: boolean): number {
+  if (!double) return digit;
+  return digit * 2 > 9 ? digit * 2 - 9 : digit * 2;
 }

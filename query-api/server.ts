@@ -270,7 +270,10 @@ function validatorCompiler() {
   // Query strings and headers carry what clients and proxies add: unknown ones are dropped there.
   const text = new Ajv({ ...options, removeAdditional: true, coerceTypes: 'array' });
   // A body field the schema does not know is refused (400 naming it), not silently dropped.
-  const json = new Ajv({ ...options, removeAdditional: false, coerceTypes: false });
+  // Body patterns are compiled without RegExp's "u" flag: with it, the capture body's seven patterns took
+  // three times as long (1.5 µs against 0.4 µs). They hold only ASCII classes, \S and ".", which match
+  // the same strings either way; a pattern needing \p{…} would need the flag back.
+  const json = new Ajv({ ...options, removeAdditional: false, coerceTypes: false, unicodeRegExp: false });
   return ({ schema, httpPart }: { schema: object; httpPart?: string }) => {
     if (httpPart === 'body') return json.compile(schema);
     const validate = text.compile(schema);
