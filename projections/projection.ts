@@ -23,7 +23,10 @@ export interface ProjectionDefinition<Doc extends Projected> {
   /**
    * Counts of the documents by a field's value that the runner keeps as the
    * documents change (projections/counts.ts), for readers that would otherwise
-   * count the whole collection each time (the metrics gauges).
+   * count the whole collection each time (the metrics gauges). A generation
+   * that keeps none is counted once when its runner starts; adding a count to
+   * one that keeps others needs a rebuild (raise `version`): the runner refuses
+   * to start otherwise.
    */
   counted?: readonly CountedField[];
   /** The document after the event; null when the event leaves nothing to show. */

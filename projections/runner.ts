@@ -84,7 +84,11 @@ export class ProjectionRunner {
 
   private async loadTally(): Promise<Tally | null> {
     const doc = await this.reads.get(this.countsCollection, this.countsId);
-    return doc ? Tally.fromDocument(this.projection.counted!, doc) : null;
+    if (!doc) return null;
+    // A count added to a generation that keeps others would start from nothing: it needs a generation of its own.
+    const missing = this.projection.counted!.filter((c) => !(c.name in doc)).map((c) => c.name);
+    if (missing.length > 0) throw new Error(`projection ${this.projection.name}: generation ${this.generation} does not keep ${missing.join(', ')}; raise the projection's version and rebuild it`);
+    return Tally.fromDocument(this.projection.counted!, doc);
   }
 
   /** The counts a batch starts from: as the last write left them, read again if its outcome is unknown. */

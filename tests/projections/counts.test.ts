@@ -15,7 +15,7 @@ import { FEED_SOURCES, type ExceptionResolved } from '../../domain/index.js';
 import { SqliteEventStore } from '../../eventstore/sqlite/index.js';
 import { FileIngestor } from '../../ingestion/index.js';
 import { WHOLE, type Partition } from '../../processors/index.js';
-import { checkpointOf, collectionOf, countsCollectionOf, exceptionsProjection, LiveReadModels, PROJECTIONS, readCounts, rebuildProjection, tradesProjection } from '../../projections/index.js';
+import { checkpointOf, collectionOf, countsCollectionOf, exceptionsProjection, LiveReadModels, PROJECTIONS, ProjectionRunner, readCounts, rebuildProjection, tradesProjection, type AnyProjection } from '../../projections/index.js';
 import { SqliteReadStore, type DocumentWrite, type ReadStore } from '../../readstore/index.js';
 import { MongoReadStore } from '../../readstore/mongodb/index.js';
 import { PostgresReadStore } from '../../readstore/postgres/index.js';
@@ -260,3 +260,17 @@ for (const adapter of ADAPTERS) {
     }, 300_000);
   });
 }
+
+describe('a generation whose counts lack one its projection declares', () => {
+  it('is refused at start rather than counted from nothing', async () => {
+    const reads = SqliteReadStore.open(join(tempDir('kepler-counts-'), 'reads.db'));
+    try {
+      await reads.ensureCollection(countsCollectionOf('exceptions', 1), []);
+      await reads.write([{ kind: 'put', collection: countsCollectionOf('exceptions', 1), id: 'counts', doc: { somethingElse: {}, asOf: 5 }, position: 5 }]);
+      const runner = new ProjectionRunner(null as never, reads, exceptionsProjection as unknown as AnyProjection, 1, logger);
+      await expect(runner.prepare()).rejects.toThrow(/does not keep openByCode; raise the projection's version and rebuild/);
+    } finally {
+      await reads.close();
+    }
+  });
+});
