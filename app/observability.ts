@@ -2,7 +2,7 @@
 // readiness checks and the queue figures come from.
 import { EXCEPTION_CODES } from '../domain/index.js';
 import type { EventStore } from '../eventstore/index.js';
-import { LiveReadModels, type FeedRecordCount, type TradeStatus } from '../projections/index.js';
+import { LiveReadModels, readCounts, type FeedRecordCount, type TradeStatus } from '../projections/index.js';
 import type { ReadStore } from '../readstore/index.js';
 import { probe, readiness, type FeedRecordFigure, type PlatformStateSource, type Readiness, type ReadinessCheck } from '../telemetry/index.js';
 import type { AmqpConfig } from './config.js';
@@ -24,8 +24,9 @@ export function platformStateSource(platform: Platform, reads: ReadStore, queues
         return { source, outcome, reason, count } satisfies FeedRecordFigure;
       });
     },
-    tradesByStatus: async () => withZeros(TRADE_STATUSES, await reads.countBy(await models.collection('trades'), 'status')),
-    openExceptionsByCode: async () => withZeros(EXCEPTION_CODES, await reads.countBy(await models.collection('exceptions'), 'code', { resolved: false })),
+    // The counts the projections keep (projections/counts.ts): a few small documents, however many trades.
+    tradesByStatus: async () => withZeros(TRADE_STATUSES, await readCounts(reads, 'trades', await models.generation('trades'), 'byStatus')),
+    openExceptionsByCode: async () => withZeros(EXCEPTION_CODES, await readCounts(reads, 'exceptions', await models.generation('exceptions'), 'openByCode')),
     ...(queues && {
       liveSlot: async () => {
         const report = await queues.report();

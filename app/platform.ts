@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { EventStore } from '../eventstore/index.js';
 import { bookingManager, partitionedName, ProcessorRunner, tradeProcessor, WHOLE, type Partition } from '../processors/index.js';
-import { checkpointOf, collectionOf, DROP_GRACE_MS, EventFanOut, LiveReadModels, PROJECTIONS, ProjectionRunner, type AnyProjection } from '../projections/index.js';
+import { checkpointOf, collectionOf, countsCollectionOf, DROP_GRACE_MS, EventFanOut, LiveReadModels, PROJECTIONS, ProjectionRunner, type AnyProjection } from '../projections/index.js';
 import type { PlatformStatus } from '../query-api/index.js';
 import type { ReadStore } from '../readstore/index.js';
 import type { Slot } from '../messaging/index.js';
@@ -159,6 +159,7 @@ export class Platform {
     if (retired === null || retired === live) return;
     // Partitioned runners share one collection; the first to switch drops it, the rest find it gone.
     await this.reads.dropCollection(collectionOf(projection, retired));
+    await this.reads.dropCollection(countsCollectionOf(projection, retired));
     await this.reads.deleteCheckpoint(checkpointOf(projection, retired, this.options.partition));
     await this.models.clearRetired(projection);
   }

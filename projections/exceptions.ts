@@ -21,6 +21,8 @@ type DomainException = Trade.VersionConflictDetected | Trade.VersionRejectedAfte
 export const exceptionsProjection: ProjectionDefinition<ExceptionView> = {
   name: 'exceptions',
   indexes: ['code', 'file', 'tradeRef', 'resolved'],
+  // The kepler_exceptions_open gauge, read at every scrape.
+  counted: [{ name: 'openByCode', field: 'code', where: { resolved: false } }],
   filter: { eventTypes: ['LineRejected', 'TrailerMismatched', 'VersionConflictDetected', 'VersionRejectedAfterCancellation', 'ExceptionResolved'] },
   keysOf: (event) => [event.type === 'ExceptionResolved' ? (event.data as ExceptionResolved).exceptionId : exceptionIdOf(event)],
   apply(doc, event, id) {

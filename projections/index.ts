@@ -1,5 +1,7 @@
 export type { AnyProjection, Projected, ProjectionDefinition } from './projection.js';
 export { ProjectionRunner, checkpointOf, collectionOf } from './runner.js';
+export { countsCollectionOf, countedValue, readCounts, Tally } from './counts.js';
+export type { CountedField } from './projection.js';
 export { EventFanOut, type FanOutOptions, type Follow } from './fan-out.js';
 export { DROP_GRACE_MS, LiveReadModels } from './generations.js';
 export { rebuildProjection, type RebuildProgress } from './rebuild.js';

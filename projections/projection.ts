@@ -20,8 +20,25 @@ export interface ProjectionDefinition<Doc extends Projected> {
   indexes: readonly string[];
   filter: EventFilter;
   keysOf(event: RecordedEvent): readonly string[];
+  /**
+   * Counts of the documents by a field's value that the runner keeps as the
+   * documents change (projections/counts.ts), for readers that would otherwise
+   * count the whole collection each time (the metrics gauges). A generation
+   * that keeps none is counted once when its runner starts; adding a count to
+   * one that keeps others needs a rebuild (raise `version`): the runner refuses
+   * to start otherwise.
+   */
+  counted?: readonly CountedField[];
   /** The document after the event; null when the event leaves nothing to show. */
   apply(doc: Doc | null, event: RecordedEvent, key: string): Omit<Doc, 'asOf'> | null;
 }
 
 export type AnyProjection = ProjectionDefinition<Projected & Record<string, unknown>>;
+
+/** Documents counted per value of `field`, among those whose fields equal `where`'s; `name` names the count. */
+export interface CountedField {
+  name: string;
+  field: string;
+  /** Equality only (no lists), so the runner can judge a document as countBy does. */
+  where?: Readonly<Record<string, string | number | boolean | null>>;
+}

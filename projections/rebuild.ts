@@ -3,6 +3,7 @@ import type { EventStore } from '../eventstore/index.js';
 import type { ReadStore } from '../readstore/index.js';
 import { LiveReadModels } from './generations.js';
 import type { AnyProjection } from './projection.js';
+import { countsCollectionOf } from './counts.js';
 import { checkpointOf, collectionOf, ProjectionRunner } from './runner.js';
 
 export interface RebuildProgress {
@@ -30,6 +31,7 @@ export async function rebuildProjection(
   const next = live + 1;
   // A rebuild that died half-way left a generation nobody reads: start it afresh.
   await reads.dropCollection(collectionOf(projection.name, next));
+  await reads.dropCollection(countsCollectionOf(projection.name, next));
   await reads.deleteCheckpoint(checkpointOf(projection.name, next));
   const runner = new ProjectionRunner(events, reads, projection, next, logger);
   const position = await runner.catchUp((position, head) => onProgress?.({ projection: projection.name, position, head }));

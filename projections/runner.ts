@@ -4,6 +4,7 @@ import type { Document, DocumentWrite, ReadStore } from '../readstore/index.js';
 import { owns, partitionedName, WHOLE, type Partition } from '../processors/index.js';
 import { eventLogFields, FollowerMetrics, startBatchSpan, startEventSpan, tracingEnabled, withinBatch, withSpan } from '../telemetry/index.js';
 import type { Follow } from './fan-out.js';
+import { countsCollectionOf, countsIdOf, seedTally, Tally } from './counts.js';
 import type { AnyProjection, Projected } from './projection.js';
 
 /** Where one generation of a read model lives and how far it has got. */
@@ -27,6 +28,11 @@ export class ProjectionRunner {
   private stopping = false;
   readonly collection: string;
   readonly checkpointName: string;
+  /** Where this partition's counts live (projections/counts.ts), when the projection keeps any. */
+  readonly countsCollection: string;
+  private readonly countsId: string;
+  /** The counts as stored after the last batch written; null until loaded, and after a failed write (its outcome unknown). */
+  private tally: Tally | null = null;
   private readonly metrics: FollowerMetrics;
   private readonly debug: boolean;
 
@@ -43,6 +49,8 @@ export class ProjectionRunner {
   ) {
     this.collection = collectionOf(projection.name, generation);
     this.checkpointName = checkpointOf(projection.name, generation, partition);
+    this.countsCollection = countsCollectionOf(projection.name, generation);
+    this.countsId = countsIdOf(partition);
     this.metrics = new FollowerMetrics(partitionedName(`projection:${projection.name}`, partition));
     this.debug = logger.isLevelEnabled('debug');
   }
@@ -58,6 +66,37 @@ export class ProjectionRunner {
   async prepare(): Promise<void> {
     await this.reads.ensureCollection(this.collection, this.projection.indexes);
     this.position = (await this.reads.readCheckpoint(this.checkpointName)) ?? 0;
+    if (this.counted) {
+      await this.reads.ensureCollection(this.countsCollection, []);
+      this.tally = await this.loadTally();
+      if (!this.tally) {
+        // A generation without counts yet (built before they were kept): counted once, here.
+        this.tally = await seedTally(this.reads, this.collection, this.projection.counted!, this.partition, this.position);
+        await this.reads.write([{ kind: 'put', collection: this.countsCollection, id: this.countsId, doc: this.tally.toDocument(), position: this.tally.asOf }]);
+        this.logger.info({ projection: this.projection.name, generation: this.generation, position: this.position }, 'counted the read model once to keep its counts from now on');
+      }
+    }
+  }
+
+  private get counted(): boolean {
+    return (this.projection.counted?.length ?? 0) > 0;
+  }
+
+  private async loadTally(): Promise<Tally | null> {
+    const doc = await this.reads.get(this.countsCollection, this.countsId);
+    if (!doc) return null;
+    // A count added to a generation that keeps others would start from nothing: it needs a generation of its own.
+    const missing = this.projection.counted!.filter((c) => !(c.name in doc)).map((c) => c.name);
+    if (missing.length > 0) throw new Error(`projection ${this.projection.name}: generation ${this.generation} does not keep ${missing.join(', ')}; raise the projection's version and rebuild it`);
+    return Tally.fromDocument(this.projection.counted!, doc);
+  }
+
+  /** The counts a batch starts from: as the last write left them, read again if its outcome is unknown. */
+  private async startingTally(): Promise<Tally | null> {
+    if (!this.counted) return null;
+    this.tally ??= await this.loadTally();
+    if (!this.tally) throw new Error(`projection ${this.projection.name}: its counts are missing from ${this.countsCollection}`);
+    return this.tally.fork();
   }
 
   async run(): Promise<void> {
@@ -82,13 +121,13 @@ export class ProjectionRunner {
    */
   async catchUp(onProgress?: (position: number, head: number) => void): Promise<number> {
     await this.prepare();
-    let working = new WorkingSet();
+    let working = new WorkingSet(await this.startingTally());
     for (;;) {
       const page = await this.events.readAll(this.position, { maxCount: 10_000, filter: this.projection.filter });
       await this.project(page.events, working);
       if (page.endOfStore || working.documents.size >= CATCH_UP_FLUSH_DOCUMENTS) {
         await this.flush(working, page.scannedTo);
-        working = new WorkingSet();
+        working = new WorkingSet(await this.startingTally());
       }
       this.position = page.scannedTo;
       onProgress?.(this.position, Math.max(this.position, await this.events.headPosition()));
@@ -115,7 +154,7 @@ export class ProjectionRunner {
   }
 
   private async apply(events: readonly RecordedEvent[], scannedTo: number): Promise<void> {
-    const working = new WorkingSet();
+    const working = new WorkingSet(await this.startingTally());
     await this.project(events, working);
     await this.flush(working, scannedTo);
   }
@@ -141,27 +180,43 @@ export class ProjectionRunner {
     }
   }
 
-  private applyEvent(event: RecordedEvent, keys: readonly string[], { documents, changed }: WorkingSet): void {
+  private applyEvent(event: RecordedEvent, keys: readonly string[], { documents, changed, tally }: WorkingSet): void {
     for (const key of keys) {
       const doc = documents.get(key) ?? null;
       if (doc && doc.asOf >= event.position) continue;
       const next = this.projection.apply(doc, event, key);
-      documents.set(key, next ? stamped(next, event.position) : null);
+      const after = next ? stamped(next, event.position) : null;
+      documents.set(key, after);
       changed.add(key);
+      tally?.note(doc, after, event.position);
     }
     if (this.debug && keys.length > 0) this.logger.debug({ ...eventLogFields(event), projection: this.projection.name }, 'event projected');
   }
 
-  /** Writes the changed documents and the checkpoint together. */
+  /**
+   * Writes the changed documents, the counts and the checkpoint together. The
+   * counts come first: an adapter without transactions writes them before the
+   * documents (see projections/counts.ts).
+   */
   private async flush(working: WorkingSet, scannedTo: number): Promise<void> {
-    const writes: DocumentWrite[] = [...working.changed].map((id) => {
+    const { tally } = working;
+    const writes: DocumentWrite[] = tally?.dirty ? [{ kind: 'put', collection: this.countsCollection, id: this.countsId, doc: tally.toDocument(), position: tally.asOf }] : [];
+    for (const id of working.changed) {
       const doc = working.documents.get(id);
-      return doc
-        ? { kind: 'put', collection: this.collection, id, doc, position: doc.asOf }
-        : { kind: 'delete', collection: this.collection, id, position: scannedTo };
-    });
+      writes.push(
+        doc
+          ? { kind: 'put', collection: this.collection, id, doc, position: doc.asOf }
+          : { kind: 'delete', collection: this.collection, id, position: scannedTo },
+      );
+    }
     if (writes.length === 0 && scannedTo <= this.position) return;
-    await this.reads.write(writes, [{ name: this.checkpointName, position: scannedTo }]);
+    try {
+      await this.reads.write(writes, [{ name: this.checkpointName, position: scannedTo }]);
+    } catch (error) {
+      this.tally = null;
+      throw error;
+    }
+    if (tally) this.tally = tally;
     if (writes.length > 0) this.logger.debug({ projection: this.projection.name, writes: writes.length, position: scannedTo }, 'projected');
   }
 }
@@ -170,6 +225,8 @@ export class ProjectionRunner {
 class WorkingSet {
   readonly documents = new Map<string, (Projected & Document) | null>();
   readonly changed = new Set<string>();
+  /** The projection's counts as these documents change them; null when it keeps none. */
+  constructor(readonly tally: Tally | null) {}
 }
 
 /**

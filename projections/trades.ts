@@ -35,6 +35,8 @@ const BOOKING_TYPES = ['AllocationNoted', 'ConfirmationNoted', 'TradeBooked', 'B
 export const tradesProjection: ProjectionDefinition<TradeView> = {
   name: 'trades',
   indexes: ['status', 'account', 'isin'],
+  // The kepler_trades gauge, read at every scrape.
+  counted: [{ name: 'byStatus', field: 'status' }],
   filter: { eventTypes: [...TRADE_TYPES, ...BOOKING_TYPES] },
   keysOf: (event) => [event.metadata.correlationId],
   apply(doc, event, tradeRef) {

@@ -54,7 +54,10 @@ export interface ReadStore {
 
   /**
    * Applies the writes, then stores the named checkpoints. On an adapter with
-   * transactions this is atomic; elsewhere the position guard makes a retry safe.
+   * transactions this is atomic; elsewhere the position guard makes a retry safe,
+   * and the collections are written one after another in the order `writes`
+   * first names them, so a crash never leaves a later collection's writes
+   * without an earlier one's (the projections' counts rely on it: projections/counts.ts).
    */
   write(writes: readonly DocumentWrite[], checkpoints?: ReadonlyArray<{ name: string; position: number }>): Promise<void>;
 

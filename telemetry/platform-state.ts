@@ -9,8 +9,9 @@
 //   kepler_eventstore_head_position
 //   kepler_feed_slot_live{slot, queue}                   which slot's queue is bound (with RabbitMQ)
 //
-// Counting the read models is the costly part: each count is kept until its read
-// model's position moves, so a scrape of an idle platform reads only positions,
+// The trades and exceptions counts are read from counts their projections keep
+// (a few small documents, projections/counts.ts), no longer by counting every
+// trade; still, each count is kept until its read model's position moves, so a scrape of an idle platform reads only positions,
 // and while a read model moves its count is taken again only so often (see
 // PositionCache): exact at rest, bounded in cost under any scrape interval.
 // Duplicates append nothing, so the store cannot count them: the duplicate

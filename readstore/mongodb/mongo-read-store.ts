@@ -30,7 +30,8 @@
 // Deletes leave a tombstone carrying the delete's
 // position, so an older put replayed after the delete does not resurrect the
 // document; tombstones are invisible to get/getMany/find/countBy and are only
-// removed by dropCollection. Checkpoints are written after all document writes
+// removed by dropCollection. Collections are written one after another, in the
+// order the batch first names them; checkpoints after all document writes
 // succeeded, never before.
 
 import {
@@ -278,15 +279,11 @@ export class MongoReadStore implements ReadStore {
     writes: readonly DocumentWrite[],
     checkpoints: ReadonlyArray<{ name: string; position: number }> = [],
   ): Promise<void> {
-    const byCollection = latestWritePerId(writes);
-
-    const results = await Promise.allSettled(
-      [...byCollection].map(([collection, ids]) =>
-        this.serialised(collection, () => this.applyGuarded(collection, [...ids.values()])),
-      ),
-    );
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    // Collection after collection, in the order the batch names them (the port's promise to a
+    // writer that keeps a summary of its documents in another collection: the summary first).
+    for (const [collection, ids] of latestWritePerId(writes)) {
+      await this.serialised(collection, () => this.applyGuarded(collection, [...ids.values()]));
+    }
 
     if (checkpoints.length > 0) {
       await this.chunkedBulkWrite(

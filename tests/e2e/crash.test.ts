@@ -7,6 +7,8 @@ import { ingest, KeplerServer, runCli, referenceSnapshot, snapshot } from '../su
 import { postgresAvailable, postgresEvents, SQLITE, type Stores } from '../support/layouts.js';
 import { Rng } from '../../bench/feed-generator.js';
 import { busyFeed } from '../support/scenarios.js';
+import { collectionOf, LiveReadModels, readCounts } from '../../projections/index.js';
+import { SqliteReadStore } from '../../readstore/index.js';
 
 const FEED = busyFeed(6000, 3);
 
@@ -48,6 +50,22 @@ async function assertNothingDoubled(dataDir: string, stores: Stores) {
       expect(booked.get(row.stream), `${row.stream} reversed a booking it did not have`).toBe(version);
       booked.set(row.stream, null);
     }
+  }
+}
+
+/** The counts the projections keep (what the gauges show) equal a full count of the read models. */
+async function assertCountsKept(dataDir: string) {
+  const reads = SqliteReadStore.open(join(dataDir, 'read.db'));
+  try {
+    const models = new LiveReadModels(reads);
+    const trades = await models.generation('trades');
+    const exceptions = await models.generation('exceptions');
+    const counted = await reads.countBy(collectionOf('trades', trades), 'status');
+    expect(counted.BOOKED).toBeGreaterThan(3000);
+    expect(await readCounts(reads, 'trades', trades, 'byStatus')).toEqual(counted);
+    expect(await readCounts(reads, 'exceptions', exceptions, 'openByCode')).toEqual(await reads.countBy(collectionOf('exceptions', exceptions), 'code', { resolved: false }));
+  } finally {
+    await reads.close();
   }
 }
 
@@ -101,6 +119,7 @@ for (const layout of LAYOUTS) describe.skipIf(!layout.enabled)(`crash safety and
     expect(ingestsKilled).toBeGreaterThanOrEqual(1);
     expect(after).toEqual(reference);
     await assertNothingDoubled(dataDir, stores);
+    await assertCountsKept(dataDir);
   }, 300_000);
 
   it('two ingest processes on the same files at once end as one would', async () => {
