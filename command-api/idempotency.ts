@@ -56,10 +56,7 @@ export class IdempotencyLedger {
     return deterministicId('idempotency-key', key);
   }
 
-  async state(key: string): Promise<KeyState> {
-    return this.stateOf(streamOf(key));
-  }
-
+  /** What a key's stream says, read after a claim or an answer was refused because the stream exists. */
   private async stateOf(stream: string): Promise<KeyState> {
     const events = await this.store.readStream(stream, { maxCount: 2 });
     const answer = events.find((event) => event.type === ANSWERED);
