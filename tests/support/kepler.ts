@@ -150,6 +150,13 @@ export async function snapshot(server: KeplerServer) {
   };
 }
 
+/** What identifies an item of each of `snapshot`'s collections, for `stateDifferences`. */
+export function snapshotKey(collection: string, item: Record<string, unknown>): string {
+  if (collection === 'trades') return String(item.tradeRef);
+  if (collection === 'positions') return `${String(item.account)}|${String(item.isin)}`;
+  return String(item.id);
+}
+
 /** The platform's state after a plain run: `serve` on a fresh data directory, the files ingested, caught up. */
 export async function referenceSnapshot(dataDir: string, files: string[]): Promise<Awaited<ReturnType<typeof snapshot>>> {
   const server = await KeplerServer.start(dataDir);
