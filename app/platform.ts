@@ -6,7 +6,7 @@ import type { PlatformStatus } from '../query-api/index.js';
 import type { ReadStore } from '../readstore/index.js';
 import type { Slot } from '../messaging/index.js';
 import { slotCheckpointName } from '../slots/index.js';
-import { followerGaps, type FollowerGap } from '../telemetry/index.js';
+import { followerGaps, followersAtHead, type FollowerGap } from '../telemetry/index.js';
 
 /** Something that follows the event store until stopped, such as a processor or an integration publisher. */
 export interface Follower {
@@ -170,9 +170,11 @@ export class Platform {
    * processors themselves appended. Each follower's gap says how far behind it is.
    */
   async status(): Promise<PlatformStatus & { subscriptions: FollowerGap[] }> {
-    const head = await this.events.headPosition();
-    const positions = [...(await this.processorPositions()), ...(await this.projectionPositions())];
-    return { caughtUp: positions.every((s) => s.position >= head), head, subscriptions: await followerGaps(this.events, head, positions) };
+    const { caughtUp, head, positions } = await followersAtHead(
+      async () => [...(await this.processorPositions()), ...(await this.projectionPositions())],
+      () => this.events.headPosition(),
+    );
+    return { caughtUp, head, subscriptions: await followerGaps(this.events, head, positions) };
   }
 
   private async processorPositions(): Promise<Array<{ name: string; position: number }>> {

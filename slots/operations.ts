@@ -242,9 +242,11 @@ export async function drainSlot(ops: SlotOperations, slot: Slot, options: { dead
   const deadline = Date.now() + options.deadlineMs;
   let handedOver = 0;
   for (;;) {
+    // Progress before the head (see followersAtHead): a decision the slot commits between the two reads
+    // then shows as a head beyond its progress, never as a progress level with a head read too early.
+    const progress = await slotProgress(ops, slot);
     const head = await ops.store.headPosition();
     const owned = [...(await ownedStreams(ops.store)).values()].filter((s) => s.ownership.owner === slot);
-    const progress = await slotProgress(ops, slot);
     const report = { owned: owned.length, handedOver, progress, head };
     options.onProgress?.(report);
     if (owned.length === 0) return { ...report, forced: 0 };

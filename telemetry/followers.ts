@@ -37,3 +37,20 @@ export async function followerGaps(events: Pick<EventStore, 'readAll'>, head: nu
     }),
   );
 }
+
+/**
+ * Whether every follower has handled everything in the store, with the head it was judged against.
+ * The positions are read before the head, never after: a follower's own appends (a processor's
+ * decisions) land beyond the events it handled and before its position moves, so a head read first
+ * can predate such an append, and followers level with that old head would be called caught up while
+ * what was appended meanwhile still waits for them. Read second, the head is at least what it was when
+ * the positions were read, so "every position ≥ head" held at that moment.
+ */
+export async function followersAtHead(
+  readPositions: () => Promise<FollowerPosition[]>,
+  readHead: () => Promise<number>,
+): Promise<{ caughtUp: boolean; head: number; positions: FollowerPosition[] }> {
+  const positions = await readPositions();
+  const head = await readHead();
+  return { caughtUp: positions.every((p) => p.position >= head), head, positions };
+}

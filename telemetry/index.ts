@@ -5,7 +5,7 @@ export { startTelemetry, stopTelemetry, telemetryConfigured, tracingEnabled, col
 export { addMetricSource, prometheusExposition, prometheusName, PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
 export { BookingMetrics, CommandMetrics, FollowerMetrics, LAG_BUCKETS, counter, secondsHistogram, secondsSince, subscriptionAttributes } from './instruments.js';
 export { countDuplicates, observePlatformState, type FeedRecordFigure, type PlatformStateSource } from './platform-state.js';
-export { followerGaps, type FollowerGap, type FollowerPosition } from './followers.js';
+export { followerGaps, followersAtHead, type FollowerGap, type FollowerPosition } from './followers.js';
 export { observeReadiness, probe, readiness, type Readiness, type ReadinessCheck, type ReadinessInput } from './health.js';
 export { HecShipper, hecOptionsFromEnv, logShippers, type HecOptions, type HecStats } from './hec.js';
 export { closeLogShipping, createKeplerLogger, eventLogFields, traceFields, type EventLogFields, type KeplerLogger } from './logging.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { followerGaps } from './followers.js';
+import { followerGaps, followersAtHead } from './followers.js';
 import { readiness } from './health.js';
 import { subscriptionAttributes } from './instruments.js';
 import { prometheusName } from './prometheus.js';
@@ -33,6 +33,33 @@ describe('telemetry rules', () => {
       { name: 'c', position: 4, gapEvents: 6, gapSeconds: 30 },
     ]);
     expect(reads).toEqual([4]); // one read per distinct lagging position
+  });
+
+  it('is not caught up when a follower appends between the two reads, whichever it lands after', async () => {
+    // A processor handling events 9–10 commits its decisions as events 11–12, then moves to 10.
+    const run = async (commitAfterFirstRead: boolean) => {
+      const world = { head: 10, processor: 8, projection: 10 };
+      let reads = 0;
+      const commitIfFirst = () => {
+        if (reads++ === 0 && commitAfterFirstRead) Object.assign(world, { head: 12, processor: 10 });
+      };
+      return followersAtHead(
+        async () => {
+          const positions = [{ name: 'processor', position: world.processor }, { name: 'projection', position: world.projection }];
+          commitIfFirst();
+          return positions;
+        },
+        async () => {
+          const head = world.head;
+          commitIfFirst();
+          return head;
+        },
+      );
+    };
+    expect((await run(true)).caughtUp).toBe(false);
+    expect((await run(false)).caughtUp).toBe(false);
+    const after = await followersAtHead(async () => [{ name: 'processor', position: 12 }, { name: 'projection', position: 12 }], async () => 12);
+    expect(after).toEqual({ caughtUp: true, head: 12, positions: [{ name: 'processor', position: 12 }, { name: 'projection', position: 12 }] });
   });
 
   it('is ready only when every store answers, every follower runs and none is too far behind', () => {
