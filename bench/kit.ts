@@ -94,14 +94,11 @@ export class Bench {
     const ratio: Ratio = {
       name,
       rate: r.rate.median,
+      ...(r.p99 ? { p99: r.p99.median } : {}),
       measured: r.measured,
       baseline: { ...r.baseline, of },
-      rounds: { low: r.rate.low, high: r.rate.high, each: r.rounds },
+      rounds: { low: r.rate.low, high: r.rate.high, ...(r.p99 ? { p99: { low: r.p99.low, high: r.p99.high } } : {}), each: r.rounds },
     };
-    if (r.p99) {
-      ratio.p99 = r.p99.median;
-      ratio.rounds!.p99 = { low: r.p99.low, high: r.p99.high };
-    }
     this.ratios.push(ratio);
     const range = (s: Spread) => `${s.low.toFixed(2)}–${s.high.toFixed(2)}`;
     const p99 = r.p99 ? `, p99 ${r.p99.median.toFixed(2)} × (${range(r.p99)})` : '';
