@@ -1,8 +1,9 @@
 // The machine's own limits, measured in the same run as the figures judged
 // against them: an empty fastify route, and a raw batched append per event store.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { CONNECTIONS, load, SECONDS, WARM_UP_SECONDS, type LoadResult } from './load.js';
+import { CONNECTIONS, load, WARM_UP_SECONDS, type LoadResult } from './load.js';
 import { BENCH_HOST } from './platform.js';
 import { rawSqliteAppend, type AppendBaseline, type RawAppend, type RawEvent } from './raw-append.js';
 
@@ -15,22 +16,16 @@ export const RAW_APPENDS: Record<string, () => Promise<RawAppend>> = {
 };
 
 export class Baselines {
-  private readonly routes = new Map<number, Promise<LoadResult>>();
-
   constructor(private readonly work: string) {}
 
   /**
-   * A fastify route that answers a constant document, loaded as every route of
-   * the bench is (same host, autocannon settings, warm-up), at each depth the
-   * first time a section asks for one; later asks in the run get the same figure.
+   * A fastify route that answers a constant document, in a process of its own, warmed up, to be loaded
+   * in bursts beside the route it is the limit of (same host, autocannon settings, depths). A section
+   * keeps it for all its bursts and stops it when done: its figures are taken next to the route's, in
+   * alternating rounds, never once for the whole run.
    */
-  emptyRoute(connections: number): Promise<LoadResult> {
-    let measured = this.routes.get(connections);
-    if (!measured) {
-      measured = emptyRouteAt(connections);
-      this.routes.set(connections, measured);
-    }
-    return measured;
+  startEmptyRoute(): Promise<EmptyRoute> {
+    return EmptyRoute.start();
   }
 
   /** The events a run produced, appended raw in batches of its own size by the given store's adapter. */
@@ -41,24 +36,43 @@ export class Baselines {
   }
 }
 
-async function emptyRouteAt(connections: number): Promise<LoadResult> {
-  const server = spawn(process.execPath, [fileURLToPath(new URL('./empty-route-server.js', import.meta.url)), BENCH_HOST], { stdio: ['ignore', 'pipe', 'inherit'] });
-  try {
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      server.stdout.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-        if (out.includes('\n')) resolve(out.trim());
+export class EmptyRoute {
+  private static readonly requests = [{ method: 'GET' as const, path: '/' }];
+
+  private constructor(
+    private readonly server: ChildProcessByStdio<null, Readable, null>,
+    readonly url: string,
+  ) {}
+
+  static async start(): Promise<EmptyRoute> {
+    const server = spawn(process.execPath, [fileURLToPath(new URL('./empty-route-server.js', import.meta.url)), BENCH_HOST], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        server.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          if (out.includes('\n')) resolve(out.trim());
+        });
+        server.once('exit', (code) => reject(new Error(`the empty-route server exited with ${code}`)));
       });
-      server.once('exit', (code) => reject(new Error(`the empty-route server exited with ${code}`)));
-    });
-    const requests = [{ method: 'GET' as const, path: '/' }];
-    await load({ url, connections: Math.max(...CONNECTIONS), seconds: WARM_UP_SECONDS, requests });
-    return await load({ url, connections, seconds: SECONDS, requests });
-  } finally {
-    if (server.exitCode === null) {
-      const exited = new Promise((resolve) => server.once('exit', resolve));
-      server.kill('SIGTERM');
+      const route = new EmptyRoute(server, url);
+      if (WARM_UP_SECONDS > 0) await route.burst(Math.max(...CONNECTIONS), WARM_UP_SECONDS);
+      return route;
+    } catch (error) {
+      await new EmptyRoute(server, '').stop();
+      throw error;
+    }
+  }
+
+  /** One burst of load at the given depth. */
+  burst(connections: number, seconds: number): Promise<LoadResult> {
+    return load({ url: this.url, connections, seconds, requests: EmptyRoute.requests });
+  }
+
+  async stop(): Promise<void> {
+    if (this.server.exitCode === null && this.server.signalCode === null) {
+      const exited = new Promise((resolve) => this.server.once('exit', resolve));
+      this.server.kill('SIGTERM');
       await exited;
     }
   }

@@ -6,6 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Baselines } from './baselines.js';
+import { roundRatios, type Round, type Spread } from './rounds.js';
 
 /** A section prints its figures through the bench; it never passes or fails on them. */
 export type Section = (bench: Bench) => Promise<void>;
@@ -30,6 +31,12 @@ export interface Ratio {
   p99?: number;
   measured: Measurement;
   baseline: Measurement & { of: string };
+  /**
+   * When the figure and its baseline were measured in alternating rounds: `rate` and `p99` above are the
+   * medians of the per-round ratios, `measured` and `baseline` the median bursts; here the lowest and
+   * highest round ratio of each, and every round's ratios in the order measured.
+   */
+  rounds?: { low: number; high: number; p99?: { low: number; high: number }; each: { rate: number; p99?: number }[] };
 }
 
 export class Bench {
@@ -77,6 +84,29 @@ export class Bench {
     return ratio;
   }
 
+  /**
+   * A figure measured in rounds beside its baseline (bench/rounds.ts): the median of the per-round
+   * ratios with the lowest and highest round beside it, p99 likewise; then the median burst of each
+   * side, with the range of its rates over the rounds (how far the machine moved meanwhile).
+   */
+  ratioOfRounds(name: string, rounds: readonly Round[], of: string): Ratio {
+    const r = roundRatios(rounds);
+    const ratio: Ratio = {
+      name,
+      rate: r.rate.median,
+      ...(r.p99 ? { p99: r.p99.median } : {}),
+      measured: r.measured,
+      baseline: { ...r.baseline, of },
+      rounds: { low: r.rate.low, high: r.rate.high, ...(r.p99 ? { p99: { low: r.p99.low, high: r.p99.high } } : {}), each: r.rounds },
+    };
+    this.ratios.push(ratio);
+    const range = (s: Spread) => `${s.low.toFixed(2)}–${s.high.toFixed(2)}`;
+    const p99 = r.p99 ? `, p99 ${r.p99.median.toFixed(2)} × (${range(r.p99)})` : '';
+    this.out.write(`  ${name.padEnd(58)} ${r.rate.median.toFixed(2)} × ${of} (rounds ${range(r.rate)})${p99}\n`);
+    this.out.write(`  ${''.padEnd(58)}   median of ${rounds.length} rounds: ${describe(r.measured, r.rates.measured)}; ${of}: ${describe(r.baseline, r.rates.baseline)}\n`);
+    return ratio;
+  }
+
   /** A time judged against the time a baseline took (lower is better): `first line to caughtUp ≤ 3 × raw append`. */
   times(name: string, seconds: number, baseline: { seconds: number; of: string; detail?: string }): void {
     const factor = seconds / baseline.seconds;
@@ -91,9 +121,11 @@ export class Bench {
   }
 }
 
-function describe(m: Measurement): string {
+function describe(m: Measurement, rates?: Spread): string {
+  const whole = (v: number) => Math.round(v).toLocaleString('en');
   const latency = m.p99 === undefined ? '' : `, p50 ${m.p50?.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms`;
-  return `${Math.round(m.rate).toLocaleString('en')} ${m.unit}/s${latency}${m.detail ? ` (${m.detail})` : ''}`;
+  const range = rates ? ` (${whole(rates.low)}–${whole(rates.high)})` : '';
+  return `${whole(m.rate)} ${m.unit}/s${range}${latency}${m.detail ? ` (${m.detail})` : ''}`;
 }
 
 /** What the figures were measured on; the load average says whether the machine was shared at the time. */

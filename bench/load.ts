@@ -1,6 +1,7 @@
 // Closed-loop HTTP load with autocannon, the one way every route of the bench is
 // loaded (the empty route included), so that their figures compare.
 import autocannon from 'autocannon';
+import { wholeNumberSetting } from '../eventstore/index.js';
 import type { Measurement } from './kit.js';
 
 export interface Load {
@@ -19,9 +20,20 @@ export interface LoadResult extends Measurement {
 
 /** Closed-loop depths the HTTP figures are taken at: each connection sends its next request when answered. */
 export const CONNECTIONS = [8, 16, 32] as const;
-export const SECONDS = 10;
-/** Not reported: the first seconds measure the JIT compiler, not the platform. */
-export const WARM_UP_SECONDS = 3;
+/**
+ * A route and the empty route are loaded in alternating bursts at each depth (bench/rounds.ts):
+ * ROUNDS rounds of one BURST_SECONDS burst each, in ABBA order. KEPLER_BENCH_HTTP_ROUNDS (default 4,
+ * even so that each side goes first as often) and KEPLER_BENCH_HTTP_BURST_S (default 3) override them.
+ */
+export const ROUNDS = Math.max(1, setting('KEPLER_BENCH_HTTP_ROUNDS', 4));
+export const BURST_SECONDS = Math.max(1, setting('KEPLER_BENCH_HTTP_BURST_S', 3));
+/** Not reported: the first seconds measure the JIT compiler, not the platform. KEPLER_BENCH_HTTP_WARM_UP_S overrides it. */
+export const WARM_UP_SECONDS = setting('KEPLER_BENCH_HTTP_WARM_UP_S', 3);
+
+/** A typo is refused by name, never read as NaN. */
+function setting(name: string, fallback: number): number {
+  return wholeNumberSetting(process.env[name], name) ?? fallback;
+}
 
 /**
  * Requests per second, and latency percentiles to the microsecond: autocannon's
