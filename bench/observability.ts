@@ -46,6 +46,7 @@ import autocannon from 'autocannon';
 import { wholeNumberSetting } from '../eventstore/index.js';
 import { writeLargeFeed } from './feed-generator.js';
 import { CLI, captureTradeRequest, runMeasured, ServeProcess } from './platform.js';
+import { median, quantile } from './rounds.js';
 
 type Report = (name: string, value: string | number) => void;
 
@@ -300,10 +301,6 @@ function best(values: number[]): number {
   return Math.max(...values);
 }
 
-function median(values: number[]): number {
-  return quantile(values, 0.5);
-}
-
 /**
  * A 95 % interval for the median of `values`, by bootstrap: the median of 10,000 resamples drawn with
  * replacement, seeded so that the same figures always give the same interval. A dozen noisy pairs can
@@ -314,14 +311,6 @@ function medianInterval(values: number[], resamples = 10_000): [number, number] 
   const random = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   const medians = Array.from({ length: resamples }, () => median(Array.from(values, () => values[Math.floor(random() * values.length)]!)));
   return [quantile(medians, 0.025), quantile(medians, 0.975)];
-}
-
-/** The q-quantile, interpolated between the two nearest ranks. */
-function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (sorted.length - 1) * q;
-  const low = Math.floor(at);
-  return sorted[low]! + (sorted[Math.min(low + 1, sorted.length - 1)]! - sorted[low]!) * (at - low);
 }
 
 /** `kepler ingest`, with its CPU seconds (user + system, every thread) from /usr/bin/time where there is one. */
