@@ -87,9 +87,24 @@ export class KeplerServer {
 
   async get<T = unknown>(path: string, init?: RequestInit): Promise<{ status: number; headers: Headers; body: T }> {
     const authorization = this.authorize && { authorization: `Bearer ${await this.authorize()}` };
-    const response = await fetch(this.url + path, authorization ? { ...init, headers: { ...authorization, ...(init?.headers as Record<string, string>) } } : init);
+    let response: Response;
+    try {
+      response = await fetch(this.url + path, authorization ? { ...init, headers: { ...authorization, ...(init?.headers as Record<string, string>) } } : init);
+    } catch (error) {
+      throw this.explained(error, `${init?.method ?? 'GET'} ${path}`);
+    }
     const text = await response.text();
     return { status: response.status, headers: response.headers, body: (text ? JSON.parse(text) : null) as T };
+  }
+
+  /**
+   * A failed request to a serve that has exited says so, with the end of its log: a test that
+   * only saw ECONNREFUSED could not tell a crash of serve from a slow start.
+   */
+  private explained(error: unknown, what: string): Error {
+    const exited = this.process.exitCode !== null || this.process.signalCode !== null;
+    const state = exited ? `serve had exited (code ${this.process.exitCode}, signal ${this.process.signalCode})` : 'serve is still running';
+    return new Error(`${what}: ${(error as Error).message} (${(error as Error & { cause?: Error }).cause?.message ?? ''}); ${state}; its log ends:\n${this.output.stderr.slice(-4000)}`, { cause: error });
   }
 
   async json<T = unknown>(path: string): Promise<T> {
