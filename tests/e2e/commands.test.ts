@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDetail } from '../../ingestion/cx1/index.js';
 import { alc, amd, corrupt, tempDir, trd, writeFeedFile, type FeedLine } from '../support/feed.js';
+import { declareOversizedBody } from '../support/http.js';
 import { ingest, KeplerServer } from '../support/kepler.js';
 
 const TERMS = {
@@ -94,7 +95,6 @@ describe('command API', () => {
     const cases: Array<[string, RequestInit, number, string]> = [
       ['/trades/%ZZ', {}, 400, '/problems/malformed-url'],
       ['/trades', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"tradeRef":' }, 400, '/problems/malformed-body'],
-      ['/trades', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pad: 'x'.repeat(2_000_000) }) }, 413, '/problems/body-too-large'],
       ['/trades', { method: 'POST', headers: { 'content-type': 'application/xml' }, body: '<trade/>' }, 415, '/problems/unsupported-media-type'],
     ];
     for (const [path, init, status, type] of cases) {
@@ -103,6 +103,10 @@ describe('command API', () => {
       expect(response.headers.get('content-type'), path).toMatch(/^application\/problem\+json/);
       expect(((await response.json()) as { type: string }).type, path).toBe(type);
     }
+    const tooLarge = await declareOversizedBody(server.url, '/trades', 2_000_000);
+    expect(tooLarge.status).toBe(413);
+    expect(tooLarge.contentType).toMatch(/^application\/problem\+json/);
+    expect((JSON.parse(tooLarge.body) as { type: string }).type).toBe('/problems/body-too-large');
   });
 
   it('amends with optimistic concurrency: a stale If-Match is a 409 that names the current version', async () => {

@@ -1,5 +1,6 @@
 // HTTP as a client sends it, with a bearer token, and the scope matrix every
 // guarded server must pass: generated from the one scope table, so that no route escapes it.
+import { request as httpRequest } from 'node:http';
 import { expect } from 'vitest';
 import type { RouteRule } from '../../authorization/index.js';
 import { ALL_SCOPES } from './oidc.js';
@@ -69,3 +70,26 @@ export async function expectScopeMatrix(base: string, rules: readonly RouteRule[
   }
 }
 
+
+/**
+ * A POST that declares a body larger than the server takes, sending its headers only, and the answer.
+ * The server refuses on the declared length and closes the connection; a client still sending the
+ * body then meets EPIPE, or a reset that can discard the answer before it is read (on a loaded machine,
+ * often), so the refusal is asked for as a client that waits for it would.
+ */
+export function declareOversizedBody(base: string, path: string, bytes: number, headers: Record<string, string> = {}): Promise<{ status: number; contentType: string | undefined; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(base + path, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(bytes), ...headers } });
+    request.on('response', (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => {
+        request.destroy();
+        resolve({ status: response.statusCode ?? 0, contentType: response.headers['content-type'], body });
+      });
+    });
+    request.on('error', reject);
+    request.flushHeaders();
+  });
+}
