@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventData, EventStore, RecordedEvent } from './port.js';
-import { decodeEvent, encodeEvent, isEncoded, passesFilter, WrongExpectedRevisionError } from './port.js';
+import { decodeEvent, encodedText, encodeEvent, isEncoded, passesFilter, WrongExpectedRevisionError, type EncodedEventData } from './port.js';
 
 export function eventStoreContract(name: string, open: () => Promise<EventStore>): void {
   describe(`EventStore contract: ${name}`, () => {
@@ -57,6 +57,27 @@ export function eventStoreContract(name: string, open: () => Promise<EventStore>
       expect(events[0]!.metadata).toMatchObject(values.metadata);
       expect(events[2]!.data).toEqual({ n: 3 });
       expect(decodeEvent(encoded)).toEqual(values);
+    });
+
+    it('takes events encoded as UTF-8 bytes and stores the same text as from strings', async () => {
+      const s = stream('utf8');
+      const values = event('Created', { price: '0.00000001', text: 'ünïcødé €😀 "quoted" \\' });
+      const bytes = (text: string) => new TextEncoder().encode(` ${text} `).subarray(1, -1);
+      const { encoded } = encodeEvent(values);
+      const text = encodedText(encoded);
+      // Views into larger buffers, as the intake thread hands them over.
+      const utf8: EncodedEventData = { id: values.id, type: values.type, encoded: { dataUtf8: bytes(text.data), metadataUtf8: bytes(text.metadata) } };
+      const next = event('Changed', { n: 2 });
+      const nextText = encodedText(encodeEvent(next).encoded);
+      await store.appendMany([{ stream: s, expectedRevision: 'no_stream', events: [utf8, { id: next.id, type: next.type, encoded: { dataUtf8: bytes(nextText.data), metadataUtf8: bytes(nextText.metadata) } }] }]);
+      const [outcome] = await store.appendMany([{ stream: s, expectedRevision: 'no_stream', events: [utf8] }]);
+      expect(outcome!.ok).toBe(false);
+      const events = await store.readStream(s);
+      expect(events.map((e) => e.type)).toEqual(['Created', 'Changed']);
+      expect(events[0]!.data).toEqual(values.data);
+      expect(events[0]!.metadata).toMatchObject(values.metadata);
+      expect(events[1]!.data).toEqual({ n: 2 });
+      expect(decodeEvent(utf8)).toEqual(values);
     });
 
     it('reads a missing stream as empty', async () => {

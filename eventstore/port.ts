@@ -50,7 +50,23 @@ export interface EventData {
 export interface EncodedEventData {
   id: string;
   type: string;
-  encoded: { data: string; metadata: string };
+  encoded: EncodedJson;
+}
+
+/**
+ * The JSON text of an event's data and metadata: as strings, or as their UTF-8 bytes.
+ * Bytes are what a parser on another thread hands over without a copy (its buffers are
+ * moved, not cloned), and what SQLite stores without converting: a string costs the
+ * writing thread a copy out of the message, a UTF-8 conversion at the insert and the
+ * garbage collection of both (measured: about a quarter of the writer's work per line).
+ */
+export type EncodedJson = { data: string; metadata: string } | { dataUtf8: Uint8Array; metadataUtf8: Uint8Array };
+
+const utf8 = new TextDecoder();
+
+/** The JSON text of an encoded event as strings, decoding it if it came as bytes. */
+export function encodedText(encoded: EncodedJson): { data: string; metadata: string } {
+  return 'data' in encoded ? encoded : { data: utf8.decode(encoded.dataUtf8), metadata: utf8.decode(encoded.metadataUtf8) };
 }
 
 /** What an append takes: an event as values, or one already encoded. */
@@ -72,7 +88,8 @@ export function isEncoded(event: AppendableEvent): event is EncodedEventData {
 /** The values of an event, decoding it if it came encoded. */
 export function decodeEvent(event: AppendableEvent): EventData {
   if (!isEncoded(event)) return event;
-  return { id: event.id, type: event.type, data: JSON.parse(event.encoded.data) as unknown, metadata: JSON.parse(event.encoded.metadata) as EventMetadata };
+  const { data, metadata } = encodedText(event.encoded);
+  return { id: event.id, type: event.type, data: JSON.parse(data) as unknown, metadata: JSON.parse(metadata) as EventMetadata };
 }
 
 export interface RecordedEvent extends EventData {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { EventData } from '../eventstore/index.js';
-import { addToIntakeBatch, emptyIntakeBatch, joinIntakeBatches, unpackIntakeBatch } from './intake-batch.js';
+import { decodeEvent, encodedText, isEncoded, type EventData } from '../eventstore/index.js';
+import { addToIntakeBatch, emptyIntakeBatch, intakeBatchTransfer, joinIntakeBatches, unpackIntakeBatch } from './intake-batch.js';
 
 const event = (n: number): EventData => ({ id: `id-${n}`, type: 'NewTradeReceived', data: { n, text: 'ü"\\' }, metadata: { correlationId: `REF-${n}` } });
 
@@ -17,8 +17,26 @@ describe('intake batches as columns, for the trip between threads', () => {
       ['rejection', 'rejected-ab', 'no_stream'],
       ['exception', 'rejected-cd', 'no_stream'],
     ]);
-    expect(items[0]!.append.events).toEqual([{ id: 'id-1', type: 'NewTradeReceived', encoded: { data: JSON.stringify(event(1).data), metadata: JSON.stringify(event(1).metadata) } }]);
+    const [first] = items[0]!.append.events;
+    expect(first && isEncoded(first) && { id: first.id, type: first.type, ...encodedText(first.encoded) }).toEqual({ id: 'id-1', type: 'NewTradeReceived', data: JSON.stringify(event(1).data), metadata: JSON.stringify(event(1).metadata) });
+    expect(items.map((item) => decodeEvent(item.append.events[0]!))).toEqual([event(1), event(2), event(3)]);
     expect(segments).toEqual(batch.segments);
+  });
+
+  it('moves the JSON as UTF-8 bytes, whatever its characters and however long, growing a batch\'s buffer as needed', () => {
+    const batch = emptyIntakeBatch();
+    const events: EventData[] = [];
+    // Several items larger than the first buffer, with characters of one to four bytes and a lone surrogate (JSON.stringify escapes it).
+    for (let n = 0; n < 40; n++) {
+      const text = `${'ä€😀\ud800"'.repeat(n * 1000)}${n}`;
+      events.push({ id: `id-${n}`, type: 'T', data: { n, text }, metadata: { correlationId: `ü-${n}` } });
+      addToIntakeBatch(batch, 'record', `s-${n}`, events[n]!);
+    }
+    const transfer = intakeBatchTransfer(batch);
+    const moved = structuredClone(batch, { transfer });
+    expect(transfer.every((buffer) => buffer.byteLength === 0)).toBe(true);
+    expect(unpackIntakeBatch(moved).items.map((item) => decodeEvent(item.append.events[0]!))).toEqual(events);
+    expect(unpackIntakeBatch(moved).items.map((item) => { const e = item.append.events[0]!; return isEncoded(e) && encodedText(e.encoded).data; })).toEqual(events.map((e) => JSON.stringify(e.data)));
   });
 
   it('joins batches, a file that runs on from one to the next becoming one segment', () => {

@@ -1,10 +1,13 @@
-// A batch of intake as the parser hands it to the writer: columns of strings,
-// one entry per item, each item one encoded event appended to a stream of its
-// own that must not exist yet. Cloning columns to another thread costs a
-// quarter of what cloning the same items as objects does, on both sides; the
-// writing thread is the one that pays for unpacking, and it is the bottleneck.
+// A batch of intake as the parser hands it to the writer: columns, one entry per
+// item, each item one encoded event appended to a stream of its own that must
+// not exist yet. Cloning columns to another thread costs a quarter of what
+// cloning the same items as objects does, on both sides; the writing thread is
+// the one that pays for unpacking, and it is the bottleneck. The events' JSON,
+// nine tenths of the bytes, travels as UTF-8 in buffers that are moved to the
+// writing thread, not copied, and are bound to SQLite as they are: no string on
+// the writer's heap, no UTF-8 conversion at the insert (see EncodedJson).
 import { RECEIVED_EVENT_TYPE, receivedStream } from '../domain/index.js';
-import { deterministicId, encodeEvent, type EventData } from '../eventstore/index.js';
+import { deterministicId, encodedText, encodeEvent, type EventData } from '../eventstore/index.js';
 import type { FileSummary } from './cx1/index.js';
 import { receivedDataJson, receivedMetadataJson, type ReceivedItem } from './received-json.js';
 import type { PreparedIntake } from './record-writer.js';
@@ -26,10 +29,19 @@ export interface PackedIntakeBatch {
   streams: string[];
   ids: string[];
   types: string[];
-  data: string[];
-  metadata: string[];
+  /** Each item's data JSON then its metadata JSON, as UTF-8, in item order: one chunk per batch the parser made. */
+  json: JsonChunk[];
+  /** Per item, the UTF-8 bytes of its data JSON and of its metadata JSON. */
+  dataBytes: number[];
+  metadataBytes: number[];
   /** Which file each item comes from: the segments cover the items in order. */
   segments: FileSegment[];
+}
+
+/** The JSON of `items` consecutive items; `bytes` may be longer than what they fill. */
+export interface JsonChunk {
+  bytes: Uint8Array;
+  items: number;
 }
 
 /** The same batch unpacked, as the record writer takes it. */
@@ -42,7 +54,45 @@ const KIND_LETTERS = { record: 'r', rejection: 'j', exception: 'e' } as const sa
 const KINDS_BY_LETTER: Readonly<Record<string, PreparedIntake['kind']>> = { r: 'record', j: 'rejection', e: 'exception' };
 
 export function emptyIntakeBatch(): PackedIntakeBatch {
-  return { kinds: '', streams: [], ids: [], types: [], data: [], metadata: [], segments: [] };
+  return { kinds: '', streams: [], ids: [], types: [], json: [], dataBytes: [], metadataBytes: [], segments: [] };
+}
+
+/** The buffers to move (not copy) with a batch posted to another thread: after posting, the batch is the receiver's. */
+export function intakeBatchTransfer(batch: PackedIntakeBatch): ArrayBuffer[] {
+  return batch.json.map((chunk) => chunk.bytes.buffer as ArrayBuffer);
+}
+
+/**
+ * Where the next item's JSON goes. Each batch gets buffers of its own (they leave with it);
+ * a new one starts at the size the last one reached, so a batch rarely grows its buffer.
+ */
+let chunkCapacity = 64 * 1024;
+
+function appendJson(batch: PackedIntakeBatch, data: string, metadata: string): void {
+  // At most three bytes of UTF-8 per UTF-16 unit: room for the worst case, checked once per item.
+  const room = 3 * (data.length + metadata.length);
+  let chunk = batch.json.at(-1) as WritableChunk | undefined;
+  if (!chunk) {
+    chunk = { bytes: Buffer.from(new ArrayBuffer(Math.max(chunkCapacity, room))), items: 0, end: 0 };
+    batch.json.push(chunk);
+  } else if (chunk.end + room > chunk.bytes.length) {
+    const grown = Buffer.from(new ArrayBuffer(Math.max(2 * chunk.bytes.length, chunk.end + room)));
+    chunk.bytes.copy(grown, 0, 0, chunk.end);
+    chunk.bytes = grown;
+    chunkCapacity = Math.max(chunkCapacity, grown.length);
+  }
+  const dataBytes = chunk.bytes.write(data, chunk.end);
+  const metadataBytes = chunk.bytes.write(metadata, chunk.end + dataBytes);
+  chunk.end += dataBytes + metadataBytes;
+  chunk.items += 1;
+  batch.dataBytes.push(dataBytes);
+  batch.metadataBytes.push(metadataBytes);
+}
+
+/** A chunk as the parser fills it: a Buffer (moved as the Uint8Array it is) and how much of it is filled. */
+interface WritableChunk extends JsonChunk {
+  bytes: Buffer;
+  end: number;
 }
 
 export function intakeBatchSize(batch: PackedIntakeBatch): number {
@@ -55,9 +105,8 @@ export function addToIntakeBatch(batch: PackedIntakeBatch, kind: PreparedIntake[
   batch.streams.push(stream);
   batch.ids.push(event.id);
   batch.types.push(event.type);
-  const { encoded } = encodeEvent(event);
-  batch.data.push(encoded.data);
-  batch.metadata.push(encoded.metadata);
+  const { data, metadata } = encodedText(encodeEvent(event).encoded);
+  appendJson(batch, data, metadata);
 }
 
 /**
@@ -70,8 +119,7 @@ export function addReceivedToIntakeBatch(batch: PackedIntakeBatch, item: Receive
   batch.streams.push(stream);
   batch.ids.push(deterministicId(stream));
   batch.types.push(RECEIVED_EVENT_TYPE[item.record.type]);
-  batch.data.push(receivedDataJson(item));
-  batch.metadata.push(receivedMetadataJson(item));
+  appendJson(batch, receivedDataJson(item), receivedMetadataJson(item));
 }
 
 /** `more` appended to `batch`; a file's segment that continues from one to the other becomes one. */
@@ -80,8 +128,9 @@ export function joinIntakeBatches(batch: PackedIntakeBatch, more: PackedIntakeBa
   batch.streams.push(...more.streams);
   batch.ids.push(...more.ids);
   batch.types.push(...more.types);
-  batch.data.push(...more.data);
-  batch.metadata.push(...more.metadata);
+  batch.json.push(...more.json);
+  batch.dataBytes.push(...more.dataBytes);
+  batch.metadataBytes.push(...more.metadataBytes);
   for (const segment of more.segments) {
     const last = batch.segments.at(-1);
     if (last && last.file === segment.file && !last.summary) {
@@ -94,17 +143,25 @@ export function joinIntakeBatches(batch: PackedIntakeBatch, more: PackedIntakeBa
   }
 }
 
+/** The items, each event's JSON a view of the batch's bytes (no copy). */
 export function unpackIntakeBatch(packed: PackedIntakeBatch): IntakeBatch {
   const items: PreparedIntake[] = new Array(packed.streams.length);
-  for (let i = 0; i < items.length; i++) {
-    items[i] = {
-      kind: KINDS_BY_LETTER[packed.kinds[i]!]!,
-      append: {
-        stream: packed.streams[i]!,
-        expectedRevision: 'no_stream',
-        events: [{ id: packed.ids[i]!, type: packed.types[i]!, encoded: { data: packed.data[i]!, metadata: packed.metadata[i]! } }],
-      },
-    };
+  let i = 0;
+  for (const { bytes, items: count } of packed.json) {
+    const { buffer } = bytes;
+    let offset = bytes.byteOffset;
+    for (const end = i + count; i < end; i++) {
+      const dataBytes = packed.dataBytes[i]!;
+      const metadataBytes = packed.metadataBytes[i]!;
+      const dataUtf8 = new Uint8Array(buffer, offset, dataBytes);
+      const metadataUtf8 = new Uint8Array(buffer, offset + dataBytes, metadataBytes);
+      offset += dataBytes + metadataBytes;
+      items[i] = {
+        kind: KINDS_BY_LETTER[packed.kinds[i]!]!,
+        append: { stream: packed.streams[i]!, expectedRevision: 'no_stream', events: [{ id: packed.ids[i]!, type: packed.types[i]!, encoded: { dataUtf8, metadataUtf8 } }] },
+      };
+    }
   }
+  if (i !== items.length) throw new Error(`intake batch: JSON for ${i} of ${items.length} items`);
   return { items, segments: packed.segments };
 }

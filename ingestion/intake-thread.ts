@@ -4,11 +4,12 @@
 // batches of memory.
 import { parentPort, workerData } from 'node:worker_threads';
 import { feedIntake, UnreadableFileError } from './file-intake.js';
+import { intakeBatchTransfer } from './intake-batch.js';
 import type { FromIntakeThread, IntakeThreadInput, ToIntakeThread } from './threaded-file-intake.js';
 
 const { files, batchSize, inFlight } = workerData as IntakeThreadInput;
 const port = parentPort!;
-const post = (message: FromIntakeThread) => port.postMessage(message);
+const post = (message: FromIntakeThread) => port.postMessage(message, message.type === 'batch' ? intakeBatchTransfer(message.batch) : []);
 
 let credits = inFlight;
 let creditArrived: (() => void) | null = null;

@@ -1,6 +1,6 @@
 // Rows of kepler_events as the port's RecordedEvent, and appends as the arrays kepler_append takes.
 import type { AppendOutcome, Checkpoint, EventMetadata, ExpectedRevision, GlobalPosition, RecordedEvent, StreamAppend } from '../port.js';
-import { encodeEvent } from '../port.js';
+import { encodedText, encodeEvent } from '../port.js';
 
 export interface EventRow {
   position: string;
@@ -75,7 +75,7 @@ export function appendParameters(writes: readonly Write[]): unknown[] {
       writeOf.push(w + 1);
       counts.push(append.events.length);
       for (const [index, event] of append.events.entries()) {
-        const { encoded } = encodeEvent(event);
+        const encoded = encodedText(encodeEvent(event).encoded);
         eventAppends.push(streams.length);
         eventIndexes.push(index + 1);
         ids.push(event.id);

@@ -56,6 +56,13 @@ export interface EventRow {
 
 export const INSERT_EVENT = 'INSERT INTO events (position, stream, revision, id, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
 
+/**
+ * The same insert, data and metadata bound as their UTF-8 bytes (a blob to better-sqlite3)
+ * and stored as the TEXT they are: SQLite's CAST of a blob to TEXT takes its bytes as they
+ * are, in the database's encoding (UTF-8), so the row is what binding the strings gives.
+ */
+export const INSERT_EVENT_UTF8 = 'INSERT INTO events (position, stream, revision, id, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, CAST(? AS TEXT), CAST(? AS TEXT), ?)';
+
 const SQLITE_DEFAULT_AUTOCHECKPOINT = 1000;
 const DEFAULT_MMAP_BYTES = 1 << 30;
 

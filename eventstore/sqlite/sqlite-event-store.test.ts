@@ -51,3 +51,38 @@ describe('SQLite event store across connections', () => {
     await other.close();
   });
 });
+
+describe('SQLite event store, JSON given as UTF-8 bytes', () => {
+  it('stores the very rows that the same JSON given as strings gives: TEXT, byte for byte', async () => {
+    const Database = (await import('better-sqlite3')).default;
+    const rows = async (name: string, asBytes: boolean) => {
+      const path = join(dir, `${name}.db`);
+      const store = SqliteEventStore.open(path);
+      const texts = [
+        { data: JSON.stringify({ text: 'ünïcødé €😀 "q" \\ \u0001 \ud800' }), metadata: JSON.stringify({ correlationId: 'ß' }) },
+        { data: 'null', metadata: '{}' },
+      ];
+      const utf8 = (text: string) => new TextEncoder().encode(text);
+      await store.appendMany(
+        texts.map(({ data, metadata }, i) => ({
+          stream: `s-${i}`,
+          expectedRevision: 'no_stream' as const,
+          events: [{ id: `id-${i}`, type: 'T', encoded: asBytes ? { dataUtf8: utf8(data), metadataUtf8: utf8(metadata) } : { data, metadata } }],
+        })),
+      );
+      await store.append('s-0', [{ id: 'id-2', type: 'U', encoded: asBytes ? { dataUtf8: utf8(texts[0]!.data), metadataUtf8: utf8('{}') } : { data: texts[0]!.data, metadata: '{}' } }], 0);
+      await store.close();
+      const db = new Database(path, { readonly: true });
+      try {
+        return db.prepare('SELECT stream, revision, id, type, typeof(data) AS dataType, typeof(metadata) AS metadataType, hex(data) AS data, hex(metadata) AS metadata FROM events ORDER BY position').all();
+      } finally {
+        db.close();
+      }
+    };
+    const fromStrings = await rows('as-strings', false);
+    const fromBytes = await rows('as-bytes', true);
+    expect(fromBytes).toEqual(fromStrings);
+    expect(fromBytes.every((row) => (row as { dataType: string }).dataType === 'text' && (row as { metadataType: string }).metadataType === 'text')).toBe(true);
+    expect(fromBytes).toHaveLength(3);
+  });
+});
