@@ -54,6 +54,11 @@ export interface ProcessorDefinition<State, Event extends { type: string; tradeR
   cacheSize: number;
   evolve(state: State, event: Event): State;
   decide(input: Input, state: State): E.Either<{ code: string; message: string }, Event[]>;
+  /**
+   * decide, with the state its events evolve to (`events.reduce(evolve, state)`, exactly), for a
+   * decider that computes it anyway: the runner then does not evolve by each event again.
+   */
+  decideAndEvolve?(input: Input, state: State): E.Either<{ code: string; message: string }, { events: Event[]; state: State }>;
 }
 
 interface Loaded<State> {
@@ -306,7 +311,7 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
    * span's context, so the trace goes on from here.
    */
   private decideInto(entry: Loaded<State> & { appended: EventData[] }, cause: RecordedEvent, input: Input): boolean {
-    let decision: Event[] | null;
+    let decision: { events: Event[]; state: State | null } | null;
     let traceparent = cause.metadata.traceparent;
     if (traceparent !== undefined && tracingEnabled()) {
       const span = startEventSpan(`${this.definition.name} ${cause.type}`, traceparent, { 'kepler.subscription': this.name, 'kepler.event.type': cause.type, 'kepler.stream': cause.stream })!;
@@ -317,22 +322,27 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
       decision = this.decide(input, entry, cause);
     }
     if (!decision) return false;
-    decision.forEach((decided, index) => {
-      entry.state = this.definition.evolve(entry.state, decided);
-      entry.appended.push(toEventData(decided, cause, index, this.slot, traceparent));
-    });
-    return decision.length > 0;
+    const { events, state } = decision;
+    for (let index = 0; index < events.length; index++) {
+      if (state === null) entry.state = this.definition.evolve(entry.state, events[index]!);
+      entry.appended.push(toEventData(events[index]!, cause, index, this.slot, traceparent));
+    }
+    if (state !== null) entry.state = state;
+    return events.length > 0;
   }
 
-  /** The decision on one event; null when refused (logged). */
-  private decide(input: Input, entry: Loaded<State>, event: RecordedEvent): Event[] | null {
-    const decision = this.definition.decide(input, entry.state);
+  /** The decision on one event, with the state after it when the decider gives it; null when refused (logged). */
+  private decide(input: Input, entry: Loaded<State>, event: RecordedEvent): { events: Event[]; state: State | null } | null {
+    const { decideAndEvolve } = this.definition;
+    const decision = decideAndEvolve
+      ? decideAndEvolve(input, entry.state)
+      : E.map((events: Event[]) => ({ events, state: null as State | null }))(this.definition.decide(input, entry.state));
     if (E.isLeft(decision)) {
       // Inputs come from the store, so a refusal is a defect, not bad data: log it loudly and go on.
       this.logger.error({ ...eventLogFields(event), processor: this.name, error: decision.left }, 'decision refused');
       return null;
     }
-    if (this.debug) this.logger.debug({ ...eventLogFields(event), processor: this.name, decided: decision.right.map((e) => e.type) }, 'event handled');
+    if (this.debug) this.logger.debug({ ...eventLogFields(event), processor: this.name, decided: decision.right.events.map((e) => e.type) }, 'event handled');
     return decision.right;
   }
 
