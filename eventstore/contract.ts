@@ -84,6 +84,24 @@ export function eventStoreContract(name: string, open: () => Promise<EventStore>
       expect(await store.readStream(stream('missing'))).toEqual([]);
     });
 
+    it('reads many whole streams asked for in one turn, each as if read alone', async () => {
+      // As a processor loads the unseen streams of a batch: an adapter may read them together.
+      const names = Array.from({ length: 230 }, (_, i) => stream(`turn-${i}`));
+      for (const [i, s] of names.entries()) if (i % 7 === 0) await store.append(s, Array.from({ length: 1 + (i % 3) }, (_, n) => event(`E${n}`, { i })), 'no_stream');
+      const asked = [...names, names[0]!, stream('turn-missing'), names[7]!];
+      const reads = await Promise.all(asked.map((s) => store.readStream(s)));
+      reads.forEach((events, k) => {
+        const i = names.indexOf(asked[k]!);
+        expect(events.map((e) => [e.stream, e.revision, e.type, (e.data as { i: number }).i])).toEqual(
+          i >= 0 && i % 7 === 0 ? Array.from({ length: 1 + (i % 3) }, (_, n) => [asked[k], n, `E${n}`, i]) : [],
+        );
+      });
+      // A read from a revision, or of a count, in the same turn as whole ones.
+      const [page, whole] = await Promise.all([store.readStream(names[14]!, { fromRevision: 1, maxCount: 1 }), store.readStream(names[14]!)]);
+      expect(page.map((e) => e.revision)).toEqual([1]);
+      expect(whole.map((e) => e.revision)).toEqual([0, 1, 2]);
+    });
+
     it('enforces no_stream, exact and any expected revisions', async () => {
       const s = stream('concurrency');
       await store.append(s, [event('A')], 'no_stream');

@@ -20,6 +20,8 @@ export const bookingManager: ProcessorDefinition<Booking.BookingState, Booking.B
   cacheSize: 200_000,
   evolve: Booking.evolve,
   decide: Booking.react,
+  // react evolves by what it notes to book on it: the runner keeps that state rather than evolving again.
+  decideAndEvolve: Booking.reactAndEvolve,
 };
 
 function toBookingInput(event: RecordedEvent): Booking.BookingInput | null {

@@ -13,6 +13,7 @@ import {
   evolve,
   initialBookingState,
   react,
+  reactAndEvolve,
   type BookedAllocation,
   type BookingEvent,
   type BookingInput,
@@ -636,8 +637,11 @@ function pipeline() {
 
   const toBooking = (input: BookingInput) => {
     const events = reactOrFail(input, booking);
+    const after = events.reduce(evolve, booking);
+    // What the booking manager keeps: the same events, and exactly their evolution of the state.
+    expect(reactAndEvolve(input, booking)).toEqual(E.right({ events, state: after }));
     bookingEvents.push(...events);
-    booking = events.reduce(evolve, booking);
+    booking = after;
   };
 
   const toTrade = (record: VersionRecord, origin: { source: FeedSource; sourceSequence: number }, receivedId: string) => {
@@ -897,6 +901,16 @@ describe('property: positions do not depend on the arrival order of a trade\'s i
     }
     // The generator must actually exercise bookings, not only unbookable trades.
     expect(bookedScenarios).toBeGreaterThan(30);
+  });
+
+  it('reactAndEvolve hands back the very state for an input already handled, and what react refuses it refuses', () => {
+    const p = feed([core(1, trdRecord()), alcRecord(1, 'A1', 'ACC-1', 100), cnfRecord(1, 'AFFIRMED', 100, '123.45')]);
+    const again: BookingInput = { type: 'AllocationReceived', inputId: 'alloc-1', record: { type: 'ALC', tradeRef: REF, allocationId: 'A1', account: 'ACC-1', quantity: 100 }, provenance: { source: 'ALLOC', sourceSequence: 1, position: 2 } };
+    const reaction = reactAndEvolve(again, p.booking);
+    expect(E.isRight(reaction) && reaction.right.events).toEqual([]);
+    expect(E.isRight(reaction) && reaction.right.state).toBe(p.booking);
+    const wrong: BookingInput = { ...again, inputId: 'other', record: { ...again.record, tradeRef: 'TR-OTHER' } as AllocationRecord };
+    expect(reactAndEvolve(wrong, p.booking)).toEqual(react(wrong, p.booking));
   });
 
   it('redelivering every input after any arrival order books nothing more', () => {

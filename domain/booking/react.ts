@@ -25,17 +25,33 @@ export interface BookingDecisionError {
  * state already holds, and an input already handled changes nothing.
  */
 export function react(input: BookingInput, state: BookingState): E.Either<BookingDecisionError, BookingEvent[]> {
+  return E.map((reaction: Reaction) => reaction.events)(reactAndEvolve(input, state));
+}
+
+/** What react decides, and the state those events evolve it to. */
+export interface Reaction {
+  events: BookingEvent[];
+  state: BookingState;
+}
+
+/**
+ * react, with the state after its events: `state` is exactly `events.reduce(evolve, input state)`.
+ * The decision already evolves the state by what it noted, to book on it; a caller that keeps the
+ * state (the booking manager) would otherwise evolve by every event a second time.
+ */
+export function reactAndEvolve(input: BookingInput, state: BookingState): E.Either<BookingDecisionError, Reaction> {
   const tradeRef = tradeRefOf(input);
   if (state.tradeRef !== null && state.tradeRef !== tradeRef) {
     return E.left({ code: 'WRONG_TRADE', message: `input for ${tradeRef} sent to booking of ${state.tradeRef}` });
   }
-  if (state.handledInputs.has(input.inputId)) return E.right([]);
-  return E.map((noted: BookingEvent[]) => {
+  if (state.handledInputs.has(input.inputId)) return E.right({ events: [], state });
+  return E.map((noted: BookingEvent[]): Reaction => {
+    const after = noted.reduce(evolve, state);
     // An outranked record changes nothing the booking rules read, and the booking already
     // follows them: looking again would cost a sort of every allocation, once per record.
-    if (noted.every((event) => event.type === 'FeedRecordOutranked')) return noted;
-    const after = noted.reduce(evolve, state);
-    return [...noted, ...rebook(after, tradeRef, input.inputId)];
+    if (noted.every((event) => event.type === 'FeedRecordOutranked')) return { events: noted, state: after };
+    const rebooked = rebook(after, tradeRef, input.inputId);
+    return { events: [...noted, ...rebooked], state: rebooked.reduce(evolve, after) };
   })(note(input, state, tradeRef));
 }
 

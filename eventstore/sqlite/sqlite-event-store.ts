@@ -46,6 +46,9 @@ export class SqliteEventStore implements EventStore {
   private readonly insertIfNewUtf8: Database.Statement<[number, string, number, string, string, Uint8Array, Uint8Array, number]>;
   private readonly selectStream: Database.Statement<[string, number], RawEventRow>;
   private readonly selectStreamLimited: Database.Statement<[string, number, number], RawEventRow>;
+  /** Whole streams, STREAMS_PER_READ at a time (see readWholeStream). */
+  private readonly selectStreams: Database.Statement<Array<string | null>, RawEventRow>;
+  private readonly streamReads = new Map<string, Array<{ resolve: (events: RecordedEvent[]) => void; reject: (error: unknown) => void }>>();
   private readonly selectAfter: Database.Statement<[number, number, number], RawEventRow>;
   /** Per filter, a statement that leaves unwanted rows inside SQLite (see statementFor). */
   private readonly selectAfterByFilter = new Map<string, Database.Statement<unknown[], RawEventRow>>();
@@ -78,6 +81,7 @@ export class SqliteEventStore implements EventStore {
     // asks for a maximum count pays for it.
     this.selectStream = selectEvents(db, 'WHERE stream = ? AND revision >= ? ORDER BY revision');
     this.selectStreamLimited = selectEvents(db, 'WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?');
+    this.selectStreams = selectEvents(db, `WHERE stream IN (${new Array(STREAMS_PER_READ).fill('?').join(', ')}) ORDER BY stream, revision`);
     this.selectAfter = selectEvents(db, 'WHERE position > ? AND position <= ? ORDER BY position LIMIT ?');
     this.selectHead = db.prepare('SELECT max(position) AS head FROM events');
     this.selectCheckpoint = db.prepare('SELECT position FROM checkpoints WHERE name = ?');
@@ -187,9 +191,55 @@ export class SqliteEventStore implements EventStore {
   }
 
   async readStream(stream: string, options: { fromRevision?: number; maxCount?: number } = {}): Promise<RecordedEvent[]> {
+    if (options.fromRevision === undefined && options.maxCount === undefined) return this.readWholeStream(stream);
     const from = options.fromRevision ?? 0;
     const rows = options.maxCount === undefined ? this.selectStream.all(stream, from) : this.selectStreamLimited.all(stream, from, options.maxCount);
     return rows.map(toRecordedEvent);
+  }
+
+  /**
+   * Whole streams asked for in the same turn (before its microtasks run) are read together,
+   * STREAMS_PER_READ to a statement: a processor loading the unseen streams of a batch (nearly all
+   * of them new, so empty) paid about 6 µs a stream for the call, one read transaction each, and
+   * 0.4 µs a stream this way (measured, 20,000 missing streams). Nothing of this connection can
+   * commit in between: its commits run in a later turn (setImmediate).
+   */
+  private readWholeStream(stream: string): Promise<RecordedEvent[]> {
+    return new Promise((resolve, reject) => {
+      const waiting = this.streamReads.get(stream);
+      if (waiting) waiting.push({ resolve, reject });
+      else this.streamReads.set(stream, [{ resolve, reject }]);
+      if (this.streamReads.size === 1 && !waiting) queueMicrotask(() => this.readPendingStreams());
+    });
+  }
+
+  private readPendingStreams(): void {
+    // Emptied, never replaced: an object made with this store as its prototype (a test's stand-in
+    // for a flaky network) must keep sharing the one map.
+    const pending = new Map(this.streamReads);
+    this.streamReads.clear();
+    const names = [...pending.keys()];
+    for (let i = 0; i < names.length; i += STREAMS_PER_READ) {
+      const chunk = names.slice(i, i + STREAMS_PER_READ);
+      try {
+        const byStream = new Map<string, RecordedEvent[]>();
+        if (chunk.length === 1) {
+          byStream.set(chunk[0]!, this.selectStream.all(chunk[0]!, 0).map(toRecordedEvent));
+        } else {
+          // Padded with NULLs, which equal no stream: one statement for every chunk size.
+          const parameters: Array<string | null> = new Array(STREAMS_PER_READ).fill(null);
+          chunk.forEach((name, j) => (parameters[j] = name));
+          for (const row of this.selectStreams.all(...parameters)) {
+            const events = byStream.get(row[1]);
+            if (events) events.push(toRecordedEvent(row));
+            else byStream.set(row[1], [toRecordedEvent(row)]);
+          }
+        }
+        for (const name of chunk) for (const waiter of pending.get(name)!) waiter.resolve(byStream.get(name) ?? []);
+      } catch (error) {
+        for (const name of chunk) for (const waiter of pending.get(name)!) waiter.reject(error);
+      }
+    }
   }
 
   async readAll(after: GlobalPosition, options: { maxCount?: number; filter?: EventFilter } = {}): Promise<ReadAllResult> {
@@ -319,6 +369,14 @@ export class SqliteEventStore implements EventStore {
     this.db.close();
   }
 }
+
+/**
+ * How many whole streams one statement reads. Measured against one statement per stream (20,000
+ * streams each): 100 at a time took 0.4 against 6.5 µs a missing stream, 3 against 11 µs a trade
+ * stream (one or two events), 10–12 against 19–25 µs a booking stream (about six); 5,000 at a time
+ * was slower than one by one for the bookings (one result of 28,000 rows).
+ */
+const STREAMS_PER_READ = 100;
 
 interface PendingWrite {
   appends: readonly StreamAppend[];
