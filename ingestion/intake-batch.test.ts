@@ -39,6 +39,19 @@ describe('intake batches as columns, for the trip between threads', () => {
     expect(unpackIntakeBatch(moved).items.map((item) => { const e = item.append.events[0]!; return isEncoded(e) && encodedText(e.encoded).data; })).toEqual(events.map((e) => JSON.stringify(e.data)));
   });
 
+  it('splits each item\'s bytes into data and metadata wherever the non-ASCII characters are (one write of both when all are ASCII)', () => {
+    const batch = emptyIntakeBatch();
+    const events: EventData[] = [
+      { id: 'a', type: 'T', data: { text: 'plain' }, metadata: { correlationId: 'plain' } },
+      { id: 'b', type: 'T', data: { text: 'plain' }, metadata: { correlationId: 'ü€😀' } },
+      { id: 'c', type: 'T', data: { text: 'ü€😀' }, metadata: { correlationId: 'plain' } },
+      { id: 'd', type: 'T', data: { text: '\ud800' }, metadata: { correlationId: '\udc00' } },
+    ];
+    events.forEach((e, n) => addToIntakeBatch(batch, 'record', `s-${n}`, e));
+    const texts = unpackIntakeBatch(structuredClone(batch)).items.map((item) => { const e = item.append.events[0]!; return isEncoded(e) && encodedText(e.encoded); });
+    expect(texts).toEqual(events.map((e) => ({ data: JSON.stringify(e.data), metadata: JSON.stringify(e.metadata) })));
+  });
+
   it('joins batches, a file that runs on from one to the next becoming one segment', () => {
     const first = emptyIntakeBatch();
     addToIntakeBatch(first, 'record', 'core-1', event(1));

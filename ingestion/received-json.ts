@@ -21,23 +21,37 @@ export type ReceivedItem = Extract<IntakeItem, { kind: 'record' }>;
 
 /** JSON.stringify(intakeAppend(item).events[0].data). */
 export function receivedDataJson(item: ReceivedItem): string {
-  const line = item.line === null ? '' : `,"line":${number(item.line)}`;
-  return (
-    `{"record":${recordJson(item.record)},"origin":{"source":${sourceJson(item.source)},"sourceSequence":${number(item.sourceSequence)},` +
-    `"file":${fileJson(item.file)}${line},"raw":${string(item.raw)}}}`
-  );
+  return receivedEventJson(item).data;
 }
 
 /** JSON.stringify(intakeAppend(item).events[0].metadata). */
 export function receivedMetadataJson(item: ReceivedItem): string {
-  // A record from a feed file carries neither; anything that does takes the general path.
-  if (item.traceparent !== undefined || item.actor !== undefined) return JSON.stringify(intakeAppend(item).events[0].metadata);
-  const line = item.line === null ? '' : `,"line":${number(item.line)}`;
-  return `{"correlationId":${string(item.record.tradeRef)},"source":${sourceJson(item.source)},"sourceSequence":${number(item.sourceSequence)},"file":${fileJson(item.file)}${line}}`;
+  return receivedEventJson(item).metadata;
 }
 
-function recordJson(record: DetailRecord): string {
-  const head = `"tradeRef":${string(record.tradeRef)}`;
+/**
+ * Both texts of the event at once: the pieces they share (the trade reference,
+ * the sequence, the file and line) are written once, and what is the same for
+ * every line of a file is one constant per file (see fileTail, originHead).
+ */
+export function receivedEventJson(item: ReceivedItem): { data: string; metadata: string } {
+  const tradeRef = string(item.record.tradeRef);
+  const sequence = number(item.sourceSequence);
+  // ,"file":…[,"line":N]: the same in both texts.
+  const place = item.line === null ? fileTail(item.file) : `${fileTail(item.file)},"line":${number(item.line)}`;
+  const source = sourceHeads(item.source);
+  const data = `{"record":${recordJson(item.record, tradeRef)},"origin":{"source":${source.json},"sourceSequence":${sequence}${place},"raw":${string(item.raw)}}}`;
+  // A record from a feed file carries neither; anything that does takes the general path.
+  const metadata =
+    item.traceparent !== undefined || item.actor !== undefined
+      ? JSON.stringify(intakeAppend(item).events[0].metadata)
+      : `{"correlationId":${tradeRef}${source.metadataHead}${sequence}${place}}`;
+  return { data, metadata };
+}
+
+/** `tradeRef`: the record's trade reference, already written as JSON. */
+function recordJson(record: DetailRecord, tradeRef: string): string {
+  const head = `"tradeRef":${tradeRef}`;
   switch (record.type) {
     case 'TRD':
       return `{"type":"TRD",${head},"version":${number(record.version)},"terms":${termsJson(record.terms)}}`;
@@ -76,27 +90,31 @@ function string(value: string): string {
 // which made the loop's property loads megamorphic (35,000 instructions a line).
 const NEEDS_ESCAPING = /["\\\u0000-\u001f\ud800-\udfff]/;
 
-// The file and the source are the same for every line of a file: each is
-// written once and kept until the next file, rather than checked twice a line.
+// The file and the source are the same for every line of a file: what is
+// written of each is kept until the next file, rather than checked and
+// concatenated again at every line.
 let lastFile = '';
-let lastFileJson = '""';
+let lastFileTail = ',"file":""';
 let lastSource = '';
-let lastSourceJson = '""';
+let lastSourceHeads = { json: '""', metadataHead: ',"source":"","sourceSequence":' };
 
-function fileJson(file: string): string {
+/** `,"file":"NAME"`. */
+function fileTail(file: string): string {
   if (file !== lastFile) {
-    lastFileJson = string(file);
+    lastFileTail = `,"file":${string(file)}`;
     lastFile = file;
   }
-  return lastFileJson;
+  return lastFileTail;
 }
 
-function sourceJson(source: string): string {
+/** The source as a JSON string, and the metadata's text from it up to the sequence. */
+function sourceHeads(source: string): { json: string; metadataHead: string } {
   if (source !== lastSource) {
-    lastSourceJson = string(source);
+    const json = string(source);
+    lastSourceHeads = { json, metadataHead: `,"source":${json},"sourceSequence":` };
     lastSource = source;
   }
-  return lastSourceJson;
+  return lastSourceHeads;
 }
 
 /** As JSON.stringify writes a number: its shortest form, or null when it is not finite. */
