@@ -35,10 +35,13 @@ describe('background WAL checkpoints (SQLite event store)', () => {
     }
     const written = batches * perBatch * PAYLOAD.length;
     // The writing connection never checkpoints (autocheckpoint is off), so a database file that
-    // holds the events, and a WAL far smaller than everything written, are the thread's work.
+    // holds the events, and a WAL far smaller than everything written, are the thread's work. A WAL
+    // that never started over would hold every page of the database at least once; half is bound
+    // enough to tell, and leaves room for a thread that a loaded machine lets run late (a third was
+    // missed by 4 % so, beside other test files and benchmarks).
     const database = statSync(path).size;
     expect(database).toBeGreaterThan(written);
-    expect(largestWal).toBeLessThan(database / 3);
+    expect(largestWal).toBeLessThan(database / 2);
 
     const reader = new Database(path, { readonly: true });
     expect(reader.prepare('SELECT count(*) AS n FROM events').get()).toEqual({ n: batches * perBatch });
