@@ -29,6 +29,8 @@ export class SqliteEventStore implements EventStore {
   private readonly appended = new EventEmitter();
   private readonly pollIntervalMs: number;
   private closed = false;
+  /** A commit of events whose followers on this connection have not been woken yet (see wakeFollowers). */
+  private followersBehind = false;
   private readonly checkpointer: BackgroundCheckpointer | null;
   private pendingWrites: PendingWrite[] = [];
   /**
@@ -112,7 +114,12 @@ export class SqliteEventStore implements EventStore {
   appendMany(appends: readonly StreamAppend[], options: { checkpoint?: Checkpoint } = {}): Promise<AppendOutcome[]> {
     return new Promise((resolve, reject) => {
       this.pendingWrites.push({ appends, checkpoint: options.checkpoint, resolve, reject });
-      if (this.pendingWrites.length === 1) setImmediate(() => this.commitPendingWrites());
+      if (this.pendingWrites.length === 1) {
+        setImmediate(() => this.commitPendingWrites());
+        // Queued with the commit, so it runs in the same turn of the loop once the commit's callers
+        // have had their microtasks: the followers decide after the answers are written, not before.
+        setImmediate(() => this.wakeFollowers());
+      }
     });
   }
 
@@ -136,9 +143,23 @@ export class SqliteEventStore implements EventStore {
     // A commit of checkpoints alone leaves the last one with events as it was: still exactly (after, last].
     if (last > after) {
       this.lastCommit = { after, last, writes };
-      this.appended.emit('append');
+      this.followersBehind = true;
     }
     writes.forEach((write, i) => write.resolve(results[i]!));
+  }
+
+  /**
+   * The followers on this connection (in `serve`, the processors, on the API's thread) hear of a commit
+   * only after its callers: woken inside the commit, their read and decisions ran in the microtasks
+   * ahead of the commands' answers (measured at 16 connections: the booking manager's batch, 0.5 ms at
+   * the median and 14 ms at the 99th percentile of its batches, before a commit's responses went out).
+   * Woken in a turn of their own before the next commit, they held the next commit back instead.
+   * Here they decide while the clients turn around, and their appends join the next commit.
+   */
+  private wakeFollowers(): void {
+    if (!this.followersBehind) return;
+    this.followersBehind = false;
+    this.appended.emit('append');
   }
 
   private appendInTransaction(appends: readonly StreamAppend[], checkpoint: Checkpoint | undefined): AppendOutcome[] {
