@@ -114,11 +114,13 @@ for (const layout of LAYOUTS) describe.skipIf(!layout.enabled)(`crash safety and
     // What an operator does after a crash: ingest the same files again, to completion.
     await ingest(dataDir, files, env);
     await server.caughtUp(120_000);
-    const after = await snapshot(server);
+    const differences = stateDifferences(await snapshot(server), reference, snapshotKey);
+    // Should it differ, a second look tells "caught up" said too early (gone by then) from a change lost for good (still there).
+    const later = differences.length === 0 ? [] : await new Promise((r) => setTimeout(r, 2000)).then(async () => stateDifferences(await snapshot(server), reference, snapshotKey));
     await server.stop();
     // serve was killed six times; at least one ingest must have died part-way too, or this proved less than it says.
     expect(ingestsKilled).toBeGreaterThanOrEqual(1);
-    expect(stateDifferences(after, reference, snapshotKey)).toEqual([]);
+    expect({ differences, twoSecondsLater: later }).toEqual({ differences: [], twoSecondsLater: [] });
     await assertNothingDoubled(dataDir, stores);
     await assertCountsKept(dataDir);
   }, 300_000);
