@@ -17,6 +17,7 @@ import type {
   Subscription,
 } from '../port.js';
 import { WrongExpectedRevisionError } from '../port.js';
+import { eventsByStream, GatheredStreamReads } from '../stream-reads.js';
 import { creatingDatabase, isTransient, poolConfig, redactUrl, toStoreError, type PostgresOptions, type ResolvedPostgresOptions } from './connection.js';
 import { sqlFilter } from './filters.js';
 import { appendParameters, EVENT_COLUMNS, toNumber, toOutcome, toRecordedEvent, type EventRow, type OutcomeRow, type Write } from './mapping.js';
@@ -55,7 +56,11 @@ export class PostgresEventStore implements EventStore {
   private readonly subscriptions = new Set<PostgresSubscription>();
   private pendingWrites: Array<Write & { resolve: (outcomes: AppendOutcome[]) => void; reject: (error: unknown) => void }> = [];
   private writing = false;
-  private streamReads = new Map<string, Array<{ resolve: (events: RecordedEvent[]) => void; reject: (error: unknown) => void }>>();
+  /**
+   * Whole streams asked for in the same turn of the event loop are read with one query: a processor
+   * loading the streams of a batch pays one round trip, not one per stream.
+   */
+  private readonly streamReads = new GatheredStreamReads({ readMany: (streams) => this.readStreams(streams), chunkSize: STREAMS_PER_READ, schedule: setImmediate });
   private closed = false;
 
   /** Connects, checks the schema (creating the database and migrating it when allowed) and returns the store. */
@@ -193,7 +198,7 @@ export class PostgresEventStore implements EventStore {
   // --- reads -----------------------------------------------------------------
 
   async readStream(stream: string, options: { fromRevision?: number; maxCount?: number } = {}): Promise<RecordedEvent[]> {
-    if (options.fromRevision === undefined && options.maxCount === undefined) return this.readWholeStream(stream);
+    if (options.fromRevision === undefined && options.maxCount === undefined) return this.streamReads.read(stream);
     const from = options.fromRevision ?? 0;
     if (options.maxCount !== undefined && options.maxCount <= 0) return [];
     const limit = options.maxCount === undefined ? '' : ' LIMIT $3';
@@ -204,40 +209,12 @@ export class PostgresEventStore implements EventStore {
     return rows.map(toRecordedEvent);
   }
 
-  /**
-   * Whole streams asked for in the same turn of the event loop are read with one query:
-   * a processor loading the streams of a batch pays one round trip, not one per stream.
-   */
-  private readWholeStream(stream: string): Promise<RecordedEvent[]> {
-    return new Promise((resolve, reject) => {
-      const waiting = this.streamReads.get(stream);
-      if (waiting) waiting.push({ resolve, reject });
-      else this.streamReads.set(stream, [{ resolve, reject }]);
-      if (this.streamReads.size === 1 && !waiting) setImmediate(() => void this.readPendingStreams());
-    });
-  }
-
-  private async readPendingStreams(): Promise<void> {
-    const pending = this.streamReads;
-    this.streamReads = new Map();
-    const names = [...pending.keys()];
-    for (let i = 0; i < names.length; i += STREAMS_PER_READ) {
-      const chunk = names.slice(i, i + STREAMS_PER_READ);
-      try {
-        const { rows } = await this.read('read streams', () =>
-          this.pool.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM kepler_events WHERE stream = ANY ($1::text[]) ORDER BY stream, revision`, [chunk]),
-        );
-        const byStream = new Map<string, RecordedEvent[]>();
-        for (const row of rows) {
-          const events = byStream.get(row.stream);
-          if (events) events.push(toRecordedEvent(row));
-          else byStream.set(row.stream, [toRecordedEvent(row)]);
-        }
-        for (const name of chunk) for (const waiter of pending.get(name)!) waiter.resolve(byStream.get(name) ?? []);
-      } catch (error) {
-        for (const name of chunk) for (const waiter of pending.get(name)!) waiter.reject(error);
-      }
-    }
+  /** Whole streams, one query for all (see streamReads). */
+  private async readStreams(streams: string[]): Promise<Map<string, RecordedEvent[]>> {
+    const { rows } = await this.read('read streams', () =>
+      this.pool.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM kepler_events WHERE stream = ANY ($1::text[]) ORDER BY stream, revision`, [streams]),
+    );
+    return eventsByStream(rows, (row) => row.stream, toRecordedEvent);
   }
 
   async readAll(after: GlobalPosition, options: { maxCount?: number; filter?: EventFilter } = {}): Promise<ReadAllResult> {
