@@ -70,7 +70,6 @@ export async function expectScopeMatrix(base: string, rules: readonly RouteRule[
   }
 }
 
-
 /**
  * A POST that declares a body larger than the server takes, sending its headers only, and the answer.
  * The server refuses on the declared length and closes the connection; a client still sending the
