@@ -161,15 +161,24 @@ describe.skipIf(!rabbit)('blue/green cut-over under load', () => {
         await startSlot(slot);
       };
 
-      // The load runs through every disturbance: the last parts of it wait for the later ones.
-      const reached = { restart: false, secondCutover: false };
+      // The load runs through every disturbance: the last parts of it wait for the later ones. The last
+      // twentieth waits for the second cut-over to have finished, so green decides some of it however
+      // slowly the machine runs (a loaded machine once finished the rest while the CLI was starting).
+      const reached = { restart: false, secondCutover: false, secondCutoverDone: false };
       const share = (index: number, total: number) => index / total;
+      const mayGo = (index: number, total: number) => {
+        const part = share(index, total);
+        if (part < 0.6) return true;
+        if (part < 0.85) return reached.restart;
+        if (part < 0.95) return reached.secondCutover;
+        return reached.secondCutoverDone;
+      };
       let publishing = true;
       const load = Promise.all([
         new FeedPublisher(rabbit!.amqpUrl, 'kepler')
-          .publish(messages, { chunk: 10, everyMs: 150, mayPublish: (i) => share(i, messages.length) < 0.6 || (reached.restart && (share(i, messages.length) < 0.85 || reached.secondCutover)) })
+          .publish(messages, { chunk: 10, everyMs: 150, mayPublish: (i) => mayGo(i, messages.length) })
           .finally(() => (publishing = false)),
-        driveCommands(gateway.url, plan, { workers: 2, pauseMs: 100, mayStart: (t) => share(t, plan.length) < 0.6 || (reached.restart && (share(t, plan.length) < 0.85 || reached.secondCutover)) }),
+        driveCommands(gateway.url, plan, { workers: 2, pauseMs: 100, mayStart: (t) => mayGo(t, plan.length) }),
       ]);
       const chaos = (async () => {
         await sleep(between(500, 2000));
@@ -191,6 +200,7 @@ describe.skipIf(!rabbit)('blue/green cut-over under load', () => {
         const second = cutover('green');
         reached.secondCutover = true;
         await second;
+        reached.secondCutoverDone = true;
         phase('second cut-over to green');
         const drain = await slotCli('drain', 'blue', '--deadline', '8');
         log.push(`drain blue: ${drain.code}\n${drain.stdout}${drain.stderr}`);
