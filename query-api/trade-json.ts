@@ -16,6 +16,7 @@ const FIELDS = Object.keys(TradeSchema.properties);
 const SCHEMA_FIELDS = new Set(FIELDS);
 /** Each field as its member starts in JSON text: `"version":`. */
 const MEMBER_STARTS = FIELDS.map((field) => `${JSON.stringify(field)}:`);
+const VERSION = FIELDS.indexOf('version');
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -36,17 +37,27 @@ export function tradeAnswer(stored: string): { json: string; version: number } |
   let run = -1;
   let at = 1;
   while (at < stored.length) {
-    const keyEnd = stringEnd(stored, at);
-    if (keyEnd < 0 || stored.charCodeAt(keyEnd) !== COLON) return null;
-    const valueEnd = valueEndAt(stored, keyEnd + 1);
+    // The member the schema expects next, its key matched whole (`"name":`, a name with nothing to
+    // escape): no scan for the key's end. Anything else is a member to cut, or text of another shape.
+    const expected = field < FIELDS.length ? MEMBER_STARTS[field]! : undefined;
+    const kept = expected !== undefined && stored.startsWith(expected, at);
+    let valueStart: number;
+    if (kept) {
+      valueStart = at + expected.length;
+    } else {
+      const keyEnd = stringEnd(stored, at);
+      if (keyEnd < 0 || stored.charCodeAt(keyEnd) !== COLON) return null;
+      // A field of the schema out of its place, or one twice: not the projection's shape.
+      if (SCHEMA_FIELDS.has(stored.slice(at + 1, keyEnd - 1))) return null;
+      valueStart = keyEnd + 1;
+    }
+    const valueEnd = valueEndAt(stored, valueStart);
     if (valueEnd < 0) return null;
-    if (field < FIELDS.length && stored.startsWith(MEMBER_STARTS[field]!, at) && keyEnd + 1 === at + MEMBER_STARTS[field]!.length) {
-      if (FIELDS[field] === 'version') version = Number(stored.slice(keyEnd + 1, valueEnd));
+    if (kept) {
+      if (field === VERSION) version = Number(stored.slice(valueStart, valueEnd));
       if (run < 0) run = at;
       field++;
     } else {
-      // A field of the schema out of its place, or one twice: not the projection's shape.
-      if (SCHEMA_FIELDS.has(stored.slice(at + 1, keyEnd - 1))) return null;
       json = closeRun(json, stored, run, at - 1);
       run = -1;
     }
@@ -72,7 +83,8 @@ function stringEnd(text: string, at: number): number {
   if (text.charCodeAt(at) !== QUOTE) return -1;
   // From quote to quote (indexOf is far faster than a loop in JavaScript); one after an odd run of backslashes is escaped.
   for (let quote = text.indexOf('"', at + 1); quote >= 0; quote = text.indexOf('"', quote + 1)) {
-    let backslashes = 0;
+    if (text.charCodeAt(quote - 1) !== BACKSLASH) return quote + 1;
+    let backslashes = 1;
     while (text.charCodeAt(quote - 1 - backslashes) === BACKSLASH) backslashes++;
     if (backslashes % 2 === 0) return quote + 1;
   }

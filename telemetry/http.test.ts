@@ -49,4 +49,24 @@ describe('http.server.request.duration', () => {
       await stopTelemetry();
     }
   });
+
+  it('adds no hook before the handler when the SDK runs without tracing, and keeps it while no SDK runs (a later start may turn tracing on)', async () => {
+    const hooksOf = async (start: boolean) => {
+      if (start) await startTelemetry(identity, {});
+      const app = Fastify();
+      try {
+        instrumentHttp(app);
+        app.get('/x', async () => ({ ok: true }));
+        await app.ready();
+        return app.printRoutes({ includeHooks: true });
+      } finally {
+        await app.close();
+        if (start) await stopTelemetry();
+      }
+    };
+    const untraced = await hooksOf(true);
+    expect(untraced).toContain('(onResponse)');
+    expect(untraced).not.toContain('(preHandler)');
+    expect(await hooksOf(false)).toContain('(preHandler)');
+  });
 });

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readiness } from './health.js';
 import { secondsHistogram } from './instruments.js';
 import { PROMETHEUS_CONTENT_TYPE, prometheusExposition } from './prometheus.js';
-import { tracingEnabled } from './sdk.js';
+import { tracingEnabled, tracingOffWhileRunning } from './sdk.js';
 
 export const OPERATIONAL_PATHS = ['/metrics', '/health/live', '/health/ready'] as const;
 
@@ -50,6 +50,27 @@ function attributesOf(config: object | undefined, method: string, route: string 
  */
 export function instrumentHttp(app: FastifyInstance): void {
   const duration = secondsHistogram('http.server.request.duration', 'Duration of HTTP server requests, by route template and status');
+  // No hook at all when the SDK runs without tracing (serve and the gateway start it before they
+  // instrument their server): a preHandler hook, even one that returns at once, makes fastify run
+  // its hook runner on every request. The SDK is not restarted under a live server.
+  if (!tracingOffWhileRunning()) traceRequests(app);
+  app.addHook('onResponse', (request, reply, done) => {
+    const status = reply.statusCode;
+    // routeOptions is built afresh at each read: read once.
+    const route = request.routeOptions;
+    duration.record(reply.elapsedTime / 1e3, attributesOf(route.config as object | undefined, request.method, route.url, status));
+    const span = (request as Instrumented)[SPAN];
+    if (span) {
+      span.setAttribute('http.response.status_code', status);
+      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+    }
+    done();
+  });
+}
+
+/** With tracing on, each request's handler runs in a server span that continues the caller's traceparent. */
+function traceRequests(app: FastifyInstance): void {
   // After the body is parsed (its stream would lose the context), so the handler and all it awaits run in the span.
   app.addHook('preHandler', (request, _reply, done) => {
     if (!tracingEnabled()) return done();
@@ -63,19 +84,6 @@ export function instrumentHttp(app: FastifyInstance): void {
     );
     (request as Instrumented)[SPAN] = span;
     context.with(trace.setSpan(parent, span), done);
-  });
-  app.addHook('onResponse', (request, reply, done) => {
-    const status = reply.statusCode;
-    // routeOptions is built afresh at each read: read once.
-    const route = request.routeOptions;
-    duration.record(reply.elapsedTime / 1e3, attributesOf(route.config as object | undefined, request.method, route.url, status));
-    const span = (request as Instrumented)[SPAN];
-    if (span) {
-      span.setAttribute('http.response.status_code', status);
-      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-      span.end();
-    }
-    done();
   });
 }
 

@@ -178,6 +178,14 @@ export function tracingEnabled(): boolean {
   return running?.tracing ?? false;
 }
 
+/**
+ * Tracing is off for as long as this SDK runs: it was started without it, and tracing is only
+ * ever decided at start. False while no SDK runs, when a later start might still turn it on.
+ */
+export function tracingOffWhileRunning(): boolean {
+  return running !== null && !running.tracing;
+}
+
 /** The histograms Kepler aggregates itself for this SDK; null while it is not started. */
 export function localHistograms(): LocalHistograms | null {
   return running?.histograms ?? null;
