@@ -233,8 +233,12 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
         const cached = this.cache.get(stream);
         return cached ? enter(stream, cached) : this.load(stream).then((loaded) => touched.get(stream) ?? enter(stream, loaded));
       };
+      // Read once an attempt, when first wanted, and then taken without an await: an await of an
+      // async function for every event of a slot's processor, for a value already at hand, was
+      // a suspension and two promises an event.
       let peerProgress: number | null | undefined;
-      const peer = async () => (peerProgress === undefined ? (peerProgress = await this.peerProgress()) : peerProgress);
+      const peer = (): number | null | Promise<number | null> =>
+        peerProgress === undefined ? this.peerProgress().then((progress) => (peerProgress = progress)) : peerProgress;
 
       for (let i = 0; i < events.length; i++) {
         const event = events[i]!;
@@ -254,7 +258,8 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
           // A cached owner can only be stale in ways an append corrects (another slot took the
           // stream from this one: the append conflicts) or the subscription shows (a drain handed
           // it to this one: the hand-over event drops it from the cache before the batch, above).
-          let affinity = decideAffinity(event.metadata.correlationId, entry.ownership, context(await peer()));
+          const known = peer();
+          let affinity = decideAffinity(event.metadata.correlationId, entry.ownership, context(known instanceof Promise ? await known : known));
           if (affinity.kind === 'claim' && affinity.recoverAfter !== null && since !== null && this.waitedForPeerAt !== since) {
             // Just after a cut-over the slot live before this one is usually a moment from the point
             // where this one became live: waiting for it (once) is cheaper than looking for what it left.
