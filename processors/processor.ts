@@ -103,6 +103,10 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
   /** The checkpoint as last stored, and when. */
   private stored = { position: 0, at: 0 };
   private trailingCheckpoint: NodeJS.Timeout | null = null;
+  /** The trailing write under way, which the next batch waits for (see storeCheckpointLazily). */
+  private trailingWrite: Promise<void> | null = null;
+  /** A batch is being decided and appended. */
+  private processing = false;
   private stopping = false;
   private subscription: ReturnType<EventStore['subscribe']> | null = null;
   private registry: RegistryState = INITIAL_REGISTRY;
@@ -150,11 +154,18 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
       const started = process.hrtime.bigint();
       // One span per batch, linked to every trace in it; each event's handling is a span of its own trace.
       const span = startBatchSpan(`${this.name} batch`, batch.events, { 'kepler.subscription': this.name });
-      await withinBatch(span, () => this.processWhileBusy(batch.events, batch.scannedTo));
+      if (this.trailingWrite) await this.trailingWrite;
+      this.processing = true;
+      try {
+        await withinBatch(span, () => this.processWhileBusy(batch.events, batch.scannedTo));
+      } finally {
+        this.processing = false;
+      }
       this.metrics.batch(batch.events.length, started);
       this.position = batch.scannedTo;
     }
     if (this.trailingCheckpoint) clearTimeout(this.trailingCheckpoint);
+    if (this.trailingWrite) await this.trailingWrite;
     await this.storeCheckpoint(this.position);
   }
 
@@ -167,9 +178,20 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
     const wait = this.stored.at + IDLE_CHECKPOINT_INTERVAL_MS - Date.now();
     if (wait <= 0) return this.storeCheckpoint(position);
     // A trailing write, so that a processor which goes quiet still shows others how far it got.
+    // Never beside a batch's append, which carries this checkpoint too: a store that commits
+    // writes together (PostgreSQL's group commit) would write one checkpoint twice in one
+    // statement, and that fails the commit (seen in the crash test: `serve` stopped). A batch
+    // under way stores the checkpoint with its append, or comes back here if it decided nothing;
+    // the next batch waits for a write already gone out.
     this.trailingCheckpoint ??= setTimeout(() => {
       this.trailingCheckpoint = null;
-      this.storeCheckpoint(this.position).catch((error: unknown) => this.logger.error({ err: error, processor: this.name }, 'checkpoint not stored'));
+      if (this.processing) return;
+      const write = this.storeCheckpoint(this.position)
+        .catch((error: unknown) => this.logger.error({ err: error, processor: this.name }, 'checkpoint not stored'))
+        .finally(() => {
+          if (this.trailingWrite === write) this.trailingWrite = null;
+        });
+      this.trailingWrite = write;
     }, wait);
   }
 
