@@ -472,16 +472,11 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
 
 function toEventData(event: { type: string; tradeRef: string }, cause: RecordedEvent, index: number, slot: Slot | undefined, traceparent: string | undefined): EventData {
   const { source, sourceSequence, file, line, actor } = cause.metadata;
-  // Assigned in the order the spreads had (the stored JSON is the same), not spread: one object
-  // and no hidden-class transitions for each of the hundreds of thousands of events decided.
-  const metadata: EventMetadata = { correlationId: event.tradeRef, causationId: cause.id };
-  if (source !== undefined) metadata.source = source;
-  if (sourceSequence !== undefined) metadata.sourceSequence = sourceSequence;
-  if (file !== undefined) metadata.file = file;
-  if (line !== undefined) metadata.line = line;
-  if (traceparent !== undefined) metadata.traceparent = traceparent;
+  // One literal with every key, in the order the spreads had, where the cause's metadata lacks one
+  // left undefined: JSON.stringify leaves such keys out, so the stored JSON is the same as when they
+  // were added one by one, without growing the object's property store at each addition (about
+  // 400 bytes allocated an event, for each of the hundreds of thousands decided).
   // Who caused the input caused what is decided on it, as the trace does.
-  if (actor !== undefined) metadata.actor = actor;
-  if (slot !== undefined) metadata.slot = slot;
+  const metadata: EventMetadata = { correlationId: event.tradeRef, causationId: cause.id, source, sourceSequence, file, line, traceparent, actor, slot };
   return { id: deterministicId(cause.id, event.type, index), type: event.type, data: event, metadata };
 }
