@@ -472,11 +472,11 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
 
 function toEventData(event: { type: string; tradeRef: string }, cause: RecordedEvent, index: number, slot: Slot | undefined, traceparent: string | undefined): EventData {
   const { source, sourceSequence, file, line, actor } = cause.metadata;
-  // One literal with every key, in the order the spreads had, where the cause's metadata lacks one
-  // left undefined: JSON.stringify leaves such keys out, so the stored JSON is the same as when they
-  // were added one by one, without growing the object's property store at each addition (about
-  // 400 bytes allocated an event, for each of the hundreds of thousands decided).
-  // Who caused the input caused what is decided on it, as the trace does.
+  // One literal with every key, in the order the spreads had, a key the cause's metadata lacks left
+  // undefined: JSON.stringify leaves such keys out (so does the EventStoreDB mapping), so the stored
+  // JSON is the same as when they were added one by one, without the object's property store grown
+  // at each addition, for each of the hundreds of thousands of events decided.
+  // Who caused the input caused what is decided on it (actor), as the trace does.
   const metadata: EventMetadata = { correlationId: event.tradeRef, causationId: cause.id, source, sourceSequence, file, line, traceparent, actor, slot };
   return { id: deterministicId(cause.id, event.type, index), type: event.type, data: event, metadata };
 }
