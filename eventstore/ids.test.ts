@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { deterministicId } from './ids.js';
 
@@ -19,5 +20,18 @@ describe('deterministicId', () => {
     const ids = new Set(Array.from({ length: 10_000 }, (_, i) => deterministicId('core', i)));
     expect(ids.size).toBe(10_000);
     expect(deterministicId('ab', 'c')).not.toBe(deterministicId('a', 'bc'));
+  });
+
+  it('lays the hash out as it always did, for any parts', () => {
+    // The layout as first written (slices of the hex digest), which stored ids were made with.
+    const reference = (...parts: Array<string | number>) => {
+      const hex = hash('sha1', parts.length === 1 ? String(parts[0]) : parts.join('\u001f'), 'hex');
+      return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${'89ab89ab89ab89ab'[Number.parseInt(hex[16]!, 16)]}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+    };
+    const text = (i: number) => `${i.toString(36)}-é-日本-${String.fromCodePoint(0x1f600 + (i % 50))}`;
+    for (let i = 0; i < 20_000; i++) {
+      const parts = [text(i), 'TradeBooked', i % 7].slice(0, 1 + (i % 3));
+      expect(deterministicId(...parts)).toBe(reference(...parts));
+    }
   });
 });

@@ -129,3 +129,50 @@ describe('processor runner and a hand-over in the batch it reads', () => {
     ]);
   });
 });
+
+describe('processor runner and the checkpoint of a batch that decided nothing', () => {
+  // Seen on PostgreSQL in the crash test (with the processors on a shared read, which made it
+  // frequent): the trailing write of an idle batch's checkpoint went out while a later batch's
+  // append, which carries the same checkpoint, was waiting for the same group commit. That commit
+  // wrote one checkpoint twice in one statement, failed, and `serve` stopped.
+  it('never writes it beside an append that carries its checkpoint', async () => {
+    const store = SqliteEventStore.open(join(tempDir('kepler-trailing-'), 'events.db'));
+    opened.push(store);
+    const routing: SlotRouting = { live: 'blue', feed: ['blue'], events: ['blue'], publishing: null };
+    await recordRouting(store, routing, { expectedRevision: null, cutoverId: null, step: null });
+    // A store whose appends of events take longer than the trailing write waits (a commit held up
+    // by others), and which counts writes carrying this processor's checkpoint at the same time.
+    let inFlight = 0;
+    let together = 0;
+    const slow = Object.create(store, {
+      appendMany: {
+        value: async (...args: Parameters<SqliteEventStore['appendMany']>) => {
+          const mine = args[1]?.checkpoint?.name === tradeProcessor.name;
+          if (mine && inFlight++ > 0) together++;
+          try {
+            if (args[0].length > 0) await new Promise((resolve) => setTimeout(resolve, 1500));
+            return await store.appendMany(...args);
+          } finally {
+            if (mine) inFlight--;
+          }
+        },
+      },
+    }) as SqliteEventStore;
+    const runner = new ProcessorRunner(slow, tradeProcessor, pino({ level: 'silent' }), { slot: 'blue' });
+    const running = runner.run();
+    const applied = (tradeRef: string) => async () => (await store.readStream(`trade-${tradeRef}`)).some((e) => e.type === 'VersionApplied');
+    await receivedTrade(store, 'IDLE-1', 1);
+    await until('the first trade', applied('IDLE-1'));
+    // A batch that decides nothing, within a second of that append: its checkpoint waits for a trailing write.
+    const { position } = await recordRouting(store, routing, { expectedRevision: 0, cutoverId: null, step: null });
+    await until('the routing passed', async () => runner.status.position >= position);
+    // A batch whose append is under way when the trailing write is due.
+    await receivedTrade(store, 'IDLE-2', 2);
+    await until('the second trade', applied('IDLE-2'));
+    const head = await store.headPosition();
+    await until('the checkpoint at the head', async () => ((await store.readCheckpoint(tradeProcessor.name)) ?? 0) >= head - 1);
+    await runner.stop();
+    await running;
+    expect(together).toBe(0);
+  });
+});

@@ -103,6 +103,10 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
   /** The checkpoint as last stored, and when. */
   private stored = { position: 0, at: 0 };
   private trailingCheckpoint: NodeJS.Timeout | null = null;
+  /** The trailing write under way, which the next batch waits for (see storeCheckpointLazily). */
+  private trailingWrite: Promise<void> | null = null;
+  /** A batch is being decided and appended. */
+  private processing = false;
   private stopping = false;
   private subscription: ReturnType<EventStore['subscribe']> | null = null;
   private registry: RegistryState = INITIAL_REGISTRY;
@@ -150,11 +154,18 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
       const started = process.hrtime.bigint();
       // One span per batch, linked to every trace in it; each event's handling is a span of its own trace.
       const span = startBatchSpan(`${this.name} batch`, batch.events, { 'kepler.subscription': this.name });
-      await withinBatch(span, () => this.processWhileBusy(batch.events, batch.scannedTo));
+      if (this.trailingWrite) await this.trailingWrite;
+      this.processing = true;
+      try {
+        await withinBatch(span, () => this.processWhileBusy(batch.events, batch.scannedTo));
+      } finally {
+        this.processing = false;
+      }
       this.metrics.batch(batch.events.length, started);
       this.position = batch.scannedTo;
     }
     if (this.trailingCheckpoint) clearTimeout(this.trailingCheckpoint);
+    if (this.trailingWrite) await this.trailingWrite;
     await this.storeCheckpoint(this.position);
   }
 
@@ -167,9 +178,20 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
     const wait = this.stored.at + IDLE_CHECKPOINT_INTERVAL_MS - Date.now();
     if (wait <= 0) return this.storeCheckpoint(position);
     // A trailing write, so that a processor which goes quiet still shows others how far it got.
+    // Never beside a batch's append, which carries this checkpoint too: a store that commits
+    // writes together (PostgreSQL's group commit) would write one checkpoint twice in one
+    // statement, and that fails the commit (seen in the crash test: `serve` stopped). A batch
+    // under way stores the checkpoint with its append, or comes back here if it decided nothing;
+    // the next batch waits for a write already gone out.
     this.trailingCheckpoint ??= setTimeout(() => {
       this.trailingCheckpoint = null;
-      this.storeCheckpoint(this.position).catch((error: unknown) => this.logger.error({ err: error, processor: this.name }, 'checkpoint not stored'));
+      if (this.processing) return;
+      const write = this.storeCheckpoint(this.position)
+        .catch((error: unknown) => this.logger.error({ err: error, processor: this.name }, 'checkpoint not stored'))
+        .finally(() => {
+          if (this.trailingWrite === write) this.trailingWrite = null;
+        });
+      this.trailingWrite = write;
     }, wait);
   }
 
@@ -233,8 +255,12 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
         const cached = this.cache.get(stream);
         return cached ? enter(stream, cached) : this.load(stream).then((loaded) => touched.get(stream) ?? enter(stream, loaded));
       };
+      // Read once an attempt, when first wanted, and then taken without an await: an await of an
+      // async function for every event of a slot's processor, for a value already at hand, was
+      // a suspension and two promises an event.
       let peerProgress: number | null | undefined;
-      const peer = async () => (peerProgress === undefined ? (peerProgress = await this.peerProgress()) : peerProgress);
+      const peer = (): number | null | Promise<number | null> =>
+        peerProgress === undefined ? this.peerProgress().then((progress) => (peerProgress = progress)) : peerProgress;
 
       for (let i = 0; i < events.length; i++) {
         const event = events[i]!;
@@ -254,7 +280,8 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
           // A cached owner can only be stale in ways an append corrects (another slot took the
           // stream from this one: the append conflicts) or the subscription shows (a drain handed
           // it to this one: the hand-over event drops it from the cache before the batch, above).
-          let affinity = decideAffinity(event.metadata.correlationId, entry.ownership, context(await peer()));
+          const known = peer();
+          let affinity = decideAffinity(event.metadata.correlationId, entry.ownership, context(known instanceof Promise ? await known : known));
           if (affinity.kind === 'claim' && affinity.recoverAfter !== null && since !== null && this.waitedForPeerAt !== since) {
             // Just after a cut-over the slot live before this one is usually a moment from the point
             // where this one became live: waiting for it (once) is cheaper than looking for what it left.
@@ -445,16 +472,11 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
 
 function toEventData(event: { type: string; tradeRef: string }, cause: RecordedEvent, index: number, slot: Slot | undefined, traceparent: string | undefined): EventData {
   const { source, sourceSequence, file, line, actor } = cause.metadata;
-  // Assigned in the order the spreads had (the stored JSON is the same), not spread: one object
-  // and no hidden-class transitions for each of the hundreds of thousands of events decided.
-  const metadata: EventMetadata = { correlationId: event.tradeRef, causationId: cause.id };
-  if (source !== undefined) metadata.source = source;
-  if (sourceSequence !== undefined) metadata.sourceSequence = sourceSequence;
-  if (file !== undefined) metadata.file = file;
-  if (line !== undefined) metadata.line = line;
-  if (traceparent !== undefined) metadata.traceparent = traceparent;
-  // Who caused the input caused what is decided on it, as the trace does.
-  if (actor !== undefined) metadata.actor = actor;
-  if (slot !== undefined) metadata.slot = slot;
+  // One literal with every key, in the order the spreads had, a key the cause's metadata lacks left
+  // undefined: JSON.stringify leaves such keys out (so does the EventStoreDB mapping), so the stored
+  // JSON is the same as when they were added one by one, without the object's property store grown
+  // at each addition, for each of the hundreds of thousands of events decided.
+  // Who caused the input caused what is decided on it (actor), as the trace does.
+  const metadata: EventMetadata = { correlationId: event.tradeRef, causationId: cause.id, source, sourceSequence, file, line, traceparent, actor, slot };
   return { id: deterministicId(cause.id, event.type, index), type: event.type, data: event, metadata };
 }
