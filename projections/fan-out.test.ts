@@ -63,17 +63,21 @@ afterEach(async () => {
 });
 
 describe('EventFanOut', () => {
-  it('hands each follower what its own subscription would, from its own position, then live appends', async () => {
+  // The second set reads by the union of the types alone, the prefixes left to the one follower that names them.
+  it.each([
+    ['everything', FILTERS],
+    ['the union of the types', [{ eventTypes: ['A'] }, { eventTypes: ['B'] }, { eventTypes: ['C'], streamPrefixes: ['feed-'] }]],
+  ] as Array<[string, EventFilter[]]>)('hands each follower what its own subscription would, from its own position, then live appends (reading %s)', async (_, filters) => {
     await append(200);
-    fanOut = new EventFanOut(store, FILTERS, { batchSize: 16, stallMs: 100 }); // each stops reading once it has its count
+    fanOut = new EventFanOut(store, filters, { batchSize: 16, stallMs: 100 }); // each stops reading once it has its count
     const starts = [0, 37, 150];
-    const subscriptions = FILTERS.map((filter, i) => fanOut!.subscribe(starts[i]!, { filter }));
-    const wanted = await Promise.all(FILTERS.map(async (filter, i) => (await expected(starts[i]!, filter)).length));
+    const subscriptions = filters.map((filter, i) => fanOut!.subscribe(starts[i]!, { filter }));
+    const wanted = await Promise.all(filters.map(async (filter, i) => (await expected(starts[i]!, filter)).length));
     const reading = subscriptions.map((s, i) => take(s, wanted[i]! + (i === 2 ? 10 : 30)));
     await new Promise((resolve) => setTimeout(resolve, 50));
     await append(120); // live, once every follower has caught up
     const seen = await withTimeout(Promise.all(reading));
-    for (const [i, filter] of FILTERS.entries()) {
+    for (const [i, filter] of filters.entries()) {
       const all = await expected(starts[i]!, filter);
       expect(seen[i]).toEqual(all.slice(0, seen[i]!.length));
       expect(seen[i]!.length).toBeGreaterThan(wanted[i]!); // the live appends reached it
@@ -168,11 +172,13 @@ describe('EventFanOut', () => {
 });
 
 describe('unionOf', () => {
-  it('keeps types or prefixes when every filter names only that, else reads everything', () => {
+  it('keeps the types when every filter names types, the prefixes when every filter names prefixes, else reads everything', () => {
     expect(unionOf([{ eventTypes: ['A', 'B'] }, { eventTypes: ['B', 'C'] }])).toEqual({ eventTypes: ['A', 'B', 'C'] });
     expect(unionOf([{ streamPrefixes: ['a-'] }, { streamPrefixes: ['b-'] }])).toEqual({ streamPrefixes: ['a-', 'b-'] });
+    expect(unionOf([{ eventTypes: ['A'] }, { eventTypes: ['B'], streamPrefixes: ['b-'] }])).toEqual({ eventTypes: ['A', 'B'] });
+    expect(unionOf([{ streamPrefixes: ['a-'] }, { eventTypes: ['B'], streamPrefixes: ['b-'] }])).toEqual({ streamPrefixes: ['a-', 'b-'] });
+    expect(unionOf([{ eventTypes: ['A'], streamPrefixes: ['a-'] }])).toEqual({ eventTypes: ['A'] });
     expect(unionOf([{ eventTypes: ['A'] }, { streamPrefixes: ['b-'] }])).toBeUndefined();
     expect(unionOf([{ eventTypes: ['A'] }, {}])).toBeUndefined();
-    expect(unionOf([{ eventTypes: ['A'], streamPrefixes: ['a-'] }])).toBeUndefined();
   });
 });

@@ -240,13 +240,14 @@ class Member {
 
 /**
  * A filter that lets through whatever any of the filters does: the types of all when each names types
- * only, the prefixes of all when each names prefixes only, else everything (a filter cannot say
- * "this type or that prefix").
+ * (a filter's prefixes then left to its own follower: each takes only its share of a batch), the
+ * prefixes of all when each names prefixes, else everything (a filter cannot say "this type or that
+ * prefix").
  */
 export function unionOf(filters: readonly EventFilter[]): EventFilter | undefined {
   if (filters.length === 0 || filters.some((f) => f.eventTypes === undefined && f.streamPrefixes === undefined)) return undefined;
-  if (filters.every((f) => f.eventTypes !== undefined && f.streamPrefixes === undefined)) return { eventTypes: [...new Set(filters.flatMap((f) => f.eventTypes!))] };
-  if (filters.every((f) => f.eventTypes === undefined && f.streamPrefixes !== undefined)) return { streamPrefixes: [...new Set(filters.flatMap((f) => f.streamPrefixes!))] };
+  if (filters.every((f) => f.eventTypes !== undefined)) return { eventTypes: [...new Set(filters.flatMap((f) => f.eventTypes!))] };
+  if (filters.every((f) => f.streamPrefixes !== undefined)) return { streamPrefixes: [...new Set(filters.flatMap((f) => f.streamPrefixes!))] };
   return undefined;
 }
 

@@ -162,13 +162,28 @@ export class ProjectionRunner {
   /** Applies events to the documents they touch, loading from the store those not yet in the working set. */
   private async project(events: readonly RecordedEvent[], working: WorkingSet): Promise<void> {
     const { documents } = working;
-    const keyed = events.map((event) => ({ event, keys: this.projection.keysOf(event).filter((key) => owns(this.partition, key)) }));
-    const missing = [...new Set(keyed.flatMap((k) => k.keys))].filter((key) => !documents.has(key));
+    // Plain loops, with no array per event when the runner has the whole store: this runs once per event of every batch.
+    const whole = this.partition.count === 1;
+    const keyed: Array<readonly string[]> = new Array(events.length);
+    const missing: string[] = [];
+    const asked = new Set<string>();
+    for (let i = 0; i < events.length; i++) {
+      const all = this.projection.keysOf(events[i]!);
+      const keys = whole ? all : all.filter((key) => owns(this.partition, key));
+      keyed[i] = keys;
+      for (const key of keys) {
+        if (documents.has(key) || asked.has(key)) continue;
+        asked.add(key);
+        missing.push(key);
+      }
+    }
     const stored = await this.reads.getMany(this.collection, missing);
     for (const key of missing) documents.set(key, (stored.get(key) as (Projected & Document) | undefined) ?? null);
 
     const tracing = tracingEnabled();
-    for (const { event, keys } of keyed) {
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i]!;
+      const keys = keyed[i]!;
       if (tracing && event.metadata.traceparent !== undefined) {
         // An event that carries a trace is projected in a span of that trace (a child of what caused it).
         const span = startEventSpan(`projection:${this.projection.name} ${event.type}`, event.metadata.traceparent, { 'kepler.subscription': `projection:${this.projection.name}`, 'kepler.event.type': event.type })!;

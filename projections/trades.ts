@@ -40,8 +40,13 @@ export const tradesProjection: ProjectionDefinition<TradeView> = {
   filter: { eventTypes: [...TRADE_TYPES, ...BOOKING_TYPES] },
   keysOf: (event) => [event.metadata.correlationId],
   apply(doc, event, tradeRef) {
-    const view = withStatus(applyEvent(doc ?? emptyTrade(tradeRef), event));
-    return { ...view, lastChangedBy: event.metadata.actor ?? null };
+    // One copy per event, changed in place: the spreads it replaces (three copies of twenty fields) built the
+    // same keys in the same order, since assigning a key keeps its place and a new one goes last, as in a spread.
+    const view: TradeViewFields = doc ? Object.assign({}, doc) : emptyTrade(tradeRef);
+    applyEvent(view, event);
+    view.status = statusOf(view);
+    view.lastChangedBy = event.metadata.actor ?? null;
+    return view;
   },
 };
 
@@ -69,32 +74,47 @@ function emptyTrade(tradeRef: string): TradeViewFields {
   };
 }
 
-function applyEvent(view: TradeViewFields, event: RecordedEvent): TradeViewFields {
+/** The event applied to `view`, a copy of its own: the lists it changes are replaced, never changed in place. */
+function applyEvent(view: TradeViewFields, event: RecordedEvent): void {
   const data = event.data as Trade.TradeEvent | Booking.BookingEvent;
   switch (data.type) {
     case 'VersionPending':
-      return { ...view, pendingVersions: [...new Set([...view.pendingVersions, data.version])].sort((a, b) => a - b) };
-    case 'VersionApplied':
-      return { ...view, ...data.terms, version: data.version, pendingVersions: view.pendingVersions.filter((v) => v !== data.version) };
+      view.pendingVersions = [...new Set([...view.pendingVersions, data.version])].sort((a, b) => a - b);
+      return;
+    case 'VersionApplied': {
+      const pending = view.pendingVersions;
+      Object.assign(view, data.terms);
+      view.version = data.version;
+      view.pendingVersions = pending.filter((v) => v !== data.version);
+      return;
+    }
     case 'TradeCancelled':
-      return { ...view, version: data.version, cancelled: true, pendingVersions: view.pendingVersions.filter((v) => v !== data.version) };
+      view.version = data.version;
+      view.cancelled = true;
+      view.pendingVersions = view.pendingVersions.filter((v) => v !== data.version);
+      return;
     case 'VersionRejectedAfterCancellation':
-      return { ...view, pendingVersions: view.pendingVersions.filter((v) => v !== data.version) };
+      view.pendingVersions = view.pendingVersions.filter((v) => v !== data.version);
+      return;
     case 'AllocationNoted':
-      return { ...view, allocations: withAllocation(view.allocations, data) };
+      view.allocations = withAllocation(view.allocations, data);
+      return;
     case 'ConfirmationNoted':
-      return { ...view, confirmation: { status: data.status, quantity: data.quantity, price: data.price, reason: data.reason } };
+      view.confirmation = { status: data.status, quantity: data.quantity, price: data.price, reason: data.reason };
+      return;
     case 'TradeBooked':
     case 'BookedAllocationsChanged':
-      return { ...view, bookedVersion: data.version };
+      view.bookedVersion = data.version;
+      return;
     case 'BookingReversed':
-      return { ...view, bookedVersion: null };
+      view.bookedVersion = null;
+      return;
     case 'HoldPlaced':
-      return { ...view, onHold: true };
+      view.onHold = true;
+      return;
     case 'HoldReleased':
-      return { ...view, onHold: false };
-    default:
-      return view;
+      view.onHold = false;
+      return;
   }
 }
 
@@ -121,13 +141,6 @@ function withAllocation(allocations: readonly ViewAllocation[], noted: Booking.A
   return standing ? allocations.toSpliced(low, 1) : [...allocations];
 }
 
-function withStatus(view: TradeViewFields): TradeViewFields {
-  const status: TradeStatus = view.cancelled
-    ? 'CANCELLED'
-    : view.bookedVersion !== null
-      ? 'BOOKED'
-      : view.version === 0
-        ? 'AWAITING_TRADE'
-        : 'PENDING';
-  return { ...view, status };
+function statusOf(view: TradeViewFields): TradeStatus {
+  return view.cancelled ? 'CANCELLED' : view.bookedVersion !== null ? 'BOOKED' : view.version === 0 ? 'AWAITING_TRADE' : 'PENDING';
 }

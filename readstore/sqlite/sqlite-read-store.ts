@@ -33,6 +33,12 @@ export class SqliteReadStore implements ReadStore {
   private readonly checkpointOf: Database.Statement<[string], number>;
   private readonly settingOf: Database.Statement<[string], string>;
   private snapshotOpen = false;
+  private readonly saveCheckpoint: Database.Statement<[string, number]>;
+  /**
+   * Made once, with its checkpoint statement: better-sqlite3's db.transaction() builds four wrapper
+   * functions at every call, and the projections write once per runner per batch.
+   */
+  private readonly writeTransaction: Database.Transaction<(writes: readonly DocumentWrite[], checkpoints: ReadonlyArray<{ name: string; position: number }>) => void>;
 
   /**
    * `mmapBytes`: how much of the file to read through a memory map (default 1 GiB); `pageCacheKiB`:
@@ -64,6 +70,16 @@ export class SqliteReadStore implements ReadStore {
     this.endRead = db.prepare('COMMIT');
     this.checkpointOf = db.prepare<[string], number>('SELECT position FROM checkpoints WHERE name = ?').pluck();
     this.settingOf = db.prepare<[string], string>('SELECT value FROM settings WHERE key = ?').pluck();
+    this.saveCheckpoint = db.prepare('INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position');
+    this.writeTransaction = db.transaction((writes: readonly DocumentWrite[], checkpoints: ReadonlyArray<{ name: string; position: number }>) => {
+      for (const write of writes) {
+        const statements = this.prepared(write.collection);
+        if (!statements) throw new Error(`read store: collection ${write.collection} does not exist`);
+        if (write.kind === 'put') statements.put.run(write.id, JSON.stringify(write.doc), write.position);
+        else statements.remove.run(write.id, write.position);
+      }
+      for (const checkpoint of checkpoints) this.saveCheckpoint.run(checkpoint.name, checkpoint.position);
+    });
   }
 
   /** Ends the shared read snapshot: the next read sees every commit made before this call. */
@@ -147,20 +163,7 @@ export class SqliteReadStore implements ReadStore {
 
   async write(writes: readonly DocumentWrite[], checkpoints: ReadonlyArray<{ name: string; position: number }> = []): Promise<void> {
     this.renewSnapshot();
-    const saveCheckpoint = this.db.prepare(
-      'INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position',
-    );
-    this.db
-      .transaction(() => {
-        for (const write of writes) {
-          const statements = this.prepared(write.collection);
-          if (!statements) throw new Error(`read store: collection ${write.collection} does not exist`);
-          if (write.kind === 'put') statements.put.run(write.id, JSON.stringify(write.doc), write.position);
-          else statements.remove.run(write.id, write.position);
-        }
-        for (const checkpoint of checkpoints) saveCheckpoint.run(checkpoint.name, checkpoint.position);
-      })
-      .immediate();
+    this.writeTransaction.immediate(writes, checkpoints);
   }
 
   async readCheckpoint(name: string): Promise<number | null> {
