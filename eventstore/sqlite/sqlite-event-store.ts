@@ -332,6 +332,10 @@ export class SqliteEventStore implements EventStore {
       };
       const timer = setInterval(() => {
         if (isStopped() || this.closed) return done();
+        // The writer thread's commits move data_version too, from the moment they are on disk: one
+        // in flight wakes its followers when its callers have been answered (commitOnWriterThread),
+        // not ahead of them here. Another process's commit is seen at the next tick.
+        if (this.writing !== null) return;
         if (this.selectDataVersion.get()!.data_version !== seen) return done();
         // data_version only moves for other connections' commits; our own appends wake us directly.
         if ((this.selectHead.get()!.head ?? 0) > position) done();
