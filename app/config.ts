@@ -149,7 +149,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     ...storesConfig(file, env, dataDir, slot),
     readYourWritesTimeoutMs: wholeNumberSetting(env.KEPLER_READ_YOUR_WRITES_TIMEOUT_MS, 'KEPLER_READ_YOUR_WRITES_TIMEOUT_MS') ?? file.readYourWritesTimeoutMs ?? 5000,
     projectionsThread: env.KEPLER_PROJECTIONS_THREAD === undefined ? (file.projectionsThread ?? true) : env.KEPLER_PROJECTIONS_THREAD !== '0',
-    // Off unless asked for: measured on the shared two-core machine, it cost more CPU per command than it saved the event loop (BENCHMARKS.md).
+    // Off unless asked for: on the shared two-core machine it cost more CPU per command across threads than it took off the event loop.
     writerThread: env.KEPLER_WRITER_THREAD === '1',
     readyMaxGapSeconds: wholeNumberSetting(env.KEPLER_READY_MAX_GAP_SECONDS, 'KEPLER_READY_MAX_GAP_SECONDS') ?? file.readyMaxGapSeconds ?? 120,
   };
