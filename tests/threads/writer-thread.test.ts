@@ -1,4 +1,4 @@
-// The SQLite event store with its commits on a writer thread (serve's default): the same contract
+// The SQLite event store with its commits on a writer thread (KEPLER_WRITER_THREAD=1 for serve): the same contract
 // as on one connection, the same group commit, and an append never left waiting on a thread that
 // died or a store that closed.
 import { join } from 'node:path';
