@@ -17,10 +17,11 @@ interface Waiter {
 
 /**
  * One poll of a connection for every follower waiting on it. Each follower at the head polled on a
- * timer of its own, two statements every 10 ms; `serve`'s main thread has several followers on one
- * connection, and their polls took about 26 ms of CPU a second while nothing happened (measured by
- * the fifth session's queries helper). Now a tick reads `data_version` once, and the head once
- * when some follower needs it, whatever the number of followers.
+ * timer of its own, two statements every 10 ms, and `serve`'s main thread has several followers on
+ * one connection; a tick now reads `data_version` once, and the head once when some follower needs
+ * it, however many followers wait. The polls were never large: an idle `serve`'s main thread used
+ * 1.1–1.6 % of a core either way (30 s windows, alternated); what grows with the followers is
+ * the timers and statements, not the wake-ups.
  */
 export class ChangeWatch {
   private readonly waiting = new Set<Waiter>();
