@@ -63,7 +63,7 @@ export class FileIngestor {
    */
   async *ingestAll(paths: readonly string[]): AsyncGenerator<FileIngestionSummary, void> {
     const files = await readableFiles(paths);
-    const onThread = this.options.parseOnThread === true && (await totalBytes(files)) >= THREAD_MIN_BYTES;
+    const onThread = this.options.parseOnThread === true && (await reachesBytes(files, THREAD_MIN_BYTES));
     const counts = files.map(() => ({ accepted: 0, duplicate: 0, rejected: 0, recorded: 0 }) satisfies Record<PreparedOutcome, number>);
     for await (const packed of (onThread ? threadedFeedIntake : feedIntake)(files, this.batchSize)) {
       const batch = unpackIntakeBatch(packed);
@@ -96,10 +96,14 @@ async function readableFiles(paths: readonly string[]): Promise<IntakeFile[]> {
   return files;
 }
 
-async function totalBytes(files: readonly IntakeFile[]): Promise<number> {
+/** Whether the files add up to `limit` bytes: stats only as many as it takes (500 small files: a few, not 500). */
+async function reachesBytes(files: readonly IntakeFile[], limit: number): Promise<boolean> {
   let bytes = 0;
-  for (const { path } of files) bytes += (await stat(path)).size;
-  return bytes;
+  for (const { path } of files) {
+    bytes += (await stat(path)).size;
+    if (bytes >= limit) return true;
+  }
+  return false;
 }
 
 function summaryOf(file: string, summary: FileSummary, count: Record<PreparedOutcome, number>): FileIngestionSummary {

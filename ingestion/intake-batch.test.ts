@@ -39,6 +39,13 @@ describe('intake batches as columns, for the trip between threads', () => {
     expect(unpackIntakeBatch(moved).items.map((item) => { const e = item.append.events[0]!; return isEncoded(e) && encodedText(e.encoded).data; })).toEqual(events.map((e) => JSON.stringify(e.data)));
   });
 
+  it('refuses a batch whose stream, id or type held a line feed, rather than misplace the keys', () => {
+    const batch = emptyIntakeBatch();
+    addToIntakeBatch(batch, 'record', 'core\n1', event(1));
+    addToIntakeBatch(batch, 'record', 'core-2', event(2));
+    expect(() => unpackIntakeBatch(structuredClone(batch))).toThrow(/line feed/);
+  });
+
   it('splits each item\'s bytes into data and metadata wherever the non-ASCII characters are (one write of both when all are ASCII)', () => {
     const batch = emptyIntakeBatch();
     const events: EventData[] = [
@@ -61,7 +68,7 @@ describe('intake batches as columns, for the trip between threads', () => {
     addToIntakeBatch(second, 'record', 'core-3', event(3));
     second.segments.push({ file: 1, items: 1, linesRead: 3 }, { file: 2, items: 0, linesRead: 1 });
     joinIntakeBatches(first, second);
-    expect(first.streams).toEqual(['core-1', 'core-2', 'core-3']);
+    expect(unpackIntakeBatch(first).items.map((item) => item.append.stream)).toEqual(['core-1', 'core-2', 'core-3']);
     expect(first.kinds).toBe('rrr');
     expect(first.segments.map((s) => [s.file, s.items, s.linesRead, s.summary?.trailer])).toEqual([
       [0, 1, 3, 'OK'],
