@@ -61,8 +61,6 @@ export interface KeplerConfig {
   storeWaitMs?: number;
   /** Run the projections of a process on a worker thread (a second core). */
   projectionsThread: boolean;
-  /** `serve`: an embedded (SQLite) event store commits on a worker thread (KEPLER_WRITER_THREAD=1; off by default). */
-  writerThread: boolean;
   /** How long a query with minPosition waits for the read model before answering 503. */
   readYourWritesTimeoutMs: number;
   /** GET /health/ready fails once a follower's oldest unhandled event is older than this. */
@@ -149,8 +147,6 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     ...storesConfig(file, env, dataDir, slot),
     readYourWritesTimeoutMs: wholeNumberSetting(env.KEPLER_READ_YOUR_WRITES_TIMEOUT_MS, 'KEPLER_READ_YOUR_WRITES_TIMEOUT_MS') ?? file.readYourWritesTimeoutMs ?? 5000,
     projectionsThread: env.KEPLER_PROJECTIONS_THREAD === undefined ? (file.projectionsThread ?? true) : env.KEPLER_PROJECTIONS_THREAD !== '0',
-    // Off unless asked for: on the shared two-core machine it cost more CPU per command across threads than it took off the event loop.
-    writerThread: env.KEPLER_WRITER_THREAD === '1',
     readyMaxGapSeconds: wholeNumberSetting(env.KEPLER_READY_MAX_GAP_SECONDS, 'KEPLER_READY_MAX_GAP_SECONDS') ?? file.readyMaxGapSeconds ?? 120,
   };
 }

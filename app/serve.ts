@@ -41,8 +41,7 @@ export async function startPlatform(config: KeplerConfig, logger: Logger): Promi
   warnIfUnguarded(config, logger);
   await startTelemetry(serviceIdentity({ version: packageVersion(), roles: config.roles, slot: config.slot }));
   // The processors follow the whole store on this connection: read through SQLite's page cache, not mapped (see OpenOptions).
-  // KEPLER_WRITER_THREAD=1: commits on a thread of their own, the fsync of every group commit off the event loop.
-  const events = await openEventStore(config.eventStore, { ...waitingOptions(config, logger), memoryMapped: false, writerThread: config.writerThread });
+  const events = await openEventStore(config.eventStore, { ...waitingOptions(config, logger), memoryMapped: false });
   const reads = await openReadStore(config.readStore, waitingOptions(config, logger));
   const has = (role: Role) => config.roles.includes(role);
   // The slot registry: which slot is live and routed, read by the APIs, the publisher, the topology role and the gateway.

@@ -24,8 +24,6 @@ export interface OpenOptions {
    * follows it: mapped, every page read stays in the process's resident memory.
    */
   memoryMapped?: boolean;
-  /** An embedded (SQLite) store commits on a worker thread of its own (see SqliteEventStoreOptions.writerThread). */
-  writerThread?: boolean;
 }
 
 /** What a connection that is not memory-mapped reads with (see OpenOptions.memoryMapped). */
@@ -43,7 +41,7 @@ export async function openEventStore(config: EventStoreConfig, options: OpenOpti
   switch (config.kind) {
     case 'sqlite': {
       const { SqliteEventStore } = await import('../eventstore/sqlite/index.js');
-      return SqliteEventStore.open(config.path, { backgroundCheckpoints: true, writerThread: options.writerThread === true, ...(options.memoryMapped === false && UNMAPPED) });
+      return SqliteEventStore.open(config.path, { backgroundCheckpoints: true, ...(options.memoryMapped === false && UNMAPPED) });
     }
     case 'postgres': {
       const { PostgresEventStore } = await import('../eventstore/postgres/index.js');

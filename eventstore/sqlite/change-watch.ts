@@ -4,8 +4,6 @@ export interface ChangeProbe {
   dataVersion(): number;
   /** The highest position in the store. */
   head(): number;
-  /** True while a commit of this store is in flight elsewhere, whose callers must hear of it first. */
-  held(): boolean;
 }
 
 interface Waiter {
@@ -63,7 +61,7 @@ export class ChangeWatch {
 
   private tick(): void {
     for (const waiter of [...this.waiting]) if (waiter.stopped()) this.release(waiter);
-    if (this.waiting.size === 0 || this.probe.held()) return;
+    if (this.waiting.size === 0) return;
     const dataVersion = this.probe.dataVersion();
     let head: number | undefined;
     for (const waiter of [...this.waiting]) {

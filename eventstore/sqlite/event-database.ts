@@ -22,13 +22,6 @@ export interface SqliteEventStoreOptions {
   mmapBytes?: number;
   /** SQLite's page cache of this connection, in KiB (default 64 MiB). */
   pageCacheKiB?: number;
-  /**
-   * Commit on a worker thread with a connection of its own (see CommitWriter), so that the WAL write
-   * and fsync of every group commit do not stop this thread's event loop. For a process that answers
-   * requests while it writes (serve); a process that only writes (ingest) gains nothing from it.
-   * Needs the compiled JavaScript (run from the sources, commits stay on this connection).
-   */
-  writerThread?: boolean;
 }
 
 const SCHEMA = `
@@ -70,22 +63,18 @@ export const INSERT_EVENT = 'INSERT INTO events (position, stream, revision, id,
  */
 export const INSERT_EVENT_UTF8 = 'INSERT INTO events (position, stream, revision, id, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, CAST(? AS TEXT), CAST(? AS TEXT), ?)';
 
-export const SQLITE_DEFAULT_AUTOCHECKPOINT = 1000;
+const SQLITE_DEFAULT_AUTOCHECKPOINT = 1000;
 const DEFAULT_MMAP_BYTES = 1 << 30;
 
 export interface EventDatabase {
   db: Database.Database;
   /** Null when SQLite checkpoints inside commits (not asked for, in memory, or run from the sources). */
   checkpointer: BackgroundCheckpointer | null;
-  /**
-   * Called if the checkpointer stops, after `db` has SQLite's own checkpoints back: another writing
-   * connection to the file (the store's writer thread) is added here to turn them on too.
-   */
-  whenCheckpointsLost: Array<(autocheckpointPages: number) => void>;
 }
 
-/** The pragmas of every connection to the store's file: the store's own, and its writer thread's. */
-export function configureConnection(db: Database.Database, options: Pick<SqliteEventStoreOptions, 'busyTimeoutMs' | 'mmapBytes' | 'pageCacheKiB'>): void {
+export function openEventDatabase(path: string, options: SqliteEventStoreOptions = {}): EventDatabase {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
   useWriteAheadLog(db);
   // FULL: an append acknowledged to a caller survives a power cut, not only a crash.
   db.pragma('synchronous = FULL');
@@ -93,23 +82,15 @@ export function configureConnection(db: Database.Database, options: Pick<SqliteE
   // Memory-mapped reads and a larger page cache: index lookups stop costing a syscall per page.
   db.pragma(`mmap_size = ${options.mmapBytes ?? DEFAULT_MMAP_BYTES}`);
   db.pragma(`cache_size = -${options.pageCacheKiB ?? 65_536}`);
-}
-
-export function openEventDatabase(path: string, options: SqliteEventStoreOptions = {}): EventDatabase {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path);
-  configureConnection(db, options);
   db.exec(SCHEMA);
   let checkpointer: BackgroundCheckpointer | null = null;
-  const whenCheckpointsLost: EventDatabase['whenCheckpointsLost'] = [];
   if (options.backgroundCheckpoints && path !== ':memory:') {
     const settings = options.backgroundCheckpoints === true ? {} : options.backgroundCheckpoints;
     checkpointer = BackgroundCheckpointer.start(path, settings, (reason) => {
       process.emitWarning(`background checkpoints of ${path} stopped (${reason}); SQLite checkpoints in commits again`);
       if (db.open) db.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULT_AUTOCHECKPOINT}`);
-      for (const listener of whenCheckpointsLost) listener(SQLITE_DEFAULT_AUTOCHECKPOINT);
     });
     if (checkpointer) db.pragma('wal_autocheckpoint = 0');
   }
-  return { db, checkpointer, whenCheckpointsLost };
+  return { db, checkpointer };
 }

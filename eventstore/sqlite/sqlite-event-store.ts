@@ -17,10 +17,8 @@ import type {
 import { encodeEvent, StoreBusyError, WrongExpectedRevisionError } from '../port.js';
 import type { BackgroundCheckpointer } from './background-checkpointer.js';
 import { eventsByStream, GatheredStreamReads } from '../stream-reads.js';
-import { prepareCommitGroup, type CommitGroup, type GroupCommitted, type GroupWrite } from './commit-group.js';
-import { CommitWriter } from './commit-writer.js';
 import { ChangeWatch } from './change-watch.js';
-import { openEventDatabase, SQLITE_DEFAULT_AUTOCHECKPOINT, type EventDatabase, type SqliteEventStoreOptions } from './event-database.js';
+import { INSERT_EVENT, INSERT_EVENT_UTF8, openEventDatabase, type EventDatabase, type SqliteEventStoreOptions } from './event-database.js';
 
 /**
  * The embedded event store: one SQLite file in WAL mode. Positions are the
@@ -45,10 +43,12 @@ export class SqliteEventStore implements EventStore {
    */
   private lastCommit: { after: number; last: number; writes: readonly PendingWrite[] } | null = null;
 
-  /** The commits' thread, when asked for and it can run (see commitOnWriterThread); null: commits run on this connection. */
-  private readonly writer: CommitWriter | null;
-  /** The writer thread's commit in flight, settled once its callers have been answered. */
-  private writing: Promise<void> | null = null;
+  private readonly selectRevision: Database.Statement<[string], { revision: number | null }>;
+  private readonly insertEvent: Database.Statement<[number, string, number, string, string, string, string, number]>;
+  private readonly insertIfNew: Database.Statement<[number, string, number, string, string, string, string, number]>;
+  /** The two inserts again, for events whose JSON came as UTF-8 bytes (see EncodedJson). */
+  private readonly insertEventUtf8: Database.Statement<[number, string, number, string, string, Uint8Array, Uint8Array, number]>;
+  private readonly insertIfNewUtf8: Database.Statement<[number, string, number, string, string, Uint8Array, Uint8Array, number]>;
   private readonly selectStream: Database.Statement<[string, number], RawEventRow>;
   private readonly selectStreamLimited: Database.Statement<[string, number, number], RawEventRow>;
   /** Whole streams, STREAMS_PER_READ at a time (see streamReads). */
@@ -66,24 +66,27 @@ export class SqliteEventStore implements EventStore {
   private readonly selectAfterByFilter = new Map<string, Database.Statement<unknown[], RawEventRow>>();
   private readonly selectHead: Database.Statement<[], { head: number | null }>;
   private readonly selectCheckpoint: Database.Statement<[string], { position: number }>;
+  private readonly upsertCheckpoint: Database.Statement<[string, number]>;
   private readonly selectDataVersion: Database.Statement<[], { data_version: number }>;
-  private readonly commitGroup: CommitGroup;
+  /**
+   * Made once: better-sqlite3's db.transaction() builds four wrapper functions at every call,
+   * and a commit of every group of commands called it (measured: 0.5 % of the API thread).
+   */
+  private readonly commitGroup: Database.Transaction<(writes: readonly PendingWrite[]) => { results: AppendOutcome[][]; after: number; last: number }>;
 
   static open(path: string, options: SqliteEventStoreOptions = {}): SqliteEventStore {
-    const database = openEventDatabase(path, options);
-    const writer =
-      options.writerThread && path !== ':memory:'
-        ? CommitWriter.start({ path, busyTimeoutMs: options.busyTimeoutMs ?? 30_000, autocheckpointPages: database.checkpointer ? 0 : SQLITE_DEFAULT_AUTOCHECKPOINT })
-        : null;
-    if (writer) database.whenCheckpointsLost.push((pages) => writer.setAutocheckpoint(pages));
-    return new SqliteEventStore(database, writer, options);
+    return new SqliteEventStore(openEventDatabase(path, options), options);
   }
 
-  private constructor({ db, checkpointer }: EventDatabase, writer: CommitWriter | null, options: SqliteEventStoreOptions) {
+  private constructor({ db, checkpointer }: EventDatabase, options: SqliteEventStoreOptions) {
     this.db = db;
     this.checkpointer = checkpointer;
-    this.writer = writer;
     this.appended.setMaxListeners(0);
+    this.selectRevision = db.prepare('SELECT max(revision) AS revision FROM events WHERE stream = ?');
+    this.insertEvent = db.prepare(INSERT_EVENT);
+    this.insertIfNew = db.prepare(INSERT_EVENT.replace('INSERT', 'INSERT OR IGNORE'));
+    this.insertEventUtf8 = db.prepare(INSERT_EVENT_UTF8);
+    this.insertIfNewUtf8 = db.prepare(INSERT_EVENT_UTF8.replace('INSERT', 'INSERT OR IGNORE'));
     // A bound LIMIT triples the cost of a stream lookup (measured: 14 µs against 4.5 µs for a missing
     // stream), and processors load a stream for every trade they have not cached: only a read that
     // asks for a maximum count pays for it.
@@ -93,19 +96,18 @@ export class SqliteEventStore implements EventStore {
     this.selectAfter = selectEvents(db, 'WHERE position > ? AND position <= ? ORDER BY position LIMIT ?');
     this.selectHead = db.prepare('SELECT max(position) AS head FROM events');
     this.selectCheckpoint = db.prepare('SELECT position FROM checkpoints WHERE name = ?');
-    this.selectDataVersion = db.prepare('PRAGMA data_version');
-    this.changes = new ChangeWatch(
-      {
-        dataVersion: () => this.selectDataVersion.get()!.data_version,
-        head: () => this.selectHead.get()!.head ?? 0,
-        // The writer thread's commits move data_version too, from the moment they are on disk: one
-        // in flight wakes its followers when its callers have been answered (commitOnWriterThread),
-        // not ahead of them here. Another process's commit is seen at the next tick.
-        held: () => this.writing !== null,
-      },
-      options.pollIntervalMs ?? 10,
+    this.upsertCheckpoint = db.prepare(
+      'INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position',
     );
-    this.commitGroup = prepareCommitGroup(db);
+    this.selectDataVersion = db.prepare('PRAGMA data_version');
+    this.changes = new ChangeWatch({ dataVersion: () => this.selectDataVersion.get()!.data_version, head: () => this.selectHead.get()!.head ?? 0 }, options.pollIntervalMs ?? 10);
+    this.commitGroup = db.transaction((writes: readonly PendingWrite[]) => {
+      const after = this.selectHead.get()!.head ?? 0;
+      let last = after;
+      const results = writes.map((write) => this.appendInTransaction(write.appends, write.checkpoint));
+      for (const outcomes of results) for (const outcome of outcomes) if (outcome.ok) last = Math.max(last, outcome.position);
+      return { results, after, last };
+    });
   }
 
   async append(stream: string, events: readonly AppendableEvent[], expectedRevision: ExpectedRevision) {
@@ -122,16 +124,12 @@ export class SqliteEventStore implements EventStore {
   appendMany(appends: readonly StreamAppend[], options: { checkpoint?: Checkpoint } = {}): Promise<AppendOutcome[]> {
     return new Promise((resolve, reject) => {
       this.pendingWrites.push({ appends, checkpoint: options.checkpoint, resolve, reject });
-      if (this.pendingWrites.length !== 1) return;
-      if (this.writer) {
-        // A commit in flight takes the next group when it is answered (see commitOnWriterThread).
-        if (this.writing === null) setImmediate(() => this.commitOnWriterThread(this.writer!));
-        return;
+      if (this.pendingWrites.length === 1) {
+        setImmediate(() => this.commitPendingWrites());
+        // Queued with the commit, so it runs in the same turn of the loop once the commit's callers
+        // have had their microtasks: the followers decide after the answers are written, not before.
+        setImmediate(() => this.wakeFollowers());
       }
-      setImmediate(() => this.commitPendingWrites());
-      // Queued with the commit, so it runs in the same turn of the loop once the commit's callers
-      // have had their microtasks: the followers decide after the answers are written, not before.
-      setImmediate(() => this.wakeFollowers());
     });
   }
 
@@ -142,74 +140,22 @@ export class SqliteEventStore implements EventStore {
       for (const write of writes) write.reject(new Error('event store closed'));
       return;
     }
-    let commit: GroupCommitted;
+    let commit: { results: AppendOutcome[][]; after: number; last: number };
     try {
       commit = this.commitGroup.immediate(writes);
     } catch (error) {
-      this.commitFailed(writes, error);
+      this.lastCommit = null;
+      const failure = (error as { code?: string }).code === 'SQLITE_BUSY' ? new StoreBusyError({ cause: error }) : error;
+      for (const write of writes) write.reject(failure);
       return;
     }
-    this.committed(writes, commit);
-  }
-
-  /**
-   * The group commit on the writer thread (SqliteEventStoreOptions.writerThread): the thread's
-   * connection runs the same transaction while this thread goes on reading requests and answering
-   * them; what arrives meanwhile gathers into the next group, sent once this one is answered (one
-   * commit in flight keeps positions, outcomes and followers in the order of the synchronous path).
-   *
-   * Durable before answered, and never seen before durable: the callers are resolved only once the
-   * thread's COMMIT has returned, and no reader on this (or any) connection sees the commit before
-   * its fsync. In WAL mode SQLite makes a commit visible by writing the wal-index header (mxFrame),
-   * which readers take their snapshot from; walFrames() in SQLite's wal.c (the amalgamation
-   * better-sqlite3 builds, 3.53.2) writes the frames, calls sqlite3OsSync on the WAL when the frames
-   * end a transaction and synchronous is FULL, and only after it appends the frames to the
-   * wal-index and calls walIndexWriteHdr. So with the thread, as without, a follower or a query on
-   * this connection can only read a commit that a power cut would not take back.
-   */
-  private commitOnWriterThread(writer: CommitWriter): void {
-    if (this.writing !== null || this.pendingWrites.length === 0) return;
-    const writes = this.pendingWrites;
-    this.pendingWrites = [];
-    if (this.closed) {
-      for (const write of writes) write.reject(new Error('event store closed'));
-      return;
-    }
-    let group: GroupWrite[];
-    try {
-      group = writes.map(toGroupWrite);
-    } catch (error) {
-      // An event JSON cannot encode (a bigint): the synchronous path fails its group the same way.
-      this.commitFailed(writes, error);
-      return;
-    }
-    this.writing = writer.commit(group).then(
-      (commit) => this.committed(writes, commit),
-      (error: unknown) => this.commitFailed(writes, error),
-    ).finally(() => {
-      this.writing = null;
-      // The next turn, once the callers' microtasks have run, as in the synchronous path: the
-      // followers first (their appends then join the group that gathered meanwhile), that group next.
-      setImmediate(() => {
-        this.wakeFollowers();
-        this.commitOnWriterThread(writer);
-      });
-    });
-  }
-
-  private committed(writes: readonly PendingWrite[], { results, after, last }: GroupCommitted): void {
+    const { results, after, last } = commit;
     // A commit of checkpoints alone leaves the last one with events as it was: still exactly (after, last].
     if (last > after) {
       this.lastCommit = { after, last, writes };
       this.followersBehind = true;
     }
     writes.forEach((write, i) => write.resolve(results[i]!));
-  }
-
-  private commitFailed(writes: readonly PendingWrite[], error: unknown): void {
-    this.lastCommit = null;
-    const failure = (error as { code?: string }).code === 'SQLITE_BUSY' ? new StoreBusyError({ cause: error }) : error;
-    for (const write of writes) write.reject(failure);
   }
 
   /**
@@ -224,6 +170,55 @@ export class SqliteEventStore implements EventStore {
     if (!this.followersBehind) return;
     this.followersBehind = false;
     this.appended.emit('append');
+  }
+
+  private appendInTransaction(appends: readonly StreamAppend[], checkpoint: Checkpoint | undefined): AppendOutcome[] {
+    let position = this.selectHead.get()!.head ?? 0;
+    const recordedAt = Date.now();
+    // Plain loops: at one append per line of an ingest, this runs a million times a run.
+    const outcomes: AppendOutcome[] = new Array(appends.length);
+    for (let a = 0; a < appends.length; a++) {
+      const { stream, events, expectedRevision } = appends[a]!;
+      let revision: number;
+      let next = 0;
+      if (expectedRevision === 'no_stream' && events.length > 0) {
+        // The common case when ingesting: let the unique (stream, revision) index answer
+        // "is this stream new?" as part of the insert instead of asking first.
+        const first = events[0]!;
+        const { encoded } = encodeEvent(first);
+        const inserted =
+          'data' in encoded
+            ? this.insertIfNew.run(position + 1, stream, 0, first.id, first.type, encoded.data, encoded.metadata, recordedAt)
+            : this.insertIfNewUtf8.run(position + 1, stream, 0, first.id, first.type, encoded.dataUtf8, encoded.metadataUtf8, recordedAt);
+        if (inserted.changes === 0) {
+          outcomes[a] = { ok: false, actualRevision: this.selectRevision.get(stream)!.revision ?? 'no_stream' };
+          continue;
+        }
+        position += 1;
+        revision = 0;
+        next = 1;
+      } else {
+        const current = this.selectRevision.get(stream)!.revision;
+        if (!revisionMatches(expectedRevision, current)) {
+          outcomes[a] = { ok: false, actualRevision: current ?? 'no_stream' };
+          continue;
+        }
+        revision = current ?? -1;
+      }
+      for (; next < events.length; next++) {
+        const event = events[next]!;
+        revision += 1;
+        position += 1;
+        const { encoded } = encodeEvent(event);
+        if ('data' in encoded) this.insertEvent.run(position, stream, revision, event.id, event.type, encoded.data, encoded.metadata, recordedAt);
+        else this.insertEventUtf8.run(position, stream, revision, event.id, event.type, encoded.dataUtf8, encoded.metadataUtf8, recordedAt);
+      }
+      outcomes[a] = { ok: true, nextRevision: revision, position };
+    }
+    if (checkpoint && outcomes.every((o) => o.ok)) {
+      this.upsertCheckpoint.run(checkpoint.name, checkpoint.position);
+    }
+    return outcomes;
   }
 
   async readStream(stream: string, options: { fromRevision?: number; maxCount?: number } = {}): Promise<RecordedEvent[]> {
@@ -354,9 +349,6 @@ export class SqliteEventStore implements EventStore {
     this.closed = true;
     this.appended.emit('append');
     this.changes.releaseAll();
-    // The commit in flight is answered first; what gathered behind it is refused (commitOnWriterThread).
-    await this.writing;
-    await this.writer?.stop();
     await this.checkpointer?.stop();
     this.db.close();
   }
@@ -377,25 +369,10 @@ interface PendingWrite {
   reject: (error: unknown) => void;
 }
 
-/**
- * What the writer thread is sent of a caller's write: the events encoded here (strings are copied
- * into the message as they are). An event whose JSON came as UTF-8 bytes is copied too, not
- * transferred: the buffers are the caller's, which may send them again after a failure; and only
- * `kepler ingest` appends bytes, which commits on its own thread.
- */
-function toGroupWrite({ appends, checkpoint }: PendingWrite): GroupWrite {
-  return {
-    checkpoint,
-    appends: appends.map(({ stream, expectedRevision, events }) => ({
-      stream,
-      expectedRevision,
-      events: events.map((event) => {
-        const { id, type, encoded } = encodeEvent(event);
-        // slice(): a view is cloned with its whole buffer, which a parser's batch shares among many events.
-        return { id, type, encoded: 'data' in encoded ? encoded : { dataUtf8: encoded.dataUtf8.slice(), metadataUtf8: encoded.metadataUtf8.slice() } };
-      }),
-    })),
-  };
+function revisionMatches(expected: ExpectedRevision, current: number | null): boolean {
+  if (expected === 'any') return true;
+  if (expected === 'no_stream') return current === null;
+  return current === expected;
 }
 
 /** Whether any event of an append passes the filter, as the filtered statement would judge it (an append that failed counts too). */
