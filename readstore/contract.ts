@@ -436,6 +436,17 @@ export function readStoreContract(
         expect((await store.find(c, { where: { status: 'open' } })).map((r) => r.id)).toEqual(['x']);
       });
 
+      it('ensureCollection called at once by several writers of one new collection succeeds for all', async () => {
+        // Partitions of one projection start together and each ensures the same tables (CI once
+        // failed on PostgreSQL: "type ... already exists"). Thirty rounds, each on a new collection: the race is rare.
+        for (let round = 0; round < 30; round++) {
+          const c = fresh(`together${round}`);
+          await Promise.all(Array.from({ length: 10 }, () => store.ensureCollection(c, ['status', 'book'])));
+          await store.write([put(c, 'x', { status: 'open', book: 'FX' }, 1)]);
+          expect((await store.find(c, { where: { status: 'open' } })).map((r) => r.id)).toEqual(['x']);
+        }
+      });
+
       it('dropCollection removes documents and tombstones, and tolerates a missing collection', async () => {
         const c = await newCollection('drop', ['status']);
         const other = await newCollection('dropother');

@@ -28,8 +28,8 @@ export const READ_STORE_MIGRATIONS: readonly Migration[] = [
 ];
 
 const UNDEFINED_TABLE = '42P01';
-/** Raised by a CREATE ... IF NOT EXISTS that raced another one. */
-const ALREADY_CREATED = new Set(['23505', '42P07']);
+/** The advisory-lock space in which creators of one collection queue (the event store's is 1_801_807_218). */
+const COLLECTION_LOCK_SPACE = 1_801_807_219;
 const DEADLOCK = '40P01';
 
 export class PostgresReadStore implements ReadStore {
@@ -82,12 +82,20 @@ export class PostgresReadStore implements ReadStore {
 
   async ensureCollection(collection: string, indexedFields: readonly string[]): Promise<void> {
     const table = tableOf(collection);
-    await this.ignoringRaces(`CREATE TABLE IF NOT EXISTS ${table} (
-      id text COLLATE "C" PRIMARY KEY, doc jsonb NOT NULL, position bigint NOT NULL, deleted boolean NOT NULL DEFAULT false
-    )`);
-    for (const field of new Set(indexedFields)) {
-      await this.ignoringRaces(`CREATE INDEX IF NOT EXISTS ${indexName(collection, field)} ON ${table} ((doc -> ${literal(fieldName(field))}), id)`);
-    }
+    // Partitions of one projection start together and each ensures the tables it writes. IF NOT EXISTS
+    // does not hold between concurrent transactions: the later one fails on the catalog (the table's
+    // row type, an index's name) with one of several codes. Creators of one collection queue instead.
+    await this.transaction(async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [COLLECTION_LOCK_SPACE, collection]);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${table} (
+        id text COLLATE "C" PRIMARY KEY, doc jsonb NOT NULL, position bigint NOT NULL, deleted boolean NOT NULL DEFAULT false
+      )`);
+      for (const field of new Set(indexedFields)) {
+        await client.query(`CREATE INDEX IF NOT EXISTS ${indexName(collection, field)} ON ${table} ((doc -> ${literal(fieldName(field))}), id)`);
+      }
+    }).catch((error: unknown) => {
+      throw toStoreError(error, 'create a collection', this.where);
+    });
   }
 
   async dropCollection(collection: string): Promise<void> {
@@ -235,13 +243,6 @@ export class PostgresReadStore implements ReadStore {
     }
   }
 
-  private async ignoringRaces(sql: string): Promise<void> {
-    try {
-      await this.query('create a collection', sql);
-    } catch (error) {
-      if (!ALREADY_CREATED.has((error as { code?: string }).code ?? '')) throw error;
-    }
-  }
 }
 
 const NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
