@@ -149,6 +149,22 @@ export function eventStoreContract(name: string, open: () => Promise<EventStore>
       expect(await store.readCheckpoint(`contract${run}-none`)).toBeNull();
     });
 
+    it('writes of one checkpoint issued together all commit, the last one issued standing', async () => {
+      // Issued in one turn, they may share a group commit: one name written twice in one statement
+      // must neither fail the group (the other callers' appends with it) nor let an earlier one win.
+      const name = `contract${run}-cp-together`;
+      const taken = stream('cp-together-taken');
+      await store.append(taken, [event('First')], 'no_stream');
+      const outcomes = await Promise.all([
+        store.appendMany([{ stream: stream('cp-together-1'), expectedRevision: 'no_stream', events: [event('A')] }], { checkpoint: { name, position: 21 } }),
+        store.writeCheckpoint({ name, position: 22 }).then(() => []),
+        store.appendMany([{ stream: stream('cp-together-2'), expectedRevision: 'no_stream', events: [event('B')] }], { checkpoint: { name, position: 23 } }),
+        store.appendMany([{ stream: taken, expectedRevision: 'no_stream', events: [event('Refused')] }], { checkpoint: { name, position: 99 } }),
+      ]);
+      expect(outcomes.map((o) => o.map((each) => each.ok))).toEqual([[true], [], [true], [false]]);
+      expect(await store.readCheckpoint(name)).toBe(23);
+    });
+
     it('reads everything after a position in global order, with filters that still advance the scan', async () => {
       const before = await store.headPosition();
       const s1 = stream('all1');

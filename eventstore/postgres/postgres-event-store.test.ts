@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, databaseUrl } from '../../tests/support/postgres.js';
 import { tryStartServer } from '../../tests/support/servers.js';
 import { eventStoreContract } from '../contract.js';
-import { poolConfig, PostgresEventStore } from './index.js';
+import { EVENT_STORE_MIGRATIONS, migrate, poolConfig, PostgresEventStore } from './index.js';
 
 const database = await tryStartServer('PostgreSQL', () => createTestDatabase('es_contract'));
 afterAll(async () => {
@@ -36,17 +36,41 @@ describe.skipIf(!database)('PostgreSQL event store: TLS and schema', () => {
     const fresh = await createTestDatabase('es_schema');
     try {
       const error = await PostgresEventStore.connect(fresh.url, { migrate: false }).catch((e: unknown) => e);
-      expect((error as Error).message).toMatch(/lacks schema migrations 1: run `kepler migrate`/);
+      expect((error as Error).message).toMatch(/lacks schema migrations 1, 2: run `kepler migrate`/);
       const store = await PostgresEventStore.connect(fresh.url);
       expect((await store.migrate()).applied).toEqual([]);
       await store.close();
       const again = await PostgresEventStore.connect(fresh.url, { migrate: false });
       expect(await again.headPosition()).toBe(0);
       await again.close();
-      const { rows } = await fresh.query<{ version: number }>('SELECT version FROM kepler_schema_migrations');
-      expect(rows).toEqual([{ version: 1 }]);
+      const { rows } = await fresh.query<{ version: number }>('SELECT version FROM kepler_schema_migrations ORDER BY version');
+      expect(rows).toEqual([{ version: 1 }, { version: 2 }]);
     } finally {
       await fresh.drop();
+    }
+  });
+
+  it('a store at version 1 is brought to 2, after which one checkpoint name from several writes of a group is stored', async () => {
+    const old = await createTestDatabase('es_v1');
+    try {
+      const pool = new pg.Pool(poolConfig(old.url).config);
+      try {
+        expect((await migrate(pool, EVENT_STORE_MIGRATIONS.filter((m) => m.version === 1))).current).toBe(1);
+      } finally {
+        await pool.end();
+      }
+      const store = await PostgresEventStore.connect(old.url, { poolSize: 1 });
+      try {
+        const writes = [21, 22].map((position, n) =>
+          store.appendMany([{ stream: `v1-${n}`, expectedRevision: 'no_stream', events: [{ id: `v1-${n}`, type: 'A', data: {}, metadata: { correlationId: 'v1' } }] }], { checkpoint: { name: 'v1', position } }),
+        );
+        expect((await Promise.all(writes)).flat().map((o) => o.ok)).toEqual([true, true]);
+        expect(await store.readCheckpoint('v1')).toBe(22);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await old.drop();
     }
   });
 });
