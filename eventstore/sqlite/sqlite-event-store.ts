@@ -102,10 +102,17 @@ export class SqliteEventStore implements EventStore {
     this.selectDataVersion = db.prepare('PRAGMA data_version');
     this.changes = new ChangeWatch({ dataVersion: () => this.selectDataVersion.get()!.data_version, head: () => this.selectHead.get()!.head ?? 0 }, options.pollIntervalMs ?? 10);
     this.commitGroup = db.transaction((writes: readonly PendingWrite[]) => {
+      // The head is read once a commit: under the write lock nothing but this transaction moves it,
+      // so each write goes on from where the one before it ended (it was read again for every write).
       const after = this.selectHead.get()!.head ?? 0;
+      const recordedAt = Date.now();
       let last = after;
-      const results = writes.map((write) => this.appendInTransaction(write.appends, write.checkpoint));
-      for (const outcomes of results) for (const outcome of outcomes) if (outcome.ok) last = Math.max(last, outcome.position);
+      const results: AppendOutcome[][] = new Array(writes.length);
+      for (let w = 0; w < writes.length; w++) {
+        const { outcomes, head } = this.appendInTransaction(writes[w]!.appends, writes[w]!.checkpoint, last, recordedAt);
+        results[w] = outcomes;
+        last = head;
+      }
       return { results, after, last };
     });
   }
@@ -172,9 +179,9 @@ export class SqliteEventStore implements EventStore {
     this.appended.emit('append');
   }
 
-  private appendInTransaction(appends: readonly StreamAppend[], checkpoint: Checkpoint | undefined): AppendOutcome[] {
-    let position = this.selectHead.get()!.head ?? 0;
-    const recordedAt = Date.now();
+  /** One write's appends at `head`, the store's last position; the outcomes, and the head after them. */
+  private appendInTransaction(appends: readonly StreamAppend[], checkpoint: Checkpoint | undefined, head: number, recordedAt: number): { outcomes: AppendOutcome[]; head: number } {
+    let position = head;
     // Plain loops: at one append per line of an ingest, this runs a million times a run.
     const outcomes: AppendOutcome[] = new Array(appends.length);
     for (let a = 0; a < appends.length; a++) {
@@ -218,7 +225,7 @@ export class SqliteEventStore implements EventStore {
     if (checkpoint && outcomes.every((o) => o.ok)) {
       this.upsertCheckpoint.run(checkpoint.name, checkpoint.position);
     }
-    return outcomes;
+    return { outcomes, head: position };
   }
 
   async readStream(stream: string, options: { fromRevision?: number; maxCount?: number } = {}): Promise<RecordedEvent[]> {
