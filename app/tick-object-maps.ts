@@ -7,10 +7,9 @@
 // them; the next entry then gets new shapes, the caches still name the freed ones, and V8 stops
 // specialising the literal: every `nextTick` (Node's HTTP and stream code calls it several times per
 // request: write completion, the request body's end, its dump) goes through the runtime's generic
-// property definition. Measured in `serve` after start-up: about 650 ns per `nextTick` against 35-55 ns
-// with this, and 3 µs of main-thread CPU per `GET /trades/{ref}` (BENCHMARKS.md, sixth session). A
-// small process (the bench's empty fastify route) usually never meets that collection, which is why
-// only the big one paid.
+// property definition. Measured in `serve` after start-up: 650-970 ns per `nextTick` against 35-65 ns
+// with this; a `GET /trades/{ref}` calls it ten times, and its main-thread CPU fell by 6-10 %
+// (BENCHMARKS.md, sixth session). The bench's small empty-route process was not seen to meet it.
 //
 // One real entry, held forever, keeps its complete shape alive, and through its back pointers the
 // intermediate ones. It is taken from an async hook's `init`, enabled for that one `nextTick` only, so it
