@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readStoreContract } from '../contract.js';
 import { SqliteReadStore } from './sqlite-read-store.js';
 
@@ -114,5 +114,40 @@ describe('SQLite read store: indexed fields in columns of their own', () => {
     await first.write([{ kind: 'put', collection: 'trades', id: 'T2', doc: { status: 'open', book: 'FX' }, position: 2 }]);
     second.renewSnapshot();
     expect((await second.find('trades', { where: { book: 'FX' } })).map((r) => r.id)).toEqual(['T1', 'T2']);
+  });
+});
+
+describe('SQLite read store: a reader opened before the migration', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('filters through the new columns once another connection migrated the table', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'kepler-rs-')), 'read.db');
+    const old = new Database(path);
+    old.exec(`CREATE TABLE rm_trades (id TEXT PRIMARY KEY, doc TEXT NOT NULL, position INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+      CREATE INDEX rm_trades_status ON rm_trades (json_extract(doc, '$.status'), id);
+      INSERT INTO rm_trades VALUES ('T1', '{"status":"open"}', 1, 0);`);
+    old.close();
+    const reader = SqliteReadStore.open(path);
+    const writer = SqliteReadStore.open(path);
+    try {
+      expect((await reader.find('trades', { where: { status: 'open' } })).map((r) => r.id)).toEqual(['T1']);
+      await writer.ensureCollection('trades', ['status']);
+      await new Promise((resolve) => setImmediate(resolve));
+      // The answer is the same either way: what differs is whether the index serves it.
+      const prepared: string[] = [];
+      const prepare = Database.prototype.prepare;
+      vi.spyOn(Database.prototype, 'prepare').mockImplementation(function (this: Database.Database, sql: string) {
+        prepared.push(sql);
+        return prepare.call(this, sql);
+      } as typeof prepare);
+      expect((await reader.find('trades', { where: { status: 'open' } })).map((r) => r.id)).toEqual(['T1']);
+      expect(await reader.countBy('trades', 'status')).toEqual({ open: 1 });
+      const queries = prepared.filter((sql) => sql.startsWith('SELECT') && sql.includes('rm_trades'));
+      expect(queries.length).toBeGreaterThanOrEqual(2);
+      for (const sql of queries) expect(sql).not.toContain('json_extract');
+    } finally {
+      await reader.close();
+      await writer.close();
+    }
   });
 });

@@ -38,7 +38,7 @@ export class SqliteReadStore implements ReadStore {
   private readonly checkpointOf: Database.Statement<[string], number>;
   private readonly settingOf: Database.Statement<[string], string>;
   private snapshotOpen = false;
-  /** `PRAGMA schema_version` when the cached statements were last checked against it, under the write lock. */
+  /** `PRAGMA schema_version` when the cached statements were last checked against it (every statement cached since was prepared on that schema or a later one). */
   private schemaVersion = -1;
   private readonly schemaVersionOf: Database.Statement<[], number>;
   private readonly saveCheckpoint: Database.Statement<[string, number]>;
@@ -84,11 +84,7 @@ export class SqliteReadStore implements ReadStore {
       // A put names the columns its statement was prepared with; if another connection added one since
       // (ensureCollection with a new field), a stale statement would leave it empty. Checked once per
       // transaction, under the write lock, so no change can come between the check and the writes.
-      const version = this.schemaVersionOf.get()!;
-      if (version !== this.schemaVersion) {
-        this.statements.clear();
-        this.schemaVersion = version;
-      }
+      this.checkSchemaVersion();
       for (const write of writes) {
         const statements = this.prepared(write.collection);
         if (!statements) throw new Error(`read store: collection ${write.collection} does not exist`);
@@ -185,7 +181,7 @@ export class SqliteReadStore implements ReadStore {
   }
 
   async find(collection: string, query: FindQuery): Promise<Array<{ id: string; doc: Document }>> {
-    const statements = this.read(collection);
+    const statements = this.readFields(collection);
     if (!statements) return [];
     const { clause, params } = whereClause(query.where, statements.fields);
     const after = query.afterId !== undefined ? ' AND id > ?' : '';
@@ -198,7 +194,7 @@ export class SqliteReadStore implements ReadStore {
   }
 
   async countBy(collection: string, field: string, where?: Where): Promise<Record<string, number>> {
-    const statements = this.read(collection);
+    const statements = this.readFields(collection);
     if (!statements) return {};
     const { clause, params } = whereClause(where, statements.fields);
     const rows = this.db
@@ -241,6 +237,26 @@ export class SqliteReadStore implements ReadStore {
   private read(collection: string): Statements | null {
     this.snapshot();
     return this.prepared(collection);
+  }
+
+  /**
+   * As read, for a query that filters on fields: with its columns as they are now. A connection that
+   * prepared before another migrated the table (a query API opened on a store from an earlier
+   * version) would otherwise go on filtering through json_extract, which no index serves any more.
+   * One statement more for a query that prepares its own anyway; get and getMany do not need it.
+   */
+  private readFields(collection: string): Statements | null {
+    this.snapshot();
+    this.checkSchemaVersion();
+    return this.prepared(collection);
+  }
+
+  /** Forgets every prepared statement if the schema changed since they were prepared. */
+  private checkSchemaVersion(): void {
+    const version = this.schemaVersionOf.get()!;
+    if (version === this.schemaVersion) return;
+    this.statements.clear();
+    this.schemaVersion = version;
   }
 
   private prepared(collection: string): Statements | null {
