@@ -15,7 +15,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import type { Document, DocumentWrite, ReadStore } from './port.js';
+import type { Document, DocumentWrite, ReadStore, Where } from './port.js';
 
 export function readStoreContract(
   name: string,
@@ -368,6 +368,41 @@ export function readStoreContract(
           't06',
         ]);
         expect(await store.find(c, { where: { book: [] } })).toEqual([]);
+      });
+
+      it('filters indexed fields of every kind as it filters fields without an index', async () => {
+        // The same filters on a collection that indexes every field and one that indexes none: an
+        // adapter that keeps indexed fields apart from the document must keep their kinds apart too.
+        const rows: Array<[string, Document]> = [
+          ['a', { status: 'open', qty: 10, price: 1.5, live: true, desk: 'EMEA' }],
+          ['b', { status: 'closed', qty: 20, price: 2.25, live: false, desk: null }],
+          ['c', { status: '10', qty: '10', price: 1.5, live: 'true', desk: 'APAC' }],
+          ['d', { status: 'open', qty: 10.5, price: -3, live: false, desk: 'EMEA' }],
+          ['e', { status: 'gone', qty: 10, price: 1.5, live: true, desk: 'EMEA' }],
+        ];
+        const queries: Where[] = [
+          { qty: 10 },
+          { qty: '10' },
+          { qty: 10.5 },
+          { price: 1.5 },
+          { price: -3 },
+          { live: true },
+          { live: false },
+          { live: 'true' },
+          { desk: null },
+          { status: '10' },
+          { qty: [10, 20] },
+          { status: 'open', live: true },
+        ];
+        const results = [];
+        for (const indexed of [['status', 'qty', 'price', 'live', 'desk'], []]) {
+          const c = await newCollection('kinds', indexed);
+          await store.write(rows.map(([id, doc], i) => put(c, id, doc, i + 1)));
+          await store.write([del(c, 'e', 10), put(c, 'd', { status: 'open', qty: 10.5, price: -3, live: false, desk: 'EMEA' }, 11)]);
+          results.push(await Promise.all(queries.map(async (where) => ids(await store.find(c, { where })))));
+        }
+        expect(results[0]).toEqual(results[1]);
+        expect(results[0]).toEqual([['a'], ['c'], ['d'], ['a', 'c'], ['d'], ['a'], ['b', 'd'], ['c'], ['b'], ['c'], ['a', 'b'], ['a']]);
       });
 
       it('filters on fields that have no index', async () => {

@@ -1,7 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readStoreContract } from '../contract.js';
 import { SqliteReadStore } from './sqlite-read-store.js';
 
@@ -55,5 +56,98 @@ describe('SQLite read store: the reads of one event-loop turn share a snapshot',
     // In a stale snapshot, SQLite refuses to write (SQLITE_BUSY_SNAPSHOT).
     await reader.write([{ kind: 'put', collection: 'trades', id: 'T2', doc: { version: 3 }, position: 3 }]);
     expect(await reader.getMany('trades', ['T1', 'T2'])).toEqual(new Map([['T1', { version: 2 }], ['T2', { version: 3 }]]));
+  });
+});
+
+describe('SQLite read store: indexed fields in columns of their own', () => {
+  const stores: SqliteReadStore[] = [];
+  afterEach(async () => {
+    for (const store of stores.splice(0)) await store.close();
+  });
+  const newPath = () => join(mkdtempSync(join(tmpdir(), 'kepler-rs-')), 'read.db');
+  const open = (path: string) => {
+    const store = SqliteReadStore.open(path);
+    stores.push(store);
+    return store;
+  };
+  const planOf = (path: string, sql: string): string => {
+    const db = new Database(path, { readonly: true });
+    try {
+      return (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>).map((r) => r.detail).join('; ');
+    } finally {
+      db.close();
+    }
+  };
+
+  it('a store written before fields had columns keeps its documents, and its queries use the new columns and their index', async () => {
+    const path = newPath();
+    // The schema of earlier versions: the document only, with an expression index per field.
+    const old = new Database(path);
+    old.exec(`CREATE TABLE rm_trades (id TEXT PRIMARY KEY, doc TEXT NOT NULL, position INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+      CREATE INDEX rm_trades_status ON rm_trades (json_extract(doc, '$.status'), id);
+      INSERT INTO rm_trades VALUES ('T1', '{"status":"open","qty":5}', 1, 0), ('T2', '{"status":"closed","qty":7}', 2, 0), ('T3', '{}', 3, 1);`);
+    old.close();
+
+    const store = open(path);
+    await store.ensureCollection('trades', ['status']);
+    expect((await store.find('trades', { where: { status: 'open' } })).map((r) => r.id)).toEqual(['T1']);
+    expect(await store.countBy('trades', 'status')).toEqual({ open: 1, closed: 1 });
+    await store.write([{ kind: 'put', collection: 'trades', id: 'T3', doc: { status: 'open', qty: 1 }, position: 4 }]);
+    expect((await store.find('trades', { where: { status: 'open' } })).map((r) => r.id)).toEqual(['T1', 'T3']);
+
+    const plan = planOf(path, "SELECT id FROM rm_trades WHERE deleted = 0 AND f_status = 'open' ORDER BY id");
+    expect(plan).toContain('rm_trades_f_status');
+    const db = new Database(path, { readonly: true });
+    const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'rm_trades'").pluck().all() as string[]).sort();
+    db.close();
+    expect(indexes).toEqual(['rm_trades_f_status']);
+  });
+
+  it('a writer whose statements predate a column another connection added fills that column too', async () => {
+    const path = newPath();
+    const first = open(path);
+    await first.ensureCollection('trades', ['status']);
+    await first.write([{ kind: 'put', collection: 'trades', id: 'T1', doc: { status: 'open', book: 'FX' }, position: 1 }]);
+    const second = open(path);
+    await second.ensureCollection('trades', ['status', 'book']);
+    // The first connection's put was prepared without the book column.
+    await first.write([{ kind: 'put', collection: 'trades', id: 'T2', doc: { status: 'open', book: 'FX' }, position: 2 }]);
+    second.renewSnapshot();
+    expect((await second.find('trades', { where: { book: 'FX' } })).map((r) => r.id)).toEqual(['T1', 'T2']);
+  });
+});
+
+describe('SQLite read store: a reader opened before the migration', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('filters through the new columns once another connection migrated the table', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'kepler-rs-')), 'read.db');
+    const old = new Database(path);
+    old.exec(`CREATE TABLE rm_trades (id TEXT PRIMARY KEY, doc TEXT NOT NULL, position INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+      CREATE INDEX rm_trades_status ON rm_trades (json_extract(doc, '$.status'), id);
+      INSERT INTO rm_trades VALUES ('T1', '{"status":"open"}', 1, 0);`);
+    old.close();
+    const reader = SqliteReadStore.open(path);
+    const writer = SqliteReadStore.open(path);
+    try {
+      expect((await reader.find('trades', { where: { status: 'open' } })).map((r) => r.id)).toEqual(['T1']);
+      await writer.ensureCollection('trades', ['status']);
+      await new Promise((resolve) => setImmediate(resolve));
+      // The answer is the same either way: what differs is whether the index serves it.
+      const prepared: string[] = [];
+      const prepare = Database.prototype.prepare;
+      vi.spyOn(Database.prototype, 'prepare').mockImplementation(function (this: Database.Database, sql: string) {
+        prepared.push(sql);
+        return prepare.call(this, sql);
+      } as typeof prepare);
+      expect((await reader.find('trades', { where: { status: 'open' } })).map((r) => r.id)).toEqual(['T1']);
+      expect(await reader.countBy('trades', 'status')).toEqual({ open: 1 });
+      const queries = prepared.filter((sql) => sql.startsWith('SELECT') && sql.includes('rm_trades'));
+      expect(queries.length).toBeGreaterThanOrEqual(2);
+      for (const sql of queries) expect(sql).not.toContain('json_extract');
+    } finally {
+      await reader.close();
+      await writer.close();
+    }
   });
 });
