@@ -113,6 +113,37 @@ export type AppendOutcome =
   | { ok: true; nextRevision: number; position: GlobalPosition }
   | { ok: false; actualRevision: number | 'no_stream' };
 
+/**
+ * Events that each open a stream of their own, already encoded: what bulk intake writes
+ * (a feed's lines, each on its own stream). In columns, so that a writer need not build an
+ * append per event. Offered by the stores that write it cheaper than appendMany (SQLite).
+ */
+export interface NewStreamEvents {
+  count: number;
+  /** Event i's stream, id and type at 3i, 3i + 1 and 3i + 2. */
+  keys: readonly string[];
+  /** The events' data then metadata JSON as UTF-8, back to back in event order, over one buffer or more. */
+  utf8: ReadonlyArray<{ bytes: Uint8Array; events: number }>;
+  /** Per event, the UTF-8 bytes of its data JSON and of its metadata JSON. */
+  dataBytes: readonly number[];
+  metadataBytes: readonly number[];
+}
+
+/** A store that appends NewStreamEvents as one durable write. */
+export interface NewStreamsAppender {
+  /**
+   * Appends each event at revision 0 of its stream, unless the stream already exists (or
+   * an earlier event of the batch opened it): the answer lists those events' indexes, in
+   * order. As appendMany with `no_stream` expected for each, all in one transaction, durable
+   * when it resolves.
+   */
+  appendNewStreams(events: NewStreamEvents): Promise<number[]>;
+}
+
+export function appendsNewStreams<S extends object>(store: S): store is S & NewStreamsAppender {
+  return typeof (store as Partial<NewStreamsAppender>).appendNewStreams === 'function';
+}
+
 export interface Checkpoint {
   name: string;
   position: GlobalPosition;

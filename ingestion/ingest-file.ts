@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import type { EventStore } from '../eventstore/index.js';
 import type { FileSummary, TrailerStatus } from './cx1/index.js';
 import { feedIntake, UnreadableFileError, type IntakeFile } from './file-intake.js';
-import { unpackIntakeBatch } from './intake-batch.js';
+import { intakeBatchSize } from './intake-batch.js';
 import { RecordWriter, type PreparedOutcome } from './record-writer.js';
 import { threadedFeedIntake } from './threaded-file-intake.js';
 
@@ -66,10 +66,9 @@ export class FileIngestor {
     const onThread = this.options.parseOnThread === true && (await reachesBytes(files, THREAD_MIN_BYTES));
     const counts = files.map(() => ({ accepted: 0, duplicate: 0, rejected: 0, recorded: 0 }) satisfies Record<PreparedOutcome, number>);
     for await (const packed of (onThread ? threadedFeedIntake : feedIntake)(files, this.batchSize)) {
-      const batch = unpackIntakeBatch(packed);
-      const outcomes = batch.items.length > 0 ? await this.writer.writePrepared(batch.items) : [];
+      const outcomes = intakeBatchSize(packed) > 0 ? await this.writer.writePacked(packed) : [];
       let item = 0;
-      for (const segment of batch.segments) {
+      for (const segment of packed.segments) {
         const count = counts[segment.file]!;
         for (const end = item + segment.items; item < end; item++) count[outcomes[item]!]++;
         const { name } = files[segment.file]!;

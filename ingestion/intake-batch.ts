@@ -7,7 +7,7 @@
 // writing thread, not copied, and are bound to SQLite as they are: no string on
 // the writer's heap, no UTF-8 conversion at the insert (see EncodedJson).
 import { RECEIVED_EVENT_TYPE, receivedStream } from '../domain/index.js';
-import { deterministicId, encodedText, encodeEvent, type EventData } from '../eventstore/index.js';
+import { deterministicId, encodedText, encodeEvent, type EventData, type NewStreamEvents } from '../eventstore/index.js';
 import type { FileSummary } from './cx1/index.js';
 import { receivedEventJson, type ReceivedItem } from './received-json.js';
 import type { PreparedIntake } from './record-writer.js';
@@ -43,10 +43,10 @@ export interface PackedIntakeBatch {
   segments: FileSegment[];
 }
 
-/** The JSON of `items` consecutive items; `bytes` may be longer than what they fill. */
+/** The JSON of `events` consecutive items; `bytes` may be longer than what they fill. */
 export interface JsonChunk {
   bytes: Uint8Array;
-  items: number;
+  events: number;
 }
 
 /** The same batch unpacked, as the record writer takes it. */
@@ -78,7 +78,7 @@ function appendJson(batch: PackedIntakeBatch, data: string, metadata: string): v
   const room = 3 * (data.length + metadata.length);
   let chunk = batch.json.at(-1) as WritableChunk | undefined;
   if (!chunk) {
-    chunk = { bytes: Buffer.from(new ArrayBuffer(Math.max(chunkCapacity, room))), items: 0, end: 0 };
+    chunk = { bytes: Buffer.from(new ArrayBuffer(Math.max(chunkCapacity, room))), events: 0, end: 0 };
     batch.json.push(chunk);
   } else if (chunk.end + room > chunk.bytes.length) {
     const grown = Buffer.from(new ArrayBuffer(Math.max(2 * chunk.bytes.length, chunk.end + room)));
@@ -99,7 +99,7 @@ function appendJson(batch: PackedIntakeBatch, data: string, metadata: string): v
     metadataBytes = chunk.bytes.write(metadata, chunk.end + dataBytes);
   }
   chunk.end += dataBytes + metadataBytes;
-  chunk.items += 1;
+  chunk.events += 1;
   batch.dataBytes.push(dataBytes);
   batch.metadataBytes.push(metadataBytes);
 }
@@ -153,15 +153,33 @@ export function joinIntakeBatches(batch: PackedIntakeBatch, more: PackedIntakeBa
   }
 }
 
-/** The items, each event's JSON a view of the batch's bytes (no copy). */
-export function unpackIntakeBatch(packed: PackedIntakeBatch): IntakeBatch {
+/** Each item's kind. */
+export function intakeKinds(packed: PackedIntakeBatch): Array<PreparedIntake['kind']> {
+  const kinds: Array<PreparedIntake['kind']> = new Array(packed.kinds.length);
+  for (let i = 0; i < kinds.length; i++) kinds[i] = KINDS_BY_LETTER[packed.kinds[i]!]!;
+  return kinds;
+}
+
+/** The items' events as a store's bulk intake takes them: the batch's own columns, the keys split. */
+export function intakeNewStreamEvents(packed: PackedIntakeBatch): NewStreamEvents {
+  return { count: intakeBatchSize(packed), keys: splitKeys(packed), utf8: packed.json, dataBytes: packed.dataBytes, metadataBytes: packed.metadataBytes };
+}
+
+function splitKeys(packed: PackedIntakeBatch): string[] {
   const count = intakeBatchSize(packed);
   const keys = packed.keys.split('\n');
   // Three per item and the empty string after the last line feed: any other count means a key held a line feed.
   if (keys.length !== 3 * count + 1) throw new Error(`intake batch: ${keys.length - 1} keys for ${count} items (a stream, id or type with a line feed?)`);
+  return keys;
+}
+
+/** The items, each event's JSON a view of the batch's bytes (no copy). */
+export function unpackIntakeBatch(packed: PackedIntakeBatch): IntakeBatch {
+  const count = intakeBatchSize(packed);
+  const keys = splitKeys(packed);
   const items: PreparedIntake[] = new Array(count);
   let i = 0;
-  for (const { bytes, items: chunkItems } of packed.json) {
+  for (const { bytes, events: chunkItems } of packed.json) {
     const { buffer } = bytes;
     let offset = bytes.byteOffset;
     for (const end = i + chunkItems; i < end; i++) {

@@ -10,8 +10,9 @@ import {
   type Source,
   type TrailerMismatched,
 } from '../domain/index.js';
-import { decodeEvent, deterministicId, type Actor, type EventData, type EventStore, type RecordedEvent, type StreamAppend } from '../eventstore/index.js';
+import { appendsNewStreams, decodeEvent, deterministicId, type Actor, type EventData, type EventStore, type RecordedEvent, type StreamAppend } from '../eventstore/index.js';
 import type { FileSummary } from './cx1/index.js';
+import { intakeKinds, intakeNewStreamEvents, unpackIntakeBatch, type PackedIntakeBatch } from './intake-batch.js';
 
 /** One line (or message) of a feed after parsing: a record to take, or a rejection to keep. */
 export type IntakeItem =
@@ -78,12 +79,31 @@ export class RecordWriter {
 
   async writePrepared(items: readonly PreparedIntake[]): Promise<PreparedOutcome[]> {
     const outcomes = await this.store.appendMany(items.map((item) => item.append));
+    return this.settle(items, (i) => outcomes[i]!.ok);
+  }
+
+  /**
+   * A parse thread's batch, through the store's bulk intake when it has one (SQLite): its
+   * columns go to the store as they are, with no append built per item. A refused item (its
+   * stream there already: a file ingested again) is then judged as writePrepared judges it.
+   */
+  async writePacked(packed: PackedIntakeBatch): Promise<PreparedOutcome[]> {
+    if (!appendsNewStreams(this.store)) return this.writePrepared(unpackIntakeBatch(packed).items);
+    const refused = await this.store.appendNewStreams(intakeNewStreamEvents(packed));
+    if (refused.length === 0) return intakeKinds(packed).map((kind) => OUTCOME_OF_NEW[kind]);
+    const written: boolean[] = new Array(packed.kinds.length).fill(true);
+    for (const i of refused) written[i] = false;
+    return this.settle(unpackIntakeBatch(packed).items, (i) => written[i]!);
+  }
+
+  /** Each item's outcome, once it is known which were written: a record not written is a duplicate, or a sequence conflict to record. */
+  private async settle(items: readonly PreparedIntake[], written: (index: number) => boolean): Promise<PreparedOutcome[]> {
     const results: PreparedOutcome[] = [];
     const taken: Array<{ index: number; received: RecordReceived }> = [];
     items.forEach((item, i) => {
       if (item.kind === 'rejection') results.push('rejected');
       else if (item.kind === 'exception') results.push('recorded');
-      else if (outcomes[i]!.ok) results.push('accepted');
+      else if (written(i)) results.push('accepted');
       else {
         results.push('duplicate');
         // Rare (a file ingested again), so decoding what was prepared costs nothing that matters.
@@ -148,6 +168,9 @@ export class RecordWriter {
     return { kind: 'conflict', detail: `source sequence ${sourceSequence} of ${source} was already ingested with different content${describeOrigin(existing)}` };
   }
 }
+
+/** What an item comes to when its event was written. */
+const OUTCOME_OF_NEW: Readonly<Record<PreparedIntake['kind'], PreparedOutcome>> = { record: 'accepted', rejection: 'rejected', exception: 'recorded' };
 
 function describeOrigin(existing: RecordedEvent | undefined): string {
   const origin = existing ? (existing.data as RecordReceived).origin : null;

@@ -5,6 +5,7 @@
 // counted, and, inside traced work, each append is a span.
 import { SpanKind, type Attributes } from '@opentelemetry/api';
 import {
+  appendsNewStreams,
   StoreBusyError,
   WrongExpectedRevisionError,
   type AppendableEvent,
@@ -12,6 +13,7 @@ import {
   type Checkpoint,
   type EventStore,
   type ExpectedRevision,
+  type NewStreamEvents,
   type StreamAppend,
 } from '../eventstore/index.js';
 import { counter, secondsHistogram, secondsSince } from './instruments.js';
@@ -25,6 +27,8 @@ export class InstrumentedEventStore implements EventStore {
   private readonly appended = counter('kepler.eventstore.appended.events', 'Events appended to the store by this process', '{event}');
   private readonly ok: { append: Attributes; appendMany: Attributes };
   private readonly failedWith = new Map<string, Attributes>();
+  /** The inner store's bulk intake, when it has one: measured as an append to many streams. */
+  readonly appendNewStreams?: (events: NewStreamEvents) => Promise<number[]>;
 
   constructor(
     private readonly inner: EventStore,
@@ -35,6 +39,21 @@ export class InstrumentedEventStore implements EventStore {
       append: { 'db.system.name': system, 'db.operation.name': 'append' },
       appendMany: { 'db.system.name': system, 'db.operation.name': 'append_many' },
     };
+    if (appendsNewStreams(inner)) this.appendNewStreams = (events) => this.measuredNewStreams(() => inner.appendNewStreams(events), events.count);
+  }
+
+  private async measuredNewStreams(append: () => Promise<number[]>, count: number): Promise<number[]> {
+    const started = process.hrtime.bigint();
+    try {
+      const refused = await append();
+      this.duration.record(secondsSince(started), this.ok.appendMany);
+      if (refused.length > 0) this.conflicts.add(refused.length);
+      if (refused.length < count) this.appended.add(count - refused.length);
+      return refused;
+    } catch (error) {
+      this.refused(error, 'appendMany', started);
+      throw error;
+    }
   }
 
   async append(stream: string, events: readonly AppendableEvent[], expectedRevision: ExpectedRevision) {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { eventStoreContract } from '../contract.js';
+import type { NewStreamEvents } from '../port.js';
 import { SqliteEventStore } from './sqlite-event-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kepler-es-'));
@@ -84,5 +85,82 @@ describe('SQLite event store, JSON given as UTF-8 bytes', () => {
     expect(fromBytes).toEqual(fromStrings);
     expect(fromBytes.every((row) => (row as { dataType: string }).dataType === 'text' && (row as { metadataType: string }).metadataType === 'text')).toBe(true);
     expect(fromBytes).toHaveLength(3);
+  });
+});
+
+describe('SQLite event store, appendNewStreams', () => {
+  const utf8 = (text: string) => new TextEncoder().encode(text);
+  /** The events as NewStreamEvents, their JSON over buffers of `perBuffer` events each. */
+  const columns = (events: Array<{ stream: string; id: string; data: string; metadata: string }>, perBuffer: number): NewStreamEvents => {
+    const utf8Chunks: Array<{ bytes: Uint8Array; events: number }> = [];
+    for (let i = 0; i < events.length; i += perBuffer) {
+      const some = events.slice(i, i + perBuffer);
+      utf8Chunks.push({ bytes: utf8(some.map((e) => e.data + e.metadata).join('')), events: some.length });
+    }
+    return {
+      count: events.length,
+      keys: events.flatMap((e) => [e.stream, e.id, 'T']),
+      utf8: utf8Chunks,
+      dataBytes: events.map((e) => utf8(e.data).length),
+      metadataBytes: events.map((e) => utf8(e.metadata).length),
+    };
+  };
+  const rowsOf = async (path: string) => {
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(path, { readonly: true });
+    try {
+      return db.prepare('SELECT position, stream, revision, id, type, typeof(data) AS dataType, hex(data) AS data, hex(metadata) AS metadata FROM events ORDER BY position').all();
+    } finally {
+      db.close();
+    }
+  };
+
+  it('stores what appendMany stores, and refuses the streams there already or opened earlier in the batch, in full statements and the rest', async () => {
+    // 250 events: two statements of 100 rows, then 50 one by one. Streams taken before: 7 and 180; repeated in the batch: 40 (at 41) and 230 (at 231).
+    const events = Array.from({ length: 250 }, (_, i) => {
+      const n = i === 41 ? 40 : i === 231 ? 230 : i;
+      return { stream: `s-${n}`, id: `id-${i}`, data: JSON.stringify({ n: i, text: i % 50 === 3 ? 'ünï €😀' : 'x' }), metadata: JSON.stringify({ correlationId: `c${i}` }) };
+    });
+    const taken = [7, 180];
+    const viaColumns = join(dir, 'new-streams-columns.db');
+    const viaAppends = join(dir, 'new-streams-appends.db');
+    const expected: number[] = [];
+    for (const [path, columnsOn] of [[viaColumns, true], [viaAppends, false]] as const) {
+      const store = SqliteEventStore.open(path);
+      await store.appendMany(taken.map((n) => ({ stream: `s-${n}`, expectedRevision: 'no_stream' as const, events: [{ id: `before-${n}`, type: 'T', encoded: { data: '{}', metadata: '{}' } }] })));
+      if (columnsOn) {
+        expect(await store.appendNewStreams(columns(events, 37))).toEqual([7, 41, 180, 231]);
+      } else {
+        const outcomes = await store.appendMany(events.map((e) => ({ stream: e.stream, expectedRevision: 'no_stream' as const, events: [{ id: e.id, type: 'T', encoded: { dataUtf8: utf8(e.data), metadataUtf8: utf8(e.metadata) } }] })));
+        outcomes.forEach((o, i) => o.ok || expected.push(i));
+      }
+      await store.close();
+    }
+    expect(expected).toEqual([7, 41, 180, 231]);
+    const rows = await rowsOf(viaColumns);
+    expect(rows).toEqual(await rowsOf(viaAppends));
+    expect(rows).toHaveLength(2 + 246);
+    expect(rows.map((r) => (r as { position: number }).position)).toEqual(Array.from({ length: 248 }, (_, i) => i + 1));
+  });
+
+  it('refuses every event of a batch written again, and wakes a subscription with what it wrote', async () => {
+    const store = SqliteEventStore.open(join(dir, 'new-streams-again.db'));
+    const events = Array.from({ length: 120 }, (_, i) => ({ stream: `a-${i}`, id: `id-${i}`, data: '{}', metadata: '{}' }));
+    const subscription = store.subscribe(0);
+    const seen: string[] = [];
+    const reading = (async () => {
+      for await (const batch of subscription) {
+        seen.push(...batch.events.map((e) => e.id));
+        if (seen.length === 120) break;
+      }
+    })();
+    expect(await store.appendNewStreams(columns(events, 120))).toEqual([]);
+    await reading;
+    await subscription.close();
+    expect(seen).toEqual(events.map((e) => e.id));
+    expect(await store.appendNewStreams(columns(events, 50))).toEqual(events.map((_, i) => i));
+    expect(await store.headPosition()).toBe(120);
+    await expect(store.appendNewStreams({ ...columns(events, 50), count: 121 })).rejects.toThrow(/shorter than 121/);
+    await store.close();
   });
 });
