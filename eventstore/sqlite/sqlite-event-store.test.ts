@@ -163,4 +163,19 @@ describe('SQLite event store, appendNewStreams', () => {
     await expect(store.appendNewStreams({ ...columns(events, 50), count: 121 })).rejects.toThrow(/shorter than 121/);
     await store.close();
   });
+
+  it('fails the whole batch on a missing value, in a full statement or alone, rather than report its stream as there already', async () => {
+    const store = SqliteEventStore.open(join(dir, 'new-streams-missing.db'));
+    const events = Array.from({ length: 150 }, (_, i) => ({ stream: `m-${i}`, id: `id-${i}`, data: '{}', metadata: '{}' }));
+    for (const missing of [42, 120]) {
+      const batch = columns(events, 150);
+      const keys = [...batch.keys] as Array<string | undefined>;
+      keys[3 * missing + 1] = undefined; // an id lost on the way: NULL to SQLite
+      await expect(store.appendNewStreams({ ...batch, keys: keys as string[] })).rejects.toThrow(/NOT NULL/);
+      expect(await store.headPosition()).toBe(0);
+    }
+    await expect(store.appendMany([{ stream: 'm-alone', expectedRevision: 'no_stream', events: [{ id: undefined as unknown as string, type: 'T', encoded: { data: '{}', metadata: '{}' } }] }])).rejects.toThrow(/NOT NULL/);
+    expect(await store.headPosition()).toBe(0);
+    await store.close();
+  });
 });
