@@ -85,17 +85,23 @@ export class PostgresReadStore implements ReadStore {
     // Partitions of one projection start together and each ensures the tables it writes. IF NOT EXISTS
     // does not hold between concurrent transactions: the later one fails on the catalog (the table's
     // row type, an index's name) with one of several codes. Creators of one collection queue instead.
-    await this.transaction(async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [COLLECTION_LOCK_SPACE, collection]);
-      await client.query(`CREATE TABLE IF NOT EXISTS ${table} (
-        id text COLLATE "C" PRIMARY KEY, doc jsonb NOT NULL, position bigint NOT NULL, deleted boolean NOT NULL DEFAULT false
-      )`);
-      for (const field of new Set(indexedFields)) {
-        await client.query(`CREATE INDEX IF NOT EXISTS ${indexName(collection, field)} ON ${table} ((doc -> ${literal(fieldName(field))}), id)`);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.transaction(async (client) => {
+          await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [COLLECTION_LOCK_SPACE, collection]);
+          await client.query(`CREATE TABLE IF NOT EXISTS ${table} (
+            id text COLLATE "C" PRIMARY KEY, doc jsonb NOT NULL, position bigint NOT NULL, deleted boolean NOT NULL DEFAULT false
+          )`);
+          for (const field of new Set(indexedFields)) {
+            await client.query(`CREATE INDEX IF NOT EXISTS ${indexName(collection, field)} ON ${table} ((doc -> ${literal(fieldName(field))}), id)`);
+          }
+        });
+        return;
+      } catch (error) {
+        // Idempotent, as the other small writes are: a transient failure is worth one more try.
+        if (attempt >= 2 || !isTransient(error)) throw toStoreError(error, 'create a collection', this.where);
       }
-    }).catch((error: unknown) => {
-      throw toStoreError(error, 'create a collection', this.where);
-    });
+    }
   }
 
   async dropCollection(collection: string): Promise<void> {
