@@ -184,4 +184,14 @@ program
 for (const command of regressCommands()) program.addCommand(command);
 for (const command of releaseCommands()) program.addCommand(command);
 
-await program.parseAsync(process.argv);
+// A store or broker that cannot be reached, or that refuses Kepler, is told in one line that names it
+// and what to check; a stack of Kepler's own frames would not help the operator. Anything else is a bug,
+// and keeps its stack. (Matched by name: this module stays free of the stores' and messaging's imports.)
+const TOLD_IN_ONE_LINE = new Set(['StoreOpenError', 'BrokerUnreachableError']);
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (!(error instanceof Error) || !TOLD_IN_ONE_LINE.has(error.name)) throw error;
+  process.stderr.write(`kepler ${process.argv[2] ?? ''}: ${error.message}\n`);
+  process.exitCode = 1;
+}

@@ -234,7 +234,7 @@ async function startMessaging(
 
 async function startReconciler(amqp: AmqpConfig, events: EventStore, logger: Logger) {
   const { ManagementClient, TopologyReconciler, vhostOf } = await import('../topology/index.js');
-  const access = { amqpUrl: amqp.url, management: new ManagementClient(amqp.managementUrl), vhost: vhostOf(amqp.url) };
+  const access = { amqpUrl: amqp.url, ...(amqp.tls && { tls: await readTlsFiles(amqp.tls) }), management: new ManagementClient(amqp.managementUrl), vhost: vhostOf(amqp.url) };
   // Read afresh each time, not through a cache: a stale view would undo a cut-over's step for a moment.
   const reconciler = new TopologyReconciler({ access, prefix: amqp.prefix }, async () => (await readRegistry(events)).routing, { intervalMs: amqp.topologyIntervalMs, logger });
   reconciler.start();

@@ -42,5 +42,5 @@ export {
 } from './publisher.js';
 export { UnpublishableFileError, publishFile, type PublishFileOptions, type PublishFileSummary } from './publish-file.js';
 export { backoffDelay, type BackoffOptions } from './backoff.js';
-export { openConnection, redactUrl, type AmqpTls } from './connection.js';
+export { BrokerUnreachableError, openConnection, redactUrl, type AmqpTls } from './connection.js';
 export { managementEndpoint, queueReport, type ManagementEndpoint, type QueueFigures, type QueueReport } from './management.js';

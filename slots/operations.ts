@@ -151,7 +151,7 @@ async function carryOutChange(ops: SlotOperations, id: string, step: string, cha
 }
 
 async function moveUnrouted(ops: SlotOperations, slot: Slot): Promise<number> {
-  const connection = await openConnection(ops.broker.access.amqpUrl, 'kepler-slot');
+  const connection = await openConnection(ops.broker.access.amqpUrl, 'kepler-slot', ops.broker.access.tls);
   try {
     return await moveMessages(await connection.createConfirmChannel(), ops.names.unroutedQueue, ops.names.feedExchange, { slot });
   } finally {
@@ -337,7 +337,7 @@ export async function slotStatus(ops: Pick<SlotOperations, 'store' | 'partitions
 
 /** Each slot's feed queue, as the queue itself counts (not the lagging management statistics). */
 async function queueDepths(ops: Pick<SlotOperations, 'broker' | 'names'>): Promise<Record<Slot, { messages: number; consumers: number }>> {
-  const connection = await openConnection(ops.broker.access.amqpUrl, 'kepler-slot-status');
+  const connection = await openConnection(ops.broker.access.amqpUrl, 'kepler-slot-status', ops.broker.access.tls);
   connection.on('error', () => {});
   try {
     const result = {} as Record<Slot, { messages: number; consumers: number }>;

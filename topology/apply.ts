@@ -1,7 +1,7 @@
 // The executor: carries out a plan's operations on the broker, one by one, AMQP for
 // exchanges, queues and bindings, the management API for policies.
 import type { Channel, ChannelModel } from 'amqplib';
-import { bind, openConnection, unbind } from '../messaging/index.js';
+import { bind, openConnection, unbind, type AmqpTls } from '../messaging/index.js';
 import { ManagementClient } from './management.js';
 import { digestOf, Ownership, scoped } from './model.js';
 import { describeAction, type Action, type Plan } from './plan.js';
@@ -29,6 +29,8 @@ export class RefusedOperationError extends Error {
 export interface BrokerAccess {
   /** amqp://user:password@host:port/vhost */
   amqpUrl: string;
+  /** The CA, client certificate and key of an amqps:// broker, as the feed consumer and publisher use them. */
+  tls?: AmqpTls;
   management: ManagementClient;
   vhost: string;
 }
@@ -72,7 +74,7 @@ export async function applyPlan(plan: Plan, access: BrokerAccess, options: Apply
   }
   const report: ApplyReport = { applied: [], refused: [] };
   if (plan.ops.length === 0) return report;
-  const connection = await openConnection(access.amqpUrl, 'kepler-topology');
+  const connection = await openConnection(access.amqpUrl, 'kepler-topology', access.tls);
   connection.on('error', () => {});
   try {
     let channel = await openChannel(connection);
@@ -101,7 +103,7 @@ export async function applyPlan(plan: Plan, access: BrokerAccess, options: Apply
 
 /** Carries out single actions, such as the inverses of a plan. */
 export async function applyActions(actions: readonly Action[], access: BrokerAccess, options: Pick<ApplyOptions, 'force'> = {}): Promise<void> {
-  const connection = await openConnection(access.amqpUrl, 'kepler-topology');
+  const connection = await openConnection(access.amqpUrl, 'kepler-topology', access.tls);
   connection.on('error', () => {});
   try {
     const channel = await openChannel(connection);

@@ -3,7 +3,7 @@
 // regression server (`regress-serve`) behind the same guard.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -12,23 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerSecurity, ROUTE_SCOPES } from '../../authorization/index.js';
 import { runRegression } from '../../regression/engine.js';
 import { defineReconciler, eventPayloads, stripIds } from '../../regression/reconciler.js';
+import { makeCertificates } from '../support/certificates.js';
 import { tempDir } from '../support/feed.js';
 import { call, expectScopeMatrix } from '../support/http.js';
 import { CLI, KeplerServer } from '../support/kepler.js';
 import { AUDIENCE, TestIdentityProvider } from '../support/oidc.js';
 import { tryStartServer } from '../support/servers.js';
 import { inline, openEnv, thing } from '../regression/helpers.js';
-
-/** A private CA and a certificate it signs for localhost and 127.0.0.1, made with the machine's openssl. */
-function makeCertificates(dir: string): { ca: string; cert: string; key: string } {
-  const path = (name: string) => join(dir, name);
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path('ca.key'), '-out', path('ca.crt'), '-subj', '/CN=Kepler Test CA', '-days', '2');
-  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', path('server.key'), '-out', path('server.csr'), '-subj', '/CN=localhost');
-  writeFileSync(path('ext.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  openssl('x509', '-req', '-in', path('server.csr'), '-CA', path('ca.crt'), '-CAkey', path('ca.key'), '-CAcreateserial', '-out', path('server.crt'), '-days', '2', '-extfile', path('ext.cnf'));
-  return { ca: path('ca.crt'), cert: path('server.crt'), key: path('server.key') };
-}
 
 function httpsGet(url: string, options: { ca?: Buffer; token?: string; headers?: Record<string, string> }): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {

@@ -10,6 +10,9 @@
 //	FERRETDB_READY mongodb://127.0.0.1:PORT/
 //
 // (port 0 is allowed: the line carries the port actually bound). Logs go to stderr.
+// With -listen-tls it also listens for TLS there, and the line names that listener
+// (mongodb://127.0.0.1:PORT/?tls=true); -tls-ca-file makes it require a client
+// certificate signed by that CA (mutual TLS), as FerretDB itself does.
 // SIGTERM or SIGINT stops it cleanly (exit code 0). With -exit-on-stdin-close it
 // also stops when its stdin is closed, so a test runner that dies (even by
 // SIGKILL) does not leave a server behind if it handed the server a pipe.
@@ -44,6 +47,10 @@ func run() error {
 	handler := flag.String("handler", "sqlite", "backend handler: sqlite or postgresql")
 	pgURL := flag.String("postgresql-url", "postgres://postgres@127.0.0.1:5432/test", "PostgreSQL URL for -handler postgresql")
 	logLevel := flag.String("log-level", "warn", "log level: debug, info, warn or error")
+	listenTLS := flag.String("listen-tls", "", "TLS address to listen on as well (port 0 allowed); needs -tls-cert-file and -tls-key-file")
+	tlsCert := flag.String("tls-cert-file", "", "server certificate (PEM) for -listen-tls")
+	tlsKey := flag.String("tls-key-file", "", "server key (PEM) for -listen-tls")
+	tlsCA := flag.String("tls-ca-file", "", "CA (PEM) whose client certificates -listen-tls requires; empty: no client certificate asked")
 	stdinWatch := flag.Bool("exit-on-stdin-close", false, "also stop when stdin reaches EOF (the parent process died)")
 	flag.Parse()
 
@@ -54,7 +61,7 @@ func run() error {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
 	cfg := &ferretdb.Config{
-		Listener: ferretdb.ListenerConfig{TCP: *listen},
+		Listener: ferretdb.ListenerConfig{TCP: *listen, TLS: *listenTLS, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, TLSCAFile: *tlsCA},
 		Logger:   logger,
 		Handler:  *handler,
 	}

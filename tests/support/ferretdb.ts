@@ -33,6 +33,11 @@ export interface StartFerretDbOptions {
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** Run on this PostgreSQL database (FerretDB's production backend) instead of SQLite files. */
   postgresqlUrl?: string;
+  /**
+   * Listen for TLS as well, with this server certificate and key; `uri` then names the TLS listener
+   * (`?tls=true`). With `ca`, a client certificate signed by it is required (mutual TLS).
+   */
+  tls?: { cert: string; key: string; ca?: string };
 }
 
 const ferretDir = fileURLToPath(new URL('../ferretdb/', import.meta.url));
@@ -90,6 +95,7 @@ export async function startFerretDb(options: StartFerretDbOptions = {}): Promise
       [
         '-listen', '127.0.0.1:0', // the server binds a free port itself and reports it
         ...(options.postgresqlUrl ? ['-handler', 'postgresql', '-postgresql-url', options.postgresqlUrl] : ['-dir', join(dataDir, 'data')]),
+        ...(options.tls ? ['-listen-tls', '127.0.0.1:0', '-tls-cert-file', options.tls.cert, '-tls-key-file', options.tls.key, ...(options.tls.ca ? ['-tls-ca-file', options.tls.ca] : [])] : []),
         '-log-level', options.logLevel ?? 'warn',
         '-exit-on-stdin-close', // dies with us even if we are SIGKILLed
       ],

@@ -32,16 +32,38 @@ export class PrivateRabbit {
     readonly managementUrl: string,
     private readonly dir: string,
     private readonly env: NodeJS.ProcessEnv,
+    /** With `tls`: amqps:// and https:// listeners that require a client certificate signed by the CA (mutual TLS). */
+    readonly tlsUrls: { amqp: string; management: string } | null = null,
   ) {}
 
-  /** Starts a node; throws when it cannot (the caller applies the skip-or-fail policy). */
-  static async start(): Promise<PrivateRabbit> {
+  /**
+   * Starts a node; throws when it cannot (the caller applies the skip-or-fail policy). With `tls`
+   * (PEM files: the CA, the server's certificate and key) it also listens for AMQP over TLS and for
+   * the management API over HTTPS, both asking for a client certificate the CA signed.
+   */
+  static async start(options: { tls?: { ca: string; cert: string; key: string } } = {}): Promise<PrivateRabbit> {
     const server = BIN ? join(BIN, 'rabbitmq-server') : 'rabbitmq-server';
     const dir = mkdtempSync(join(tmpdir(), 'kepler-rabbit-'));
     const [amqp, management, dist] = [await freePort(), await freePort(), await freePort()];
+    const secure = options.tls ? { amqps: await freePort(), https: await freePort(), ...options.tls } : null;
     const node = `kepler-test-${process.pid}-${randomBytes(3).toString('hex')}@localhost`;
     writeFileSync(join(dir, 'enabled_plugins'), '[rabbitmq_management].\n');
-    writeFileSync(join(dir, 'rabbitmq.conf'), [`listeners.tcp.1 = 127.0.0.1:${amqp}`, `management.tcp.port = ${management}`, 'management.tcp.ip = 127.0.0.1', ''].join('\n'));
+    const tlsSettings = secure
+      ? [
+          `listeners.ssl.1 = 127.0.0.1:${secure.amqps}`,
+          `ssl_options.cacertfile = ${secure.ca}`,
+          `ssl_options.certfile = ${secure.cert}`,
+          `ssl_options.keyfile = ${secure.key}`,
+          'ssl_options.verify = verify_peer',
+          'ssl_options.fail_if_no_peer_cert = true',
+          `management.ssl.port = ${secure.https}`,
+          'management.ssl.ip = 127.0.0.1',
+          `management.ssl.cacertfile = ${secure.ca}`,
+          `management.ssl.certfile = ${secure.cert}`,
+          `management.ssl.keyfile = ${secure.key}`,
+        ]
+      : [];
+    writeFileSync(join(dir, 'rabbitmq.conf'), [`listeners.tcp.1 = 127.0.0.1:${amqp}`, `management.tcp.port = ${management}`, 'management.tcp.ip = 127.0.0.1', ...tlsSettings, ''].join('\n'));
     writeFileSync(join(dir, '.erlang.cookie'), randomBytes(20).toString('hex'), { mode: 0o400 });
     const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('RABBITMQ_')));
     const env: NodeJS.ProcessEnv = {
@@ -55,7 +77,8 @@ export class PrivateRabbit {
       RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq'),
       RABBITMQ_PID_FILE: join(dir, 'rabbitmq.pid'),
     };
-    const rabbit = new PrivateRabbit(node, `amqp://guest:guest@127.0.0.1:${amqp}`, `http://guest:guest@127.0.0.1:${management}`, dir, env);
+    const tlsUrls = secure && { amqp: `amqps://guest:guest@localhost:${secure.amqps}`, management: `https://guest:guest@localhost:${secure.https}` };
+    const rabbit = new PrivateRabbit(node, `amqp://guest:guest@127.0.0.1:${amqp}`, `http://guest:guest@127.0.0.1:${management}`, dir, env, tlsUrls);
     try {
       await run(server, ['-detached'], { env, cwd: dir, timeout: 30_000 }); // a crash dump lands in its own directory
       await rabbit.awaitStartup();
