@@ -4,8 +4,11 @@
 //
 // Pure core: calver.ts, schemas.ts, profiles.ts, candidates.ts, pipeline.ts,
 // windows.ts, gates.ts, promotion.ts and environment.ts (the aggregates),
-// renderers.ts. Edges: git.ts, registry.ts, artifact.ts, repository.ts,
-// journal.ts (the event store), replay.ts, service.ts (the use cases), init.ts.
+// placement.ts, commits.ts, renderers.ts. Edges: git.ts, registry.ts,
+// artifact.ts, repository.ts, journal.ts (the event store), replay.ts, init.ts,
+// and the use cases over a shared context.ts: cutting.ts, verification.ts,
+// comparison.ts, gating.ts, promoting.ts, after-push.ts, reconciliation.ts,
+// cut-over.ts, controls.ts, status.ts; service.ts is their façade.
 export { compareCalVer, dayPart, formatCalVer, isCalVer, nextCalVer, parseCalVer, releaseOf, CalVerError, CALVER_PATTERN, type CalVer, type CutKind } from './calver.js';
 export * from './schemas.js';
 export { validate, ValidationError } from './validate.js';
@@ -44,7 +47,12 @@ export { extractTarball, inspectPackage, packStaged, runInPackage, stagePackage 
 export { projectionCodeDigest } from './code-digest.js';
 export { CandidateNotFoundError, PipelineRepository, type StoredCandidate } from './repository.js';
 export { copySample, replayProjections, type ReplayKit } from './replay.js';
-export { nextDesired, promotionTag, ReleaseService, type PipelineStatus, type PromotionOutcome, type RegressionRunner, type ReleaseServiceOptions } from './service.js';
+export { ReleaseService } from './service.js';
+export type { RegressionRunner, ReleaseServiceOptions } from './context.js';
+export { promotionTag } from './commits.js';
+export { nextDesired } from './placement.js';
+export type { PromotionOutcome } from './promoting.js';
+export type { PipelineStatus } from './status.js';
 export { initPipeline, DEFAULT_KEY_FILE, type InitOptions } from './init.js';
 export { nomadJobId, renderNomadJob, renderSystemdUnits, NomadJobSpec, type Deployment, type NomadJob, type Part, type SystemdUnit } from './renderers.js';
 export { jsonSchemaFiles } from './json-schemas.js';
