@@ -320,10 +320,13 @@ export function eventStoreContract(name: string, open: () => Promise<EventStore>
           const s = stream(`guard-race-${round}`);
           const g = stream(`guard-race-guard-${round}`);
           await store.append(g, [event('G0')], 'no_stream');
-          const [guarded, moved] = await Promise.allSettled([
-            (round % 2 === 0 ? store : other).appendGuarded(s, [event('Guarded')], 'no_stream', { stream: g, revision: 0 }),
-            (round % 2 === 0 ? other : store).append(g, [event('G1')], 0),
-          ]);
+          // Each sent first in turn, from either connection.
+          const guard = () => (round % 2 === 0 ? store : other).appendGuarded(s, [event('Guarded')], 'no_stream', { stream: g, revision: 0 });
+          const move = () => (round % 2 === 0 ? other : store).append(g, [event('G1')], 0);
+          let guarded: PromiseSettledResult<Awaited<ReturnType<typeof guard>>>;
+          let moved: PromiseSettledResult<unknown>;
+          if (round % 4 < 2) [guarded, moved] = await Promise.allSettled([guard(), move()]);
+          else [moved, guarded] = await Promise.allSettled([move(), guard()]);
           expect(moved.status).toBe('fulfilled');
           const g1 = (await store.readStream(g))[1]!;
           if (guarded.status === 'fulfilled') {
