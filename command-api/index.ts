@@ -1,4 +1,4 @@
 export { registerCommandApi, type CommandApiDependencies } from './routes.js';
-export { CommandService, type CommandContext, type CommandOutcome, type CommandResult } from './service.js';
+export { CommandService, type CommandContext, type CommandOutcome, type CommandResult, type FourEyesNeeded } from './service.js';
 export { IdempotencyLedger } from './idempotency.js';
 export { ApprovalService, type PendingApproval } from './approvals.js';

@@ -115,16 +115,17 @@ export function registerCommandApi(app: FastifyInstance, deps: CommandApiDepende
     const { ref } = request.params;
     const { reason } = request.body;
     return run(cancellation, request, reply, 201, tradeAccount(ref), async (context) => {
-      if (approvals && context.actor && (await deps.commands.isBooked(ref))) {
-        // If-Match holds for the request as it would for the cancellation itself; the version the maker
-        // sees is recorded with the request, and the approval cancels that version or nothing.
-        const version = await deps.commands.versionAsked(ref, context);
-        if (E.isLeft(version)) return version;
-        const account = await deps.commands.tradeAccount(ref);
-        const action = { kind: 'cancel-trade' as const, tradeRef: ref, reason, version: version.right };
-        return approvals.request({ approvalId: approvalIdOf(context), tradeRef: ref, account, action, scope: 'trades:cancel', requestedBy: context.actor }, context.traceparent);
-      }
-      return deps.commands.cancelTrade(ref, reason, context);
+      if (!approvals || !context.actor) return deps.commands.cancelTrade(ref, reason, context);
+      // Whether the trade is booked is decided with the cancellation, not checked before it: a booking that
+      // lands before the cancellation commits sends it here instead (see cancelUnlessBooked).
+      const decided = await deps.commands.cancelUnlessBooked(ref, reason, context);
+      if (E.isLeft(decided)) return decided;
+      if (!('fourEyes' in decided.right)) return E.right(decided.right);
+      // If-Match held for the request as it would for the cancellation itself; the version the maker
+      // saw is recorded with the request, and the approval cancels that version or nothing.
+      const { version, account } = decided.right;
+      const action = { kind: 'cancel-trade' as const, tradeRef: ref, reason, version };
+      return approvals.request({ approvalId: approvalIdOf(context), tradeRef: ref, account, action, scope: 'trades:cancel', requestedBy: context.actor }, context.traceparent);
     });
   });
 

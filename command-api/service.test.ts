@@ -1,9 +1,12 @@
 // A capture is decided on the empty stream without reading it; only an append that
 // expects no stream confirms that, and every other outcome is decided on the stream as read.
+// A maker's cancellation is decided on the trade and its booking as they stand when it commits.
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteEventStore, type EventStore } from '../eventstore/index.js';
+import { pino } from 'pino';
+import { SqliteEventStore, StreamGuardUnsupportedError, type EventStore, type StreamGuard } from '../eventstore/index.js';
+import { bookingManager, ProcessorRunner } from '../processors/index.js';
 import { recordRouting, RegistryView } from '../slots/index.js';
 import { tempDir, terms } from '../tests/support/feed.js';
 import { CommandService } from './service.js';
@@ -69,5 +72,110 @@ describe('capturing a trade', () => {
     // Once it exists, green is answered from the stream as read (the decision comes before the slot check, as before).
     expect(await green.captureTrade('SLOT-1', terms(), { inputId: 'in-3' })).toEqual(E.left(expect.objectContaining({ status: 409, type: '/problems/trade-exists' })));
     expect(await green.amendTrade('SLOT-1', terms(), { inputId: 'in-4' })).toEqual(E.left(expect.objectContaining({ status: 421, owner: 'blue' })));
+  });
+});
+
+/**
+ * A trade the booking manager is about to book: captured, fully allocated and confirmed through the API,
+ * all journalled on its booking stream, but its version not yet noted there, so not booked.
+ */
+async function aboutToBeBooked(commands: CommandService, tradeRef: string): Promise<void> {
+  await commands.captureTrade(tradeRef, terms(), { inputId: `${tradeRef}-capture` });
+  await commands.allocate(tradeRef, 'A1', 'ACC-A', 1000, { inputId: `${tradeRef}-allocate` });
+  await commands.confirm(tradeRef, { status: 'AFFIRMED', quantity: 1000, price: '189.25', reason: '' }, { inputId: `${tradeRef}-confirm` });
+}
+
+/** The real booking manager, run until it has booked the trade, then stopped. */
+async function bookingManagerBooks(store: EventStore, tradeRef: string): Promise<void> {
+  const runner = new ProcessorRunner(store, bookingManager, pino({ level: 'silent' }));
+  const running = runner.run();
+  const deadline = Date.now() + 10_000;
+  while (!(await store.readStream(`booking-${tradeRef}`)).some((e) => e.type === 'TradeBooked')) {
+    if (Date.now() > deadline) throw new Error(`${tradeRef} was not booked`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  await runner.stop();
+  await running;
+}
+
+/**
+ * The store, with a hook run once just before the first append to `stream` reaches it: whatever the hook
+ * writes lands after everything the command read and before its append, the race made certain.
+ */
+function racingStore(inner: EventStore, stream: string, meanwhile: () => Promise<void>): { store: EventStore; appends: string[] } {
+  let armed = true;
+  const appends: string[] = [];
+  const store = new Proxy(inner, {
+    get(target, property, receiver) {
+      if (property === 'append' || property === 'appendGuarded') {
+        return async (to: string, ...rest: unknown[]) => {
+          if (to === stream) {
+            appends.push(property);
+            if (armed) {
+              armed = false;
+              await meanwhile();
+            }
+          }
+          return (target[property] as (...args: unknown[]) => unknown).call(target, to, ...rest);
+        };
+      }
+      const value: unknown = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { store, appends };
+}
+
+describe("a maker's cancellation under four eyes", () => {
+  it('the booking manager books the trade after the command found it unbooked and before its cancellation is appended: not cancelled, four eyes asked for instead', async () => {
+    const { store: inner } = countingStore();
+    await aboutToBeBooked(new CommandService(inner, noExceptions), 'RACE-1');
+    expect((await inner.readStream('booking-RACE-1')).map((e) => e.type)).toEqual(['AllocationNoted', 'ConfirmationNoted']);
+    const { store, appends } = racingStore(inner, 'trade-RACE-1', () => bookingManagerBooks(inner, 'RACE-1'));
+    const commands = new CommandService(store, noExceptions);
+
+    const answer = await commands.cancelUnlessBooked('RACE-1', 'wrong counterparty', { inputId: 'cancel-1', actor: { subject: 'maker' } });
+
+    expect(answer).toEqual(E.right({ fourEyes: 'booked', tradeRef: 'RACE-1', version: 1, account: 'ACC-A' }));
+    // The first decision's append was refused by its guard (the booking stream had moved), the second saw the booking.
+    expect(appends).toEqual(['appendGuarded']);
+    expect((await inner.readStream('trade-RACE-1')).map((e) => e.type)).toEqual(['VersionApplied']);
+    expect((await inner.readStream('booking-RACE-1')).map((e) => e.type)).toContain('TradeBooked');
+    // What an approval carries out, with the maker as actor, still cancels the booked trade.
+    expect(await commands.cancelTrade('RACE-1', 'wrong counterparty', { inputId: 'approved-1', actor: { subject: 'maker' }, expectedVersions: ['1'] })).toEqual(
+      E.right(expect.objectContaining({ tradeRef: 'RACE-1', version: 2 })),
+    );
+  });
+
+  it('a trade that is not booked is cancelled at once, guarded by its booking stream; a retry of it answers the same, appending nothing', async () => {
+    const { store: inner } = countingStore();
+    await aboutToBeBooked(new CommandService(inner, noExceptions), 'QUIET-1');
+    const { store, appends } = racingStore(inner, 'trade-QUIET-1', async () => undefined);
+    const commands = new CommandService(store, noExceptions);
+    const context = { inputId: 'cancel-2', actor: { subject: 'maker' } };
+    const first = await commands.cancelUnlessBooked('QUIET-1', 'duplicate', context);
+    expect(first).toEqual(E.right(expect.objectContaining({ tradeRef: 'QUIET-1', version: 2 })));
+    expect(appends).toEqual(['appendGuarded']);
+    // Booked or not by now, the input was handled: answered again, not sent to four eyes.
+    expect(await commands.cancelUnlessBooked('QUIET-1', 'duplicate', context)).toEqual(first);
+    expect((await inner.readStream('trade-QUIET-1')).map((e) => e.type)).toEqual(['VersionApplied', 'TradeCancelled']);
+    expect(appends).toEqual(['appendGuarded']);
+  });
+
+  it('a store that cannot guard the append (EventStoreDB) gets four eyes asked for, and nothing is cancelled', async () => {
+    const { store: inner } = countingStore();
+    await aboutToBeBooked(new CommandService(inner, noExceptions), 'ESDB-1');
+    const unguardable = new Proxy(inner, {
+      get(target, property, receiver) {
+        if (property === 'appendGuarded') return (_stream: string, _events: unknown, _expected: unknown, guard: StreamGuard) => Promise.reject(new StreamGuardUnsupportedError('EventStoreDB', guard));
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const commands = new CommandService(unguardable, noExceptions);
+    expect(await commands.cancelUnlessBooked('ESDB-1', 'duplicate', { inputId: 'cancel-3', actor: { subject: 'maker' } })).toEqual(
+      E.right({ fourEyes: 'unguarded', tradeRef: 'ESDB-1', version: 1, account: 'ACC-A' }),
+    );
+    expect((await inner.readStream('trade-ESDB-1')).map((e) => e.type)).toEqual(['VersionApplied']);
   });
 });

@@ -14,7 +14,7 @@ import {
   type RecordOrigin,
   type TradeTerms,
 } from '../domain/index.js';
-import { deterministicId, WrongExpectedRevisionError, type Actor, type EventData, type EventStore } from '../eventstore/index.js';
+import { deterministicId, StreamGuardUnsupportedError, WrongExpectedRevisionError, type Actor, type EventData, type EventStore, type StreamGuard } from '../eventstore/index.js';
 import { Cx1, RecordWriter } from '../ingestion/index.js';
 import type { ExceptionView } from '../projections/index.js';
 import type { Problem } from '../query-api/index.js';
@@ -41,6 +41,20 @@ export interface CommandResult {
 }
 
 export type CommandOutcome = E.Either<Problem, CommandResult>;
+
+/**
+ * A maker's cancellation that only a second principal may carry out: the trade as the decision
+ * read it (its version is the one an approval will cancel, its account the request's).
+ * `booked`: the booking stream held a booking. `unguarded`: it held none, but the event store
+ * cannot append on condition that it still holds none when the cancellation commits
+ * (EventStoreDB), so "not booked" cannot be promised, and four eyes is not skipped on a guess.
+ */
+export interface FourEyesNeeded {
+  fourEyes: 'booked' | 'unguarded';
+  tradeRef: string;
+  version: number;
+  account: string | null;
+}
 
 export interface CommandContext {
   /** Derived from the Idempotency-Key when there is one, so a retry is the same input to the aggregate. */
@@ -78,8 +92,17 @@ const MAX_ATTEMPTS = 5;
 /** A trade stream as it is before its first event. */
 const NEW_TRADE: Loaded<Trade.TradeState> = { state: Trade.initialTradeState, revision: null, lastPosition: 0, ownership: UNOWNED };
 
-/** One decision of a trade command: answered (a refusal, or nothing to append), appended, or beaten by another writer. */
-type TradeAttempt = { kind: 'answered' | 'appended'; outcome: CommandOutcome } | { kind: 'conflict' };
+/**
+ * One decision of a trade command: answered (a refusal, nothing to append, or a second principal needed),
+ * appended, or beaten by another writer (on the trade's stream, or on the stream its append was guarded by).
+ */
+type TradeAttempt<R = CommandResult> = { kind: 'answered' | 'appended'; outcome: E.Either<Problem, R> } | { kind: 'conflict' };
+
+/** How a trade command is decided: a capture is first guessed new; a maker's cancellation is refused a booked trade. */
+interface TradeDecisionOptions {
+  expectNew?: boolean;
+  unlessBooked?: boolean;
+}
 const API_SOURCE_SEQUENCE = 0;
 
 /**
@@ -107,8 +130,21 @@ export class CommandService {
     return this.onTrade(tradeRef, context, (origin) => ({ type: 'AmendTrade', inputId: context.inputId, tradeRef, terms, origin }));
   }
 
+  /** Cancels whether or not the trade is booked: with authentication off, and an approval's carrying out. */
   cancelTrade(tradeRef: string, reason: string, context: CommandContext): Promise<CommandOutcome> {
     return this.onTrade(tradeRef, context, (origin) => ({ type: 'CancelTrade', inputId: context.inputId, tradeRef, reason, origin }));
+  }
+
+  /**
+   * A maker's cancellation under four eyes: carried out when the trade is not booked, else answered
+   * FourEyesNeeded. "Not booked" is read from the booking stream in the same attempt as the trade, and
+   * the cancellation is appended provided the booking stream is still at the revision read
+   * (appendGuarded): a booking that lands in between makes the append fail as a conflict, and the
+   * command is decided again, now on a booked trade, within the attempts every command has.
+   * Checking in the route and cancelling after (as before) let a booking slip in between.
+   */
+  cancelUnlessBooked(tradeRef: string, reason: string, context: CommandContext): Promise<E.Either<Problem, CommandResult | FourEyesNeeded>> {
+    return this.onTrade(tradeRef, context, (origin) => ({ type: 'CancelTrade', inputId: context.inputId, tradeRef, reason, origin }), { unlessBooked: true });
   }
 
   allocate(tradeRef: string, allocationId: string, account: string, quantity: number, context: CommandContext): Promise<CommandOutcome> {
@@ -229,11 +265,6 @@ export class CommandService {
     return (await this.loadTrade(tradeRef)).state.terms?.account ?? null;
   }
 
-  /** Whether the booking process manager holds a booking of the trade now. */
-  async isBooked(tradeRef: string): Promise<boolean> {
-    return (await this.load(Booking.bookingStream(tradeRef), Booking.evolve, Booking.initialBookingState)).state.booking !== null;
-  }
-
   /** Holds an open exception for a resubmission of `line`; the revision of the hold. */
   private async holdException(stream: string, exceptionId: string, line: string, tradeRef: string, actor: Actor | undefined): Promise<E.Either<Problem, number>> {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
@@ -273,48 +304,69 @@ export class CommandService {
     }
   }
 
-  /**
-   * The trade's effective version now, the one a four-eyes request records as its maker's; or the
-   * 409 a command with this If-Match would meet on it. One read, so the version checked is the one recorded.
-   */
-  async versionAsked(tradeRef: string, context: CommandContext): Promise<E.Either<Problem, number>> {
-    const version = (await this.loadTrade(tradeRef)).state.effectiveVersion;
-    const stale = checkExpectedVersion(tradeRef, version, context);
-    return stale ? E.left(stale) : E.right(version);
-  }
-
+  private onTrade(tradeRef: string, context: CommandContext, command: (origin: RecordOrigin) => Trade.TradeCommand, options?: { expectNew?: boolean }): Promise<CommandOutcome>;
+  private onTrade(
+    tradeRef: string,
+    context: CommandContext,
+    command: (origin: RecordOrigin) => Trade.TradeCommand,
+    options: { unlessBooked: true },
+  ): Promise<E.Either<Problem, CommandResult | FourEyesNeeded>>;
   private async onTrade(
     tradeRef: string,
     context: CommandContext,
     command: (origin: RecordOrigin) => Trade.TradeCommand,
-    { expectNew = false }: { expectNew?: boolean } = {},
-  ): Promise<CommandOutcome> {
+    options: TradeDecisionOptions = {},
+  ): Promise<E.Either<Problem, CommandResult | FourEyesNeeded>> {
     const origin: RecordOrigin = { source: 'API', sourceSequence: API_SOURCE_SEQUENCE };
     // A capture names a trade that should not exist yet: it is decided first on the empty stream,
     // without reading the stream. Only an append expecting no stream confirms that guess, atomically;
     // any other outcome (the stream exists, a refusal, nothing to do) is decided again on the stream as read.
-    if (expectNew) {
-      const guessed = await this.decideOnTrade(tradeRef, NEW_TRADE, context, command(origin));
+    if (options.expectNew) {
+      const guessed = await this.decideOnTrade(tradeRef, NEW_TRADE, context, command(origin), options);
       if (guessed.kind === 'appended') return guessed.outcome;
     }
     for (let attempt = 1; ; attempt++) {
-      const decided = await this.decideOnTrade(tradeRef, await this.loadTrade(tradeRef), context, command(origin));
+      const decided = await this.decideOnTrade(tradeRef, await this.loadTrade(tradeRef), context, command(origin), options);
       if (decided.kind !== 'conflict') return decided.outcome;
       if (attempt >= MAX_ATTEMPTS) return E.left(problem(503, 'busy', 'Too much contention', `trade ${tradeRef} kept changing; retry`));
     }
   }
 
-  /** One decision of a trade command on the trade as loaded (or as guessed), and its append. */
-  private async decideOnTrade(tradeRef: string, trade: Loaded<Trade.TradeState>, context: CommandContext, command: Trade.TradeCommand): Promise<TradeAttempt> {
+  /**
+   * One decision of a trade command on the trade as loaded (or as guessed), and its append. Unless booked
+   * (a maker's cancellation), the decision to append is also one on the booking stream: read after the
+   * trade's, and held by the append's guard, so what is appended was decided on both as they stood at its commit.
+   */
+  private async decideOnTrade(
+    tradeRef: string,
+    trade: Loaded<Trade.TradeState>,
+    context: CommandContext,
+    command: Trade.TradeCommand,
+    { unlessBooked = false }: TradeDecisionOptions,
+  ): Promise<TradeAttempt<CommandResult | FourEyesNeeded>> {
     const stale = checkExpectedVersion(tradeRef, trade.state.effectiveVersion, context);
     if (stale && !trade.state.handledInputs.has(context.inputId)) return { kind: 'answered', outcome: E.left(stale) };
+    // Refusals and retries (an input already handled appends nothing) are answered whatever the booking.
     const decision = Trade.decide(command, trade.state);
     if (E.isLeft(decision)) return { kind: 'answered', outcome: E.left(tradeProblem(decision.left)) };
     const events = decision.right;
     if (events.length === 0) return { kind: 'answered', outcome: E.right({ tradeRef, version: trade.state.effectiveVersion, position: trade.lastPosition }) };
+    let guard: StreamGuard | undefined;
+    if (unlessBooked) {
+      const booking = await this.load(Booking.bookingStream(tradeRef), Booking.evolve, Booking.initialBookingState);
+      if (booking.state.booking !== null) return { kind: 'answered', outcome: E.right(fourEyes('booked', tradeRef, trade.state)) };
+      guard = { stream: Booking.bookingStream(tradeRef), revision: booking.revision ?? 'no_stream' };
+    }
     const owned = await this.ownershipFor(tradeRef, trade.ownership, 'trade-processor');
     if (E.isLeft(owned)) return { kind: 'answered', outcome: owned };
-    const appended = await this.tryAppend(Trade.tradeStream(tradeRef), trade.revision, [...owned.right, ...events], context);
+    let appended: number | null;
+    try {
+      appended = await this.tryAppend(Trade.tradeStream(tradeRef), trade.revision, [...owned.right, ...events], context, guard);
+    } catch (error) {
+      // Nothing was written: the store said so before appending. Four eyes is asked for rather than skipped.
+      if (error instanceof StreamGuardUnsupportedError) return { kind: 'answered', outcome: E.right(fourEyes('unguarded', tradeRef, trade.state)) };
+      throw error;
+    }
     if (appended === null) return { kind: 'conflict' };
     return { kind: 'appended', outcome: E.right({ tradeRef, version: Trade.effectiveVersionAfter(trade.state, events), position: appended }) };
   }
@@ -375,8 +427,11 @@ export class CommandService {
     return E.left(problem(421, 'wrong-slot', 'Decided by another slot', `trade ${tradeRef} is decided by the ${owner ?? 'live'} slot, not ${slot}`, { owner }));
   }
 
-  /** The position of the last event appended, or null when another writer got there first. */
-  private async tryAppend(stream: string, revision: number | null, events: Array<{ type: string; tradeRef: string }>, context: CommandContext): Promise<number | null> {
+  /**
+   * The position of the last event appended, or null when another writer got there first (to the stream,
+   * or, for a guarded append, to its guard stream).
+   */
+  private async tryAppend(stream: string, revision: number | null, events: Array<{ type: string; tradeRef: string }>, context: CommandContext, guard?: StreamGuard): Promise<number | null> {
     const { inputId, traceparent, origin, actor } = context;
     const source = origin ? { source: origin.source, sourceSequence: origin.sourceSequence, file: origin.file, ...(origin.line !== null && { line: origin.line }) } : { source: 'API' as const };
     const data: EventData[] = events.map((event, index) => ({
@@ -393,7 +448,8 @@ export class CommandService {
       },
     }));
     try {
-      return (await this.store.append(stream, data, revision ?? 'no_stream')).position;
+      const expected = revision ?? 'no_stream';
+      return (await (guard === undefined ? this.store.append(stream, data, expected) : this.store.appendGuarded(stream, data, expected, guard))).position;
     } catch (error) {
       if (error instanceof WrongExpectedRevisionError) return null;
       throw error;
@@ -414,6 +470,10 @@ export class CommandService {
     }
     return { state, ownership, revision: events.at(-1)?.revision ?? null, lastPosition: events.at(-1)?.position ?? 0 };
   }
+}
+
+function fourEyes(why: FourEyesNeeded['fourEyes'], tradeRef: string, trade: Trade.TradeState): FourEyesNeeded {
+  return { fourEyes: why, tradeRef, version: trade.effectiveVersion, account: trade.terms?.account ?? null };
 }
 
 function checkExpectedVersion(tradeRef: string, current: number, context: CommandContext): Problem | null {

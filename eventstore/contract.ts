@@ -4,9 +4,17 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventData, EventStore, RecordedEvent } from './port.js';
-import { decodeEvent, encodedText, encodeEvent, isEncoded, passesFilter, WrongExpectedRevisionError, type EncodedEventData } from './port.js';
+import { decodeEvent, encodedText, encodeEvent, isEncoded, passesFilter, StreamGuardUnsupportedError, WrongExpectedRevisionError, type EncodedEventData } from './port.js';
 
-export function eventStoreContract(name: string, open: () => Promise<EventStore>): void {
+export interface ContractOptions {
+  /**
+   * Whether the store holds appendGuarded's condition atomically (SQLite, PostgreSQL). A store that
+   * cannot (EventStoreDB) must refuse every guarded append, writing nothing: the suite checks that instead.
+   */
+  streamGuards?: boolean;
+}
+
+export function eventStoreContract(name: string, open: () => Promise<EventStore>, { streamGuards = true }: ContractOptions = {}): void {
   describe(`EventStore contract: ${name}`, () => {
     let store: EventStore;
     const run = randomUUID().slice(0, 8);
@@ -279,6 +287,69 @@ export function eventStoreContract(name: string, open: () => Promise<EventStore>
       await subscription.close();
       expect(received).toEqual([0, 1, 2, 3, 4]);
       expect(sawCaughtUp).toBe(true);
+    });
+
+    it.runIf(streamGuards)('appends provided the guard stream has not moved; refuses naming the guard stream when it has, writing nothing', async () => {
+      const s = stream('guarded');
+      const g = stream('guard');
+      // A guard stream that does not exist yet is at no_stream.
+      const first = await store.appendGuarded(s, [event('A')], 'no_stream', { stream: g, revision: 'no_stream' });
+      expect(first.nextRevision).toBe(0);
+      await store.append(g, [event('G0')], 'no_stream');
+      const moved = await store.appendGuarded(s, [event('B')], 0, { stream: g, revision: 'no_stream' }).catch((e: unknown) => e);
+      expect(moved).toBeInstanceOf(WrongExpectedRevisionError);
+      expect(moved).toMatchObject({ stream: g, expected: 'no_stream', actual: 0 });
+      const b = await store.appendGuarded(s, [event('B'), event('C')], 0, { stream: g, revision: 0 });
+      expect(b.nextRevision).toBe(2);
+      // The append's own expected revision still holds, and names its own stream.
+      await expect(store.appendGuarded(s, [event('X')], 0, { stream: g, revision: 0 })).rejects.toMatchObject({ stream: s, expected: 0, actual: 2 });
+      await store.append(g, [event('G1')], 0);
+      await expect(store.appendGuarded(s, [event('X')], 2, { stream: g, revision: 0 })).rejects.toMatchObject({ stream: g, expected: 0, actual: 1 });
+      // The guard is checked first: both moved, the guard stream is named.
+      await expect(store.appendGuarded(s, [event('X')], 0, { stream: g, revision: 0 })).rejects.toMatchObject({ stream: g });
+      expect((await store.readStream(s)).map((e) => e.type)).toEqual(['A', 'B', 'C']);
+      expect((await store.readStream(g)).map((e) => e.type)).toEqual(['G0', 'G1']);
+      expect(b.position).toBe((await store.readStream(s)).at(-1)!.position);
+    });
+
+    it.runIf(streamGuards)('a guarded append racing an append to its guard stream from another connection commits only before it', async () => {
+      // Two connections, as two processes: the guard must be held by the store, not by this one's queue.
+      const other = await open();
+      try {
+        for (let round = 0; round < 12; round++) {
+          const s = stream(`guard-race-${round}`);
+          const g = stream(`guard-race-guard-${round}`);
+          await store.append(g, [event('G0')], 'no_stream');
+          // Each sent first in turn, from either connection.
+          const guard = () => (round % 2 === 0 ? store : other).appendGuarded(s, [event('Guarded')], 'no_stream', { stream: g, revision: 0 });
+          const move = () => (round % 2 === 0 ? other : store).append(g, [event('G1')], 0);
+          let guarded: PromiseSettledResult<Awaited<ReturnType<typeof guard>>>;
+          let moved: PromiseSettledResult<unknown>;
+          if (round % 4 < 2) [guarded, moved] = await Promise.allSettled([guard(), move()]);
+          else [moved, guarded] = await Promise.allSettled([move(), guard()]);
+          expect(moved.status).toBe('fulfilled');
+          const g1 = (await store.readStream(g))[1]!;
+          if (guarded.status === 'fulfilled') {
+            // Committed while the guard stream was still at revision 0.
+            expect(guarded.value.position).toBeLessThan(g1.position);
+          } else {
+            expect(guarded.reason).toMatchObject({ stream: g, expected: 0, actual: 1 });
+            expect(await store.readStream(s)).toEqual([]);
+          }
+        }
+      } finally {
+        await other.close();
+      }
+    });
+
+    it.runIf(!streamGuards)('refuses every guarded append, naming the guard stream, and writes nothing', async () => {
+      const s = stream('unguardable');
+      const g = stream('unguardable-guard');
+      const refused = await store.appendGuarded(s, [event('A')], 'no_stream', { stream: g, revision: 'no_stream' }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(StreamGuardUnsupportedError);
+      expect(refused).toMatchObject({ guard: { stream: g, revision: 'no_stream' } });
+      expect((refused as Error).message).toContain(g);
+      expect(await store.readStream(s)).toEqual([]);
     });
 
     it('concurrent writers to one stream: exactly one wins each revision', async () => {

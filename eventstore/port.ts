@@ -200,6 +200,34 @@ export class WrongExpectedRevisionError extends Error {
 }
 
 /**
+ * A condition on a stream other than the one appended to: it must still be at `revision`
+ * (its last event's revision, or 'no_stream' while it has none) when the append commits.
+ * This is how a decision read from two streams is kept honest when it writes to one: the
+ * command that cancels a trade it found not booked appends to the trade's stream, provided
+ * the booking stream it read has not moved since (see EventStore.appendGuarded).
+ */
+export interface StreamGuard {
+  stream: string;
+  revision: number | 'no_stream';
+}
+
+/**
+ * The store cannot hold a condition on another stream atomically with an append (EventStoreDB
+ * has no multi-stream transaction). Nothing was written; the caller must not take the append
+ * for guarded, and decides what a decision it cannot guard deserves (the command service asks
+ * for a second principal). Thrown before anything is sent, so it costs nothing to find out.
+ */
+export class StreamGuardUnsupportedError extends Error {
+  constructor(
+    readonly store: string,
+    readonly guard: StreamGuard,
+  ) {
+    super(`${store} cannot make an append conditional on another stream (${guard.stream}): it has no transaction across streams`);
+    this.name = 'StreamGuardUnsupportedError';
+  }
+}
+
+/**
  * Another writer held the store longer than this one would wait. Nothing was
  * written, so the same write can be tried again later.
  */
@@ -225,6 +253,17 @@ export class StoreUnavailableError extends Error {
 export interface EventStore {
   /** Appends atomically to one stream; throws WrongExpectedRevisionError on a revision mismatch. */
   append(stream: string, events: readonly AppendableEvent[], expectedRevision: ExpectedRevision): Promise<AppendOutcome & { ok: true }>;
+
+  /**
+   * append, provided `guard.stream` is still at `guard.revision`: the condition is checked in
+   * the append's own write transaction, under the same serialisation as every other append, so
+   * no append to the guard stream can land between the check and the commit. The guard is
+   * checked first: a guard stream that moved throws WrongExpectedRevisionError naming the guard
+   * stream (with its expected and actual revision), and nothing is written; then the append's
+   * own expected revision, as append checks it. A store that cannot check it atomically throws
+   * StreamGuardUnsupportedError and writes nothing: it never appends unguarded.
+   */
+  appendGuarded(stream: string, events: readonly AppendableEvent[], expectedRevision: ExpectedRevision, guard: StreamGuard): Promise<AppendOutcome & { ok: true }>;
 
   /**
    * Appends to many streams, each append independent of the others: a revision

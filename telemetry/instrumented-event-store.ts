@@ -15,6 +15,7 @@ import {
   type ExpectedRevision,
   type NewStreamEvents,
   type StreamAppend,
+  type StreamGuard,
 } from '../eventstore/index.js';
 import { counter, secondsHistogram, secondsSince } from './instruments.js';
 import { tracingEnabled } from './sdk.js';
@@ -61,6 +62,28 @@ export class InstrumentedEventStore implements EventStore {
     const started = process.hrtime.bigint();
     try {
       const outcome = await this.inner.append(stream, events, expectedRevision);
+      this.duration.record(secondsSince(started), this.ok.append);
+      this.appended.add(events.length);
+      span?.setAttribute('kepler.position', outcome.position);
+      return outcome;
+    } catch (error) {
+      this.refused(error, 'append', started);
+      if (span) failed(span, error);
+      throw error;
+    } finally {
+      span?.end();
+    }
+  }
+
+  /**
+   * Measured as an append (one stream, one write); a guard stream that moved counts as a conflict.
+   * The same steps as append's, kept apart so that every other command's append runs exactly as before.
+   */
+  async appendGuarded(stream: string, events: readonly AppendableEvent[], expectedRevision: ExpectedRevision, guard: StreamGuard) {
+    const span = tracingEnabled() ? startChildSpan(`append ${stream}`, { ...this.ok.append, 'kepler.stream': stream, 'kepler.events': events.length, 'kepler.guard': guard.stream }, SpanKind.CLIENT) : null;
+    const started = process.hrtime.bigint();
+    try {
+      const outcome = await this.inner.appendGuarded(stream, events, expectedRevision, guard);
       this.duration.record(secondsSince(started), this.ok.append);
       this.appended.add(events.length);
       span?.setAttribute('kepler.position', outcome.position);

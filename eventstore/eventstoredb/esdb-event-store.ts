@@ -14,9 +14,10 @@ import type {
   ReadAllResult,
   RecordedEvent,
   StreamAppend,
+  StreamGuard,
   Subscription,
 } from '../port.js';
-import { WrongExpectedRevisionError } from '../port.js';
+import { StreamGuardUnsupportedError, WrongExpectedRevisionError } from '../port.js';
 import { sleep } from '../backoff.js';
 import { backoffDelay, isTransientError, runPerKeyInOrder, type BackoffOptions } from './errors.js';
 import { planFilter } from './filters.js';
@@ -62,6 +63,10 @@ const DEFAULT_BATCH_SIZE = 1000;
  *  - appendMany is not atomic across streams: appends run independently (up to
  *    `appendConcurrency` in flight, in order per stream) and the checkpoint is
  *    written afterwards, only if all of them succeeded;
+ *  - an append cannot be conditional on another stream (appendGuarded): EventStoreDB checks an
+ *    expected revision only on the stream appended to, and has no transaction across streams.
+ *    Reading the guard stream just before appending would leave the very window the guard is
+ *    there to close, so appendGuarded refuses, before sending anything (see StreamGuardUnsupportedError);
  *  - appends are not retried on transport errors (the caller decides; event-id
  *    dedupe in EventStoreDB is best effort and Kepler does not rely on it);
  *    reads and checkpoint writes are retried `readAttempts` times.
@@ -108,6 +113,12 @@ export class EsdbEventStore implements EventStore {
     const outcome = await this.appendOne({ stream, events, expectedRevision });
     if (!outcome.ok) throw new WrongExpectedRevisionError(stream, expectedRevision, outcome.actualRevision);
     return outcome;
+  }
+
+  /** Refused, never approximated: see the class comment. */
+  async appendGuarded(_stream: string, _events: readonly AppendableEvent[], _expectedRevision: ExpectedRevision, guard: StreamGuard): Promise<AppendOutcome & { ok: true }> {
+    this.assertOpen();
+    throw new StreamGuardUnsupportedError('EventStoreDB', guard);
   }
 
   async appendMany(appends: readonly StreamAppend[], options: { checkpoint?: Checkpoint } = {}): Promise<AppendOutcome[]> {

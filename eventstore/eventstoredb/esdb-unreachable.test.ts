@@ -4,6 +4,7 @@ import { UnavailableError } from '@eventstore/db-client';
 import { describe, expect, it } from 'vitest';
 import { isTransientError } from './errors.js';
 import { EsdbEventStore } from './index.js';
+import { StreamGuardUnsupportedError } from '../port.js';
 import { closedPort } from '../../tests/support/servers.js';
 
 describe('EsdbEventStore without a reachable server', () => {
@@ -48,6 +49,18 @@ describe('EsdbEventStore without a reachable server', () => {
     const error = await append.catch((e: unknown) => e);
     expect(error instanceof UnavailableError || (error as { code?: unknown }).code === 14).toBe(true);
     expect(isTransientError(error)).toBe(true);
+    await store.close();
+  });
+
+  it('a guarded append is refused as unsupported, before anything is sent: never attempted unguarded', async () => {
+    // With no server to reach, any attempt to send would fail as unavailable instead.
+    const port = await closedPort();
+    const store = await EsdbEventStore.connect(`esdb://127.0.0.1:${port}?tls=false`, { verifyConnection: false });
+    const event = { id: '2d0e3c4b-1f7a-4b8e-8d2c-5a6b7c8d9e0f', type: 'TradeCancelled', data: {}, metadata: { correlationId: 'R' } };
+    const error = await store.appendGuarded('trade-R', [event], 0, { stream: 'booking-R', revision: 3 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StreamGuardUnsupportedError);
+    expect(error).toMatchObject({ guard: { stream: 'booking-R', revision: 3 } });
+    expect(isTransientError(error)).toBe(false);
     await store.close();
   });
 });

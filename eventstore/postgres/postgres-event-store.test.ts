@@ -36,7 +36,7 @@ describe.skipIf(!database)('PostgreSQL event store: TLS and schema', () => {
     const fresh = await createTestDatabase('es_schema');
     try {
       const error = await PostgresEventStore.connect(fresh.url, { migrate: false }).catch((e: unknown) => e);
-      expect((error as Error).message).toMatch(/lacks schema migrations 1, 2: run `kepler migrate`/);
+      expect((error as Error).message).toMatch(/lacks schema migrations 1, 2, 3: run `kepler migrate`/);
       const store = await PostgresEventStore.connect(fresh.url);
       expect((await store.migrate()).applied).toEqual([]);
       await store.close();
@@ -44,9 +44,35 @@ describe.skipIf(!database)('PostgreSQL event store: TLS and schema', () => {
       expect(await again.headPosition()).toBe(0);
       await again.close();
       const { rows } = await fresh.query<{ version: number }>('SELECT version FROM kepler_schema_migrations ORDER BY version');
-      expect(rows).toEqual([{ version: 1 }, { version: 2 }]);
+      expect(rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
     } finally {
       await fresh.drop();
+    }
+  });
+
+  it('a store at version 2, with events, is brought to 3, after which an append can be guarded by another stream', async () => {
+    const old = await createTestDatabase('es_v2');
+    try {
+      const pool = new pg.Pool(poolConfig(old.url).config);
+      try {
+        expect((await migrate(pool, EVENT_STORE_MIGRATIONS.filter((m) => m.version <= 2))).current).toBe(2);
+        // What a process of the version before wrote: the function it calls is the one it called.
+        await pool.query('SELECT * FROM kepler_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)', [
+          ['booking-V2'], [-1], [1], [1], [1], [1], ['v2-booked'], ['TradeBooked'], ['{}'], ['{"correlationId":"V2"}'], [], [], [],
+        ]);
+      } finally {
+        await pool.end();
+      }
+      const store = await PostgresEventStore.connect(old.url, { poolSize: 1 });
+      try {
+        const event = { id: 'v3-cancel', type: 'TradeCancelled', data: {}, metadata: { correlationId: 'V2' } };
+        await expect(store.appendGuarded('trade-V2', [event], 'no_stream', { stream: 'booking-V2', revision: 'no_stream' })).rejects.toMatchObject({ stream: 'booking-V2', actual: 0 });
+        expect((await store.appendGuarded('trade-V2', [event], 'no_stream', { stream: 'booking-V2', revision: 0 })).position).toBe(2);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await old.drop();
     }
   });
 

@@ -14,13 +14,14 @@ import type {
   ReadAllResult,
   RecordedEvent,
   StreamAppend,
+  StreamGuard,
   Subscription,
 } from '../port.js';
 import { WrongExpectedRevisionError } from '../port.js';
 import { eventsByStream, GatheredStreamReads } from '../stream-reads.js';
 import { creatingDatabase, isTransient, poolConfig, redactUrl, toStoreError, type PostgresOptions, type ResolvedPostgresOptions } from './connection.js';
 import { sqlFilter } from './filters.js';
-import { appendParameters, EVENT_COLUMNS, toNumber, toOutcome, toRecordedEvent, type EventRow, type OutcomeRow, type Write } from './mapping.js';
+import { appendParameters, EVENT_COLUMNS, toExpected, toNumber, toOutcome, toRecordedEvent, type EventRow, type OutcomeRow, type Write } from './mapping.js';
 import { Notifier } from './notifications.js';
 import { EVENT_STORE_MIGRATIONS, migrate, pendingMigrations, type MigrationReport } from './schema.js';
 import { PostgresSubscription } from './subscription.js';
@@ -39,6 +40,11 @@ export interface PostgresEventStoreOptions extends PostgresOptions {
 }
 
 const DEFAULT_BATCH = 1000;
+
+type PendingWrite = Write & { guard: StreamGuard | undefined; resolve: (outcomes: AppendOutcome[]) => void; reject: (error: unknown) => void };
+
+/** A guarded write's outcome when its guard stream moved: the guard stream's revision, not the append's own. */
+type GuardRefusal = { ok: false; actualRevision: number | 'no_stream'; guardRefused: true };
 const STREAMS_PER_READ = 1000;
 
 /**
@@ -54,7 +60,9 @@ export class PostgresEventStore implements EventStore {
   private readonly backoff: BackoffOptions;
   private readonly readAttempts: number;
   private readonly subscriptions = new Set<PostgresSubscription>();
-  private pendingWrites: Array<Write & { resolve: (outcomes: AppendOutcome[]) => void; reject: (error: unknown) => void }> = [];
+  private pendingWrites: PendingWrite[] = [];
+  /** Guarded writes among the pending ones: while none, a group is every pending write, as it always was. */
+  private guardedPending = 0;
   private writing = false;
   /**
    * Whole streams asked for in the same turn of the event loop are read with one query: a processor
@@ -148,10 +156,26 @@ export class PostgresEventStore implements EventStore {
     return outcome!;
   }
 
+  /**
+   * A call of its own (kepler_append_guarded), in turn with the group commit's: one call in flight
+   * per process still. Guarded appends are rare (a maker's cancellation), so they are not grouped.
+   */
+  async appendGuarded(stream: string, events: readonly AppendableEvent[], expectedRevision: ExpectedRevision, guard: StreamGuard) {
+    const [outcome] = await this.write([{ stream, events, expectedRevision }], undefined, guard);
+    if (outcome!.ok) return outcome!;
+    if ('guardRefused' in outcome!) throw new WrongExpectedRevisionError(guard.stream, guard.revision, outcome!.actualRevision);
+    throw new WrongExpectedRevisionError(stream, expectedRevision, outcome!.actualRevision);
+  }
+
   appendMany(appends: readonly StreamAppend[], options: { checkpoint?: Checkpoint } = {}): Promise<AppendOutcome[]> {
+    return this.write(appends, options.checkpoint, undefined);
+  }
+
+  private write(appends: readonly StreamAppend[], checkpoint: Checkpoint | undefined, guard: StreamGuard | undefined): Promise<AppendOutcome[]> {
     if (this.closed) return Promise.reject(new Error('event store closed'));
     return new Promise((resolve, reject) => {
-      this.pendingWrites.push({ appends, checkpoint: options.checkpoint, resolve, reject });
+      this.pendingWrites.push({ appends, checkpoint, guard, resolve, reject });
+      if (guard !== undefined) this.guardedPending++;
       if (this.pendingWrites.length === 1 && !this.writing) setImmediate(() => void this.commitPendingWrites());
     });
   }
@@ -159,19 +183,51 @@ export class PostgresEventStore implements EventStore {
   /**
    * One call in flight per process: what arrives meanwhile waits and goes in the
    * next call, so under load the groups grow instead of queueing on the lock.
+   * A guarded write is a call of its own, in its turn: the writes before it go
+   * in one call, it in the next, the writes after it in the one after.
    */
   private async commitPendingWrites(): Promise<void> {
     if (this.writing || this.pendingWrites.length === 0) return;
     this.writing = true;
     try {
-      await this.commit(this.pendingWrites.splice(0));
+      const firstGuarded = this.guardedPending === 0 ? -1 : this.pendingWrites.findIndex((write) => write.guard !== undefined);
+      if (firstGuarded === 0) {
+        this.guardedPending--;
+        await this.commitGuarded(this.pendingWrites.shift()!);
+      } else await this.commit(this.pendingWrites.splice(0, firstGuarded < 0 ? this.pendingWrites.length : firstGuarded));
     } finally {
       this.writing = false;
       if (this.pendingWrites.length > 0) setImmediate(() => void this.commitPendingWrites());
     }
   }
 
-  private async commit(writes: Array<Write & { resolve: (outcomes: AppendOutcome[]) => void; reject: (error: unknown) => void }>): Promise<void> {
+  /** kepler_append_guarded for one write: its outcomes, or the guard's refusal (see schema.ts, migration 3). */
+  private async commitGuarded(write: PendingWrite): Promise<void> {
+    const guard = write.guard!;
+    let rows: Array<OutcomeRow & { guard_revision: string }>;
+    try {
+      const result = await this.pool.query<OutcomeRow & { guard_revision: string }>(
+        'SELECT ok, revision, last_position, guard_revision FROM kepler_append_guarded($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)',
+        [guard.stream, toExpected(guard.revision), ...appendParameters([write])],
+      );
+      rows = result.rows;
+    } catch (error) {
+      write.reject(toStoreError(error, 'append', this.where));
+      return;
+    }
+    if (rows.length === 1 && rows[0]!.revision === null) {
+      const held = toNumber(rows[0]!.guard_revision, 'revision');
+      const refused: GuardRefusal = { ok: false, actualRevision: held < 0 ? 'no_stream' : held, guardRefused: true };
+      write.resolve([refused]);
+      return;
+    }
+    const outcomes = rows.map(toOutcome);
+    const head = Math.max(0, ...outcomes.map((o) => (o.ok ? o.position : 0)));
+    if (head > 0) this.notifier.advance(head);
+    write.resolve(outcomes);
+  }
+
+  private async commit(writes: PendingWrite[]): Promise<void> {
     let rows: OutcomeRow[];
     try {
       const result = await this.pool.query<OutcomeRow>(

@@ -223,6 +223,47 @@ export const EVENT_STORE_MIGRATIONS: readonly Migration[] = [
       $fn$;
     `,
   },
+  {
+    // appendGuarded: an append provided another stream (the guard) has not moved. A function of its own
+    // around kepler_append rather than a new kepler_append: every other append calls the function it
+    // called before, with the parameters it had, and the append's logic stays in one place.
+    version: 3,
+    name: 'appends conditional on another stream',
+    sql: `
+      -- kepler_append, provided p_guard_stream is still at p_guard_revision (-1: it has no event).
+      -- The guard is read after the append lock is taken, at READ COMMITTED, so it sees every
+      -- append committed before; kepler_append takes the same lock again (a transaction-scoped
+      -- advisory lock is re-entrant) and holds it until commit, so no append to the guard stream
+      -- can land between the check and the commit. Returns kepler_append's rows, each with the
+      -- guard's revision; when the guard moved, one row (false, NULL, NULL, its revision) and
+      -- nothing written.
+      CREATE FUNCTION kepler_append_guarded(
+        p_guard_stream text, p_guard_revision bigint,
+        p_streams text[], p_expected bigint[], p_writes int[], p_counts int[],
+        p_event_appends int[], p_event_indexes int[], p_ids text[], p_types text[], p_data text[], p_metadata text[],
+        p_checkpoint_writes int[], p_checkpoint_names text[], p_checkpoint_positions bigint[]
+      ) RETURNS TABLE (ok boolean, revision bigint, last_position bigint, guard_revision bigint)
+      LANGUAGE plpgsql VOLATILE AS $fn$
+      DECLARE
+        v_guard bigint;
+      BEGIN
+        IF current_setting('transaction_isolation') <> 'read committed' THEN
+          RAISE EXCEPTION 'kepler_append_guarded runs at READ COMMITTED, not %', current_setting('transaction_isolation');
+        END IF;
+        PERFORM pg_advisory_xact_lock(${APPEND_LOCK.space}, ${APPEND_LOCK.key});
+        SELECT coalesce(max(e.revision), -1) INTO v_guard FROM kepler_events e WHERE e.stream = p_guard_stream;
+        IF v_guard <> p_guard_revision THEN
+          RETURN QUERY SELECT false, NULL::bigint, NULL::bigint, v_guard;
+          RETURN;
+        END IF;
+        RETURN QUERY
+          SELECT a.ok, a.revision, a.last_position, v_guard
+          FROM kepler_append(p_streams, p_expected, p_writes, p_counts, p_event_appends, p_event_indexes, p_ids, p_types, p_data, p_metadata,
+                             p_checkpoint_writes, p_checkpoint_names, p_checkpoint_positions) a;
+      END
+      $fn$;
+    `,
+  },
 ];
 
 export interface MigrationReport {

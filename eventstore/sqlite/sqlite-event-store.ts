@@ -13,6 +13,7 @@ import type {
   ReadAllResult,
   RecordedEvent,
   StreamAppend,
+  StreamGuard,
   Subscription,
   SubscriptionBatch,
 } from '../port.js';
@@ -116,7 +117,14 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
       let last = after;
       const results: AppendOutcome[][] = new Array(writes.length);
       for (let w = 0; w < writes.length; w++) {
-        const { outcomes, head } = this.appendInTransaction(writes[w]!.appends, writes[w]!.checkpoint, last, recordedAt);
+        const write = writes[w]!;
+        // Inside the write lock, after the writes before it in the group: no append can come between this check and the commit.
+        const refused = write.guard === undefined ? null : this.guardRefusal(write.guard);
+        if (refused !== null) {
+          results[w] = [refused];
+          continue;
+        }
+        const { outcomes, head } = this.appendInTransaction(write.appends, write.checkpoint, last, recordedAt);
         results[w] = outcomes;
         last = head;
       }
@@ -134,14 +142,32 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
     return outcome!;
   }
 
+  /** A write of its own in the group commit, its guard checked in the group's transaction (see commitGroup). */
+  async appendGuarded(stream: string, events: readonly AppendableEvent[], expectedRevision: ExpectedRevision, guard: StreamGuard) {
+    const [outcome] = await this.write([{ stream, events, expectedRevision }], undefined, guard);
+    if (outcome!.ok) return outcome!;
+    if ('guardRefused' in outcome!) throw new WrongExpectedRevisionError(guard.stream, guard.revision, outcome!.actualRevision);
+    throw new WrongExpectedRevisionError(stream, expectedRevision, outcome!.actualRevision);
+  }
+
+  /** Why a guarded write may not go on (its guard stream moved), or null when it may. */
+  private guardRefusal(guard: StreamGuard): GuardRefusal | null {
+    const held = this.selectRevision.get(guard.stream)!.revision;
+    return revisionMatches(guard.revision, held) ? null : { ok: false, actualRevision: held ?? 'no_stream', guardRefused: true };
+  }
+
   /**
    * Appends that arrive in the same turn of the event loop are written in one
    * transaction: one fsync for all of them (group commit), so concurrent commands
    * do not each pay for a disk flush, and every one is durable when it resolves.
    */
   appendMany(appends: readonly StreamAppend[], options: { checkpoint?: Checkpoint } = {}): Promise<AppendOutcome[]> {
+    return this.write(appends, options.checkpoint, undefined);
+  }
+
+  private write(appends: readonly StreamAppend[], checkpoint: Checkpoint | undefined, guard: StreamGuard | undefined): Promise<AppendOutcome[]> {
     return new Promise((resolve, reject) => {
-      this.pendingWrites.push({ appends, checkpoint: options.checkpoint, resolve, reject });
+      this.pendingWrites.push({ appends, checkpoint, guard, resolve, reject });
       if (this.pendingWrites.length === 1) {
         setImmediate(() => this.commitPendingWrites());
         // Queued with the commit, so it runs in the same turn of the loop once the commit's callers
@@ -476,9 +502,14 @@ const NEW_STREAM_PARAMETERS = 6;
 interface PendingWrite {
   appends: readonly StreamAppend[];
   checkpoint: Checkpoint | undefined;
+  /** appendGuarded's condition: the write's one append is refused, whole, when its guard stream moved. */
+  guard: StreamGuard | undefined;
   resolve: (outcomes: AppendOutcome[]) => void;
   reject: (error: unknown) => void;
 }
+
+/** A guarded write's outcome when its guard stream moved: the guard stream's revision, not the append's own. */
+type GuardRefusal = { ok: false; actualRevision: number | 'no_stream'; guardRefused: true };
 
 function revisionMatches(expected: ExpectedRevision, current: number | null): boolean {
   if (expected === 'any') return true;

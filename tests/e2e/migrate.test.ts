@@ -17,15 +17,15 @@ describe.skipIf(!database)('kepler migrate', () => {
     const dataDir = join(tempDir(), 'data');
     const refused = await runCli(['serve', '--data-dir', dataDir, '--port', '0'], { env });
     expect(refused.code).not.toBe(0);
-    expect(refused.stderr).toContain('lacks schema migrations 1, 2: run `kepler migrate`');
+    expect(refused.stderr).toContain('lacks schema migrations 1, 2, 3: run `kepler migrate`');
 
     const first = await runCli(['migrate'], { env });
     expect(first.code).toBe(0);
     expect(first.stdout).toContain('the event store at ');
-    expect(first.stdout).toContain('applied 1 (events, checkpoints and the append function), 2 (one checkpoint name written by several writes of a group), at version 2');
+    expect(first.stdout).toContain('applied 1 (events, checkpoints and the append function), 2 (one checkpoint name written by several writes of a group), 3 (appends conditional on another stream), at version 3');
     expect(first.stdout).toContain('applied 1 (read-model checkpoints and settings), at version 1');
     const second = await runCli(['migrate'], { env });
-    expect(second.stdout).toMatch(/the event store at .*: up to date, at version 2/);
+    expect(second.stdout).toMatch(/the event store at .*: up to date, at version 3/);
     expect(second.stdout).toMatch(/the read store at .*: up to date, at version 1/);
 
     const history = await runCli(['history', '--data-dir', dataDir, 'NOPE'], { env });
