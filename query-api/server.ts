@@ -12,6 +12,7 @@ import { notFound, problemErrorHandler, sendProblem } from './problems.js';
 import { ApprovalIdParam, ApprovalsQuery, ConsistencyQuery, ExceptionsQuery, PositionsQuery, PositionsSchema, TradeRefParam, TradeSchema, TradesQuery } from './schemas.js';
 import { requestLogger } from './request-logger.js';
 import { tradeAnswer } from './trade-json.js';
+import { atTurnEnd } from './turn-end-writes.js';
 
 export interface PlatformStatus {
   caughtUp: boolean;
@@ -81,6 +82,8 @@ export function registerQueryApi(app: FastifyInstance, deps: QueryApiDependencie
   const sendTrade = (reply: FastifyReply, answer: { json: string; version: number }): FastifyReply =>
     // Text already serialised: fastify sends a string with a JSON content type as it is.
     reply.header('etag', `"${answer.version}"`).type(JSON_CONTENT_TYPE).send(answer.json);
+  /** The common case's answer, written with the others of its event-loop turn (turn-end-writes.ts). */
+  const sendTradeAtTurnEnd = atTurnEnd(sendTrade, (reply: FastifyReply, error: unknown) => void reply.send(error));
 
   const oneTrade = async (request: FastifyRequest<{ Params: { ref: string } }>, reply: FastifyReply) => {
     if (!(await consistent('trades', request, reply))) return reply;
@@ -104,6 +107,7 @@ export function registerQueryApi(app: FastifyInstance, deps: QueryApiDependencie
     // await costs a few microtask turns, a share of a lookup this cheap): no position to wait for,
     // the live generation known, every account visible, a store that reads at once. Any other case,
     // and any text not of the projection's shape, takes the path below, which is the same answer.
+    // The answer is read now, in the turn's snapshot, and written at the turn's end.
     const collection = deps.reads.getJsonNow && askedPosition(request) === 0 ? models.cachedCollection('trades') : undefined;
     if (collection !== undefined && entitlementsOf(request.principal).kind === 'all') {
       const stored = deps.reads.getJsonNow!(collection, request.params.ref);
@@ -113,7 +117,7 @@ export function registerQueryApi(app: FastifyInstance, deps: QueryApiDependencie
       }
       const answer = tradeAnswer(stored);
       if (answer) {
-        sendTrade(reply, answer);
+        sendTradeAtTurnEnd(reply, answer);
         return;
       }
     }
