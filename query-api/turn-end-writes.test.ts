@@ -19,6 +19,19 @@ describe('atTurnEnd', () => {
     expect(sent).toEqual(['a:1', 'b:2', 'a:3', 'c:4']);
   });
 
+  it('sends the answers held at once when there are `atMost` of them, and the rest at the turn’s end', async () => {
+    const sent: number[] = [];
+    const send = atTurnEnd((_target: string, answer: number) => sent.push(answer), () => {}, 2);
+    send('a', 1);
+    expect(sent).toEqual([]);
+    send('b', 2);
+    expect(sent).toEqual([1, 2]);
+    send('c', 3);
+    expect(sent).toEqual([1, 2]);
+    await turnEnd();
+    expect(sent).toEqual([1, 2, 3]);
+  });
+
   it('hands a send that throws to `failed` with its target, and still sends the others', async () => {
     const sent: string[] = [];
     const failed: Array<[string, unknown]> = [];
