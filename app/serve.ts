@@ -105,6 +105,7 @@ export async function startPlatform(config: KeplerConfig, logger: Logger): Promi
       }),
     waitForPosition: (projection, position, timeoutMs) => platform.waitForPosition(projection, position, timeoutMs),
     readYourWritesTimeoutMs: config.readYourWritesTimeoutMs,
+    ...(events.commitQueued && { commitQueued: events.commitQueued.bind(events) }),
   });
 
   let stopping: Promise<void> | null = null;

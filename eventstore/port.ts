@@ -289,5 +289,12 @@ export interface EventStore {
   readCheckpoint(name: string): Promise<GlobalPosition | null>;
   writeCheckpoint(checkpoint: Checkpoint): Promise<void>;
 
+  /**
+   * True while a group commit is queued to run on this thread at the end of the current event-loop
+   * turn (setImmediate), blocking it for the commit and its fsync: a store whose commits do not
+   * block the thread leaves this out. Work deferred to the turn's end would wait for that commit.
+   */
+  commitQueued?(): boolean;
+
   close(): Promise<void>;
 }

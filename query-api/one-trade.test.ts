@@ -26,7 +26,7 @@ describe('GET /trades/{ref}', () => {
     for (const close of closing.splice(0)) await close();
   });
 
-  async function serve(options: { reads?: (store: SqliteReadStore) => ReadStore; waitForPosition?: (position: number) => Promise<boolean> } = {}) {
+  async function serve(options: { reads?: (store: SqliteReadStore) => ReadStore; waitForPosition?: (position: number) => Promise<boolean>; commitQueued?: () => boolean } = {}) {
     const store = SqliteReadStore.open(join(mkdtempSync(join(tmpdir(), 'kepler-one-trade-')), 'read.db'));
     closing.push(() => store.close());
     for (const generation of [1, 2]) await store.ensureCollection(collectionOf('trades', generation), []);
@@ -44,6 +44,7 @@ describe('GET /trades/{ref}', () => {
         waited.push(position);
         return options.waitForPosition ? options.waitForPosition(position) : true;
       },
+      ...(options.commitQueued && { commitQueued: options.commitQueued }),
     });
     return { app, store, put, waited };
   }
@@ -65,6 +66,61 @@ describe('GET /trades/{ref}', () => {
     expect(missing.statusCode).toBe(404);
     expect(missing.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(missing.json()).toMatchObject({ type: '/problems/not-found', instance: '/trades/nope' });
+  });
+
+  /** The order of the common case's read, the rest of its turn and its write, and the answer. */
+  async function commonCase(commitQueued?: () => boolean) {
+    const order: string[] = [];
+    const { app, put } = await serve({
+      ...(commitQueued && { commitQueued }),
+      reads: (store) => {
+        // The store itself, its reads recorded (a wrapper object would keep a snapshot of its own).
+        const getJsonNow = store.getJsonNow.bind(store);
+        const getJson = store.getJson.bind(store);
+        store.getJsonNow = (collection: string, id: string) => {
+          order.push('read');
+          // Runs once the callback that read has returned, before the turn goes on.
+          process.nextTick(() => order.push('rest of the turn'));
+          return getJsonNow(collection, id);
+        };
+        store.getJson = (collection: string, id: string) => {
+          order.push('read with a promise');
+          return getJson(collection, id);
+        };
+        return store;
+      },
+    });
+    app.addHook('onSend', async (_request, _reply, payload) => {
+      order.push('write');
+      return payload;
+    });
+    await put(1, trade(1), 1);
+    // The first request looks the generation up (the promise path) and caches it for 100 ms: the
+    // common case is the next one read while it is cached (tried again on a machine slow enough to let it expire).
+    let answer = await app.inject({ method: 'GET', url: PATH });
+    for (let tries = 0; tries < 10; tries++) {
+      order.length = 0;
+      answer = await app.inject({ method: 'GET', url: PATH });
+      if (order[0] === 'read') break;
+    }
+    return { order, answer };
+  }
+
+  it('writes the common case’s answer once its turn’s callbacks are done, not as it is read, and the same answer', async () => {
+    const { order, answer } = await commonCase();
+    expect(order).toEqual(['read', 'rest of the turn', 'write']);
+    expect(answer.statusCode, answer.body).toBe(200);
+    expect(answer.headers.etag).toBe('"1"');
+    expect(answer.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(answer.json()).toMatchObject({ tradeRef: REF, version: 1, quantity: 100 });
+  });
+
+  it('writes the common case’s answer at once while a commit of the event store is queued for the turn’s end, and the same answer', async () => {
+    const { order, answer } = await commonCase(() => true);
+    expect(order).toEqual(['read', 'write', 'rest of the turn']);
+    expect(answer.statusCode, answer.body).toBe(200);
+    expect(answer.headers.etag).toBe('"1"');
+    expect(answer.json()).toMatchObject({ tradeRef: REF, version: 1, quantity: 100 });
   });
 
   it('waits for the position a request asks for (query or header), refuses a header that is not one, and takes an empty parameter as none', async () => {

@@ -30,6 +30,8 @@ export class InstrumentedEventStore implements EventStore {
   private readonly failedWith = new Map<string, Attributes>();
   /** The inner store's bulk intake, when it has one: measured as an append to many streams. */
   readonly appendNewStreams?: (events: NewStreamEvents) => Promise<number[]>;
+  /** The inner store's, when it has one (the port's commitQueued). */
+  readonly commitQueued?: () => boolean;
 
   constructor(
     private readonly inner: EventStore,
@@ -40,6 +42,7 @@ export class InstrumentedEventStore implements EventStore {
       append: { 'db.system.name': system, 'db.operation.name': 'append' },
       appendMany: { 'db.system.name': system, 'db.operation.name': 'append_many' },
     };
+    if (inner.commitQueued) this.commitQueued = inner.commitQueued.bind(inner);
     if (appendsNewStreams(inner)) this.appendNewStreams = (events) => this.measuredNewStreams(() => inner.appendNewStreams(events), events.count);
   }
 

@@ -179,3 +179,15 @@ describe('SQLite event store, appendNewStreams', () => {
     await store.close();
   });
 });
+
+describe('SQLite event store, commitQueued', () => {
+  it('says a group commit is queued from the first append of a turn until the commit has run', async () => {
+    const store = SqliteEventStore.open(join(dir, 'commit-queued.db'));
+    expect(store.commitQueued()).toBe(false);
+    const appended = store.append('s-1', [{ id: 'e-1', type: 'T', data: {}, metadata: { correlationId: 'c-1' } }], 'no_stream');
+    expect(store.commitQueued()).toBe(true);
+    await appended;
+    expect(store.commitQueued()).toBe(false);
+    await store.close();
+  });
+});

@@ -177,6 +177,10 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
     });
   }
 
+  commitQueued(): boolean {
+    return this.pendingWrites.length > 0;
+  }
+
   private commitPendingWrites(): void {
     const writes = this.pendingWrites;
     this.pendingWrites = [];
