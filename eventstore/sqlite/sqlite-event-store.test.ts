@@ -53,6 +53,49 @@ describe('SQLite event store across connections', () => {
   });
 });
 
+describe('SQLite event store, pages read in chunks', () => {
+  it('a page larger than a chunk is what one statement would give: the same events, its end where its last event is', async () => {
+    const store = SqliteEventStore.open(join(dir, 'chunks.db'));
+    // 2,600 events, one wanted in three and a run of unwanted ones in the middle, so that chunks end in both.
+    const types = Array.from({ length: 2600 }, (_, i) => (i >= 1200 && i < 1800 ? 'Other' : i % 3 === 0 ? 'Wanted' : 'Other'));
+    for (let start = 0; start < types.length; start += 100) {
+      await store.appendMany(
+        types.slice(start, start + 100).map((type, j) => ({
+          stream: `s-${start + j}`,
+          expectedRevision: 'no_stream' as const,
+          events: [{ id: `e-${start + j}`, type, data: { n: start + j }, metadata: { correlationId: 'x' } }],
+        })),
+      );
+    }
+    const head = await store.headPosition();
+    for (const filter of [undefined, { eventTypes: ['Wanted'] }, { streamPrefixes: ['s-1'] }]) {
+      // What passes, read in pages no larger than a chunk.
+      const expected: Array<{ id: string; position: number }> = [];
+      for (let after = 0; ; ) {
+        const page = await store.readAll(after, { maxCount: 7, filter });
+        expected.push(...page.events.map(({ id, position }) => ({ id, position })));
+        if (page.endOfStore) break;
+        after = page.scannedTo;
+      }
+      for (const maxCount of [499, 500, 501, 1000, 1001, 1234, 5000]) {
+        const seen: Array<{ id: string; position: number }> = [];
+        for (let after = 0; ; ) {
+          const page = await store.readAll(after, { maxCount, filter });
+          const wanted = expected.filter((e) => e.position > after).slice(0, maxCount);
+          expect(page.events.map(({ id, position }) => ({ id, position }))).toEqual(wanted);
+          const full = wanted.length === maxCount;
+          expect({ scannedTo: page.scannedTo, endOfStore: page.endOfStore }).toEqual({ scannedTo: full ? wanted.at(-1)!.position : head, endOfStore: !full });
+          seen.push(...page.events.map(({ id, position }) => ({ id, position })));
+          if (page.endOfStore) break;
+          after = page.scannedTo;
+        }
+        expect(seen).toEqual(expected);
+      }
+    }
+    await store.close();
+  });
+});
+
 describe('SQLite event store, JSON given as UTF-8 bytes', () => {
   it('stores the very rows that the same JSON given as strings gives: TEXT, byte for byte', async () => {
     const Database = (await import('better-sqlite3')).default;
