@@ -65,7 +65,9 @@ export class FileIngestor {
     const files = await readableFiles(paths);
     const onThread = this.options.parseOnThread === true && (await reachesBytes(files, THREAD_MIN_BYTES));
     const counts = files.map(() => ({ accepted: 0, duplicate: 0, rejected: 0, recorded: 0 }) satisfies Record<PreparedOutcome, number>);
-    for await (const packed of (onThread ? threadedFeedIntake : feedIntake)(files, this.batchSize)) {
+    // Each batch is written before the next is asked for, so the thread may fill its buffers again.
+    const batches = onThread ? threadedFeedIntake(files, this.batchSize, { recycle: true }) : feedIntake(files, this.batchSize);
+    for await (const packed of batches) {
       const outcomes = intakeBatchSize(packed) > 0 ? await this.writer.writePacked(packed) : [];
       let item = 0;
       for (const segment of packed.segments) {

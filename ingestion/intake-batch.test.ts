@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeEvent, encodedText, isEncoded, type EventData } from '../eventstore/index.js';
-import { addToIntakeBatch, emptyIntakeBatch, intakeBatchTransfer, joinIntakeBatches, unpackIntakeBatch } from './intake-batch.js';
+import { addToIntakeBatch, emptyIntakeBatch, intakeBatchTransfer, joinIntakeBatches, recycleIntakeBuffers, unpackIntakeBatch } from './intake-batch.js';
 
 const event = (n: number): EventData => ({ id: `id-${n}`, type: 'NewTradeReceived', data: { n, text: 'ü"\\' }, metadata: { correlationId: `REF-${n}` } });
 
@@ -75,5 +75,24 @@ describe('intake batches as columns, for the trip between threads', () => {
       [1, 2, 3, undefined],
       [2, 0, 1, undefined],
     ]);
+  });
+
+  it('fills a recycled buffer again, whatever it held, rather than take a new one', () => {
+    const first = emptyIntakeBatch();
+    addToIntakeBatch(first, 'record', 'core-1', event(1));
+    const [buffer] = intakeBatchTransfer(first);
+    // What the buffer held is of no account: only what each item writes is read.
+    new Uint8Array(buffer!).fill(0x7b);
+    recycleIntakeBuffers([buffer!, new ArrayBuffer(0)]);
+    const second = emptyIntakeBatch();
+    addToIntakeBatch(second, 'record', 'core-2', event(2));
+    addToIntakeBatch(second, 'rejection', 'rejected-ab', event(3));
+    expect(intakeBatchTransfer(second)).toEqual([buffer]);
+    expect(intakeBatchTransfer(second)[0]).toBe(buffer);
+    expect(unpackIntakeBatch(second).items.map((item) => decodeEvent(item.append.events[0]!))).toEqual([event(2), event(3)]);
+    // Taken once: the next batch gets a buffer of its own.
+    const third = emptyIntakeBatch();
+    addToIntakeBatch(third, 'record', 'core-3', event(4));
+    expect(intakeBatchTransfer(third)[0]).not.toBe(buffer);
   });
 });

@@ -64,7 +64,7 @@ export function emptyIntakeBatch(): PackedIntakeBatch {
 
 /** The buffers to move (not copy) with a batch posted to another thread: after posting, the batch is the receiver's. */
 export function intakeBatchTransfer(batch: PackedIntakeBatch): ArrayBuffer[] {
-  return batch.json.map((chunk) => chunk.bytes.buffer as ArrayBuffer);
+  return [...new Set(batch.json.map((chunk) => chunk.bytes.buffer as ArrayBuffer))];
 }
 
 /**
@@ -73,15 +73,40 @@ export function intakeBatchTransfer(batch: PackedIntakeBatch): ArrayBuffer[] {
  */
 let chunkCapacity = 64 * 1024;
 
+/**
+ * Buffers handed back by the writing thread once their batch was written, for the batches to
+ * come. Without them each batch took new buffers (half a megabyte a batch: a gigabyte a million
+ * lines, zeroed and faulted in here, freed there), and the writing thread's isolate, counting
+ * them as external memory, ran a full mark-compact every 64 MB of them: about twenty a million
+ * lines on a heap of 15 MB.
+ */
+const spareBuffers: ArrayBuffer[] = [];
+/** More than the batches in flight ever hold (see threadedFeedIntake): a bound, not a size. */
+const MOST_SPARE_BUFFERS = 64;
+
+/** Takes buffers of batches that were written, to reuse: they must no longer be read or written by anyone else. */
+export function recycleIntakeBuffers(buffers: readonly ArrayBuffer[]): void {
+  for (const buffer of buffers) if (buffer.byteLength > 0 && spareBuffers.length < MOST_SPARE_BUFFERS) spareBuffers.push(buffer);
+}
+
+/** A buffer of at least `size` bytes, a spare one when there is one that large (its old bytes are overwritten before being read). */
+function chunkBuffer(size: number): Buffer {
+  while (spareBuffers.length > 0) {
+    const spare = spareBuffers.pop()!;
+    if (spare.byteLength >= size) return Buffer.from(spare);
+  }
+  return Buffer.from(new ArrayBuffer(size));
+}
+
 function appendJson(batch: PackedIntakeBatch, data: string, metadata: string): void {
   // At most three bytes of UTF-8 per UTF-16 unit: room for the worst case, checked once per item.
   const room = 3 * (data.length + metadata.length);
   let chunk = batch.json.at(-1) as WritableChunk | undefined;
   if (!chunk) {
-    chunk = { bytes: Buffer.from(new ArrayBuffer(Math.max(chunkCapacity, room))), events: 0, end: 0 };
+    chunk = { bytes: chunkBuffer(Math.max(chunkCapacity, room)), events: 0, end: 0 };
     batch.json.push(chunk);
   } else if (chunk.end + room > chunk.bytes.length) {
-    const grown = Buffer.from(new ArrayBuffer(Math.max(2 * chunk.bytes.length, chunk.end + room)));
+    const grown = chunkBuffer(Math.max(2 * chunk.bytes.length, chunk.end + room));
     chunk.bytes.copy(grown, 0, 0, chunk.end);
     chunk.bytes = grown;
     chunkCapacity = Math.max(chunkCapacity, grown.length);

@@ -4,7 +4,7 @@
 // batches of memory.
 import { parentPort, workerData } from 'node:worker_threads';
 import { feedIntake, UnreadableFileError } from './file-intake.js';
-import { intakeBatchTransfer } from './intake-batch.js';
+import { intakeBatchTransfer, recycleIntakeBuffers } from './intake-batch.js';
 import type { FromIntakeThread, IntakeThreadInput, ToIntakeThread } from './threaded-file-intake.js';
 
 const { files, batchSize, inFlight } = workerData as IntakeThreadInput;
@@ -15,7 +15,8 @@ let credits = inFlight;
 let creditArrived: (() => void) | null = null;
 port.on('message', (message: ToIntakeThread) => {
   if (message.type !== 'credit') return;
-  credits += 1;
+  credits += message.batches;
+  recycleIntakeBuffers(message.buffers);
   creditArrived?.();
 });
 

@@ -1,13 +1,14 @@
 import { Worker } from 'node:worker_threads';
 import { UnreadableFileError, type IntakeFile } from './file-intake.js';
-import { intakeBatchSize, joinIntakeBatches, type PackedIntakeBatch } from './intake-batch.js';
+import { intakeBatchSize, intakeBatchTransfer, joinIntakeBatches, type PackedIntakeBatch } from './intake-batch.js';
 
 export interface IntakeThreadInput {
   files: IntakeFile[];
   batchSize: number;
   inFlight: number;
 }
-export type ToIntakeThread = { type: 'credit' };
+/** Room for `batches` more of the thread's batches; `buffers`, those of written batches, to reuse (see recycleIntakeBuffers). */
+export type ToIntakeThread = { type: 'credit'; batches: number; buffers: ArrayBuffer[] };
 export type FromIntakeThread =
   | { type: 'batch'; batch: PackedIntakeBatch }
   | { type: 'done' }
@@ -31,7 +32,16 @@ export class IntakeThreadError extends Error {
  * copy small; this side joins them into batches of `batchSize` items (the last
  * of the run shorter), so that the store commits large batches.
  */
-export async function* threadedFeedIntake(files: readonly IntakeFile[], batchSize: number): AsyncGenerator<PackedIntakeBatch, void> {
+export interface ThreadedIntakeOptions {
+  /**
+   * Hand each batch's JSON buffers back to the thread, to fill again, once the next batch is
+   * asked for: a batch must then be used (or copied) before asking for the next. Without it the
+   * thread takes new buffers for every batch.
+   */
+  recycle?: boolean;
+}
+
+export async function* threadedFeedIntake(files: readonly IntakeFile[], batchSize: number, options: ThreadedIntakeOptions = {}): AsyncGenerator<PackedIntakeBatch, void> {
   const threadBatch = Math.min(batchSize, THREAD_BATCH_SIZE);
   // Two store batches ahead: the parser works on the next one while one is being written.
   const input: IntakeThreadInput = { files: [...files], batchSize: threadBatch, inFlight: 2 * Math.ceil(batchSize / threadBatch) };
@@ -81,7 +91,9 @@ export async function* threadedFeedIntake(files: readonly IntakeFile[], batchSiz
         taken += 1;
       }
       yield joined;
-      for (let i = 0; i < taken; i++) worker.postMessage({ type: 'credit' } satisfies ToIntakeThread);
+      // Asked for the next: this batch is written (recycling), its buffers are the thread's again.
+      const buffers = options.recycle ? intakeBatchTransfer(joined) : [];
+      worker.postMessage({ type: 'credit', batches: taken, buffers } satisfies ToIntakeThread, buffers);
     }
   } finally {
     await worker.terminate();

@@ -4,6 +4,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateFeed, writeFeed, writeLargeFeed } from '../../bench/feed-generator.js';
+import { decodeEvent } from '../../eventstore/index.js';
 import { unpackIntakeBatch, type IntakeBatch, type PackedIntakeBatch } from '../../ingestion/intake-batch.js';
 import { compiled } from '../support/compiled.js';
 import { tempDir } from '../support/feed.js';
@@ -67,6 +68,31 @@ describe('parsing the files of a run on a worker thread', () => {
       if (exceptions.length > 0) expect(file.items.at(-1)).toBe(exceptions[0]);
     }
     expect(run.some((f) => f.summary!.trailer !== 'OK')).toBe(true);
+  });
+
+  it('when recycling, takes back each batch\'s buffers once the next is asked for, and fills them again with the same items as parsing inline', async () => {
+    const { feedIntake } = await compiled<FileIntakeModule>('ingestion/file-intake.ts');
+    const { threadedFeedIntake } = await compiled<ThreadedModule>('ingestion/threaded-file-intake.ts');
+    const dir = tempDir();
+    const path = join(dir, 'CORE_20261127_0000000001.cx1');
+    // Many more batches than are ever in flight, so that buffers come back and are filled again.
+    await writeLargeFeed(path, { lines: 30_000, seed: 5, source: 'CORE' });
+    const files = [{ path, name: basename(path) }];
+    // What a writer reads of each batch: its keys and its events' JSON, copied while the batch is its own.
+    const contents = (batch: PackedIntakeBatch) => unpackIntakeBatch(batch).items.map(({ kind, append: { stream, events: [event] } }) => [kind, stream, decodeEvent(event!)]);
+    const inline: unknown[] = [];
+    for await (const batch of feedIntake(files, 1000)) inline.push(...contents(batch));
+    const threaded: unknown[] = [];
+    let previous: PackedIntakeBatch | null = null;
+    let handedBack = 0;
+    for await (const batch of threadedFeedIntake(files, 1000, { recycle: true })) {
+      // The batch before this one went back to the thread: its buffers are no longer here.
+      if (previous) handedBack += previous.json.filter((chunk) => chunk.bytes.byteLength === 0).length;
+      threaded.push(...contents(batch));
+      previous = batch;
+    }
+    expect(threaded).toEqual(inline);
+    expect(handedBack).toBeGreaterThan(25);
   });
 
   it('lets a batch end one file and begin the next, so small files flow as one', async () => {
