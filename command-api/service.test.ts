@@ -4,10 +4,9 @@
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import { SqliteEventStore, StreamGuardUnsupportedError, type EventStore, type StreamGuard } from '../eventstore/index.js';
-import { bookingManager, ProcessorRunner } from '../processors/index.js';
 import { recordRouting, RegistryView } from '../slots/index.js';
+import { bookedByTheBookingManager } from '../tests/support/booking.js';
 import { tempDir, terms } from '../tests/support/feed.js';
 import { CommandService } from './service.js';
 
@@ -85,19 +84,6 @@ async function aboutToBeBooked(commands: CommandService, tradeRef: string): Prom
   await commands.confirm(tradeRef, { status: 'AFFIRMED', quantity: 1000, price: '189.25', reason: '' }, { inputId: `${tradeRef}-confirm` });
 }
 
-/** The real booking manager, run until it has booked the trade, then stopped. */
-async function bookingManagerBooks(store: EventStore, tradeRef: string): Promise<void> {
-  const runner = new ProcessorRunner(store, bookingManager, pino({ level: 'silent' }));
-  const running = runner.run();
-  const deadline = Date.now() + 10_000;
-  while (!(await store.readStream(`booking-${tradeRef}`)).some((e) => e.type === 'TradeBooked')) {
-    if (Date.now() > deadline) throw new Error(`${tradeRef} was not booked`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  await runner.stop();
-  await running;
-}
-
 /**
  * The store, with a hook run once just before the first append to `stream` reaches it: whatever the hook
  * writes lands after everything the command read and before its append, the race made certain.
@@ -131,7 +117,7 @@ describe("a maker's cancellation under four eyes", () => {
     const { store: inner } = countingStore();
     await aboutToBeBooked(new CommandService(inner, noExceptions), 'RACE-1');
     expect((await inner.readStream('booking-RACE-1')).map((e) => e.type)).toEqual(['AllocationNoted', 'ConfirmationNoted']);
-    const { store, appends } = racingStore(inner, 'trade-RACE-1', () => bookingManagerBooks(inner, 'RACE-1'));
+    const { store, appends } = racingStore(inner, 'trade-RACE-1', () => bookedByTheBookingManager(inner, 'RACE-1'));
     const commands = new CommandService(store, noExceptions);
 
     const answer = await commands.cancelUnlessBooked('RACE-1', 'wrong counterparty', { inputId: 'cancel-1', actor: { subject: 'maker' } });

@@ -60,35 +60,24 @@ export class InstrumentedEventStore implements EventStore {
     }
   }
 
-  async append(stream: string, events: readonly AppendableEvent[], expectedRevision: ExpectedRevision) {
-    const span = tracingEnabled() ? startChildSpan(`append ${stream}`, { ...this.ok.append, 'kepler.stream': stream, 'kepler.events': events.length }, SpanKind.CLIENT) : null;
-    const started = process.hrtime.bigint();
-    try {
-      const outcome = await this.inner.append(stream, events, expectedRevision);
-      this.duration.record(secondsSince(started), this.ok.append);
-      this.appended.add(events.length);
-      span?.setAttribute('kepler.position', outcome.position);
-      return outcome;
-    } catch (error) {
-      this.refused(error, 'append', started);
-      if (span) failed(span, error);
-      throw error;
-    } finally {
-      span?.end();
-    }
+  append(stream: string, events: readonly AppendableEvent[], expectedRevision: ExpectedRevision) {
+    return this.measuredAppend(stream, events.length, null, () => this.inner.append(stream, events, expectedRevision));
   }
 
-  /**
-   * Measured as an append (one stream, one write); a guard stream that moved counts as a conflict.
-   * The same steps as append's, kept apart so that every other command's append runs exactly as before.
-   */
-  async appendGuarded(stream: string, events: readonly AppendableEvent[], expectedRevision: ExpectedRevision, guard: StreamGuard) {
-    const span = tracingEnabled() ? startChildSpan(`append ${stream}`, { ...this.ok.append, 'kepler.stream': stream, 'kepler.events': events.length, 'kepler.guard': guard.stream }, SpanKind.CLIENT) : null;
+  /** Measured as an append (one stream, one write); a guard stream that moved counts as a conflict. */
+  appendGuarded(stream: string, events: readonly AppendableEvent[], expectedRevision: ExpectedRevision, guard: StreamGuard) {
+    return this.measuredAppend(stream, events.length, guard.stream, () => this.inner.appendGuarded(stream, events, expectedRevision, guard));
+  }
+
+  private async measuredAppend(stream: string, count: number, guardStream: string | null, append: () => Promise<AppendOutcome & { ok: true }>) {
+    const span = tracingEnabled()
+      ? startChildSpan(`append ${stream}`, { ...this.ok.append, 'kepler.stream': stream, 'kepler.events': count, ...(guardStream !== null && { 'kepler.guard': guardStream }) }, SpanKind.CLIENT)
+      : null;
     const started = process.hrtime.bigint();
     try {
-      const outcome = await this.inner.appendGuarded(stream, events, expectedRevision, guard);
+      const outcome = await append();
       this.duration.record(secondsSince(started), this.ok.append);
-      this.appended.add(events.length);
+      this.appended.add(count);
       span?.setAttribute('kepler.position', outcome.position);
       return outcome;
     } catch (error) {

@@ -11,8 +11,8 @@ import { loadConfig } from '../../app/config.js';
 import { httpSecurity } from '../../app/security.js';
 import { ApprovalService, CommandService, IdempotencyLedger, registerCommandApi } from '../../command-api/index.js';
 import { SqliteEventStore, type EventStore } from '../../eventstore/index.js';
-import { bookingManager, ProcessorRunner } from '../../processors/index.js';
 import { createHttpServer } from '../../query-api/index.js';
+import { bookedByTheBookingManager } from '../support/booking.js';
 import { tempDir, terms } from '../support/feed.js';
 import { call } from '../support/http.js';
 import { AUDIENCE, TestIdentityProvider } from '../support/oidc.js';
@@ -46,19 +46,6 @@ class RacingStore {
   bookBeforeNextAppendTo(tradeRef: string): void {
     this.pending = tradeRef;
   }
-}
-
-/** The real booking manager, run until it has booked the trade, then stopped. */
-async function bookedByTheBookingManager(store: EventStore, tradeRef: string): Promise<void> {
-  const runner = new ProcessorRunner(store, bookingManager, logger);
-  const running = runner.run();
-  const deadline = Date.now() + 10_000;
-  while (!(await store.readStream(`booking-${tradeRef}`)).some((e) => e.type === 'TradeBooked')) {
-    if (Date.now() > deadline) throw new Error(`${tradeRef} was not booked`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  await runner.stop();
-  await running;
 }
 
 async function commandServer(store: EventStore, auth: { issuer: string } | null): Promise<{ app: FastifyInstance; url: string }> {
