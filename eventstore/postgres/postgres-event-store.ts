@@ -17,6 +17,7 @@ import type {
   StreamGuard,
   Subscription,
 } from '../port.js';
+import { guardedAppendOutcome, type GuardRefusal } from '../guarded-append.js';
 import { WrongExpectedRevisionError } from '../port.js';
 import { eventsByStream, GatheredStreamReads } from '../stream-reads.js';
 import { creatingDatabase, isTransient, poolConfig, redactUrl, toStoreError, type PostgresOptions, type ResolvedPostgresOptions } from './connection.js';
@@ -42,9 +43,6 @@ export interface PostgresEventStoreOptions extends PostgresOptions {
 const DEFAULT_BATCH = 1000;
 
 type PendingWrite = Write & { guard: StreamGuard | undefined; resolve: (outcomes: AppendOutcome[]) => void; reject: (error: unknown) => void };
-
-/** A guarded write's outcome when its guard stream moved: the guard stream's revision, not the append's own. */
-type GuardRefusal = { ok: false; actualRevision: number | 'no_stream'; guardRefused: true };
 const STREAMS_PER_READ = 1000;
 
 /**
@@ -162,9 +160,7 @@ export class PostgresEventStore implements EventStore {
    */
   async appendGuarded(stream: string, events: readonly AppendableEvent[], expectedRevision: ExpectedRevision, guard: StreamGuard) {
     const [outcome] = await this.write([{ stream, events, expectedRevision }], undefined, guard);
-    if (outcome!.ok) return outcome!;
-    if ('guardRefused' in outcome!) throw new WrongExpectedRevisionError(guard.stream, guard.revision, outcome!.actualRevision);
-    throw new WrongExpectedRevisionError(stream, expectedRevision, outcome!.actualRevision);
+    return guardedAppendOutcome(outcome!, stream, expectedRevision, guard);
   }
 
   appendMany(appends: readonly StreamAppend[], options: { checkpoint?: Checkpoint } = {}): Promise<AppendOutcome[]> {

@@ -3,11 +3,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { eventStoreContract } from '../contract.js';
-import type { NewStreamEvents } from '../port.js';
+import type { NewStreamEvents, RecordedEvent, Subscription } from '../port.js';
 import { SqliteEventStore } from './sqlite-event-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kepler-es-'));
 eventStoreContract('SQLite', async () => SqliteEventStore.open(join(dir, 'contract.db')));
+
+/** What a subscription delivers until `count` events have come, each as `pick` names it. */
+async function firstEvents(subscription: Subscription, count: number, pick: (event: RecordedEvent) => string): Promise<string[]> {
+  const seen: string[] = [];
+  for await (const batch of subscription) {
+    seen.push(...batch.events.map(pick));
+    if (seen.length >= count) break;
+  }
+  return seen;
+}
 
 describe('SQLite event store across connections', () => {
   it('a second connection (as another process would) sees appends and wakes live subscriptions', async () => {
@@ -15,17 +25,11 @@ describe('SQLite event store across connections', () => {
     const writer = SqliteEventStore.open(path);
     const reader = SqliteEventStore.open(path);
     const subscription = reader.subscribe(0);
-    const seen: string[] = [];
-    const reading = (async () => {
-      for await (const batch of subscription) {
-        seen.push(...batch.events.map((e) => e.type));
-        if (seen.length === 2) break;
-      }
-    })();
+    const reading = firstEvents(subscription, 2, (e) => e.type);
     await writer.append('x-1', [{ id: 'a', type: 'One', data: {}, metadata: { correlationId: 'x' } }], 'no_stream');
     await new Promise((r) => setTimeout(r, 30));
     await writer.append('x-1', [{ id: 'b', type: 'Two', data: {}, metadata: { correlationId: 'x' } }], 0);
-    await reading;
+    const seen = await reading;
     await subscription.close();
     expect(seen).toEqual(['One', 'Two']);
     await writer.close();
@@ -190,15 +194,9 @@ describe('SQLite event store, appendNewStreams', () => {
     const store = SqliteEventStore.open(join(dir, 'new-streams-again.db'));
     const events = Array.from({ length: 120 }, (_, i) => ({ stream: `a-${i}`, id: `id-${i}`, data: '{}', metadata: '{}' }));
     const subscription = store.subscribe(0);
-    const seen: string[] = [];
-    const reading = (async () => {
-      for await (const batch of subscription) {
-        seen.push(...batch.events.map((e) => e.id));
-        if (seen.length === 120) break;
-      }
-    })();
+    const reading = firstEvents(subscription, 120, (e) => e.id);
     expect(await store.appendNewStreams(columns(events, 120))).toEqual([]);
-    await reading;
+    const seen = await reading;
     await subscription.close();
     expect(seen).toEqual(events.map((e) => e.id));
     expect(await store.appendNewStreams(columns(events, 50))).toEqual(events.map((_, i) => i));

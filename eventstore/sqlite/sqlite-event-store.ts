@@ -17,6 +17,7 @@ import type {
   Subscription,
   SubscriptionBatch,
 } from '../port.js';
+import { guardedAppendOutcome, type GuardRefusal } from '../guarded-append.js';
 import { encodeEvent, StoreBusyError, WrongExpectedRevisionError } from '../port.js';
 import type { BackgroundCheckpointer } from './background-checkpointer.js';
 import { eventsByStream, GatheredStreamReads } from '../stream-reads.js';
@@ -145,9 +146,7 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
   /** A write of its own in the group commit, its guard checked in the group's transaction (see commitGroup). */
   async appendGuarded(stream: string, events: readonly AppendableEvent[], expectedRevision: ExpectedRevision, guard: StreamGuard) {
     const [outcome] = await this.write([{ stream, events, expectedRevision }], undefined, guard);
-    if (outcome!.ok) return outcome!;
-    if ('guardRefused' in outcome!) throw new WrongExpectedRevisionError(guard.stream, guard.revision, outcome!.actualRevision);
-    throw new WrongExpectedRevisionError(stream, expectedRevision, outcome!.actualRevision);
+    return guardedAppendOutcome(outcome!, stream, expectedRevision, guard);
   }
 
   /** Why a guarded write may not go on (its guard stream moved), or null when it may. */
@@ -384,11 +383,11 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
     // In chunks, each decoded before the next is read (see READ_CHUNK); a page no larger than a chunk in one.
     const events: RecordedEvent[] = [];
     let last = from;
-    for (let wanted = maxCount > READ_CHUNK ? READ_CHUNK : maxCount; ; wanted = Math.min(READ_CHUNK, maxCount - events.length)) {
+    for (let wanted = Math.min(READ_CHUNK, maxCount); ; wanted = Math.min(READ_CHUNK, maxCount - events.length)) {
       const rows = statement.all(last, head, ...filterParameters, wanted);
       for (let r = 0; r < rows.length; r++) events.push(toRecordedEvent(rows[r]!));
       if (rows.length > 0) last = rows[rows.length - 1]![POSITION];
-      if (rows.length < wanted || events.length === maxCount || maxCount <= READ_CHUNK) break;
+      if (rows.length < wanted || events.length === maxCount) break;
     }
     const full = events.length === maxCount;
     return {
@@ -530,9 +529,6 @@ interface PendingWrite {
   resolve: (outcomes: AppendOutcome[]) => void;
   reject: (error: unknown) => void;
 }
-
-/** A guarded write's outcome when its guard stream moved: the guard stream's revision, not the append's own. */
-type GuardRefusal = { ok: false; actualRevision: number | 'no_stream'; guardRefused: true };
 
 function revisionMatches(expected: ExpectedRevision, current: number | null): boolean {
   if (expected === 'any') return true;
