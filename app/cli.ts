@@ -184,10 +184,11 @@ program
 for (const command of regressCommands()) program.addCommand(command);
 for (const command of releaseCommands()) program.addCommand(command);
 
-// A store or broker that cannot be reached, or that refuses Kepler, is told in one line that names it
-// and what to check; a stack of Kepler's own frames would not help the operator. Anything else is a bug,
+// A store or broker that cannot be reached, or that refuses Kepler, or a TLS file the configuration
+// names that cannot be read, is told in one line that names it and what to check; a stack of Kepler's
+// own frames would not help the operator. Anything else is a bug,
 // and keeps its stack. (Matched by name: this module stays free of the stores' and messaging's imports.)
-const TOLD_IN_ONE_LINE = new Set(['StoreOpenError', 'BrokerUnreachableError']);
+const TOLD_IN_ONE_LINE = new Set(['StoreOpenError', 'BrokerUnreachableError', 'TlsFileError']);
 try {
   await program.parseAsync(process.argv);
 } catch (error) {

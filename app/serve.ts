@@ -26,7 +26,7 @@ import { packageVersion } from './package-root.js';
 import { Platform } from './platform.js';
 import type { FromProjectionsThread, ToProjectionsThread } from './projections-thread.js';
 import { httpSecurity, refuseUnguardedListen, warnIfUnguarded } from './security.js';
-import { openEventStore, openReadStore, readTlsFiles, waitingOptions } from './stores.js';
+import { amqpTls, openEventStore, openReadStore, waitingOptions } from './stores.js';
 import { readRegistry, RegistryView } from '../slots/index.js';
 
 export interface RunningPlatform {
@@ -208,7 +208,8 @@ async function startMessaging(
 ): Promise<Messaging | null> {
   if (!roles.consume && !roles.publish && !roles.topology) return null;
   const { FeedConsumer, IntegrationPublisher } = await import('../messaging/index.js');
-  const options = { url: amqp.url, store: events, slot: amqp.slot, prefix: amqp.prefix, logger, ...(amqp.tls && { tls: await readTlsFiles(amqp.tls) }) };
+  const tls = await amqpTls(amqp);
+  const options = { url: amqp.url, store: events, slot: amqp.slot, prefix: amqp.prefix, logger, ...(tls && { tls }) };
   const consumer = roles.consume ? new FeedConsumer(options) : null;
   // The registry switches the publisher on and off: only the slots it names publish.
   const activation = async () => {
@@ -235,7 +236,8 @@ async function startMessaging(
 
 async function startReconciler(amqp: AmqpConfig, events: EventStore, logger: Logger) {
   const { ManagementClient, TopologyReconciler, vhostOf } = await import('../topology/index.js');
-  const access = { amqpUrl: amqp.url, ...(amqp.tls && { tls: await readTlsFiles(amqp.tls) }), management: new ManagementClient(amqp.managementUrl), vhost: vhostOf(amqp.url) };
+  const tls = await amqpTls(amqp);
+  const access = { amqpUrl: amqp.url, ...(tls && { tls }), management: new ManagementClient(amqp.managementUrl), vhost: vhostOf(amqp.url) };
   // Read afresh each time, not through a cache: a stale view would undo a cut-over's step for a moment.
   const reconciler = new TopologyReconciler({ access, prefix: amqp.prefix }, async () => (await readRegistry(events)).routing, { intervalMs: amqp.topologyIntervalMs, logger });
   reconciler.start();

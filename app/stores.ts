@@ -3,10 +3,17 @@
 // decorator of the port (telemetry), whichever adapter it is.
 import type { Logger } from 'pino';
 import type { EventStore } from '../eventstore/index.js';
-import { openEventStore as openStore, type EventStoreConfig, type OpenOptions } from '../stores/index.js';
+import type { AmqpTls } from '../messaging/index.js';
+import { openEventStore as openStore, readTlsFiles, type EventStoreConfig, type OpenOptions } from '../stores/index.js';
 import { InstrumentedEventStore } from '../telemetry/index.js';
+import type { AmqpConfig } from './config.js';
 
-export { openReadStore, readTlsFiles, type OpenOptions } from '../stores/index.js';
+export { openReadStore, type OpenOptions } from '../stores/index.js';
+
+/** The CA, client certificate and key every connection to the broker uses (amqp.tls), read; none without it. */
+export async function amqpTls(amqp: AmqpConfig): Promise<AmqpTls | undefined> {
+  return amqp.tls && (await readTlsFiles(amqp.tls, 'amqp.tls'));
+}
 
 /** OpenTelemetry's db.system.name of each adapter (EventStoreDB has none registered). */
 const DB_SYSTEM: Record<EventStoreConfig['kind'], string> = { sqlite: 'sqlite', postgres: 'postgresql', eventstoredb: 'eventstoredb' };

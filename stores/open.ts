@@ -69,7 +69,7 @@ export async function openReadStore(config: ReadStoreConfig, options: OpenOption
     }
     case 'mongodb': {
       const { MongoReadStore } = await import('../readstore/mongodb/index.js');
-      const tls = config.tls && (await readTlsFiles(config.tls));
+      const tls = config.tls && (await readTlsFiles(config.tls, 'readStore.tls'));
       const storeOptions = { ...(config.poolSize !== undefined && { poolSize: config.poolSize }), ...(tls && { client: { tls: true, ...tls } }) };
       return waitFor(`the read store at ${describeStore(config)}`, options, () => MongoReadStore.connect(config.url, config.database, storeOptions));
     }

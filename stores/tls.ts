@@ -4,13 +4,27 @@
 import { readFile } from 'node:fs/promises';
 import type { TlsFiles } from './config.js';
 
-/** The PEM files of a TLS client, read. */
-export async function readTlsFiles(files: TlsFiles): Promise<{ ca?: Buffer; cert?: Buffer; key?: Buffer }> {
-  return {
-    ...(files.ca !== undefined && { ca: await readFile(files.ca) }),
-    ...(files.cert !== undefined && { cert: await readFile(files.cert) }),
-    ...(files.key !== undefined && { key: await readFile(files.key) }),
+/** A TLS file the configuration names and that cannot be read: which setting, which file, why. */
+export class TlsFileError extends Error {
+  constructor(setting: string, path: string, cause: unknown) {
+    super(`${setting}: cannot read ${path} (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`, { cause });
+    this.name = 'TlsFileError';
+  }
+}
+
+/** The PEM files of a TLS client, read; `setting` names them in an error (`amqp.tls`, `readStore.tls`). */
+export async function readTlsFiles(files: TlsFiles, setting: string): Promise<{ ca?: Buffer; cert?: Buffer; key?: Buffer }> {
+  const read = async (which: keyof TlsFiles): Promise<Buffer | undefined> => {
+    const path = files[which];
+    if (path === undefined) return undefined;
+    try {
+      return await readFile(path);
+    } catch (error) {
+      throw new TlsFileError(`${setting}.${which}`, path, error);
+    }
   };
+  const [ca, cert, key] = await Promise.all([read('ca'), read('cert'), read('key')]);
+  return { ...(ca && { ca }), ...(cert && { cert }), ...(key && { key }) };
 }
 
 /** EventStoreDB takes its TLS files in the connection string (tlsCAFile, userCertFile, userKeyFile). */

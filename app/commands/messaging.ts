@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import { serviceIdentity, startTelemetry, stopTelemetry, telemetryConfigured } from '../../telemetry/index.js';
 import type { KeplerConfig } from '../config.js';
 import { packageVersion } from '../package-root.js';
-import { readTlsFiles } from '../stores.js';
+import { amqpTls } from '../stores.js';
 
 /** `kepler publish FILE...`: sends each detail line of CX1 files to the feed exchange, one message per line. */
 export async function publishCommand(config: KeplerConfig, files: string[], options: { json: boolean }): Promise<number> {
@@ -11,9 +11,10 @@ export async function publishCommand(config: KeplerConfig, files: string[], opti
     return 2;
   }
   const { declareTopology, openConnection, publishFile, topologyNames, UnpublishableFileError } = await import('../../messaging/index.js');
+  const tls = await amqpTls(config.amqp);
   // With tracing on, each line's message starts a trace (a producer span) that Kepler carries on.
   const traced = telemetryConfigured() ? await startTelemetry(serviceIdentity({ version: packageVersion(), roles: ['publish'], slot: config.amqp.slot })) : null;
-  const connection = await openConnection(config.amqp.url, 'kepler-publish', config.amqp.tls && (await readTlsFiles(config.amqp.tls))).catch(async (error: unknown) => {
+  const connection = await openConnection(config.amqp.url, 'kepler-publish', tls).catch(async (error: unknown) => {
     if (traced) await stopTelemetry();
     throw error;
   });

@@ -3,7 +3,7 @@ import { userInfo } from 'node:os';
 import type { AuthConfig } from '../../authentication/index.js';
 import type { Actor, EventStore } from '../../eventstore/index.js';
 import type { AmqpConfig, KeplerConfig } from '../config.js';
-import { openEventStore, readTlsFiles } from '../stores.js';
+import { amqpTls, openEventStore } from '../stores.js';
 
 /** A command the CLI refuses to run as asked: no token, a bad one, one without the scope, or --actor with authentication on. */
 export class OperatorRefusedError extends Error {}
@@ -80,6 +80,6 @@ export async function openOperations(config: KeplerConfig, command: string): Pro
 
 export async function brokerTarget(amqp: AmqpConfig) {
   const { ManagementClient, vhostOf } = await import('../../topology/index.js');
-  const tls = amqp.tls && (await readTlsFiles(amqp.tls));
+  const tls = await amqpTls(amqp);
   return { access: { amqpUrl: amqp.url, ...(tls && { tls }), management: new ManagementClient(amqp.managementUrl), vhost: vhostOf(amqp.url) }, prefix: amqp.prefix };
 }

@@ -160,3 +160,15 @@ describe.skipIf(!rabbit || !ferret)('TLS to the broker and the MongoDB read stor
 async function feedDepths(): Promise<string> {
   return (await rabbit!.ctl('list_queues', 'name', 'messages', '--formatter', 'json')).trim();
 }
+
+describe('TLS files the configuration names', () => {
+  it('a file that cannot be read is told in one line naming the setting and the file, and nothing is sent', async () => {
+    const path = join(dir, 'missing-ca.json');
+    writeFileSync(path, JSON.stringify({ amqp: { url: 'amqps://guest:guest@localhost:1', tls: { ca: join(dir, 'no-such-ca.pem') } } }));
+    const [file] = await writeFeed(generateFeed({ seed: 7, trades: 2, filesPerSource: 1 }), join(dir, 'missing'));
+    const published = await runCli(['publish', '--config', path, file!]);
+    expect(published.code).toBe(1);
+    expect(published.stdout).toBe('');
+    expect(published.stderr.trim()).toBe(`kepler publish: amqp.tls.ca: cannot read ${join(dir, 'no-such-ca.pem')} (ENOENT)`);
+  });
+});
