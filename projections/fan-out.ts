@@ -52,7 +52,7 @@ export class EventFanOut {
     options: FanOutOptions = {},
   ) {
     this.union = unionOf(filters);
-    this.batchSize = options.batchSize ?? 5000;
+    this.batchSize = options.batchSize ?? READ_EVENTS;
     this.queued = options.queued ?? 2;
     this.stallMs = options.stallMs ?? 5000;
   }
@@ -187,6 +187,15 @@ export class EventFanOut {
     if (this.members.delete(member)) this.changed?.();
   }
 }
+
+/**
+ * Events a projection runner takes from the store (or the fan-out) at a time, projected at once; it
+ * writes what they changed every few batches (runner.ts), so each batch's events die young. A page of
+ * 5,000 decoded events, held while five runners took it in turn, lived through the scavenges their own
+ * work caused and was copied to the old generation (a 20,000-trade catch-up of the projections, `--trace-gc-nvp`: 203 MB promoted, 10
+ * mark-compacts; in batches of 500: 63 MB, 4).
+ */
+export const READ_EVENTS = 500;
 
 /** One follower of a fan-out: how far it has been handed events, and the batches it has not taken yet. */
 class Member {

@@ -1,0 +1,115 @@
+// A projection runner takes the store's events in small batches, so that each batch's events die
+// young, yet writes its read model only every few batches while it is behind the head, and at once
+// when a batch reaches it; a read store lost in between is followed again from the last write.
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteEventStore, StoreUnavailableError, type EventData, type GlobalPosition, type SubscriptionBatch } from '../eventstore/index.js';
+import { SqliteReadStore, type ReadStore } from '../readstore/index.js';
+import type { Follow } from './fan-out.js';
+import type { AnyProjection } from './projection.js';
+import { collectionOf, ProjectionRunner } from './runner.js';
+
+const logger = pino({ level: 'silent' });
+
+/** Counts the events of each stream, and which was the last. */
+const tally: AnyProjection = {
+  name: 'tally',
+  indexes: [],
+  filter: { eventTypes: ['Counted'] },
+  keysOf: (event) => [event.stream],
+  apply: (doc, event) => ({ count: ((doc?.count as number | undefined) ?? 0) + 1, last: (event.data as { n: number }).n }),
+};
+
+const STREAMS = 7;
+const EVENTS = 75;
+
+let events: SqliteEventStore;
+let reads: SqliteReadStore;
+
+beforeEach(async () => {
+  events = SqliteEventStore.open(':memory:', { pollIntervalMs: 5 });
+  reads = SqliteReadStore.open(':memory:');
+  for (let n = 0; n < EVENTS; n++) {
+    const event: EventData = { id: `id-${n}`, type: 'Counted', data: { n }, metadata: { correlationId: `REF-${n}` } };
+    await events.append(`s-${n % STREAMS}`, [event], 'any');
+  }
+});
+afterEach(async () => {
+  await reads.close();
+  await events.close();
+});
+
+/**
+ * The store's events in batches of three, as a follower far behind sees them: 25 batches, then an empty
+ * one at the head. Ends there (a live subscription would wait for more).
+ */
+const inBatchesOfThree: Follow = (after) => {
+  async function* batches(): AsyncGenerator<SubscriptionBatch> {
+    let position: GlobalPosition = after;
+    for (;;) {
+      const page = await events.readAll(position, { maxCount: 3, filter: tally.filter });
+      position = page.scannedTo;
+      yield { events: page.events, scannedTo: position, caughtUp: page.endOfStore };
+      if (page.endOfStore) return;
+    }
+  }
+  const iterator = batches();
+  return { [Symbol.asyncIterator]: () => iterator, close: async () => void (await iterator.return(undefined)) };
+};
+
+/** The read store, its writes counted, failing the ones `fail` picks as a lost connection would. */
+function counting(fail: (write: number) => boolean = () => false): { store: ReadStore; writes: () => number } {
+  let writes = 0;
+  const write: ReadStore['write'] = async (documents, checkpoints) => {
+    writes++;
+    if (fail(writes)) throw new StoreUnavailableError('read store connection lost', { cause: new Error('ECONNRESET') });
+    return reads.write(documents, checkpoints);
+  };
+  const store = new Proxy(reads, {
+    get: (target, property, receiver) => {
+      if (property === 'write') return write;
+      const value: unknown = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { store, writes: () => writes };
+}
+
+async function documents(): Promise<Map<string, unknown>> {
+  const ids = Array.from({ length: STREAMS }, (_, i) => `s-${i}`);
+  return reads.getMany(collectionOf('tally', 1), ids);
+}
+
+/** What every stream's document must say after all EVENTS events. */
+function expected(): Map<string, unknown> {
+  const docs = new Map<string, unknown>();
+  for (let n = 0; n < EVENTS; n++) {
+    const id = `s-${n % STREAMS}`;
+    const before = docs.get(id) as { count: number } | undefined;
+    docs.set(id, { count: (before?.count ?? 0) + 1, last: n, asOf: n + 1 });
+  }
+  return docs;
+}
+
+describe('ProjectionRunner', () => {
+  it('writes every ten batches while behind the head, and at once when a batch reaches it', async () => {
+    const { store, writes } = counting();
+    const runner = new ProjectionRunner(events, store, tally, 1, logger, undefined, undefined, inBatchesOfThree);
+    await runner.run();
+    // Written after the 10th batch, the 20th, and the empty one at the head.
+    expect(writes()).toBe(3);
+    expect(runner.currentPosition).toBe(EVENTS);
+    expect(await reads.readCheckpoint(runner.checkpointName)).toBe(EVENTS);
+    expect(await documents()).toEqual(expected());
+  });
+
+  it('follows again from its last write when the read store is lost between writes, and ends with the same read model', async () => {
+    // The second write (after the 20th batch) is lost once: the ten batches before it are taken again.
+    const { store, writes } = counting((write) => write === 2);
+    const runner = new ProjectionRunner(events, store, tally, 1, logger, undefined, undefined, inBatchesOfThree);
+    await runner.run();
+    expect(writes()).toBe(4);
+    expect(await reads.readCheckpoint(runner.checkpointName)).toBe(EVENTS);
+    expect(await documents()).toEqual(expected());
+  });
+});
