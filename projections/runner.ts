@@ -259,6 +259,9 @@ class WorkingSet {
   constructor(readonly tally: Tally | null) {}
 }
 
+/** Batches of READ_EVENTS a runner projects before writing what they changed: a write every 5,000 events, as when it took 5,000 at a time. */
+const WRITE_EVERY = 10;
+
 /**
  * How many documents a catch-up keeps in memory before writing the changed ones:
  * what bounds a rebuild's memory (about 1 KB a trade). A trade is touched again
@@ -267,9 +270,6 @@ class WorkingSet {
  * rebuild of 100,000 trades took 29 s flushing every 50,000 documents and 18 s
  * holding them all.
  */
-/** Batches of READ_EVENTS a runner projects before writing what they changed: a write every 5,000 events, as when it took 5,000 at a time. */
-const WRITE_EVERY = 10;
-
 const CATCH_UP_FLUSH_DOCUMENTS = Number(process.env.KEPLER_REBUILD_DOCUMENTS ?? 200_000);
 
 /**
