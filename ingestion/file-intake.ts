@@ -59,7 +59,8 @@ export async function* feedIntake(files: readonly IntakeFile[], batchSize: numbe
           const outcome = classifier.classify(line);
           if (!outcome) continue;
           const item = toIntakeItem(outcome, classifier.header?.source ?? null, name);
-          if (item.kind === 'record') addReceivedToIntakeBatch(batch, item);
+          // A record here is what the classifier's parseDetail read from the line, `raw`.
+          if (item.kind === 'record') addReceivedToIntakeBatch(batch, item, { parsedFromRaw: true });
           else addAppendToIntakeBatch(batch, item.kind, intakeAppend(item));
           const full = added();
           if (full) yield full;
