@@ -3,7 +3,7 @@
 // (intake-batch.ts). One pipeline for the whole run, so a batch may end one file
 // and begin the next, and small files flow as one big one would. Pure of the
 // store, so it runs as well on a thread of its own (intake-thread.ts) as inline.
-import { Cx1FileClassifier, readLineBatches, type LineOutcome } from './cx1/index.js';
+import { Cx1FileClassifier, readLineBatches, readLineBatchesSync, type LineOutcome } from './cx1/index.js';
 import { addReceivedToIntakeBatch, addToIntakeBatch, emptyIntakeBatch, intakeBatchSize, type FileSegment, type PackedIntakeBatch } from './intake-batch.js';
 import { fileExceptionAppend, intakeAppend, type IntakeAppend, type IntakeItem, type PreparedIntake } from './record-writer.js';
 
@@ -30,7 +30,13 @@ export class UnreadableFileError extends Error {
  * order, their events encoded. A file whose trailer is missing or does not
  * match ends with its TRAILER_MISMATCH exception as one more item.
  */
-export async function* feedIntake(files: readonly IntakeFile[], batchSize: number): AsyncGenerator<PackedIntakeBatch, void> {
+export interface FeedIntakeOptions {
+  /** Read each file with synchronous calls (readLineBatchesSync): only on a thread that serves nothing else. */
+  readSync?: boolean;
+}
+
+export async function* feedIntake(files: readonly IntakeFile[], batchSize: number, options: FeedIntakeOptions = {}): AsyncGenerator<PackedIntakeBatch, void> {
+  const read = options.readSync ? readLineBatchesSync : readLineBatches;
   let batch = emptyIntakeBatch();
   for (const [index, { path, name }] of files.entries()) {
     const classifier = new Cx1FileClassifier();
@@ -47,13 +53,14 @@ export async function* feedIntake(files: readonly IntakeFile[], batchSize: numbe
       return full;
     };
     try {
-      for await (const lines of readLineBatches(path, { chunkSize: READ_SIZE })) {
+      for await (const lines of read(path, { chunkSize: READ_SIZE })) {
         for (const line of lines) {
           segment.linesRead += 1;
           const outcome = classifier.classify(line);
           if (!outcome) continue;
           const item = toIntakeItem(outcome, classifier.header?.source ?? null, name);
-          if (item.kind === 'record') addReceivedToIntakeBatch(batch, item);
+          // A record here is what the classifier's parseDetail read from the line, `raw`.
+          if (item.kind === 'record') addReceivedToIntakeBatch(batch, item, { parsedFromRaw: true });
           else addAppendToIntakeBatch(batch, item.kind, intakeAppend(item));
           const full = added();
           if (full) yield full;

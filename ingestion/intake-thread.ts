@@ -2,7 +2,7 @@
 // of the run and hands each batch to the writing thread, at most `inFlight`
 // batches ahead of it, so the parser never outruns the store by more than a few
 // batches of memory.
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { feedIntake, UnreadableFileError } from './file-intake.js';
 import { intakeBatchTransfer, recycleIntakeBuffers } from './intake-batch.js';
 import type { FromIntakeThread, IntakeThreadInput, ToIntakeThread } from './threaded-file-intake.js';
@@ -13,15 +13,26 @@ const post = (message: FromIntakeThread) => port.postMessage(message, message.ty
 
 let credits = inFlight;
 let creditArrived: (() => void) | null = null;
-port.on('message', (message: ToIntakeThread) => {
+const taken = (message: ToIntakeThread) => {
   if (message.type !== 'credit') return;
   credits += message.batches;
   recycleIntakeBuffers(message.buffers);
   creditArrived?.();
-});
+};
+port.on('message', taken);
+/**
+ * The credits that came while this thread parsed, taken now. Its reads are synchronous, so it
+ * turns its event loop only when out of credit: the buffers sent back would wait there, and
+ * every batch until then would take new ones.
+ */
+const takeArrivedCredits = () => {
+  for (let arrived = receiveMessageOnPort(port); arrived; arrived = receiveMessageOnPort(port)) taken(arrived.message as ToIntakeThread);
+};
 
 try {
-  for await (const batch of feedIntake(files, batchSize)) {
+  // Synchronous reads: this thread has nothing to do while it waits for its file.
+  for await (const batch of feedIntake(files, batchSize, { readSync: true })) {
+    takeArrivedCredits();
     while (credits === 0) await new Promise<void>((resolve) => (creditArrived = resolve));
     credits -= 1;
     post({ type: 'batch', batch });

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { withIsinCheckDigit } from '../bench/feed-generator.js';
 import type { DetailRecord, TradeTerms } from '../domain/index.js';
 import { formatDetail, overwriteColumns, parseDetail } from './cx1/index.js';
-import { receivedDataJson, receivedMetadataJson, type ReceivedItem } from './received-json.js';
+import { receivedDataJson, receivedEventJson, receivedMetadataJson, type ReceivedItem } from './received-json.js';
 import { intakeAppend } from './record-writer.js';
 
 const RUNS = { numRuns: 1000 };
@@ -20,6 +20,11 @@ function stringified(item: ReceivedItem): { data: string; metadata: string } {
 
 function expectSameJson(item: ReceivedItem): void {
   expect({ data: receivedDataJson(item), metadata: receivedMetadataJson(item) }).toEqual(stringified(item));
+}
+
+/** The same for a record parseDetail read from the item's raw line, which the file intake says it is. */
+function expectSameJsonParsedFromRaw(item: ReceivedItem): void {
+  expect(receivedEventJson(item, { parsedFromRaw: true })).toEqual(stringified(item));
 }
 
 /** Any UTF-16 code unit: control characters, quotes, backslashes, non-ASCII and lone surrogates included. */
@@ -94,7 +99,9 @@ describe('the JSON of a record-received event, written by hand', () => {
         const raw = overwriteColumns(formatDetail(sequence, record), 129 - filler.length, filler).slice(0, 128);
         const parsed = parseDetail(raw);
         if (E.isLeft(parsed)) return; // a filler that reached into a field
-        expectSameJson(item(parsed.right.record, { raw, line, file, sourceSequence: parsed.right.sourceSequence }));
+        const received = item(parsed.right.record, { raw, line, file, sourceSequence: parsed.right.sourceSequence });
+        expectSameJson(received);
+        expectSameJsonParsedFromRaw(received);
       }),
       RUNS,
     );
@@ -125,10 +132,35 @@ describe('the JSON of a record-received event, written by hand', () => {
     expectSameJson(item({ type: 'CXL', tradeRef: 'T1', version: 2, reason: ' !#[]\u007f\ud7ff\ue000\uffff' }));
   });
 
+  it('checks each value of a line parsed from its raw text when the line needs escaping, whichever value holds what does', () => {
+    // Quotes and backslashes are printable: a valid line may hold them in its text fields.
+    const plain: TradeTerms = { account: 'ACC1', isin: 'GB0002634946', side: 'SELL', quantity: 25, price: '101.5', currency: 'EUR', tradeDate: '2026-11-27', settleDate: '2026-12-01', counterparty: 'CPTY' };
+    const records: DetailRecord[] = [
+      { type: 'TRD', tradeRef: 'T-1/A', version: 1, terms: plain },
+      { type: 'AMD', tradeRef: 'T-1/A', version: 3, terms: { ...plain, account: 'A"C\\1', counterparty: 'C\\P"' } },
+      { type: 'CXL', tradeRef: 'T2', version: 2, reason: 'said "no" \\ twice' },
+      { type: 'ALC', tradeRef: 'T3', allocationId: 'AL"1', account: 'A\\C', quantity: 0 },
+      { type: 'CNF', tradeRef: 'T4', status: 'REJECTED', quantity: 7, price: '0', reason: ' "late"' },
+    ];
+    for (const [index, record] of records.entries()) {
+      const raw = formatDetail(index + 1, record);
+      const parsed = parseDetail(raw);
+      expect(E.isRight(parsed)).toBe(true);
+      if (E.isLeft(parsed)) continue;
+      expect(parsed.right.record).toEqual(record);
+      expectSameJsonParsedFromRaw(item(parsed.right.record, { raw, sourceSequence: index + 1, line: index === 0 ? null : index + 2 }));
+      // A quote in the filler only: every value is plain, the line is not.
+      const quotedFiller = overwriteColumns(raw, 128, '"');
+      const again = parseDetail(quotedFiller);
+      if (E.isRight(again)) expectSameJsonParsedFromRaw(item(again.right.record, { raw: quotedFiller, sourceSequence: index + 1 }));
+    }
+  });
+
   it('takes the general path for the metadata of a record with a trace context or an actor', () => {
     const record: DetailRecord = { type: 'CXL', tradeRef: 'T1', version: 2, reason: 'late' };
     expectSameJson(item(record, { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }));
     expectSameJson(item(record, { source: 'API', actor: { subject: 'alice', clientId: 'desk' } }));
+    expectSameJsonParsedFromRaw(item(record, { source: 'API', actor: { subject: 'alice', clientId: 'desk' } }));
     expect(receivedMetadataJson(item(record, { actor: { subject: 'alice' } }))).toContain('"actor":{"subject":"alice"}');
   });
 });

@@ -42,17 +42,15 @@ export async function ingestCommand(config: KeplerConfig, files: string[], optio
   }
 }
 
+/** In the run's order; checked all at once, not one round trip through libuv's pool after another. */
 async function unreadableFiles(files: string[]): Promise<Array<{ file: string; reason: string }>> {
-  const problems: Array<{ file: string; reason: string }> = [];
-  for (const file of files) {
-    try {
-      await access(file, constants.R_OK);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      problems.push({ file, reason: code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(error) });
-    }
-  }
-  return problems;
+  const checks = await Promise.allSettled(files.map((file) => access(file, constants.R_OK)));
+  return checks.flatMap((check, index) => {
+    if (check.status === 'fulfilled') return [];
+    const error: unknown = check.reason;
+    const code = (error as NodeJS.ErrnoException).code;
+    return [{ file: files[index]!, reason: code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(error) }];
+  });
 }
 
 function describe(s: FileIngestionSummary): string {

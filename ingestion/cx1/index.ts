@@ -7,6 +7,7 @@ export {
   isBlankLine,
   linesOfText,
   readLineBatches,
+  readLineBatchesSync,
   readLines,
   type Line,
   type ReadOptions,

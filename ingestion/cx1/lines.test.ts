@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isBlankLine, LineSplitter, linesOfText, readLineBatches, readLines, type Line, type ReadOptions } from './lines.js';
+import { isBlankLine, LineSplitter, linesOfText, readLineBatches, readLineBatchesSync, readLines, type Line, type ReadOptions } from './lines.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cx1-lines-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -126,6 +126,48 @@ describe('readLines', () => {
     }
     expect(seen).toBe(count);
     expect(batches).toBeGreaterThan(1);
+  });
+});
+
+describe('readLineBatchesSync', () => {
+  async function batchesOf(path: string, options: ReadOptions): Promise<Line[][]> {
+    const batches: Line[][] = [];
+    for await (const batch of readLineBatches(path, options)) batches.push(batch);
+    return batches;
+  }
+
+  it('gives the batches readLineBatches gives, for any chunk size, with files read in turn through its one buffer', async () => {
+    const first = fileWith('HDR one\r\n\r\nTRD two\r\n  \r\nTRD three\nlast\r\n\r\n \n');
+    const second = fileWith(`${'x'.repeat(25)}\r\nshort\ré\n\n\nend`);
+    for (let chunkSize = 1; chunkSize <= 60; chunkSize++) {
+      for (const path of [first, second, first]) {
+        const options = { chunkSize, maxLineLength: 10 };
+        expect([...readLineBatchesSync(path, options)]).toEqual(await batchesOf(path, options));
+      }
+    }
+  });
+
+  it('lets two files be read at once, one batch of each in turn', async () => {
+    const a = fileWith(Array.from({ length: 200 }, (_, i) => `A${i}`).join('\n'));
+    const b = fileWith(Array.from({ length: 200 }, (_, i) => `B${i}`).join('\r\n'));
+    const readA = readLineBatchesSync(a, { chunkSize: 64 });
+    const readB = readLineBatchesSync(b, { chunkSize: 64 });
+    const linesA: Line[] = [];
+    const linesB: Line[] = [];
+    for (;;) {
+      const nextA = readA.next();
+      const nextB = readB.next();
+      if (!nextA.done) linesA.push(...nextA.value);
+      if (!nextB.done) linesB.push(...nextB.value);
+      if (nextA.done && nextB.done) break;
+    }
+    expect(linesA).toEqual((await batchesOf(a, {})).flat());
+    expect(linesB).toEqual((await batchesOf(b, {})).flat());
+  });
+
+  it('fails as the reads through the pool fail, for a file that is not there', async () => {
+    const missing = join(dir, 'missing.cx1');
+    expect(() => [...readLineBatchesSync(missing)]).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'open' }));
   });
 });
 

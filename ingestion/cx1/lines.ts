@@ -9,6 +9,7 @@
 // terminator); trailing blank lines are ignored. A blank line followed by
 // a non-blank one is a real line and is yielded (it is an invalid detail line),
 // so a run of blank lines is held back until we know whether anything follows.
+import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 
 export interface Line {
@@ -175,6 +176,38 @@ export async function* readLineBatches(path: string, options: ReadOptions = {}):
   const rest = splitter.end();
   if (rest.length > 0) yield rest;
 }
+
+/**
+ * readLineBatches with synchronous reads, for a thread that has nothing else to do
+ * while it waits for its file (the intake thread): each open, read and close is
+ * then a system call on the thread itself, not a round trip through libuv's pool
+ * and back through the event loop, which on a loaded machine waited for two
+ * threads to be scheduled at each of the ≈ 3,500 calls of a million lines in
+ * 500 files (7 a file of 2,000 lines). Never on a thread that serves anything.
+ */
+export function* readLineBatchesSync(path: string, options: ReadOptions = {}): Generator<Line[]> {
+  const splitter = new LineSplitter(options.maxLineLength);
+  const size = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  // One buffer for every file read this way (each read is decoded, copied, before the
+  // next): a new one per file was 500 × 64 KiB of external memory for 500 small files.
+  if (syncBuffer.length !== size) syncBuffer = Buffer.allocUnsafe(size);
+  const buffer = syncBuffer;
+  const fd = openSync(path, 'r');
+  try {
+    for (;;) {
+      const bytesRead = readSync(fd, buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      const lines = splitter.push(buffer.toString('latin1', 0, bytesRead));
+      if (lines.length > 0) yield lines;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  const rest = splitter.end();
+  if (rest.length > 0) yield rest;
+}
+
+let syncBuffer = Buffer.alloc(0);
 
 /** The lines of a file, one at a time. */
 export async function* readLines(path: string, options: ReadOptions = {}): AsyncGenerator<Line> {
