@@ -102,6 +102,31 @@ describe("SQLite event store, its own commit's rows", () => {
     await other.close();
   });
 
+  it("a follower one commit behind reads the rows of this connection's last commits, and a commit of another connection in between sends it to SQLite", async () => {
+    const path = join(dir, 'own-rows-behind.db');
+    const mine = SqliteEventStore.open(path);
+    const other = SqliteEventStore.open(path);
+    const event = (id: string, type: string) => ({ id, type, data: { id }, metadata: { correlationId: 'x' } });
+    await mine.append('a-1', [event('a', 'Wanted')], 'no_stream');
+    await mine.append('b-1', [event('b', 'Other'), event('c', 'Wanted')], 'no_stream');
+    await mine.append('c-1', [event('d', 'Wanted')], 'no_stream');
+    const reads = countingReads();
+    let pages;
+    try {
+      pages = [await mine.readAll(0, { filter: { eventTypes: ['Wanted'] } }), await mine.readAll(2, { maxCount: 2 }), await mine.readAll(3)];
+    } finally {
+      reads.restore();
+    }
+    expect(reads.count()).toBe(0);
+    expect(pages).toEqual([await other.readAll(0, { filter: { eventTypes: ['Wanted'] } }), await other.readAll(2, { maxCount: 2 }), await other.readAll(3)]);
+    expect(pages[0]!.events.map((e) => e.id)).toEqual(['a', 'c', 'd']);
+    await other.append('d-1', [event('e', 'Wanted')], 'no_stream');
+    await mine.append('e-1', [event('f', 'Wanted')], 'no_stream');
+    expect((await mine.readAll(3)).events.map((e) => e.id)).toEqual(['d', 'e', 'f']);
+    await mine.close();
+    await other.close();
+  });
+
   it('a stream name SQLite cannot store as it is (a lone surrogate) is read back from SQLite, as stored', async () => {
     const path = join(dir, 'own-rows-surrogate.db');
     const mine = SqliteEventStore.open(path);

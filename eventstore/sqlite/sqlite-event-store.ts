@@ -45,7 +45,15 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
    * A follower that had read up to `after` learns from it, without asking SQLite, whether anything
    * there passes its filter (usually nothing: the processors append what no processor follows).
    */
-  private lastCommit: { after: number; last: number; writes: readonly PendingWrite[]; rows: readonly RawEventRow[] | null } | null = null;
+  private lastCommit: { after: number; last: number; writes: readonly PendingWrite[] } | null = null;
+  /**
+   * The rows of this connection's last commits, each starting where the one before it ended (newest
+   * last, OWN_ROWS_KEPT rows or so): a follower on this connection reads what it just wrote from here,
+   * not through a statement (see readAllSync). Several, not only the last: when the booking manager's
+   * append commits apart from the commands' (at low rates), it is one commit behind its own.
+   */
+  private ownRows: OwnRows[] = [];
+  private ownRowsKept = 0;
 
   private readonly selectRevision: Database.Statement<[string], { revision: number | null }>;
   private readonly insertEvent: Database.Statement<[number, string, number, string, string, string, string, number]>;
@@ -194,6 +202,7 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
       commit = this.commitGroup.immediate(writes);
     } catch (error) {
       this.lastCommit = null;
+      this.forgetOwnRows();
       const failure = (error as { code?: string }).code === 'SQLITE_BUSY' ? new StoreBusyError({ cause: error }) : error;
       for (const write of writes) write.reject(failure);
       return;
@@ -201,10 +210,24 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
     const { results, after, last, rows } = commit;
     // A commit of checkpoints alone leaves the last one with events as it was: still exactly (after, last].
     if (last > after) {
-      this.lastCommit = { after, last, writes, rows };
+      this.lastCommit = { after, last, writes };
+      this.keepOwnRows(after, last, rows);
       this.followersBehind = true;
     }
     writes.forEach((write, i) => write.resolve(results[i]!));
+  }
+
+  private keepOwnRows(after: number, last: number, rows: readonly RawEventRow[] | null): void {
+    if (rows === null || this.ownRows.at(-1)?.last !== after) this.forgetOwnRows();
+    if (rows === null) return;
+    this.ownRows.push({ after, last, rows });
+    this.ownRowsKept += rows.length;
+    while (this.ownRows.length > 1 && this.ownRowsKept - this.ownRows[0]!.rows.length >= OWN_ROWS_KEPT) this.ownRowsKept -= this.ownRows.shift()!.rows.length;
+  }
+
+  private forgetOwnRows(): void {
+    this.ownRows = [];
+    this.ownRowsKept = 0;
   }
 
   /**
@@ -388,10 +411,10 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
     if (head <= after) return { events: [], scannedTo: head, endOfStore: true };
     const types = filter?.eventTypes;
     const prefixes = filter?.streamPrefixes;
-    const own = this.lastCommit;
-    // Everything after `after` is this connection's last commit: its rows are at hand, as the statement would give them.
-    const page = own !== null && own.rows !== null && own.after === after && own.last === head ? pageOfRows(own.rows, maxCount, head, filter) : null;
+    // Everything after `after` is of this connection's last commits: their rows are at hand, as the statement would give them.
+    const page = this.ownRows.length > 0 && this.ownRows.at(-1)!.last === head && this.ownRows[0]!.after <= after ? pageOfOwnRows(this.ownRows, after, maxCount, head, filter) : null;
     if (page !== null) return page;
+    const own = this.lastCommit;
     // What this connection's last commit appended right after `after`, none of which passes, is not read again.
     const from = own !== null && own.after === after && own.last <= head && (types || prefixes) && !own.writes.some((write) => write.appends.some((a) => passes(filter!, a))) ? own.last : after;
     if (head <= from) return { events: [], scannedTo: head, endOfStore: true };
@@ -538,6 +561,20 @@ const INSERT_NEW_STREAM = 'INSERT INTO events (stream, revision, id, type, data,
 const NEW_STREAM_ROW = '(?, 0, ?, ?, CAST(? AS TEXT), CAST(? AS TEXT), ?)';
 const NEW_STREAM_PARAMETERS = 6;
 
+/** The rows of one of this connection's commits: every event in (after, last], in order. */
+interface OwnRows {
+  after: number;
+  last: number;
+  rows: readonly RawEventRow[];
+}
+
+/**
+ * About how many rows of its last commits a connection keeps for its followers: as many as a
+ * subscription's page (the processors' and projections' 5,000), so that a follower one commit
+ * behind still finds its page here, and a bulk write holds no more than one page's strings.
+ */
+const OWN_ROWS_KEPT = 5000;
+
 /** What a group's transaction did: each write's outcomes, the head before and after it, and its rows (see lastCommit). */
 interface CommittedGroup {
   results: AppendOutcome[][];
@@ -590,23 +627,28 @@ function selectEvents<P extends unknown[]>(db: Database.Database, rest: string):
 }
 
 /**
- * The page readAllSync's statement would give over `rows`, every row of the store in (after, head]:
- * those that pass the filter, up to maxCount, decoded the same way. A row whose text columns are not
- * well-formed UTF-16 is read from SQLite instead (null): SQLite stores it converted, so a read would
- * not give back the string that was appended.
+ * The page readAllSync's statement would give over `commits`, every row of the store from the first's
+ * start to `head`: those after `after` that pass the filter, up to maxCount, decoded the same way. A row
+ * whose text columns are not well-formed UTF-16 makes it null (read from SQLite instead): SQLite stores
+ * it converted, so a read would not give back the string that was appended.
  */
-function pageOfRows(rows: readonly RawEventRow[], maxCount: number, head: number, filter: EventFilter | undefined): ReadAllResult | null {
+function pageOfOwnRows(commits: readonly OwnRows[], after: number, maxCount: number, head: number, filter: EventFilter | undefined): ReadAllResult | null {
   const types = filter?.eventTypes;
   const prefixes = filter?.streamPrefixes;
   const events: RecordedEvent[] = [];
   let last = 0;
-  for (let r = 0; r < rows.length && events.length < maxCount; r++) {
-    const row = rows[r]!;
-    if (types !== undefined && !types.includes(row[TYPE])) continue;
-    if (prefixes !== undefined && !prefixes.some((prefix) => row[STREAM].startsWith(prefix))) continue;
-    if (LONE_SURROGATE.test(row[STREAM]) || LONE_SURROGATE.test(row[3]) || LONE_SURROGATE.test(row[TYPE])) return null;
-    events.push(toRecordedEvent(row));
-    last = row[POSITION];
+  for (let c = 0; c < commits.length && events.length < maxCount; c++) {
+    const { after: start, last: end, rows } = commits[c]!;
+    if (end <= after) continue;
+    // Positions are contiguous within a commit: the first row after `after` is found by subtraction.
+    for (let r = Math.max(0, after - start); r < rows.length && events.length < maxCount; r++) {
+      const row = rows[r]!;
+      if (types !== undefined && !types.includes(row[TYPE])) continue;
+      if (prefixes !== undefined && !prefixes.some((prefix) => row[STREAM].startsWith(prefix))) continue;
+      if (LONE_SURROGATE.test(row[STREAM]) || LONE_SURROGATE.test(row[3]) || LONE_SURROGATE.test(row[TYPE])) return null;
+      events.push(toRecordedEvent(row));
+      last = row[POSITION];
+    }
   }
   const full = events.length === maxCount;
   return { events, scannedTo: full ? last : head, endOfStore: !full };
