@@ -137,7 +137,7 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
         results[w] = outcomes;
         last = head;
       }
-      // Every row in (after, last] is one of this group's, in order, unless one came as UTF-8 bytes (not kept).
+      // Every row in (after, last] is one of this group's, in order, unless one came as UTF-8 bytes or there were too many (not kept).
       return { results, after, last, rows: rows.length === last - after ? rows : null };
     });
     this.insertNewStreams = db.prepare(`${INSERT_NEW_STREAM} ${new Array(NEW_STREAMS_PER_INSERT).fill(NEW_STREAM_ROW).join(', ')} ${IF_NEW_STREAM}`);
@@ -243,7 +243,7 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
 
   /**
    * One write's appends at `head`, the store's last position; the outcomes, and the head after them.
-   * Each row inserted from JSON text is also pushed on `rows`, as a read would give it back.
+   * Each row inserted from JSON text is also pushed on `rows`, as a read would give it back, up to OWN_ROWS_MAX.
    */
   private appendInTransaction(
     appends: readonly StreamAppend[],
@@ -273,7 +273,7 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
           continue;
         }
         position += 1;
-        if ('data' in encoded) rows.push([position, stream, 0, first.id, first.type, encoded.data, encoded.metadata, recordedAt]);
+        if ('data' in encoded && rows.length <= OWN_ROWS_MAX) rows.push([position, stream, 0, first.id, first.type, encoded.data, encoded.metadata, recordedAt]);
         revision = 0;
         next = 1;
       } else {
@@ -291,7 +291,7 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
         const { encoded } = encodeEvent(event);
         if ('data' in encoded) {
           this.insertEvent.run(position, stream, revision, event.id, event.type, encoded.data, encoded.metadata, recordedAt);
-          rows.push([position, stream, revision, event.id, event.type, encoded.data, encoded.metadata, recordedAt]);
+          if (rows.length <= OWN_ROWS_MAX) rows.push([position, stream, revision, event.id, event.type, encoded.data, encoded.metadata, recordedAt]);
         } else this.insertEventUtf8.run(position, stream, revision, event.id, event.type, encoded.dataUtf8, encoded.metadataUtf8, recordedAt);
       }
       outcomes[a] = { ok: true, nextRevision: revision, position };
@@ -572,6 +572,13 @@ interface OwnRows {
  * which cost more than the reads saved).
  */
 const OWN_COMMITS_KEPT = 3;
+
+/**
+ * The most rows of one commit kept for the followers: a group of commands and the processors'
+ * reaction to them (tens of rows). A catch-up's commits (a processor's batch of thousands of events)
+ * are read back through statements as before: kept, their strings would outlive the young generation.
+ */
+const OWN_ROWS_MAX = 1000;
 
 /** What a group's transaction did: each write's outcomes, the head before and after it, and its rows (see lastCommit). */
 interface CommittedGroup {
