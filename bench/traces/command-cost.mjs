@@ -1,8 +1,10 @@
 // Drives CommandService + the processors (one store connection) + the projections (their own
 // connections, as `serve`'s projections thread has them) on a fresh SQLite store, in one thread:
-// for instruction counts per command under callgrind (run it twice with different counts and
-// take the difference). Usage: node command-cost.mjs DIST DIR COMMANDS [CONCURRENCY] [roles]
-// roles: comma list of processors,projections (default both).
+// everything POST /trades does but HTTP. Usage: node command-cost.mjs DIST DIR COMMANDS [CONCURRENCY] [roles]
+// roles: a comma list of processors,projections, or none (default both).
+// Under callgrind (BENCHMARKS.md, eighth session): WARM=12000 CG_INSTR=1 valgrind --tool=callgrind
+// --instr-atstart=no node --single-threaded ... : WARM commands run uninstrumented, then
+// instrumentation goes on (callgrind_control -i on) for COMMANDS commands and the catch-up after them.
 import { execSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
