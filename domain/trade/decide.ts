@@ -82,7 +82,7 @@ function receive(command: ReceiveVersion, state: TradeState): E.Either<TradeDeci
 
   const standing = state.versions.get(record.version);
   if (standing) {
-    if (standing.fingerprint === fingerprintOf(record)) return E.right([]);
+    if (fingerprintOf(standing.record) === fingerprintOf(record)) return E.right([]);
     return E.right([
       {
         tradeRef,

@@ -2,10 +2,13 @@ import type { RecordOrigin, TradeTerms, VersionRecord } from '../records.js';
 import type { TradeRef } from '../values.js';
 import type { TradeEvent } from './events.js';
 
-/** The first content received for a version number; later ones are compared against it. */
+/**
+ * The first content received for a version number; later ones are compared against it (fingerprintOf
+ * both, when one comes: not when it is remembered, which every version and every capture is, and a
+ * repeat seldom follows).
+ */
 export interface ReceivedVersion {
   record: VersionRecord;
-  fingerprint: string;
   origin: RecordOrigin;
 }
 
@@ -98,7 +101,7 @@ function remember(
   origin: RecordOrigin,
 ): ReadonlyMap<number, ReceivedVersion> {
   if (versions.has(record.version)) return versions;
-  return new Map(versions).set(record.version, { record, fingerprint: fingerprintOf(record), origin });
+  return new Map(versions).set(record.version, { record, origin });
 }
 
 function without(set: ReadonlySet<number>, value: number): ReadonlySet<number> {

@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { eventStoreContract } from '../contract.js';
 import type { NewStreamEvents, RecordedEvent, Subscription } from '../port.js';
@@ -52,6 +53,88 @@ describe('SQLite event store across connections', () => {
     expect(await mine.readAll(3, { filter: { streamPrefixes: ['y-'] } })).toMatchObject({ events: [], scannedTo: 5, endOfStore: true });
     // A short page from a connection that appended nothing itself.
     expect(await other.readAll(0, { filter: wanted, maxCount: 1 })).toMatchObject({ events: [{ id: 'c' }], scannedTo: 3, endOfStore: false });
+    await mine.close();
+    await other.close();
+  });
+});
+
+describe("SQLite event store, its own commit's rows", () => {
+  /** Counts the statements that return rows (every read of events), on every connection. */
+  function countingReads(): { count: () => number; restore: () => void } {
+    const probe = new Database(':memory:');
+    const proto = Object.getPrototypeOf(probe.prepare('SELECT 1')) as { all: (...args: unknown[]) => unknown[] };
+    probe.close();
+    const all = proto.all;
+    let count = 0;
+    proto.all = function (this: unknown, ...args: unknown[]) {
+      count++;
+      return all.apply(this, args);
+    };
+    return { count: () => count, restore: () => void (proto.all = all) };
+  }
+
+  it("a read right after this connection's commit takes its rows from the commit, as another connection reads them", async () => {
+    const path = join(dir, 'own-rows.db');
+    const mine = SqliteEventStore.open(path);
+    const other = SqliteEventStore.open(path);
+    const event = (id: string, type: string, data: unknown = { n: id }) => ({ id, type, data, metadata: { correlationId: 'x', actor: undefined, line: 3 } });
+    await mine.append('x-0', [event('z', 'Other')], 'no_stream');
+    await Promise.all([
+      mine.append('x-1', [event('a', 'Wanted'), event('b', 'Other', { nested: { list: [1, '2', null], text: 'é\u2028' } })], 'no_stream'),
+      mine.append('y-1', [event('c', 'Wanted')], 'no_stream'),
+      // Refused (x-0 is at revision 0): it writes no row, and the rows after it keep their positions.
+      mine.append('x-0', [event('r', 'Wanted')], 'no_stream').catch(() => null),
+    ]);
+    const reads = countingReads();
+    const filters = [undefined, { eventTypes: ['Wanted'] }, { streamPrefixes: ['y-'] }, { eventTypes: ['Wanted'], streamPrefixes: ['x-'] }];
+    const pages = [];
+    try {
+      for (const filter of filters) for (const maxCount of [1, 2, 1000]) pages.push(await mine.readAll(1, { filter, maxCount }));
+    } finally {
+      reads.restore();
+    }
+    expect(reads.count()).toBe(0);
+    const expected = [];
+    for (const filter of filters) for (const maxCount of [1, 2, 1000]) expected.push(await other.readAll(1, { filter, maxCount }));
+    expect(pages).toEqual(expected);
+    expect(pages[2]!.events.map((e) => e.id)).toEqual(['a', 'b', 'c']);
+    await mine.close();
+    await other.close();
+  });
+
+  it("a follower one commit behind reads the rows of this connection's last commits, and a commit of another connection in between sends it to SQLite", async () => {
+    const path = join(dir, 'own-rows-behind.db');
+    const mine = SqliteEventStore.open(path);
+    const other = SqliteEventStore.open(path);
+    const event = (id: string, type: string) => ({ id, type, data: { id }, metadata: { correlationId: 'x' } });
+    await mine.append('a-1', [event('a', 'Wanted')], 'no_stream');
+    await mine.append('b-1', [event('b', 'Other'), event('c', 'Wanted')], 'no_stream');
+    await mine.append('c-1', [event('d', 'Wanted')], 'no_stream');
+    const reads = countingReads();
+    let pages;
+    try {
+      pages = [await mine.readAll(0, { filter: { eventTypes: ['Wanted'] } }), await mine.readAll(2, { maxCount: 2 }), await mine.readAll(3)];
+    } finally {
+      reads.restore();
+    }
+    expect(reads.count()).toBe(0);
+    expect(pages).toEqual([await other.readAll(0, { filter: { eventTypes: ['Wanted'] } }), await other.readAll(2, { maxCount: 2 }), await other.readAll(3)]);
+    expect(pages[0]!.events.map((e) => e.id)).toEqual(['a', 'c', 'd']);
+    await other.append('d-1', [event('e', 'Wanted')], 'no_stream');
+    await mine.append('e-1', [event('f', 'Wanted')], 'no_stream');
+    expect((await mine.readAll(3)).events.map((e) => e.id)).toEqual(['d', 'e', 'f']);
+    await mine.close();
+    await other.close();
+  });
+
+  it('a stream name SQLite cannot store as it is (a lone surrogate) is read back from SQLite, as stored', async () => {
+    const path = join(dir, 'own-rows-surrogate.db');
+    const mine = SqliteEventStore.open(path);
+    const other = SqliteEventStore.open(path);
+    await mine.append('x-\ud800', [{ id: 'a', type: 'One', data: {}, metadata: { correlationId: 'x' } }], 'no_stream');
+    const [read] = (await mine.readAll(0)).events;
+    expect(read).toEqual((await other.readAll(0)).events[0]);
+    expect(read!.stream).not.toBe('x-\ud800');
     await mine.close();
     await other.close();
   });
