@@ -1,6 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { Logger } from 'pino';
-import { deterministicId, StoreBusyError, StoreUnavailableError, type EventData, type EventFilter, type EventMetadata, type EventStore, type RecordedEvent } from '../eventstore/index.js';
+import { deterministicId, StoreBusyError, StoreUnavailableError, type EventData, type EventFilter, type EventMetadata, type EventStore, type RecordedEvent, type StreamAppend } from '../eventstore/index.js';
 import { otherSlot, type Slot } from '../messaging/index.js';
 import {
   decideAffinity,
@@ -319,15 +319,21 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
         this.decideInto(entry, event, routed.input);
       }
 
-      const writes = [...touched].filter(([, entry]) => entry.appended.length > 0);
+      // Without a [stream, entry] pair per stream touched, each kept until the commit returns.
+      const writes: Array<Entry<State, Event>> = [];
+      const appends: StreamAppend[] = [];
+      touched.forEach((entry, stream) => {
+        if (entry.appended.length === 0) return;
+        writes.push(entry);
+        appends.push({ stream, expectedRevision: entry.revision ?? 'no_stream', events: entry.appended });
+      });
       if (writes.length === 0) return this.storeCheckpointLazily(scannedTo);
-      const outcomes = await this.store.appendMany(
-        writes.map(([stream, entry]) => ({ stream, expectedRevision: entry.revision ?? 'no_stream', events: entry.appended })),
-        { checkpoint },
-      );
+      const outcomes = await this.store.appendMany(appends, { checkpoint });
       let conflicts = 0;
-      outcomes.forEach((outcome, i) => {
-        const [stream, entry] = writes[i]!;
+      for (let i = 0; i < outcomes.length; i++) {
+        const outcome = outcomes[i]!;
+        const entry = writes[i]!;
+        const { stream } = appends[i]!;
         if (outcome.ok) {
           this.remember(stream, { state: entry.state, unapplied: entry.unapplied, revision: outcome.nextRevision, ownership: entry.ownership });
           this.bookings.appended(entry.appended);
@@ -335,7 +341,7 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
           this.cache.delete(stream);
           conflicts++;
         }
-      });
+      }
       if (conflicts === 0) {
         this.stored = { position: scannedTo, at: Date.now() };
         return;
