@@ -176,3 +176,62 @@ describe('processor runner and the checkpoint of a batch that decided nothing', 
     expect(together).toBe(0);
   });
 });
+
+describe('processor runner and the states it keeps', () => {
+  // Each event decided made a new version of the stream's state at once, kept until the batch's
+  // commit and then in the cache: in a catch-up nearly every one was promoted by the young
+  // generation's collector and died old, most of them never read (a trade is decided once, and
+  // its state leaves the cache before its next input, if any).
+  it('evolves a state by what was decided on it only when its stream is decided on again, and decides the same', async () => {
+    const store = SqliteEventStore.open(join(tempDir('kepler-lazy-'), 'events.db'));
+    opened.push(store);
+    const received = (tradeRef: string, sourceSequence: number, record: VersionRecord) =>
+      new RecordWriter(store).write([{ kind: 'record', source: 'CORE', file: 'CORE_LAZY.cx1', line: sourceSequence, raw: `line ${sourceSequence}`, sourceSequence, record }]);
+    let evolved = 0;
+    const counting = { ...tradeProcessor, evolve: (...args: Parameters<typeof tradeProcessor.evolve>) => (evolved++, tradeProcessor.evolve(...args)) };
+    // The second batch's append fails once as if another process held the write lock: the batch is
+    // decided again on what the cache kept, which must not hold what the failed attempt decided.
+    let appends = 0;
+    const busyOnce = Object.create(store, {
+      appendMany: {
+        value: async (...args: Parameters<SqliteEventStore['appendMany']>) => {
+          if (args[0].length > 0 && ++appends === 2) throw new StoreBusyError({ cause: null });
+          return store.appendMany(...args);
+        },
+      },
+    }) as SqliteEventStore;
+    const runner = new ProcessorRunner(busyOnce, counting, pino({ level: 'silent' }));
+    const running = runner.run();
+    const caughtUp = async () => {
+      const head = await store.headPosition();
+      await until('the processor to catch up', async () => runner.status.position >= head);
+    };
+
+    for (const [i, tradeRef] of ['LAZY-1', 'LAZY-2', 'LAZY-3'].entries()) await received(tradeRef, i + 1, { type: 'TRD', tradeRef, version: 1, terms: terms() });
+    await caughtUp();
+    // Three trades decided, none of them evolved yet: nothing has needed their states.
+    expect(evolved).toBe(0);
+
+    // An amendment of one, the first version of another again with other content; the third is left alone.
+    await received('LAZY-1', 4, { type: 'AMD', tradeRef: 'LAZY-1', version: 2, terms: terms({ quantity: 2 }) });
+    await received('LAZY-2', 5, { type: 'TRD', tradeRef: 'LAZY-2', version: 1, terms: terms({ quantity: 3 }) });
+    await caughtUp();
+    await runner.stop();
+    await running;
+
+    const types = async (tradeRef: string) => (await store.readStream(`trade-${tradeRef}`)).map((e) => [e.type, (e.data as { version: number }).version]);
+    expect(await types('LAZY-1')).toEqual([
+      ['VersionApplied', 1],
+      ['VersionApplied', 2],
+    ]);
+    expect(await types('LAZY-2')).toEqual([
+      ['VersionApplied', 1],
+      ['VersionConflictDetected', 1],
+    ]);
+    expect(await types('LAZY-3')).toEqual([['VersionApplied', 1]]);
+    expect(appends).toBeGreaterThan(2);
+    // The two trades decided again were evolved by their first version, once each and whatever the
+    // failed attempt did; what was decided on them last is still to evolve.
+    expect(evolved).toBe(2);
+  });
+});

@@ -1,6 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { Logger } from 'pino';
-import { deterministicId, StoreBusyError, StoreUnavailableError, type EventData, type EventFilter, type EventMetadata, type EventStore, type RecordedEvent } from '../eventstore/index.js';
+import { deterministicId, StoreBusyError, StoreUnavailableError, type EventData, type EventFilter, type EventMetadata, type EventStore, type RecordedEvent, type StreamAppend } from '../eventstore/index.js';
 import { otherSlot, type Slot } from '../messaging/index.js';
 import {
   decideAffinity,
@@ -61,13 +61,29 @@ export interface ProcessorDefinition<State, Event extends { type: string; tradeR
   decideAndEvolve?(input: Input, state: State): E.Either<{ code: string; message: string }, { events: Event[]; state: State }>;
 }
 
-interface Loaded<State> {
+interface Loaded<State, Event> {
+  /** The state as of some event of the stream; `unapplied` are the stream's events after it. */
   state: State;
+  /**
+   * Events decided on the stream (and appended, once cached) that `state` has not been evolved by
+   * yet: evolved only when an input of the stream is next decided (see current). A trade is mostly
+   * decided once and then never again before its state leaves the cache, and each evolved version
+   * (a copy of its maps and sets, a fingerprint per version) lived until the batch's commit, was
+   * promoted, and died old. Never changed once cached: a batch that does not commit leaves it as it was.
+   */
+  unapplied: readonly Event[];
   /** Revision of the last event in the stream; null when the stream does not exist. */
   revision: number | null;
   /** Which slot decides for the stream. */
   ownership: Ownership;
 }
+
+/** A stream as a batch decides on it: what it was, and what this batch decided on it so far. */
+interface Entry<State, Event> extends Loaded<State, Event> {
+  appended: EventData[];
+}
+
+const NOTHING_UNAPPLIED: readonly never[] = [];
 
 export interface ProcessorOptions {
   partition?: Partition;
@@ -97,7 +113,7 @@ const PEER_WAIT_MS = 2000;
 const CACHE_LIMIT = process.env.KEPLER_PROCESSOR_CACHE === undefined ? null : Number(process.env.KEPLER_PROCESSOR_CACHE);
 
 export class ProcessorRunner<State, Event extends { type: string; tradeRef: string }, Input> {
-  private readonly cache = new Map<string, Loaded<State>>();
+  private readonly cache = new Map<string, Loaded<State, Event>>();
   private readonly cacheLimit: number;
   private position = 0;
   /** The checkpoint as last stored, and when. */
@@ -240,16 +256,16 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
       // owner, reading the stream after the hand-over, passed it over as the new owner's.
       for (const event of events) if (isOwnershipEvent(event.type)) this.cache.delete(event.stream);
       await this.prefetch(routes);
-      const touched = new Map<string, Loaded<State> & { appended: EventData[] }>();
-      const enter = (stream: string, { state, revision, ownership }: Loaded<State>) => {
+      const touched = new Map<string, Entry<State, Event>>();
+      const enter = (stream: string, { state, unapplied, revision, ownership }: Loaded<State, Event>) => {
         // Named field by field: a literal opening with a spread and adding a property costs microseconds on Node 20 (see Trade.decide).
-        const entry = { state, revision, ownership, appended: [] as EventData[] };
+        const entry: Entry<State, Event> = { state, unapplied, revision, ownership, appended: [] };
         touched.set(stream, entry);
         return entry;
       };
       // Without an await when the stream is at hand (nearly always, after the prefetch): two
       // suspensions an event were about 5 % of the processors' thread.
-      const entryOf = (stream: string): (Loaded<State> & { appended: EventData[] }) | Promise<Loaded<State> & { appended: EventData[] }> => {
+      const entryOf = (stream: string): (Entry<State, Event>) | Promise<Entry<State, Event>> => {
         const entry = touched.get(stream);
         if (entry) return entry;
         const cached = this.cache.get(stream);
@@ -303,23 +319,29 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
         this.decideInto(entry, event, routed.input);
       }
 
-      const writes = [...touched].filter(([, entry]) => entry.appended.length > 0);
+      // Without a [stream, entry] pair per stream touched, each kept until the commit returns.
+      const writes: Array<Entry<State, Event>> = [];
+      const appends: StreamAppend[] = [];
+      touched.forEach((entry, stream) => {
+        if (entry.appended.length === 0) return;
+        writes.push(entry);
+        appends.push({ stream, expectedRevision: entry.revision ?? 'no_stream', events: entry.appended });
+      });
       if (writes.length === 0) return this.storeCheckpointLazily(scannedTo);
-      const outcomes = await this.store.appendMany(
-        writes.map(([stream, entry]) => ({ stream, expectedRevision: entry.revision ?? 'no_stream', events: entry.appended })),
-        { checkpoint },
-      );
+      const outcomes = await this.store.appendMany(appends, { checkpoint });
       let conflicts = 0;
-      outcomes.forEach((outcome, i) => {
-        const [stream, entry] = writes[i]!;
+      for (let i = 0; i < outcomes.length; i++) {
+        const outcome = outcomes[i]!;
+        const entry = writes[i]!;
+        const { stream } = appends[i]!;
         if (outcome.ok) {
-          this.remember(stream, { state: entry.state, revision: outcome.nextRevision, ownership: entry.ownership });
+          this.remember(stream, { state: entry.state, unapplied: entry.unapplied, revision: outcome.nextRevision, ownership: entry.ownership });
           this.bookings.appended(entry.appended);
         } else {
           this.cache.delete(stream);
           conflicts++;
         }
-      });
+      }
       if (conflicts === 0) {
         this.stored = { position: scannedTo, at: Date.now() };
         return;
@@ -337,7 +359,7 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
    * span of the input's own trace (when it carries one), and what it decides carries that
    * span's context, so the trace goes on from here.
    */
-  private decideInto(entry: Loaded<State> & { appended: EventData[] }, cause: RecordedEvent, input: Input): boolean {
+  private decideInto(entry: Entry<State, Event>, cause: RecordedEvent, input: Input): boolean {
     let decision: { events: Event[]; state: State | null } | null;
     let traceparent = cause.metadata.traceparent;
     if (traceparent !== undefined && tracingEnabled()) {
@@ -350,20 +372,35 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
     }
     if (!decision) return false;
     const { events, state } = decision;
-    for (let index = 0; index < events.length; index++) {
-      if (state === null) entry.state = this.definition.evolve(entry.state, events[index]!);
-      entry.appended.push(toEventData(events[index]!, cause, index, this.slot, traceparent));
-    }
+    for (let index = 0; index < events.length; index++) entry.appended.push(toEventData(events[index]!, cause, index, this.slot, traceparent));
+    // The decider's own array, which nothing else keeps or changes; entries never change an unapplied list, they replace it.
     if (state !== null) entry.state = state;
+    else if (events.length > 0) entry.unapplied = entry.unapplied.length === 0 ? events : entry.unapplied.concat(events);
     return events.length > 0;
   }
 
+  /**
+   * The entry's state with every event decided on it evolved in: `unapplied.reduce(evolve, state)`,
+   * exactly what evolving by each event as it was decided gave, only later. The entry (never a cached
+   * Loaded, which stays as it was) keeps the result.
+   */
+  private current(entry: Entry<State, Event>): State {
+    const { unapplied } = entry;
+    if (unapplied.length === 0) return entry.state;
+    let state = entry.state;
+    for (let i = 0; i < unapplied.length; i++) state = this.definition.evolve(state, unapplied[i]!);
+    entry.state = state;
+    entry.unapplied = NOTHING_UNAPPLIED;
+    return state;
+  }
+
   /** The decision on one event, with the state after it when the decider gives it; null when refused (logged). */
-  private decide(input: Input, entry: Loaded<State>, event: RecordedEvent): { events: Event[]; state: State | null } | null {
+  private decide(input: Input, entry: Entry<State, Event>, event: RecordedEvent): { events: Event[]; state: State | null } | null {
     const { decideAndEvolve } = this.definition;
+    const current = this.current(entry);
     const decision = decideAndEvolve
-      ? decideAndEvolve(input, entry.state)
-      : E.map((events: Event[]) => ({ events, state: null as State | null }))(this.definition.decide(input, entry.state));
+      ? decideAndEvolve(input, current)
+      : E.map((events: Event[]) => ({ events, state: null as State | null }))(this.definition.decide(input, current));
     if (E.isLeft(decision)) {
       // Inputs come from the store, so a refusal is a defect, not bad data: log it loudly and go on.
       this.logger.error({ ...eventLogFields(event), processor: this.name, error: decision.left }, 'decision refused');
@@ -389,7 +426,7 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
    */
   private async recoverAfterHandOver(
     event: RecordedEvent,
-    entryOf: (stream: string) => (Loaded<State> & { appended: EventData[] }) | Promise<Loaded<State> & { appended: EventData[] }>,
+    entryOf: (stream: string) => (Entry<State, Event>) | Promise<Entry<State, Event>>,
   ): Promise<void> {
     if (!this.slot || event.type !== SLOT_HANDED_OVER || !event.stream.startsWith(this.definition.streamPrefix)) return;
     const handOver = event.data as SlotHandedOver;
@@ -400,7 +437,7 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
   }
 
   /** Decides the inputs of `stream` in (after, before), in order; handled ones are no-ops. */
-  private async recover(stream: string, entry: Loaded<State> & { appended: EventData[] }, after: number, before: number): Promise<void> {
+  private async recover(stream: string, entry: Entry<State, Event>, after: number, before: number): Promise<void> {
     let from = after;
     while (from < before - 1) {
       const page = await this.store.readAll(from, { maxCount: 5000, filter: this.definition.filter });
@@ -448,7 +485,7 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
     return routed && owns(this.partition, event.metadata.correlationId) ? routed : null;
   }
 
-  private async load(stream: string): Promise<Loaded<State>> {
+  private async load(stream: string): Promise<Loaded<State, Event>> {
     const cached = this.cache.get(stream);
     if (cached) return cached;
     const events = await this.store.readStream(stream);
@@ -458,12 +495,12 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
       if (isOwnershipEvent(e.type)) ownership = evolveOwnership(ownership, e.data as OwnershipEvent, e.position);
       else state = this.definition.evolve(state, e.data as Event);
     }
-    const loaded = { state, revision: events.at(-1)?.revision ?? null, ownership };
+    const loaded: Loaded<State, Event> = { state, unapplied: NOTHING_UNAPPLIED, revision: events.at(-1)?.revision ?? null, ownership };
     this.remember(stream, loaded);
     return loaded;
   }
 
-  private remember(stream: string, loaded: Loaded<State>): void {
+  private remember(stream: string, loaded: Loaded<State, Event>): void {
     this.cache.delete(stream);
     this.cache.set(stream, loaded);
     if (this.cache.size > this.cacheLimit) this.cache.delete(this.cache.keys().next().value!);
