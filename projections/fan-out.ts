@@ -40,6 +40,8 @@ export class EventFanOut {
   private starting = false;
   /** Where the shared read has handed out up to; null before it starts. */
   private cursor: GlobalPosition | null = null;
+  /** Where the shared read last said it was at the head (its last batch was caughtUp); null while it is not. */
+  private caughtUpAt: GlobalPosition | null = null;
   private closed = false;
   private failure: { error: unknown } | null = null;
   /** Wakes the shared read waiting for room or for a follower. */
@@ -71,8 +73,7 @@ export class EventFanOut {
         setImmediate(() => this.start());
       }
     } else if (member.position >= this.cursor) {
-      member.shared = true;
-      this.changed?.();
+      this.join(member);
     }
     const iterator = this.batches(member, options.batchSize ?? this.batchSize);
     return {
@@ -113,6 +114,7 @@ export class EventFanOut {
         if (this.closed) break;
         for (const member of this.members) if (member.shared) member.hand(batch);
         this.cursor = batch.scannedTo;
+        this.caughtUpAt = batch.caughtUp ? batch.scannedTo : null;
         await this.room();
         if (this.closed) break;
       }
@@ -160,8 +162,8 @@ export class EventFanOut {
         if (this.failure) throw this.failure.error;
         if (this.closed) return;
         if (!member.shared && this.cursor !== null && member.position >= this.cursor) {
-          member.shared = true;
-          this.changed?.();
+          this.join(member);
+          continue; // what joining handed it, if anything, first
         }
         if (member.shared || this.cursor === null) {
           await member.handed();
@@ -179,6 +181,18 @@ export class EventFanOut {
     } finally {
       this.leave(member);
     }
+  }
+
+  /**
+   * A follower level with the shared read takes its batches from now on. When that read already said it
+   * was at the head, there, and waits for events, it is said to the follower too, as its own subscription
+   * would: a runner writes what it has projected only at a batch that says so (runner.ts), and one that
+   * caught up alone with a full page ending at the head held it unwritten until the next event.
+   */
+  private join(member: Member): void {
+    member.shared = true;
+    if (this.caughtUpAt !== null && member.position === this.caughtUpAt) member.hand({ events: [], scannedTo: member.position, caughtUp: true });
+    this.changed?.();
   }
 
   private leave(member: Member): void {

@@ -2,12 +2,12 @@
 // young, yet writes its read model only every few batches while it is behind the head, and at once
 // when a batch reaches it; a read store lost in between is followed again from the last write.
 import { pino } from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SqliteEventStore, StoreUnavailableError, type EventData, type GlobalPosition, type SubscriptionBatch } from '../eventstore/index.js';
 import { SqliteReadStore, type ReadStore } from '../readstore/index.js';
-import type { Follow } from './fan-out.js';
+import { EventFanOut, READ_EVENTS, type Follow } from './fan-out.js';
 import type { AnyProjection } from './projection.js';
-import { collectionOf, ProjectionRunner } from './runner.js';
+import { checkpointOf, collectionOf, ProjectionRunner } from './runner.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -111,5 +111,34 @@ describe('ProjectionRunner', () => {
     expect(writes()).toBe(4);
     expect(await reads.readCheckpoint(runner.checkpointName)).toBe(EVENTS);
     expect(await documents()).toEqual(expected());
+  });
+});
+
+describe('ProjectionRunner on a fan-out', () => {
+  it('writes a catch-up whose last batch, read alone, is full and ends at the head, once it joins a shared read already at the head', async () => {
+    // Twice READ_EVENTS events in all: a runner from 0 reads them alone as two full batches, the second ending at the head.
+    const head = 2 * READ_EVENTS;
+    for (let n = EVENTS; n < head; n++) {
+      await events.append(`s-${n % STREAMS}`, [{ id: `id-${n}`, type: 'Counted', data: { n }, metadata: { correlationId: `REF-${n}` } }], 'any');
+    }
+    const fanOut = new EventFanOut(events, [tally.filter], { batchSize: READ_EVENTS });
+    // A generation at the head starts the shared read there, which says so and then waits for events.
+    await reads.write([], [{ name: checkpointOf('tally', 2), position: head }]);
+    let atHead: () => void = () => {};
+    const announced = new Promise<void>((resolve) => (atHead = resolve));
+    const ahead = new ProjectionRunner(events, reads, tally, 2, logger, (_, caughtUp) => caughtUp && atHead(), undefined, fanOut.subscribe);
+    const behind = new ProjectionRunner(events, reads, tally, 1, logger, undefined, undefined, fanOut.subscribe);
+    const running = [ahead.run()];
+    try {
+      await announced;
+      running.push(behind.run());
+      await vi.waitFor(() => expect(behind.currentPosition).toBe(head), { timeout: 5_000, interval: 20 });
+      expect(await reads.readCheckpoint(behind.checkpointName)).toBe(head);
+    } finally {
+      await ahead.stop();
+      await behind.stop();
+      await fanOut.close();
+      await Promise.all(running);
+    }
   });
 });
