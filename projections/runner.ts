@@ -108,12 +108,14 @@ export class ProjectionRunner {
       try {
         return await this.takeBatches(this.subscription);
       } catch (error) {
-        // A read store that lost its connection is waited for, then followed again from the last batches
-        // written: their events are not kept to apply again (see READ_EVENTS), and writes carry positions,
-        // so applying them again is harmless.
+        // A store that lost its connection (the read store, or the event store this follows) is waited
+        // for, then followed again from the last batches written: their events are not kept to apply
+        // again (see READ_EVENTS), and writes carry positions, so applying them again is harmless.
         if (!(error instanceof StoreUnavailableError) || this.stopping) throw error;
+        // Ended by an error, the subscription may not have been closed (its read failed, not its taker).
+        await this.subscription.close().catch(() => undefined);
         attempt = this.position > written ? 1 : attempt + 1;
-        this.logger.warn({ projection: this.projection.name, attempt, err: error }, 'read store unavailable; following again from the last batches written');
+        this.logger.warn({ projection: this.projection.name, attempt, err: error }, 'store unavailable; following again from the last batches written');
         await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, 100 * attempt)));
         if (this.stopping) return;
       }

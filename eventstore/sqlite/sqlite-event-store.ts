@@ -273,7 +273,7 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
           continue;
         }
         position += 1;
-        if ('data' in encoded && rows.length <= OWN_ROWS_MAX) rows.push([position, stream, 0, first.id, first.type, encoded.data, encoded.metadata, recordedAt]);
+        if ('data' in encoded && rows.length < OWN_ROWS_MAX) rows.push([position, stream, 0, first.id, first.type, encoded.data, encoded.metadata, recordedAt]);
         revision = 0;
         next = 1;
       } else {
@@ -291,7 +291,7 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
         const { encoded } = encodeEvent(event);
         if ('data' in encoded) {
           this.insertEvent.run(position, stream, revision, event.id, event.type, encoded.data, encoded.metadata, recordedAt);
-          if (rows.length <= OWN_ROWS_MAX) rows.push([position, stream, revision, event.id, event.type, encoded.data, encoded.metadata, recordedAt]);
+          if (rows.length < OWN_ROWS_MAX) rows.push([position, stream, revision, event.id, event.type, encoded.data, encoded.metadata, recordedAt]);
         } else this.insertEventUtf8.run(position, stream, revision, event.id, event.type, encoded.dataUtf8, encoded.metadataUtf8, recordedAt);
       }
       outcomes[a] = { ok: true, nextRevision: revision, position };
@@ -625,6 +625,7 @@ const POSITION = 0;
 /** A UTF-16 surrogate not in a pair: what SQLite cannot store as it is (the JSON columns escape theirs). */
 const LONE_SURROGATE = /\p{Surrogate}/u;
 const STREAM = 1;
+const ID = 3;
 const TYPE = 4;
 
 function selectEvents<P extends unknown[]>(db: Database.Database, rest: string): Database.Statement<P, RawEventRow> {
@@ -634,14 +635,15 @@ function selectEvents<P extends unknown[]>(db: Database.Database, rest: string):
 /**
  * The page readAllSync's statement would give over `commits`, every row of the store from the first's
  * start to `head`: those after `after` that pass the filter, up to maxCount, decoded the same way. A row
- * whose text columns are not well-formed UTF-16 makes it null (read from SQLite instead): SQLite stores
- * it converted, so a read would not give back the string that was appended.
+ * whose stream, id or type is not well-formed UTF-16 makes it null (read from SQLite instead): SQLite
+ * stores it converted, so a read would not give back the string that was appended (data and metadata
+ * are JSON, whose encoder escapes a lone surrogate).
  */
 function pageOfOwnRows(commits: readonly OwnRows[], after: number, maxCount: number, head: number, filter: EventFilter | undefined): ReadAllResult | null {
   const types = filter?.eventTypes;
   const prefixes = filter?.streamPrefixes;
   const events: RecordedEvent[] = [];
-  let last = 0;
+  let last = after;
   for (let c = 0; c < commits.length && events.length < maxCount; c++) {
     const { after: start, last: end, rows } = commits[c]!;
     if (end <= after) continue;
@@ -650,7 +652,7 @@ function pageOfOwnRows(commits: readonly OwnRows[], after: number, maxCount: num
       const row = rows[r]!;
       if (types !== undefined && !types.includes(row[TYPE])) continue;
       if (prefixes !== undefined && !prefixes.some((prefix) => row[STREAM].startsWith(prefix))) continue;
-      if (LONE_SURROGATE.test(row[STREAM]) || LONE_SURROGATE.test(row[3]) || LONE_SURROGATE.test(row[TYPE])) return null;
+      if (LONE_SURROGATE.test(row[STREAM]) || LONE_SURROGATE.test(row[ID]) || LONE_SURROGATE.test(row[TYPE])) return null;
       events.push(toRecordedEvent(row));
       last = row[POSITION];
     }
@@ -661,8 +663,8 @@ function pageOfOwnRows(commits: readonly OwnRows[], after: number, maxCount: num
 
 function toRecordedEvent(row: RawEventRow): RecordedEvent {
   return {
-    id: row[3],
-    type: row[4],
+    id: row[ID],
+    type: row[TYPE],
     data: JSON.parse(row[5]) as unknown,
     metadata: JSON.parse(row[6]) as RecordedEvent['metadata'],
     stream: row[1],
