@@ -57,7 +57,7 @@ async function openJournal(options: Common, dir: string): Promise<EventStore> {
 
 /** The regression gate runs the real `kepler regress`, in this process. */
 export const regressionRunner: RegressionRunner = async (spec) => {
-  const { regress } = await import('./regress.js');
+  const { regress } = await import('./regress-run.js');
   let output = '';
   const sink = { write: (chunk: string | Uint8Array) => ((output += chunk.toString()), true) } as unknown as NodeJS.WritableStream;
   const exitCode = await regress(

@@ -23,7 +23,7 @@ export function compileRegression(): string {
       extends: '../../tsconfig.json',
       compilerOptions: { rootDir: '../..', outDir: 'out', noCheck: true, sourceMap: false },
       include: [],
-      files: ['../../app/commands/regress.ts', '../../regression/worker.ts', '../../regression/index.ts', '../../regression/bench.ts'],
+      files: ['../../app/commands/regress.ts', '../../app/commands/regress-run.ts', '../../regression/worker.ts', '../../regression/index.ts', '../../regression/bench.ts'],
     }),
   );
   writeFileSync(join(BUILD_DIR, 'kepler-regress.mjs'), RUNNER);
