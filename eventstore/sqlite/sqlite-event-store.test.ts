@@ -127,6 +127,32 @@ describe("SQLite event store, its own commit's rows", () => {
     await other.close();
   });
 
+  it('a commit of up to 1,000 events is read from its rows, a larger one (a catch-up batch) through SQLite, the same either way', async () => {
+    const path = join(dir, 'own-rows-large.db');
+    const mine = SqliteEventStore.open(path);
+    const other = SqliteEventStore.open(path);
+    const events = (count: number, from: number) => Array.from({ length: count }, (_, i) => ({ id: `e${from + i}`, type: 'One', data: { i }, metadata: { correlationId: 'x' } }));
+    for (const [count, throughSqlite] of [
+      [1000, false],
+      [1001, true],
+    ] as const) {
+      const after = await mine.headPosition();
+      await mine.append(`big-${count}`, events(count, after), 'no_stream');
+      const reads = countingReads();
+      let page;
+      try {
+        page = await mine.readAll(after, { maxCount: 5000 });
+      } finally {
+        reads.restore();
+      }
+      expect(reads.count() > 0).toBe(throughSqlite);
+      expect(page).toEqual(await other.readAll(after, { maxCount: 5000 }));
+      expect(page.events).toHaveLength(count);
+    }
+    await mine.close();
+    await other.close();
+  });
+
   it('a stream name SQLite cannot store as it is (a lone surrogate) is read back from SQLite, as stored', async () => {
     const path = join(dir, 'own-rows-surrogate.db');
     const mine = SqliteEventStore.open(path);

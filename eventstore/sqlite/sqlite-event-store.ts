@@ -124,7 +124,8 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
       const recordedAt = Date.now();
       let last = after;
       const results: AppendOutcome[][] = new Array(writes.length);
-      const rows: RawEventRow[] = [];
+      // A catch-up's commit (thousands of events) is read back through statements: its rows are not collected.
+      const rows: RawEventRow[] | null = fewerEventsThan(writes, OWN_ROWS_MAX + 1) ? [] : null;
       for (let w = 0; w < writes.length; w++) {
         const write = writes[w]!;
         // Inside the write lock, after the writes before it in the group: no append can come between this check and the commit.
@@ -137,8 +138,8 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
         results[w] = outcomes;
         last = head;
       }
-      // Every row in (after, last] is one of this group's, in order, unless one came as UTF-8 bytes or there were too many (not kept).
-      return { results, after, last, rows: rows.length === last - after ? rows : null };
+      // Every row in (after, last] is one of this group's, in order, unless one came as UTF-8 bytes (not kept).
+      return { results, after, last, rows: rows !== null && rows.length === last - after ? rows : null };
     });
     this.insertNewStreams = db.prepare(`${INSERT_NEW_STREAM} ${new Array(NEW_STREAMS_PER_INSERT).fill(NEW_STREAM_ROW).join(', ')} ${IF_NEW_STREAM}`);
     this.insertNewStream = db.prepare(`${INSERT_NEW_STREAM} ${NEW_STREAM_ROW} ${IF_NEW_STREAM}`);
@@ -243,14 +244,14 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
 
   /**
    * One write's appends at `head`, the store's last position; the outcomes, and the head after them.
-   * Each row inserted from JSON text is also pushed on `rows`, as a read would give it back, up to OWN_ROWS_MAX.
+   * Each row inserted from JSON text is also pushed on `rows` when given, as a read would give it back.
    */
   private appendInTransaction(
     appends: readonly StreamAppend[],
     checkpoint: Checkpoint | undefined,
     head: number,
     recordedAt: number,
-    rows: RawEventRow[],
+    rows: RawEventRow[] | null,
   ): { outcomes: AppendOutcome[]; head: number } {
     let position = head;
     // Plain loops: at one append per line of an ingest, this runs a million times a run.
@@ -273,7 +274,7 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
           continue;
         }
         position += 1;
-        if ('data' in encoded && rows.length < OWN_ROWS_MAX) rows.push([position, stream, 0, first.id, first.type, encoded.data, encoded.metadata, recordedAt]);
+        if (rows !== null && 'data' in encoded) rows.push([position, stream, 0, first.id, first.type, encoded.data, encoded.metadata, recordedAt]);
         revision = 0;
         next = 1;
       } else {
@@ -291,7 +292,7 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
         const { encoded } = encodeEvent(event);
         if ('data' in encoded) {
           this.insertEvent.run(position, stream, revision, event.id, event.type, encoded.data, encoded.metadata, recordedAt);
-          if (rows.length < OWN_ROWS_MAX) rows.push([position, stream, revision, event.id, event.type, encoded.data, encoded.metadata, recordedAt]);
+          if (rows !== null) rows.push([position, stream, revision, event.id, event.type, encoded.data, encoded.metadata, recordedAt]);
         } else this.insertEventUtf8.run(position, stream, revision, event.id, event.type, encoded.dataUtf8, encoded.metadataUtf8, recordedAt);
       }
       outcomes[a] = { ok: true, nextRevision: revision, position };
@@ -579,6 +580,18 @@ const OWN_COMMITS_KEPT = 3;
  * are read back through statements as before: kept, their strings would outlive the young generation.
  */
 const OWN_ROWS_MAX = 1000;
+
+/** Whether the group's writes carry fewer than `limit` events, counted only as far as it takes. */
+function fewerEventsThan(writes: readonly PendingWrite[], limit: number): boolean {
+  let events = 0;
+  for (const write of writes) {
+    for (const append of write.appends) {
+      events += append.events.length;
+      if (events >= limit) return false;
+    }
+  }
+  return true;
+}
 
 /** What a group's transaction did: each write's outcomes, the head before and after it, and its rows (see lastCommit). */
 interface CommittedGroup {
