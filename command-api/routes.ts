@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { levels } from 'pino';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import * as E from 'fp-ts/lib/Either.js';
 import { entitlementsOf, isEntitled, logSecurityEvent, refuseAccount, refuseScope, type Scope } from '../authorization/index.js';
@@ -8,6 +9,7 @@ import { deterministicId, type Actor } from '../eventstore/index.js';
 import { sendProblem, type Problem } from '../query-api/index.js';
 import { CommandMetrics, inSpan } from '../telemetry/index.js';
 import type { ApprovalService, LoadedApproval, PendingApproval } from './approvals.js';
+import { commandValidatorCompiler } from './command-headers.js';
 import { IdempotencyLedger, type StoredResponse } from './idempotency.js';
 import {
   AmendmentBody,
@@ -73,6 +75,8 @@ export function registerCommandApi(app: FastifyInstance, deps: CommandApiDepende
   const responses = (status: number) => ({ [status]: CommandResult, '4xx': problems, '5xx': problems });
   const withApproval = (status: number) => ({ ...responses(status), 202: PendingApprovalResult });
   const metrics = new CommandMetrics();
+  // The command headers are checked by a function of their own (command-headers.ts), the rest by the server's compiler.
+  const validatorCompiler = commandValidatorCompiler(app.validatorCompiler);
   // The route is named by the handler rather than read from request.routeOptions, which fastify builds anew at every read.
   const run = async (route: Route, request: FastifyRequest, reply: FastifyReply, status: number, accounts: AccountsOf, execute: (context: CommandContext) => Promise<Outcome>) => {
     const { command } = route;
@@ -85,7 +89,8 @@ export function registerCommandApi(app: FastifyInstance, deps: CommandApiDepende
     }
     const outcome = reply.statusCode < 400 ? 'ok' : (problemSlug(reply) ?? String(reply.statusCode));
     metrics.answered(command, outcome, reply.getHeader('idempotent-replay') === 'true');
-    request.log.debug({ correlation_id: tradeRefOf(request), command, outcome, status: reply.statusCode }, 'command answered');
+    // The line's fields are gathered only when it would be written (debug is off in production).
+    if (debugEnabled(request.log)) request.log.debug({ correlation_id: tradeRefOf(request), command, outcome, status: reply.statusCode }, 'command answered');
     return answered;
   };
   const storedAccount = async (ref: string): Promise<AccountAsked> => ({ account: await deps.commands.tradeAccount(ref), hidden: `trade ${ref}` });
@@ -93,13 +98,13 @@ export function registerCommandApi(app: FastifyInstance, deps: CommandApiDepende
   const { approvals } = deps;
 
   const capture = routeOf('POST', '/trades');
-  api.post(capture.url, { schema: { tags: ['commands'], summary: 'Capture a trade (version 1)', body: CaptureTradeBody, headers: CommandHeaders, response: responses(201) } }, (request, reply) => {
+  api.post(capture.url, { validatorCompiler, schema: { tags: ['commands'], summary: 'Capture a trade (version 1)', body: CaptureTradeBody, headers: CommandHeaders, response: responses(201) } }, (request, reply) => {
     const { tradeRef, ...terms } = request.body;
     return run(capture, request, reply, 201, async () => [{ account: terms.account }], (context) => withValidTerms(terms, (t) => deps.commands.captureTrade(tradeRef, t, context)));
   });
 
   const amendment = routeOf('POST', '/trades/:ref/amendments');
-  api.post(amendment.url, { schema: { tags: ['commands'], summary: 'Amend a trade: the whole trade as of its next version', params: RefParams, body: AmendmentBody, headers: CommandHeaders, response: responses(201) } }, (request, reply) => {
+  api.post(amendment.url, { validatorCompiler, schema: { tags: ['commands'], summary: 'Amend a trade: the whole trade as of its next version', params: RefParams, body: AmendmentBody, headers: CommandHeaders, response: responses(201) } }, (request, reply) => {
     const { tradeRef, ...terms } = request.body;
     const { ref } = request.params;
     if (tradeRef !== undefined && tradeRef !== ref) {
@@ -111,7 +116,7 @@ export function registerCommandApi(app: FastifyInstance, deps: CommandApiDepende
   });
 
   const cancellation = routeOf('POST', '/trades/:ref/cancellation');
-  api.post(cancellation.url, { schema: { tags: ['commands'], summary: 'Cancel a trade: its next version (a booked one waits for a second principal: 202)', params: RefParams, body: CancellationBody, headers: CommandHeaders, response: withApproval(201) } }, (request, reply) => {
+  api.post(cancellation.url, { validatorCompiler, schema: { tags: ['commands'], summary: 'Cancel a trade: its next version (a booked one waits for a second principal: 202)', params: RefParams, body: CancellationBody, headers: CommandHeaders, response: withApproval(201) } }, (request, reply) => {
     const { ref } = request.params;
     const { reason } = request.body;
     return run(cancellation, request, reply, 201, tradeAccount(ref), async (context) => {
@@ -130,30 +135,30 @@ export function registerCommandApi(app: FastifyInstance, deps: CommandApiDepende
   });
 
   const allocation = routeOf('PUT', '/trades/:ref/allocations/:allocationId');
-  api.put(allocation.url, { schema: { tags: ['commands'], summary: 'Allocate (quantity 0 withdraws)', params: AllocationParams, body: AllocationBody, headers: CommandHeaders, response: responses(200) } }, (request, reply) => {
+  api.put(allocation.url, { validatorCompiler, schema: { tags: ['commands'], summary: 'Allocate (quantity 0 withdraws)', params: AllocationParams, body: AllocationBody, headers: CommandHeaders, response: responses(200) } }, (request, reply) => {
     const accounts = async () => [await storedAccount(request.params.ref), { account: request.body.account }];
     return run(allocation, request, reply, 200, accounts, (context) => deps.commands.allocate(request.params.ref, request.params.allocationId, request.body.account, request.body.quantity, context));
   });
 
   const confirmation = routeOf('POST', '/trades/:ref/confirmations');
-  api.post(confirmation.url, { schema: { tags: ['commands'], summary: 'Confirm or reject, as the custodian', params: RefParams, body: ConfirmationBody, headers: CommandHeaders, response: responses(201) } }, (request, reply) => {
+  api.post(confirmation.url, { validatorCompiler, schema: { tags: ['commands'], summary: 'Confirm or reject, as the custodian', params: RefParams, body: ConfirmationBody, headers: CommandHeaders, response: responses(201) } }, (request, reply) => {
     const price = canonicalPrice(request.body.price)!;
     return run(confirmation, request, reply, 201, tradeAccount(request.params.ref), (context) => deps.commands.confirm(request.params.ref, { ...request.body, price }, context));
   });
 
   // The body is optional here, so its one field is read by hand rather than through a body schema.
   const hold = routeOf('PUT', '/trades/:ref/hold');
-  api.put(hold.url, { schema: { tags: ['operations'], summary: "Put the trade's booking on hold (optional body: {reason})", params: RefParams, headers: CommandHeaders, response: responses(200) } }, (request, reply) =>
+  api.put(hold.url, { validatorCompiler, schema: { tags: ['operations'], summary: "Put the trade's booking on hold (optional body: {reason})", params: RefParams, headers: CommandHeaders, response: responses(200) } }, (request, reply) =>
     run(hold, request, reply, 200, tradeAccount(request.params.ref), (context) => deps.commands.placeHold(request.params.ref, holdReason(request.body), context)),
   );
 
   const release = routeOf('DELETE', '/trades/:ref/hold');
-  api.delete(release.url, { schema: { tags: ['operations'], summary: 'Release the hold', params: RefParams, headers: CommandHeaders, response: responses(200) } }, (request, reply) =>
+  api.delete(release.url, { validatorCompiler, schema: { tags: ['operations'], summary: 'Release the hold', params: RefParams, headers: CommandHeaders, response: responses(200) } }, (request, reply) =>
     run(release, request, reply, 200, tradeAccount(request.params.ref), (context) => deps.commands.releaseHold(request.params.ref, context)),
   );
 
   const resubmission = routeOf('POST', '/exceptions/:id/resubmission');
-  api.post(resubmission.url, { schema: { tags: ['operations'], summary: 'Resubmit a rejected line, corrected (waits for a second principal: 202)', params: ExceptionParams, body: ResubmissionBody, headers: CommandHeaders, response: withApproval(201) } }, (request, reply) => {
+  api.post(resubmission.url, { validatorCompiler, schema: { tags: ['operations'], summary: 'Resubmit a rejected line, corrected (waits for a second principal: 202)', params: ExceptionParams, body: ResubmissionBody, headers: CommandHeaders, response: withApproval(201) } }, (request, reply) => {
     const { id } = request.params;
     const { line } = request.body;
     return run(resubmission, request, reply, 201, () => resubmissionAccounts(deps.commands, id, line), async (context) => {
@@ -239,6 +244,12 @@ function tradeRefOf(request: FastifyRequest): string | undefined {
   return params?.ref ?? (typeof body?.tradeRef === 'string' ? body.tradeRef : undefined);
 }
 
+/** Whether a line at debug level would be written: the request's logger is pino's or stands in for it (query-api/request-logger.ts). */
+function debugEnabled(log: FastifyBaseLogger): boolean {
+  const value = levels.values[log.level];
+  return value !== undefined && value <= levels.values.debug!;
+}
+
 function holdReason(body: unknown): string {
   return reasonIn(body, 'held by operations');
 }
@@ -300,14 +311,14 @@ async function runCommand(
     if (standing.kind === 'answered') return replay(reply, standing.response, requestHash);
     if (standing.requestHash !== requestHash) return keyReused(reply);
   }
-  const outcome = await inSpan(route.span, request.headers, (traceparent) =>
-    execute({
-      inputId: key ? IdempotencyLedger.inputId(key) : randomUUID(),
-      ...(expectedVersions !== undefined && expectedVersions !== '*' && { expectedVersions }),
-      ...(traceparent !== undefined && { traceparent }),
-      ...(principal && { actor: principal.actor }),
-    }),
-  );
+  const outcome = await inSpan(route.span, request.headers, (traceparent) => {
+    // Set field by field: a literal of conditional spreads copies each spread at run time, on every command.
+    const context: CommandContext = { inputId: key ? IdempotencyLedger.inputId(key) : randomUUID() };
+    if (expectedVersions !== undefined && expectedVersions !== '*') context.expectedVersions = expectedVersions;
+    if (traceparent !== undefined) context.traceparent = traceparent;
+    if (principal) context.actor = principal.actor;
+    return execute(context);
+  });
   const answer: StoredResponse = E.isLeft(outcome)
     ? { requestHash, status: outcome.left.status, body: { ...outcome.left, instance: request.url }, etag: null }
     : 'approvalId' in outcome.right
