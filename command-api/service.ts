@@ -14,7 +14,7 @@ import {
   type RecordOrigin,
   type TradeTerms,
 } from '../domain/index.js';
-import { deterministicId, StreamGuardUnsupportedError, WrongExpectedRevisionError, type Actor, type EventData, type EventMetadata, type EventStore, type StreamGuard } from '../eventstore/index.js';
+import { deterministicId, StreamGuardUnsupportedError, WrongExpectedRevisionError, type Actor, type EventData, type EventStore, type StreamGuard } from '../eventstore/index.js';
 import { Cx1, RecordWriter } from '../ingestion/index.js';
 import type { ExceptionView } from '../projections/index.js';
 import type { Problem } from '../query-api/index.js';
@@ -361,7 +361,7 @@ export class CommandService {
     if (E.isLeft(owned)) return { kind: 'answered', outcome: owned };
     let appended: number | null;
     try {
-      appended = await this.tryAppend(Trade.tradeStream(tradeRef), trade.revision, owned.right.length === 0 ? events : [...owned.right, ...events], context, guard);
+      appended = await this.tryAppend(Trade.tradeStream(tradeRef), trade.revision, [...owned.right, ...events], context, guard);
     } catch (error) {
       // Nothing was written: the store said so before appending. Four eyes is asked for rather than skipped.
       if (error instanceof StreamGuardUnsupportedError) return { kind: 'answered', outcome: E.right(fourEyes('unguarded', tradeRef, trade.state)) };
@@ -433,21 +433,20 @@ export class CommandService {
    */
   private async tryAppend(stream: string, revision: number | null, events: Array<{ type: string; tradeRef: string }>, context: CommandContext, guard?: StreamGuard): Promise<number | null> {
     const { inputId, traceparent, origin, actor } = context;
-    const slot = this.affinity?.slot;
-    const data: EventData[] = events.map((event, index) => {
-      // Field by field, in the order the stored JSON has always had: a literal of conditional spreads
-      // copied each spread at run time, on every event a command appends.
-      const metadata: EventMetadata = { correlationId: event.tradeRef, causationId: inputId, source: origin ? origin.source : 'API' };
-      if (origin) {
-        metadata.sourceSequence = origin.sourceSequence;
-        metadata.file = origin.file;
-        if (origin.line !== null) metadata.line = origin.line;
-      }
-      if (traceparent !== undefined) metadata.traceparent = traceparent;
-      if (actor !== undefined) metadata.actor = actor;
-      if (slot !== undefined) metadata.slot = slot;
-      return { id: deterministicId(inputId, stream, event.type, index), type: event.type, data: event, metadata };
-    });
+    const source = origin ? { source: origin.source, sourceSequence: origin.sourceSequence, file: origin.file, ...(origin.line !== null && { line: origin.line }) } : { source: 'API' as const };
+    const data: EventData[] = events.map((event, index) => ({
+      id: deterministicId(inputId, stream, event.type, index),
+      type: event.type,
+      data: event,
+      metadata: {
+        correlationId: event.tradeRef,
+        causationId: inputId,
+        ...source,
+        ...(traceparent !== undefined && { traceparent }),
+        ...(actor !== undefined && { actor }),
+        ...(this.affinity && { slot: this.affinity.slot }),
+      },
+    }));
     try {
       const expected = revision ?? 'no_stream';
       return (await (guard === undefined ? this.store.append(stream, data, expected) : this.store.appendGuarded(stream, data, expected, guard))).position;
