@@ -19,9 +19,9 @@ afterEach(async () => {
   }
 });
 
-async function commandApi(): Promise<{ app: FastifyInstance; store: SqliteEventStore }> {
+async function commandApi(logger = pino({ level: 'silent' })): Promise<{ app: FastifyInstance; store: SqliteEventStore }> {
   const store = SqliteEventStore.open(join(tempDir('kepler-routes-'), 'events.db'));
-  const app = await createHttpServer(pino({ level: 'silent' }));
+  const app = await createHttpServer(logger);
   registerCommandApi(app, { commands: new CommandService(store, async () => null), ledger: new IdempotencyLedger(store) });
   await app.ready();
   opened.push({ app, store });
@@ -71,32 +71,13 @@ describe('POST /trades', () => {
     expect((await capture(app, body)).statusCode).toBe(409);
   });
 
-  it('refuses an Idempotency-Key or If-Match outside its limits with a 400 naming each, after the body is found valid, and shows both headers in the OpenAPI document', async () => {
-    const { app, store } = await commandApi();
-    const body = { tradeRef: 'T-7', ...terms() };
-    const both = await capture(app, body, { 'idempotency-key': 'k'.repeat(256), 'if-match': 'x'.repeat(65) });
-    expect(both.statusCode).toBe(400);
-    expect(both.json()).toEqual({
-      type: '/problems/invalid-request',
-      title: 'Invalid request',
-      status: 400,
-      detail: 'idempotency-key must NOT have more than 255 characters',
-      instance: '/trades',
-      errors: [
-        { field: 'idempotency-key', message: 'must NOT have more than 255 characters' },
-        { field: 'if-match', message: 'must NOT have more than 64 characters' },
-      ],
-    });
-    expect((await capture(app, body, { 'idempotency-key': '' })).json().errors).toEqual([{ field: 'idempotency-key', message: 'must NOT have fewer than 1 characters' }]);
-    // An invalid body is refused as such first, whatever the headers.
-    expect((await capture(app, { ...body, price: 1 }, { 'idempotency-key': 'k'.repeat(256) })).json().errors).toEqual([{ field: 'price', message: 'must be string' }]);
-    // Hold and release have no body: their headers are checked all the same.
-    const hold = await app.inject({ method: 'PUT', url: '/trades/T-7/hold', headers: { 'if-match': 'x'.repeat(65) } });
-    expect(hold.json().errors).toEqual([{ field: 'if-match', message: 'must NOT have more than 64 characters' }]);
-    expect(await store.headPosition()).toBe(0);
-    // Lengths in code points: 255 characters beyond the BMP (510 UTF-16 units) are a key within the limit.
-    expect((await capture(app, body, { 'idempotency-key': '\u{1F600}'.repeat(255) })).statusCode).toBe(201);
-    const operation = (await app.inject({ method: 'GET', url: '/docs/json' })).json().paths['/trades'].post;
-    expect(operation.parameters.filter((p: { in: string }) => p.in === 'header').map((p: { name: string }) => p.name)).toEqual(['idempotency-key', 'if-match']);
+  it('writes the command-answered line at debug level, and builds none below it', async () => {
+    for (const level of ['debug', 'trace', 'info'] as const) {
+      const lines: Array<{ msg?: string; command?: string; outcome?: string; correlation_id?: string; status?: number }> = [];
+      const { app } = await commandApi(pino({ level }, { write: (line: string) => void lines.push(JSON.parse(line)) }));
+      expect((await capture(app, { tradeRef: `T-${level}`, ...terms() })).statusCode).toBe(201);
+      const answered = lines.filter((line) => line.msg === 'command answered');
+      expect(answered).toEqual(level === 'info' ? [] : [expect.objectContaining({ correlation_id: `T-${level}`, command: 'POST /trades', outcome: 'ok', status: 201 })]);
+    }
   });
 });

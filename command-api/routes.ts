@@ -9,7 +9,6 @@ import { deterministicId, type Actor } from '../eventstore/index.js';
 import { sendProblem, type Problem } from '../query-api/index.js';
 import { CommandMetrics, inSpan } from '../telemetry/index.js';
 import type { ApprovalService, LoadedApproval, PendingApproval } from './approvals.js';
-import { commandValidatorCompiler } from './command-headers.js';
 import { IdempotencyLedger, type StoredResponse } from './idempotency.js';
 import {
   AmendmentBody,
@@ -75,8 +74,6 @@ export function registerCommandApi(app: FastifyInstance, deps: CommandApiDepende
   const responses = (status: number) => ({ [status]: CommandResult, '4xx': problems, '5xx': problems });
   const withApproval = (status: number) => ({ ...responses(status), 202: PendingApprovalResult });
   const metrics = new CommandMetrics();
-  // The command headers are checked by a function of their own (command-headers.ts), the rest by the server's compiler.
-  const validatorCompiler = commandValidatorCompiler(app.validatorCompiler);
   // The route is named by the handler rather than read from request.routeOptions, which fastify builds anew at every read.
   const run = async (route: Route, request: FastifyRequest, reply: FastifyReply, status: number, accounts: AccountsOf, execute: (context: CommandContext) => Promise<Outcome>) => {
     const { command } = route;
@@ -98,13 +95,13 @@ export function registerCommandApi(app: FastifyInstance, deps: CommandApiDepende
   const { approvals } = deps;
 
   const capture = routeOf('POST', '/trades');
-  api.post(capture.url, { validatorCompiler, schema: { tags: ['commands'], summary: 'Capture a trade (version 1)', body: CaptureTradeBody, headers: CommandHeaders, response: responses(201) } }, (request, reply) => {
+  api.post(capture.url, { schema: { tags: ['commands'], summary: 'Capture a trade (version 1)', body: CaptureTradeBody, headers: CommandHeaders, response: responses(201) } }, (request, reply) => {
     const { tradeRef, ...terms } = request.body;
     return run(capture, request, reply, 201, async () => [{ account: terms.account }], (context) => withValidTerms(terms, (t) => deps.commands.captureTrade(tradeRef, t, context)));
   });
 
   const amendment = routeOf('POST', '/trades/:ref/amendments');
-  api.post(amendment.url, { validatorCompiler, schema: { tags: ['commands'], summary: 'Amend a trade: the whole trade as of its next version', params: RefParams, body: AmendmentBody, headers: CommandHeaders, response: responses(201) } }, (request, reply) => {
+  api.post(amendment.url, { schema: { tags: ['commands'], summary: 'Amend a trade: the whole trade as of its next version', params: RefParams, body: AmendmentBody, headers: CommandHeaders, response: responses(201) } }, (request, reply) => {
     const { tradeRef, ...terms } = request.body;
     const { ref } = request.params;
     if (tradeRef !== undefined && tradeRef !== ref) {
@@ -116,7 +113,7 @@ export function registerCommandApi(app: FastifyInstance, deps: CommandApiDepende
   });
 
   const cancellation = routeOf('POST', '/trades/:ref/cancellation');
-  api.post(cancellation.url, { validatorCompiler, schema: { tags: ['commands'], summary: 'Cancel a trade: its next version (a booked one waits for a second principal: 202)', params: RefParams, body: CancellationBody, headers: CommandHeaders, response: withApproval(201) } }, (request, reply) => {
+  api.post(cancellation.url, { schema: { tags: ['commands'], summary: 'Cancel a trade: its next version (a booked one waits for a second principal: 202)', params: RefParams, body: CancellationBody, headers: CommandHeaders, response: withApproval(201) } }, (request, reply) => {
     const { ref } = request.params;
     const { reason } = request.body;
     return run(cancellation, request, reply, 201, tradeAccount(ref), async (context) => {
@@ -135,30 +132,30 @@ export function registerCommandApi(app: FastifyInstance, deps: CommandApiDepende
   });
 
   const allocation = routeOf('PUT', '/trades/:ref/allocations/:allocationId');
-  api.put(allocation.url, { validatorCompiler, schema: { tags: ['commands'], summary: 'Allocate (quantity 0 withdraws)', params: AllocationParams, body: AllocationBody, headers: CommandHeaders, response: responses(200) } }, (request, reply) => {
+  api.put(allocation.url, { schema: { tags: ['commands'], summary: 'Allocate (quantity 0 withdraws)', params: AllocationParams, body: AllocationBody, headers: CommandHeaders, response: responses(200) } }, (request, reply) => {
     const accounts = async () => [await storedAccount(request.params.ref), { account: request.body.account }];
     return run(allocation, request, reply, 200, accounts, (context) => deps.commands.allocate(request.params.ref, request.params.allocationId, request.body.account, request.body.quantity, context));
   });
 
   const confirmation = routeOf('POST', '/trades/:ref/confirmations');
-  api.post(confirmation.url, { validatorCompiler, schema: { tags: ['commands'], summary: 'Confirm or reject, as the custodian', params: RefParams, body: ConfirmationBody, headers: CommandHeaders, response: responses(201) } }, (request, reply) => {
+  api.post(confirmation.url, { schema: { tags: ['commands'], summary: 'Confirm or reject, as the custodian', params: RefParams, body: ConfirmationBody, headers: CommandHeaders, response: responses(201) } }, (request, reply) => {
     const price = canonicalPrice(request.body.price)!;
     return run(confirmation, request, reply, 201, tradeAccount(request.params.ref), (context) => deps.commands.confirm(request.params.ref, { ...request.body, price }, context));
   });
 
   // The body is optional here, so its one field is read by hand rather than through a body schema.
   const hold = routeOf('PUT', '/trades/:ref/hold');
-  api.put(hold.url, { validatorCompiler, schema: { tags: ['operations'], summary: "Put the trade's booking on hold (optional body: {reason})", params: RefParams, headers: CommandHeaders, response: responses(200) } }, (request, reply) =>
+  api.put(hold.url, { schema: { tags: ['operations'], summary: "Put the trade's booking on hold (optional body: {reason})", params: RefParams, headers: CommandHeaders, response: responses(200) } }, (request, reply) =>
     run(hold, request, reply, 200, tradeAccount(request.params.ref), (context) => deps.commands.placeHold(request.params.ref, holdReason(request.body), context)),
   );
 
   const release = routeOf('DELETE', '/trades/:ref/hold');
-  api.delete(release.url, { validatorCompiler, schema: { tags: ['operations'], summary: 'Release the hold', params: RefParams, headers: CommandHeaders, response: responses(200) } }, (request, reply) =>
+  api.delete(release.url, { schema: { tags: ['operations'], summary: 'Release the hold', params: RefParams, headers: CommandHeaders, response: responses(200) } }, (request, reply) =>
     run(release, request, reply, 200, tradeAccount(request.params.ref), (context) => deps.commands.releaseHold(request.params.ref, context)),
   );
 
   const resubmission = routeOf('POST', '/exceptions/:id/resubmission');
-  api.post(resubmission.url, { validatorCompiler, schema: { tags: ['operations'], summary: 'Resubmit a rejected line, corrected (waits for a second principal: 202)', params: ExceptionParams, body: ResubmissionBody, headers: CommandHeaders, response: withApproval(201) } }, (request, reply) => {
+  api.post(resubmission.url, { schema: { tags: ['operations'], summary: 'Resubmit a rejected line, corrected (waits for a second principal: 202)', params: ExceptionParams, body: ResubmissionBody, headers: CommandHeaders, response: withApproval(201) } }, (request, reply) => {
     const { id } = request.params;
     const { line } = request.body;
     return run(resubmission, request, reply, 201, () => resubmissionAccounts(deps.commands, id, line), async (context) => {
@@ -311,14 +308,14 @@ async function runCommand(
     if (standing.kind === 'answered') return replay(reply, standing.response, requestHash);
     if (standing.requestHash !== requestHash) return keyReused(reply);
   }
-  const outcome = await inSpan(route.span, request.headers, (traceparent) => {
-    // Set field by field: a literal of conditional spreads copies each spread at run time, on every command.
-    const context: CommandContext = { inputId: key ? IdempotencyLedger.inputId(key) : randomUUID() };
-    if (expectedVersions !== undefined && expectedVersions !== '*') context.expectedVersions = expectedVersions;
-    if (traceparent !== undefined) context.traceparent = traceparent;
-    if (principal) context.actor = principal.actor;
-    return execute(context);
-  });
+  const outcome = await inSpan(route.span, request.headers, (traceparent) =>
+    execute({
+      inputId: key ? IdempotencyLedger.inputId(key) : randomUUID(),
+      ...(expectedVersions !== undefined && expectedVersions !== '*' && { expectedVersions }),
+      ...(traceparent !== undefined && { traceparent }),
+      ...(principal && { actor: principal.actor }),
+    }),
+  );
   const answer: StoredResponse = E.isLeft(outcome)
     ? { requestHash, status: outcome.left.status, body: { ...outcome.left, instance: request.url }, etag: null }
     : 'approvalId' in outcome.right

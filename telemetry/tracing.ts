@@ -77,21 +77,9 @@ export function failed(span: Span, error: unknown): void {
  * the events it appends: the span's own when tracing is on, else the caller's
  * as it came.
  */
-export function inSpan<T>(name: string, headers: Record<string, unknown>, work: (traceparent: string | undefined) => Promise<T>, attributes: Attributes = {}): Promise<T> {
+export async function inSpan<T>(name: string, headers: Record<string, unknown>, work: (traceparent: string | undefined) => Promise<T>, attributes: Attributes = {}): Promise<T> {
   const incoming = isTraceparent(headers.traceparent) ? headers.traceparent : undefined;
-  // Without tracing, work's own promise is the answer: an async function returning it would wrap it in
-  // another, settled three microtasks later, on every command. A throw still arrives as a rejection.
-  if (!tracingEnabled()) {
-    try {
-      return work(incoming);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  }
-  return inNewSpan(name, incoming, work, attributes);
-}
-
-async function inNewSpan<T>(name: string, incoming: string | undefined, work: (traceparent: string | undefined) => Promise<T>, attributes: Attributes): Promise<T> {
+  if (!tracingEnabled()) return work(incoming);
   const active = context.active();
   const parent = trace.getSpan(active) ? active : contextOf(incoming, active);
   const span = tracer().startSpan(name, { attributes }, parent);
