@@ -19,9 +19,9 @@ afterEach(async () => {
   }
 });
 
-async function commandApi(): Promise<{ app: FastifyInstance; store: SqliteEventStore }> {
+async function commandApi(logger = pino({ level: 'silent' })): Promise<{ app: FastifyInstance; store: SqliteEventStore }> {
   const store = SqliteEventStore.open(join(tempDir('kepler-routes-'), 'events.db'));
-  const app = await createHttpServer(pino({ level: 'silent' }));
+  const app = await createHttpServer(logger);
   registerCommandApi(app, { commands: new CommandService(store, async () => null), ledger: new IdempotencyLedger(store) });
   await app.ready();
   opened.push({ app, store });
@@ -69,5 +69,15 @@ describe('POST /trades', () => {
     expect(await store.headPosition()).toBe(head);
     // Without a key, the same capture again is a duplicate.
     expect((await capture(app, body)).statusCode).toBe(409);
+  });
+
+  it('writes the command-answered line at debug level, and builds none below it', async () => {
+    for (const level of ['debug', 'trace', 'info'] as const) {
+      const lines: Array<{ msg?: string; command?: string; outcome?: string; correlation_id?: string; status?: number }> = [];
+      const { app } = await commandApi(pino({ level }, { write: (line: string) => void lines.push(JSON.parse(line)) }));
+      expect((await capture(app, { tradeRef: `T-${level}`, ...terms() })).statusCode).toBe(201);
+      const answered = lines.filter((line) => line.msg === 'command answered');
+      expect(answered).toEqual(level === 'info' ? [] : [expect.objectContaining({ correlation_id: `T-${level}`, command: 'POST /trades', outcome: 'ok', status: 201 })]);
+    }
   });
 });

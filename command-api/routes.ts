@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { levels } from 'pino';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import * as E from 'fp-ts/lib/Either.js';
 import { entitlementsOf, isEntitled, logSecurityEvent, refuseAccount, refuseScope, type Scope } from '../authorization/index.js';
@@ -85,7 +86,8 @@ export function registerCommandApi(app: FastifyInstance, deps: CommandApiDepende
     }
     const outcome = reply.statusCode < 400 ? 'ok' : (problemSlug(reply) ?? String(reply.statusCode));
     metrics.answered(command, outcome, reply.getHeader('idempotent-replay') === 'true');
-    request.log.debug({ correlation_id: tradeRefOf(request), command, outcome, status: reply.statusCode }, 'command answered');
+    // The line's fields are gathered only when it would be written (debug is off in production).
+    if (debugEnabled(request.log)) request.log.debug({ correlation_id: tradeRefOf(request), command, outcome, status: reply.statusCode }, 'command answered');
     return answered;
   };
   const storedAccount = async (ref: string): Promise<AccountAsked> => ({ account: await deps.commands.tradeAccount(ref), hidden: `trade ${ref}` });
@@ -237,6 +239,12 @@ function tradeRefOf(request: FastifyRequest): string | undefined {
   const params = request.params as { ref?: string } | undefined;
   const body = request.body as { tradeRef?: unknown } | undefined;
   return params?.ref ?? (typeof body?.tradeRef === 'string' ? body.tradeRef : undefined);
+}
+
+/** Whether a line at debug level would be written: the request's logger is pino's or stands in for it (query-api/request-logger.ts). */
+function debugEnabled(log: FastifyBaseLogger): boolean {
+  const value = levels.values[log.level];
+  return value !== undefined && value <= levels.values.debug!;
 }
 
 function holdReason(body: unknown): string {

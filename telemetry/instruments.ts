@@ -140,14 +140,16 @@ export class BookingMetrics {
 }
 
 /** Routes and problem types are few: each pair's attribute set is built once, so a count finds its series by identity. */
-const commandAttributes = new Map<string, Attributes>();
+const commandAttributes = new Map<string, Map<string, Attributes>>();
 
+/** By route, then by outcome: a key joining the two was a new string to hash at every command. */
 function commandAttributesOf(command: string, outcome: string): Attributes {
-  const key = `${command}\u0000${outcome}`;
-  let found = commandAttributes.get(key);
+  let byOutcome = commandAttributes.get(command);
+  if (!byOutcome) commandAttributes.set(command, (byOutcome = new Map()));
+  let found = byOutcome.get(outcome);
   if (!found) {
     found = outcome === '' ? { command } : { command, outcome };
-    commandAttributes.set(key, found);
+    byOutcome.set(outcome, found);
   }
   return found;
 }
