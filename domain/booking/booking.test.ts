@@ -275,6 +275,22 @@ describe('allocations: per allocation id the record with the highest source sequ
     expect(bookability(state)).toMatchObject({ bookable: false, reason: expect.stringContaining('60') });
   });
 
+  it("a reversal's reason is the condition that now fails, for each way a booking is undone", () => {
+    // rebook writes the reason only when there is a booking to reverse: it must then be the verdict's own.
+    // The input made after the history: a feed record's sequence follows those before it.
+    const reasonOf = (input: () => BookingInput) => {
+      const history = given(...bookedTrade());
+      const { events, state } = history.when(input());
+      const reversal = events.find((event) => event.type === 'BookingReversed') as { reason: string } | undefined;
+      return [reversal?.reason, (bookability(state) as { reason?: string }).reason];
+    };
+    expect(reasonOf(() => allocation('A2', 'ACC-2', 0))).toEqual(['allocations add up to 60, version 1 has quantity 100', 'allocations add up to 60, version 1 has quantity 100']);
+    expect(reasonOf(() => hold())).toEqual([expect.stringMatching(/^on hold: ./), expect.stringMatching(/^on hold: ./)]);
+    const [reason, verdict] = reasonOf(() => cancellation(2));
+    expect(reason).toBe(verdict);
+    expect(reason).toMatch(/^cancelled at version 2/);
+  });
+
   it('a withdrawn allocation is not part of a booking', () => {
     const state = given(version(1), affirmed(), allocation('A1', 'ACC-1', 100), allocation('A2', 'ACC-2', 40, 1))
       .when(allocation('A2', 'ACC-2', 0, 2))

@@ -76,7 +76,7 @@ export function evolve(state: BookingState, event: BookingEvent): BookingState {
         ...next,
         allocations: state.allocations.set(
           event.allocationId,
-          new Allocation(event.account, event.quantity, event.provenance, beyondOwn(heard(standing?.highestSequence, event.provenance), event.provenance)),
+          new Allocation(event.account, event.quantity, event.provenance, ownMarksOrBeyond(standing?.highestSequence, event.provenance)),
         ),
         allocatedQuantity: state.allocatedQuantity - BigInt(standing?.quantity ?? 0) + BigInt(event.quantity),
       };
@@ -90,7 +90,7 @@ export function evolve(state: BookingState, event: BookingEvent): BookingState {
           event.price,
           event.reason,
           event.provenance,
-          beyondOwn(heard(state.confirmation?.highestSequence, event.provenance), event.provenance),
+          ownMarksOrBeyond(state.confirmation?.highestSequence, event.provenance),
         ),
       };
     case 'FeedRecordOutranked': {
@@ -165,6 +165,18 @@ function beyondOwn(marks: Readonly<Record<string, number>>, provenance: Provenan
     if (feed !== provenance.source || marks[feed] !== provenance.sourceSequence) return marks;
   }
   return feeds === (provenance.source === 'API' ? 0 : 1) ? null : marks;
+}
+
+/**
+ * A new record's marks: beyondOwn(heard(highest, provenance), provenance), without building the marks
+ * object when nothing was heard before it from a feed (every allocation and confirmation a feed sends
+ * once): they are then the record's own, and null. Built with a computed key and walked by for-in,
+ * then dropped, that object was the costliest part of noting an allocation.
+ */
+function ownMarksOrBeyond(highest: Readonly<Record<string, number>> | undefined, provenance: Provenance): Readonly<Record<string, number>> | null {
+  // heard() keeps the highest of 0 and the sequence: the record's own marks only from 0 up (not NaN).
+  if (highest === undefined && provenance.source !== 'API' && provenance.sourceSequence >= 0) return null;
+  return beyondOwn(heard(highest, provenance), provenance);
 }
 
 function snapshotOf(event: BookingSnapshot): BookingSnapshot {
