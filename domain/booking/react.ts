@@ -94,8 +94,7 @@ function note(input: BookingInput, state: BookingState, tradeRef: TradeRef): E.E
 /** Brings the booking in line with the rules after the state changed. */
 function rebook(state: BookingState, tradeRef: TradeRef, inputId: string): BookingEvent[] {
   const current = state.booking;
-  // The reason is read only to reverse a booking: without one to reverse, it is not written.
-  const verdict = judge(state, current !== null);
+  const verdict = bookability(state);
   if (!verdict.bookable) {
     return current ? [{ tradeRef, inputId, type: 'BookingReversed', ...current, reason: verdict.reason }] : [];
   }
@@ -117,35 +116,22 @@ export type Bookability = { bookable: true; snapshot: BookingSnapshot } | { book
 
 /** The booking conditions of the CX1 contract, with the first one that fails as the reason. */
 export function bookability(state: BookingState): Bookability {
-  return judge(state, true);
-}
-
-/** A refusal whose reason nobody reads (see rebook). */
-const UNEXPLAINED: Bookability = { bookable: false, reason: '' };
-
-/**
- * bookability, its reason written only when `explain`: most inputs leave a trade not yet bookable with
- * no booking to reverse, and the reason (a bigint and two numbers in a template) was built and dropped.
- */
-function judge(state: BookingState, explain: boolean): Bookability {
   const trade = state.trade;
-  if (!trade || !trade.terms) return explain ? { bookable: false, reason: 'version 1 of the trade has not arrived' } : UNEXPLAINED;
-  if (state.cancelled) return explain ? { bookable: false, reason: `cancelled at version ${trade.version}` } : UNEXPLAINED;
-  if (state.hold) return explain ? { bookable: false, reason: `on hold: ${state.hold.reason}` } : UNEXPLAINED;
+  if (!trade || !trade.terms) return { bookable: false, reason: 'version 1 of the trade has not arrived' };
+  if (state.cancelled) return { bookable: false, reason: `cancelled at version ${trade.version}` };
+  if (state.hold) return { bookable: false, reason: `on hold: ${state.hold.reason}` };
   const terms = trade.terms;
   if (state.allocatedQuantity !== BigInt(terms.quantity)) {
-    return explain ? { bookable: false, reason: `allocations add up to ${state.allocatedQuantity}, version ${trade.version} has quantity ${terms.quantity}` } : UNEXPLAINED;
+    return { bookable: false, reason: `allocations add up to ${state.allocatedQuantity}, version ${trade.version} has quantity ${terms.quantity}` };
   }
   const confirmation = state.confirmation;
-  if (!confirmation) return explain ? { bookable: false, reason: 'no confirmation' } : UNEXPLAINED;
-  if (confirmation.status !== 'AFFIRMED') return explain ? { bookable: false, reason: `confirmation ${confirmation.status}` } : UNEXPLAINED;
+  if (!confirmation) return { bookable: false, reason: 'no confirmation' };
+  if (confirmation.status !== 'AFFIRMED') return { bookable: false, reason: `confirmation ${confirmation.status}` };
   if (confirmation.quantity !== terms.quantity || confirmation.price !== terms.price) {
-    return explain
-      ? {
-          bookable: false,
-          reason: `confirmation ${confirmation.quantity} @ ${confirmation.price} does not match version ${trade.version}: ${terms.quantity} @ ${terms.price}`,
-        }
-      : UNEXPLAINED;
+    return {
+      bookable: false,
+      reason: `confirmation ${confirmation.quantity} @ ${confirmation.price} does not match version ${trade.version}: ${terms.quantity} @ ${terms.price}`,
+    };
   }
   // Listed only now: the checks above run for every input, the list only when the trade books.
   return { bookable: true, snapshot: { version: trade.version, isin: terms.isin, side: terms.side, allocations: activeAllocations(state) } };
