@@ -114,6 +114,59 @@ describe('ProjectionRunner', () => {
   });
 });
 
+describe('ProjectionRunner: the position on a projected document', () => {
+  /** The tally projection, keeping what its apply returned; `freshDocuments` as given. */
+  function made(freshDocuments: boolean): { projection: AnyProjection; returned: Set<object> } {
+    const returned = new Set<object>();
+    const projection: AnyProjection = {
+      ...tally,
+      freshDocuments,
+      apply: (doc, event, key) => {
+        const next = tally.apply(doc, event, key)!;
+        returned.add(next);
+        return next;
+      },
+    };
+    return { projection, returned };
+  }
+
+  /** The documents each write of a run was handed, and the read model's JSON text at the end. */
+  async function run(projection: AnyProjection): Promise<{ written: object[]; json: string[] }> {
+    const written: object[] = [];
+    const store = new Proxy(reads, {
+      get: (target, property, receiver) => {
+        if (property === 'write') {
+          return (documents: Parameters<ReadStore['write']>[0], checkpoints: Parameters<ReadStore['write']>[1]) => {
+            for (const write of documents) if (write.kind === 'put' && write.collection === collectionOf('tally', 1)) written.push(write.doc);
+            return reads.write(documents, checkpoints);
+          };
+        }
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    await new ProjectionRunner(events, store, projection, 1, logger, undefined, undefined, inBatchesOfThree).run();
+    const ids = Array.from({ length: STREAMS }, (_, i) => `s-${i}`);
+    const json = await Promise.all(ids.map(async (id) => (await reads.getJson(collectionOf('tally', 1), id))!));
+    await reads.dropCollection(collectionOf('tally', 1));
+    await reads.deleteCheckpoint(checkpointOf('tally', 1));
+    return { written, json };
+  }
+
+  it('is set on the object apply returned when the projection makes fresh documents, on a copy otherwise, with the same JSON either way', async () => {
+    const copied = made(false);
+    const inPlace = made(true);
+    const before = await run(copied.projection);
+    const after = await run(inPlace.projection);
+    expect(before.written.length).toBeGreaterThan(0);
+    expect(before.written.filter((doc) => copied.returned.has(doc))).toEqual([]);
+    expect(after.written.length).toBe(before.written.length);
+    expect(after.written.every((doc) => inPlace.returned.has(doc))).toBe(true);
+    expect(after.json).toEqual(before.json);
+    expect(after.json[0]).toBe(JSON.stringify(expected().get('s-0')));
+  });
+});
+
 describe('ProjectionRunner on a fan-out', () => {
   it('writes a catch-up whose last batch, read alone, is full and ends at the head, once it joins a shared read already at the head', async () => {
     // Twice READ_EVENTS events in all: a runner from 0 reads them alone as two full batches, the second ending at the head.

@@ -8,6 +8,11 @@ interface Statements {
   /** The collection's indexed fields, each kept in a column of its own (`f_<field>`), in column order. */
   fields: readonly string[];
   put: Database.Statement<SqlValue[]>;
+  /**
+   * As put, but a row that exists is changed only if its indexed columns already hold the document's
+   * values (else nothing: `changes` 0, and put follows). See putDocument.
+   */
+  putKeepingColumns: Database.Statement<SqlValue[]> | null;
   remove: Database.Statement<[string, number]>;
   /** The document's JSON text (plucked: no row object per read). */
   get: Database.Statement<[string], string>;
@@ -88,7 +93,7 @@ export class SqliteReadStore implements ReadStore {
       for (const write of writes) {
         const statements = this.prepared(write.collection);
         if (!statements) throw new Error(`read store: collection ${write.collection} does not exist`);
-        if (write.kind === 'put') statements.put.run(...putParameters(statements.fields, write.id, write.doc, write.position));
+        if (write.kind === 'put') putDocument(statements, putParameters(statements.fields, write.id, write.doc, write.position));
         else statements.remove.run(write.id, write.position);
       }
       for (const checkpoint of checkpoints) this.saveCheckpoint.run(checkpoint.name, checkpoint.position);
@@ -275,6 +280,14 @@ export class SqliteReadStore implements ReadStore {
          ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, position = excluded.position, deleted = 0${columns.map((c) => `, ${c} = excluded.${c}`).join('')}
          WHERE excluded.position > ${table}.position`,
       ),
+      putKeepingColumns:
+        columns.length === 0
+          ? null
+          : this.db.prepare<SqlValue[]>(
+              `INSERT INTO ${table} (id, doc, position, deleted${columns.map((c) => `, ${c}`).join('')}) VALUES (?, ?, ?, 0${columns.map(() => ', ?').join('')})
+               ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, position = excluded.position, deleted = 0
+               WHERE excluded.position > ${table}.position${columns.map((c) => ` AND ${table}.${c} IS excluded.${c}`).join('')}`,
+            ),
       remove: this.db.prepare(
         `INSERT INTO ${table} (id, doc, position, deleted) VALUES (?, '{}', ?, 1)
          ON CONFLICT (id) DO UPDATE SET doc = '{}', position = excluded.position, deleted = 1${columns.map((c) => `, ${c} = NULL`).join('')}
@@ -312,6 +325,21 @@ function valueOf(field: string, indexed: readonly string[]): string {
 }
 
 type SqlValue = string | number | bigint | null;
+
+/**
+ * Writes a document, changing its indexed columns only when their values change. SQLite rewrites an
+ * index's entry for every column an UPDATE sets, whether or not the value moved: the upsert that sets
+ * them all deleted and inserted three index entries for every rewrite of a trade, whose status,
+ * account and ISIN mostly stay as they were (a trade's document is written about four times in a
+ * catch-up, its status changing once or twice). The first statement inserts a new row, or changes
+ * the document and position of a row whose columns already hold these values (IS: equal, NULLs
+ * included), and so touches no index; a row whose columns differ, or one already at this position
+ * or later, is left to the upsert that sets everything (which, for the latter, changes nothing).
+ */
+function putDocument(statements: Statements, parameters: SqlValue[]): void {
+  if (statements.putKeepingColumns !== null && statements.putKeepingColumns.run(...parameters).changes > 0) return;
+  statements.put.run(...parameters);
+}
 
 /** A put's parameters: id, JSON, position, then each indexed field's value. */
 function putParameters(fields: readonly string[], id: string, doc: Document, position: number): SqlValue[] {
