@@ -29,11 +29,6 @@ export interface ProjectionDefinition<Doc extends Projected> {
    * to start otherwise.
    */
   counted?: readonly CountedField[];
-  /**
-   * True when `apply` returns an object made by that call, shared with nothing (not `doc` itself, nor an
-   * object it keeps): the runner then records the position on it rather than on a copy of it.
-   */
-  freshDocuments?: boolean;
   /** The document after the event; null when the event leaves nothing to show. */
   apply(doc: Doc | null, event: RecordedEvent, key: string): Omit<Doc, 'asOf'> | null;
 }

@@ -221,7 +221,7 @@ export class ProjectionRunner {
       const doc = documents.get(key) ?? null;
       if (doc && doc.asOf >= event.position) continue;
       const next = this.projection.apply(doc, event, key);
-      const after = next ? (this.projection.freshDocuments ? stampedInPlace(next, event.position) : stamped(next, event.position)) : null;
+      const after = next ? stamped(next, event.position) : null;
       documents.set(key, after);
       changed.add(key);
       tally?.note(doc, after, event.position);
@@ -297,12 +297,7 @@ const CATCH_UP_FLUSH_DOCUMENTS = Number(process.env.KEPLER_REBUILD_DOCUMENTS ?? 
  * property its source lacks costs microseconds (see domain/trade/decide.ts), once per projected event.
  */
 function stamped(next: Omit<Projected, 'asOf'>, position: number): Projected & Document {
-  return stampedInPlace(Object.assign({}, next), position);
-}
-
-/** As stamped, on the object itself: for a projection whose `apply` returns objects of its own making (`freshDocuments`). */
-function stampedInPlace(next: Omit<Projected, 'asOf'>, position: number): Projected & Document {
-  const doc = next as Projected & Document;
+  const doc = Object.assign({}, next) as Projected & Document;
   doc.asOf = position;
   return doc;
 }

@@ -39,8 +39,6 @@ export const tradesProjection: ProjectionDefinition<TradeView> = {
   counted: [{ name: 'byStatus', field: 'status' }],
   filter: { eventTypes: [...TRADE_TYPES, ...BOOKING_TYPES] },
   keysOf: (event) => [event.metadata.correlationId],
-  // apply's view is its own copy: the runner stamps it in place, one copy of twenty fields per event instead of two.
-  freshDocuments: true,
   apply(doc, event, tradeRef) {
     // One copy per event, changed in place: the spreads it replaces (three copies of twenty fields) built the
     // same keys in the same order, since assigning a key keeps its place and a new one goes last, as in a spread.
