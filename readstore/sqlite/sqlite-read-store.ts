@@ -10,9 +10,9 @@ interface Statements {
   fields: readonly string[];
   put: Database.Statement<SqlValue[]>;
   /**
-   * As put, but a row that exists has only the columns of `mask`'s fields set (bit i: fields[i]), and
-   * is changed only if the others already hold the document's values (else nothing: `changes` 0, and
-   * put follows). Prepared when first wanted. See putDocument.
+   * By the fields that change (bit i: fields[i]): as put, but a row that exists has only those fields'
+   * columns set, and is changed only if the others already hold the document's values (else nothing:
+   * `changes` 0, and put follows). Each prepared when first wanted. See putDocument.
    */
   putChanging: Map<number, Database.Statement<SqlValue[]>>;
   remove: Database.Statement<[string, number]>;
