@@ -114,6 +114,30 @@ describe('ProjectionRunner', () => {
   });
 });
 
+describe('ProjectionRunner: what its writes say they replace', () => {
+  it('tells the read store, with each document, the indexed fields it held when the runner read it (null when none)', async () => {
+    const byLast: AnyProjection = { ...tally, indexes: ['last'] };
+    const befores: Array<[string, unknown]> = [];
+    const store = new Proxy(reads, {
+      get: (target, property, receiver) => {
+        if (property === 'write') {
+          return (documents: Parameters<ReadStore['write']>[0], checkpoints: Parameters<ReadStore['write']>[1]) => {
+            for (const write of documents) if (write.kind === 'put' && write.collection === collectionOf('tally', 1)) befores.push([write.id, write.before]);
+            return reads.write(documents, checkpoints);
+          };
+        }
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    await new ProjectionRunner(events, store, byLast, 1, logger, undefined, undefined, inBatchesOfThree).run();
+    // Three writes (after the 10th batch, the 20th, at the head): s-0 was last written by event 28 (n = 28), then by 56.
+    const s0 = befores.filter(([id]) => id === 's-0').map(([, before]) => before);
+    expect(s0).toEqual([null, { last: 28 }, { last: 56 }]);
+    expect(await documents()).toEqual(expected());
+  });
+});
+
 describe('ProjectionRunner on a fan-out', () => {
   it('writes a catch-up whose last batch, read alone, is full and ends at the head, once it joins a shared read already at the head', async () => {
     // Twice READ_EVENTS events in all: a runner from 0 reads them alone as two full batches, the second ending at the head.

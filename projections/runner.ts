@@ -195,7 +195,11 @@ export class ProjectionRunner {
       }
     }
     const stored = await this.reads.getMany(this.collection, missing);
-    for (const key of missing) documents.set(key, (stored.get(key) as (Projected & Document) | undefined) ?? null);
+    for (const key of missing) {
+      const doc = (stored.get(key) as (Projected & Document) | undefined) ?? null;
+      documents.set(key, doc);
+      working.before.set(key, doc && this.indexedFields(doc));
+    }
 
     const tracing = tracingEnabled();
     for (let i = 0; i < events.length; i++) {
@@ -226,6 +230,17 @@ export class ProjectionRunner {
   }
 
   /**
+   * A stored document's indexed fields, as its write will tell the read store it found them (`before`):
+   * kept rather than the document, which would otherwise live until the write (past the scavenges
+   * that collect the batch).
+   */
+  private indexedFields(doc: Document): Document {
+    const fields: Document = {};
+    for (const field of this.projection.indexes) fields[field] = doc[field];
+    return fields;
+  }
+
+  /**
    * Writes the changed documents, the counts and the checkpoint together. The
    * counts come first: an adapter without transactions writes them before the
    * documents (see projections/counts.ts).
@@ -237,7 +252,7 @@ export class ProjectionRunner {
       const doc = working.documents.get(id);
       writes.push(
         doc
-          ? { kind: 'put', collection: this.collection, id, doc, position: doc.asOf }
+          ? { kind: 'put', collection: this.collection, id, doc, position: doc.asOf, before: working.before.get(id) }
           : { kind: 'delete', collection: this.collection, id, position: scannedTo },
       );
     }
@@ -256,6 +271,8 @@ export class ProjectionRunner {
 /** Documents as the events applied so far left them (null: absent or deleted), and which of them changed. */
 class WorkingSet {
   readonly documents = new Map<string, (Projected & Document) | null>();
+  /** What the read store held of each document when it was first read into this set: its indexed fields, or null for none. */
+  readonly before = new Map<string, Document | null>();
   readonly changed = new Set<string>();
   /** The projection's counts as these documents change them; null when it keeps none. */
   constructor(readonly tally: Tally | null) {}

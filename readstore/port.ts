@@ -19,7 +19,19 @@ export interface FindQuery {
  * ignored, so replaying a batch is harmless even without transactions.
  */
 export type DocumentWrite =
-  | { kind: 'put'; collection: string; id: string; doc: Document; position: number }
+  | {
+      kind: 'put';
+      collection: string;
+      id: string;
+      doc: Document;
+      position: number;
+      /**
+       * What the writer read of this document from the store before changing it, its indexed fields at
+       * least (null: none stored), when it knows: an adapter may use it to write less (SQLite leaves the
+       * indexes of unchanged fields alone), never in place of what the store holds.
+       */
+      before?: Document | null;
+    }
   | { kind: 'delete'; collection: string; id: string; position: number };
 
 export interface ReadStore {

@@ -151,3 +151,60 @@ describe('SQLite read store: a reader opened before the migration', () => {
     }
   });
 });
+
+describe('SQLite read store: a document rewritten with its indexed fields as they were', () => {
+  const doc = (status: string, version: number, isin: string | null = 'US0378331005') => ({ status, account: 'ACC-1', isin, version });
+  const put = (id: string, d: Record<string, unknown>, position: number) => ({ kind: 'put' as const, collection: 'trades', id, doc: d, position });
+
+  /** The pages one write dirties: the frames it adds to a write-ahead log emptied before it. */
+  async function pagesWritten(path: string, store: SqliteReadStore, write: () => Promise<void>): Promise<number> {
+    const wal = new Database(path);
+    try {
+      wal.pragma('wal_checkpoint(TRUNCATE)');
+      await write();
+      return (wal.pragma('wal_checkpoint(PASSIVE)') as Array<{ log: number }>)[0]!.log;
+    } finally {
+      wal.close();
+    }
+  }
+
+  it('writes the table and the indexes of the fields that changed, with every column as the document says whatever the writer says it read', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'kepler-rs-')), 'read.db');
+    const store = SqliteReadStore.open(path);
+    try {
+      await store.ensureCollection('trades', ['status', 'account', 'isin']);
+      await store.write([put('T1', doc('PENDING', 1), 1), put('T2', doc('PENDING', 1), 2)]);
+      // Each collection's table and its three indexes fit in a page each: a rewrite that set every
+      // column wrote all four (a delete and an insert in each index); one whose fields are unchanged
+      // writes one, and one whose status changed, as the writer says it read the document, two.
+      expect(await pagesWritten(path, store, () => store.write([put('T1', doc('PENDING', 2), 3)]))).toBe(1);
+      expect(await pagesWritten(path, store, () => store.write([{ ...put('T1', doc('BOOKED', 3), 4), before: doc('PENDING', 2) }]))).toBe(2);
+      // Unsaid, a change is taken for none, found to be one, and every column set.
+      expect(await pagesWritten(path, store, () => store.write([put('T2', doc('BOOKED', 2), 5), put('T2', doc('PENDING', 3), 6)]))).toBe(4);
+      // What a writer says it read is never trusted: here T1 is BOOKED, not CANCELLED, and T2 exists.
+      await store.write([{ ...put('T1', doc('CANCELLED', 4), 7), before: doc('CANCELLED', 3) }, { ...put('T2', doc('BOOKED', 4), 8), before: null }]);
+      expect(await store.countBy('trades', 'status')).toEqual({ BOOKED: 1, CANCELLED: 1 });
+      await store.write([{ ...put('T1', doc('BOOKED', 5), 9), before: doc('CANCELLED', 4, 'XS0000000001') }, { ...put('T2', doc('PENDING', 5), 10), before: doc('BOOKED', 4) }]);
+      // Replayed, an older write changes nothing; a field set to null, then a deletion, then a put again.
+      await store.write([put('T1', doc('CANCELLED', 9), 9), { ...put('T1', doc('CANCELLED', 9), 8), before: doc('BOOKED', 5) }, put('T2', doc('PENDING', 2, null), 11)]);
+      await store.write([{ kind: 'delete', collection: 'trades', id: 'T2', position: 12 }]);
+      await store.write([{ ...put('T2', doc('PENDING', 3, null), 13), before: doc('PENDING', 2, null) }, put('T3', doc('BOOKED', 1), 14)]);
+      expect(await store.get('trades', 'T1')).toEqual(doc('BOOKED', 5));
+      expect(await store.countBy('trades', 'status')).toEqual({ BOOKED: 2, PENDING: 1 });
+      expect((await store.find('trades', { where: { isin: null } })).map((r) => r.id)).toEqual(['T2']);
+      expect((await store.find('trades', { where: { status: 'BOOKED', account: 'ACC-1', isin: 'US0378331005' } })).map((r) => r.id)).toEqual(['T1', 'T3']);
+      const raw = new Database(path, { readonly: true });
+      try {
+        expect(raw.prepare('SELECT id, position, deleted, f_status, f_account, f_isin FROM rm_trades ORDER BY id').raw().all()).toEqual([
+          ['T1', 9, 0, 'BOOKED', 'ACC-1', 'US0378331005'],
+          ['T2', 13, 0, 'PENDING', 'ACC-1', null],
+          ['T3', 14, 0, 'BOOKED', 'ACC-1', 'US0378331005'],
+        ]);
+      } finally {
+        raw.close();
+      }
+    } finally {
+      await store.close();
+    }
+  });
+});

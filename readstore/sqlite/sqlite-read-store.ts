@@ -5,9 +5,16 @@ import { useWriteAheadLog } from '../../eventstore/index.js';
 import type { Document, DocumentWrite, FindQuery, ReadStore, Where } from '../port.js';
 
 interface Statements {
+  collection: string;
   /** The collection's indexed fields, each kept in a column of its own (`f_<field>`), in column order. */
   fields: readonly string[];
   put: Database.Statement<SqlValue[]>;
+  /**
+   * By the fields that change (bit i: fields[i]): as put, but a row that exists has only those fields'
+   * columns set, and is changed only if the others already hold the document's values (else nothing:
+   * `changes` 0, and put follows). Each prepared when first wanted. See putDocument.
+   */
+  putChanging: Map<number, Database.Statement<SqlValue[]>>;
   remove: Database.Statement<[string, number]>;
   /** The document's JSON text (plucked: no row object per read). */
   get: Database.Statement<[string], string>;
@@ -88,7 +95,7 @@ export class SqliteReadStore implements ReadStore {
       for (const write of writes) {
         const statements = this.prepared(write.collection);
         if (!statements) throw new Error(`read store: collection ${write.collection} does not exist`);
-        if (write.kind === 'put') statements.put.run(...putParameters(statements.fields, write.id, write.doc, write.position));
+        if (write.kind === 'put') this.putDocument(statements, write, putParameters(statements.fields, write.id, write.doc, write.position));
         else statements.remove.run(write.id, write.position);
       }
       for (const checkpoint of checkpoints) this.saveCheckpoint.run(checkpoint.name, checkpoint.position);
@@ -259,6 +266,47 @@ export class SqliteReadStore implements ReadStore {
     this.schemaVersion = version;
   }
 
+  /**
+   * Writes a document, setting only the indexed columns whose values change. SQLite rewrites an index's
+   * entry for every column an UPDATE sets, whether or not its value moved: the upsert that sets them all
+   * deleted and inserted three index entries at every rewrite of a trade, whose status, account and
+   * ISIN mostly stay as they were (a trade's document is written about four times in a catch-up, its
+   * status changing once or twice). Which change is judged from what the writer says it read
+   * (`before`), or, when it says nothing, taken to be none; never trusted: the statement sets the
+   * document, its position and the changed columns only if the other columns already hold the
+   * document's values (IS: equal, NULLs included). A row whose columns differ, or one already at this
+   * position or later, is left to the upsert that sets everything (which, for the latter, changes
+   * nothing). A new row is inserted by either.
+   */
+  private putDocument(statements: Statements, write: Extract<DocumentWrite, { kind: 'put' }>, parameters: SqlValue[]): void {
+    const { fields } = statements;
+    if (fields.length > 0 && fields.length <= MASKED_FIELDS && write.before !== null) {
+      let changed = 0;
+      if (write.before !== undefined) {
+        for (let i = 0; i < fields.length; i++) if (sqlValueOf(write.before[fields[i]!]) !== parameters[FIELDS_FROM + i]) changed |= 1 << i;
+      }
+      if (changed !== (1 << fields.length) - 1 && this.putChanging(statements, changed).run(...parameters).changes > 0) return;
+    }
+    statements.put.run(...parameters);
+  }
+
+  private putChanging(statements: Statements, changed: number): Database.Statement<SqlValue[]> {
+    let statement = statements.putChanging.get(changed);
+    if (!statement) {
+      const table = tableOf(statements.collection);
+      const columns = statements.fields.map(column);
+      const set = columns.filter((_, i) => (changed & (1 << i)) !== 0).map((c) => `, ${c} = excluded.${c}`).join('');
+      const kept = columns.filter((_, i) => (changed & (1 << i)) === 0).map((c) => ` AND ${table}.${c} IS excluded.${c}`).join('');
+      statement = this.db.prepare<SqlValue[]>(
+        `INSERT INTO ${table} (id, doc, position, deleted${columns.map((c) => `, ${c}`).join('')}) VALUES (?, ?, ?, 0${columns.map(() => ', ?').join('')})
+         ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, position = excluded.position, deleted = 0${set}
+         WHERE excluded.position > ${table}.position${kept}`,
+      );
+      statements.putChanging.set(changed, statement);
+    }
+    return statement;
+  }
+
   private prepared(collection: string): Statements | null {
     const cached = this.statements.get(collection);
     if (cached) return cached;
@@ -268,6 +316,7 @@ export class SqliteReadStore implements ReadStore {
     const fields = [...this.columnsOf(table)].filter((c) => c.startsWith('f_')).map((c) => c.slice(2));
     const columns = fields.map(column);
     const statements: Statements = {
+      collection,
       fields,
       // A tombstone (deleted = 1) keeps its position, so an older write replayed later cannot resurrect it.
       put: this.db.prepare<SqlValue[]>(
@@ -275,6 +324,7 @@ export class SqliteReadStore implements ReadStore {
          ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, position = excluded.position, deleted = 0${columns.map((c) => `, ${c} = excluded.${c}`).join('')}
          WHERE excluded.position > ${table}.position`,
       ),
+      putChanging: new Map(),
       remove: this.db.prepare(
         `INSERT INTO ${table} (id, doc, position, deleted) VALUES (?, '{}', ?, 1)
          ON CONFLICT (id) DO UPDATE SET doc = '{}', position = excluded.position, deleted = 1${columns.map((c) => `, ${c} = NULL`).join('')}
@@ -313,7 +363,13 @@ function valueOf(field: string, indexed: readonly string[]): string {
 
 type SqlValue = string | number | bigint | null;
 
-/** A put's parameters: id, JSON, position, then each indexed field's value. */
+/** Collections with more indexed fields than a mask holds are written by the upsert that sets them all. */
+const MASKED_FIELDS = 16;
+
+/** Where a put's parameters hold the indexed fields' values. */
+const FIELDS_FROM = 3;
+
+/** A put's parameters: id, JSON, position, then each indexed field's value (from FIELDS_FROM). */
 function putParameters(fields: readonly string[], id: string, doc: Document, position: number): SqlValue[] {
   const parameters: SqlValue[] = [id, JSON.stringify(doc), position];
   for (const field of fields) parameters.push(sqlValueOf(doc[field]));
