@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parsePartition } from '../processors/index.js';
+import { parsePartition } from '../processors/partition.js';
 import { resolve } from 'node:path';
 import { checkAlgorithms, checkIssuer, checkPublicPaths, DEFAULT_ALGORITHMS, DEFAULT_ENTITLEMENTS_CLAIM, DEFAULT_PUBLIC_PATHS, type AuthConfig } from '../authentication/index.js';
 import { storesConfig, type EventStoreConfig, type ReadStoreConfig, type StoresFileSettings, type TlsFiles } from '../stores/index.js';

@@ -3,9 +3,9 @@ import { basename } from 'node:path';
 import type { EventStore } from '../eventstore/index.js';
 import type { FileSummary, TrailerStatus } from './cx1/index.js';
 import { feedIntake, UnreadableFileError, type IntakeFile } from './file-intake.js';
-import { intakeBatchSize } from './intake-batch.js';
+import { intakeBatchSize, type PackedIntakeBatch } from './intake-batch.js';
 import { RecordWriter, type PreparedOutcome } from './record-writer.js';
-import { threadedFeedIntake } from './threaded-file-intake.js';
+import { startThreadedFeedIntake } from './threaded-file-intake.js';
 
 /** What `kepler ingest --json` prints for each file. */
 export interface FileIngestionSummary {
@@ -59,14 +59,12 @@ export class FileIngestor {
    * Ingests the files in order through one pipeline: the next file is read
    * while the last one's lines are written. Yields each file's summary, in
    * order, once every line of it is durable. Nothing is ingested if any file is
-   * unreadable to begin with.
+   * unreadable to begin with. Given an intake started by startIntake, takes it
+   * as it was started (its batch size, its thread).
    */
-  async *ingestAll(paths: readonly string[]): AsyncGenerator<FileIngestionSummary, void> {
-    const files = await readableFiles(paths);
-    const onThread = this.options.parseOnThread === true && (await reachesBytes(files, THREAD_MIN_BYTES));
+  async *ingestAll(run: readonly string[] | StartedIntake): AsyncGenerator<FileIngestionSummary, void> {
+    const { files, batches } = run instanceof StartedIntake ? run : await startIntake(run, { ...this.options, batchSize: this.batchSize });
     const counts = files.map(() => ({ accepted: 0, duplicate: 0, rejected: 0, recorded: 0 }) satisfies Record<PreparedOutcome, number>);
-    // Each batch is written before the next is asked for, so the thread may fill its buffers again.
-    const batches = onThread ? threadedFeedIntake(files, this.batchSize, { recycle: true }) : feedIntake(files, this.batchSize);
     for await (const packed of batches) {
       const outcomes = intakeBatchSize(packed) > 0 ? await this.writer.writePacked(packed) : [];
       let item = 0;
@@ -79,6 +77,43 @@ export class FileIngestor {
       }
     }
   }
+}
+
+/**
+ * A run's intake, begun before there is a store to write to (startIntake): its files, checked
+ * readable, and their batches, which a large run's thread is already reading and parsing.
+ * FileIngestor.ingestAll takes it; a run that ends before that must cancel it.
+ */
+export class StartedIntake {
+  /** @internal */
+  constructor(
+    readonly files: readonly IntakeFile[],
+    readonly batches: AsyncGenerator<PackedIntakeBatch, void>,
+    private readonly stop: () => Promise<void>,
+  ) {}
+
+  /** Lets go of an intake that will not be ingested: its thread, if it has one, ends. */
+  async cancel(): Promise<void> {
+    await this.stop();
+  }
+}
+
+/**
+ * Checks a run's files (nothing is read if one is unreadable: UnreadableFileError) and begins
+ * reading them: a run of 4 MiB or more, asked to parse on a thread, has its thread started now,
+ * so that the thread loads its modules and parses its first batches while the caller opens its
+ * store (about 0.2 s of a CLI run's start). Smaller runs are read as ingestAll asks.
+ */
+export async function startIntake(paths: readonly string[], options: Pick<FileIngestorOptions, 'batchSize' | 'parseOnThread'> = {}): Promise<StartedIntake> {
+  const files = await readableFiles(paths);
+  const batchSize = options.batchSize ?? INGEST_BATCH_SIZE;
+  if (options.parseOnThread === true && (await reachesBytes(files, THREAD_MIN_BYTES))) {
+    // Each batch is written before the next is asked for, so the thread may fill its buffers again.
+    const { batches, stop } = startThreadedFeedIntake(files, batchSize, { recycle: true });
+    return new StartedIntake(files, batches, stop);
+  }
+  const batches = feedIntake(files, batchSize);
+  return new StartedIntake(files, batches, async () => void (await batches.return()));
 }
 
 /** From this many bytes in a run, its files are parsed on a thread of their own when the ingestor is asked to (about 32,000 lines). */

@@ -41,7 +41,22 @@ export interface ThreadedIntakeOptions {
   recycle?: boolean;
 }
 
-export async function* threadedFeedIntake(files: readonly IntakeFile[], batchSize: number, options: ThreadedIntakeOptions = {}): AsyncGenerator<PackedIntakeBatch, void> {
+export function threadedFeedIntake(files: readonly IntakeFile[], batchSize: number, options: ThreadedIntakeOptions = {}): AsyncGenerator<PackedIntakeBatch, void> {
+  return startThreadedFeedIntake(files, batchSize, options).batches;
+}
+
+/** A threaded intake whose thread has started: its batches, and how to stop it if they are not to be taken. */
+export interface StartedThreadedIntake {
+  batches: AsyncGenerator<PackedIntakeBatch, void>;
+  /** Ends the thread, whether or not its batches were taken (taking them to the end, or returning early, ends it too). */
+  stop(): Promise<void>;
+}
+
+/**
+ * threadedFeedIntake with its thread started now, not at the first batch asked for: it loads its
+ * modules and parses its first batches while the caller gets ready to write (opens its store).
+ */
+export function startThreadedFeedIntake(files: readonly IntakeFile[], batchSize: number, options: ThreadedIntakeOptions = {}): StartedThreadedIntake {
   const threadBatch = Math.min(batchSize, THREAD_BATCH_SIZE);
   // Two store batches ahead: the parser works on the next one while one is being written.
   const input: IntakeThreadInput = { files: [...files], batchSize: threadBatch, inFlight: 2 * Math.ceil(batchSize / threadBatch) };
@@ -71,33 +86,36 @@ export async function* threadedFeedIntake(files: readonly IntakeFile[], batchSiz
       wake = null;
     }
   };
-  try {
-    for (;;) {
-      const message = await peek();
-      inbox.shift();
-      if (message.type === 'failed') throw message.unreadable ? new UnreadableFileError(message.unreadable, message.message) : new IntakeThreadError(message.message);
-      if (message.type === 'done') return;
-      const joined = message.batch;
-      let taken = 1;
-      // A store batch is written whole, as the raw append commits: the thread's batches are
-      // waited for until it is full or the run has ended. Taking only what had arrived when
-      // the thread was behind made 448 commits of a million lines instead of 200, each with
-      // its fsync, its BEGIN and COMMIT, and the index pages it touched written to the WAL again.
-      while (intakeBatchSize(joined) < batchSize) {
-        const waiting = await peek();
-        if (waiting.type !== 'batch' || intakeBatchSize(joined) + intakeBatchSize(waiting.batch) > batchSize) break;
+  async function* batches(): AsyncGenerator<PackedIntakeBatch, void> {
+    try {
+      for (;;) {
+        const message = await peek();
         inbox.shift();
-        joinIntakeBatches(joined, waiting.batch);
-        taken += 1;
+        if (message.type === 'failed') throw message.unreadable ? new UnreadableFileError(message.unreadable, message.message) : new IntakeThreadError(message.message);
+        if (message.type === 'done') return;
+        const joined = message.batch;
+        let taken = 1;
+        // A store batch is written whole, as the raw append commits: the thread's batches are
+        // waited for until it is full or the run has ended. Taking only what had arrived when
+        // the thread was behind made 448 commits of a million lines instead of 200, each with
+        // its fsync, its BEGIN and COMMIT, and the index pages it touched written to the WAL again.
+        while (intakeBatchSize(joined) < batchSize) {
+          const waiting = await peek();
+          if (waiting.type !== 'batch' || intakeBatchSize(joined) + intakeBatchSize(waiting.batch) > batchSize) break;
+          inbox.shift();
+          joinIntakeBatches(joined, waiting.batch);
+          taken += 1;
+        }
+        yield joined;
+        // Asked for the next: this batch is written (recycling), its buffers are the thread's again.
+        const buffers = options.recycle ? intakeBatchTransfer(joined) : [];
+        worker.postMessage({ type: 'credit', batches: taken, buffers } satisfies ToIntakeThread, buffers);
       }
-      yield joined;
-      // Asked for the next: this batch is written (recycling), its buffers are the thread's again.
-      const buffers = options.recycle ? intakeBatchTransfer(joined) : [];
-      worker.postMessage({ type: 'credit', batches: taken, buffers } satisfies ToIntakeThread, buffers);
+    } finally {
+      await worker.terminate();
     }
-  } finally {
-    await worker.terminate();
   }
+  return { batches: batches(), stop: async () => void (await worker.terminate()) };
 }
 
 /** Items per message from the intake thread. */

@@ -13,6 +13,8 @@ const NOT_CONCERNS = new Set(['node_modules', 'dist', 'tests', 'ops', 'bin', 'da
 const SECOND_ENTRIES = new Map([
   // The slot commands that need the broker load it only when they run.
   ['slots/operations.js', 'loaded only by the commands that talk to RabbitMQ'],
+  // Every CLI command loads the configuration: through the index it loaded the processors, slots and messaging too.
+  ['processors/partition.js', 'the configuration parses a partition without loading the processors'],
 ]);
 /** Folders that sit above everything: the wiring, and the bench that drives the wired platform. */
 const TOP = new Set(['app', 'bench']);

@@ -1,7 +1,9 @@
 import { access, constants } from 'node:fs/promises';
-import { FileIngestor, type FileIngestionSummary } from '../../ingestion/index.js';
+import type { Logger } from 'pino';
+import type { EventStore } from '../../eventstore/index.js';
+import { FileIngestor, startIntake, type FileIngestionSummary, type StartedIntake } from '../../ingestion/index.js';
 import type { KeplerConfig } from '../config.js';
-import { closeLogShipping, countDuplicates, observePlatformState, serviceIdentity, startTelemetry, stopTelemetry, telemetryConfigured } from '../../telemetry/index.js';
+import { closeLogShipping, countDuplicates, observePlatformState, serviceIdentity, startTelemetry, stopTelemetry, telemetryConfigured, type TelemetryStatus } from '../../telemetry/index.js';
 import { createLogger } from '../logger.js';
 import { packageVersion } from '../package-root.js';
 import { openEventStore, waitingOptions } from '../stores.js';
@@ -15,22 +17,38 @@ export async function ingestCommand(config: KeplerConfig, files: string[], optio
     return 2;
   }
   const logger = createLogger('kepler-ingest', { roles: ['ingest'] });
-  // Nobody scrapes a CLI run: what it measured is pushed over OTLP when asked for (OTEL_METRICS_EXPORTER=otlp), as it exits.
-  const telemetry = telemetryConfigured() ? await startTelemetry(serviceIdentity({ version: packageVersion(), roles: ['ingest'] })) : null;
-  const stopObserving = telemetry ? observePlatformState(null) : null;
-  const store = await openEventStore(config.eventStore, waitingOptions(config, logger));
+  let intake: StartedIntake;
   try {
-    const ingestor = new FileIngestor(store, { parseOnThread: true });
-    for await (const summary of ingestor.ingestAll(files)) {
+    // Started first: a large run's thread loads its modules and parses its first batches while the store opens.
+    intake = await startIntake(files, { parseOnThread: true });
+  } catch (error) {
+    const code = failed(logger, error);
+    await closeLogShipping();
+    return code;
+  }
+  let telemetry: TelemetryStatus | null = null;
+  let stopObserving: (() => void) | null = null;
+  let store: EventStore;
+  try {
+    // Nobody scrapes a CLI run: what it measured is pushed over OTLP when asked for (OTEL_METRICS_EXPORTER=otlp), as it exits.
+    telemetry = telemetryConfigured() ? await startTelemetry(serviceIdentity({ version: packageVersion(), roles: ['ingest'] })) : null;
+    stopObserving = telemetry ? observePlatformState(null) : null;
+    store = await openEventStore(config.eventStore, waitingOptions(config, logger));
+  } catch (error) {
+    // The intake's thread would keep the process alive: the error is told by the CLI, as before the thread started first.
+    await intake.cancel();
+    throw error;
+  }
+  try {
+    const ingestor = new FileIngestor(store);
+    for await (const summary of ingestor.ingestAll(intake)) {
       if (summary.source) countDuplicates(summary.source, summary.duplicates);
       logger.info({ file: summary.file, source: summary.source, lines: summary.lines, accepted: summary.accepted, duplicates: summary.duplicates, rejected: summary.rejected, trailer: summary.trailer }, 'file ingested');
       process.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : describe(summary));
     }
     return 0;
   } catch (error) {
-    logger.error({ err: error }, 'ingestion failed');
-    process.stderr.write(`kepler ingest: ${(error as Error).message}\n`);
-    return 1;
+    return failed(logger, error);
   } finally {
     await store.close();
     if (telemetry) {
@@ -40,6 +58,12 @@ export async function ingestCommand(config: KeplerConfig, files: string[], optio
     }
     await closeLogShipping();
   }
+}
+
+function failed(logger: Logger, error: unknown): number {
+  logger.error({ err: error }, 'ingestion failed');
+  process.stderr.write(`kepler ingest: ${(error as Error).message}\n`);
+  return 1;
 }
 
 /** In the run's order; checked all at once, not one round trip through libuv's pool after another. */

@@ -41,6 +41,13 @@ describe('the CLI loads a command’s own modules', () => {
     expect(engine(await modulesOf(['--version']))).toEqual([]);
   });
 
+  it('--version and ingest load none of the processors, slots or messaging (the configuration reads its partition without them)', async () => {
+    const feed = join(REPO_ROOT, 'app', 'sample-feed', 'ALLOC_20261127_0001.cx1');
+    const others = (urls: string[]) => urls.filter((url) => ['processors', 'slots', 'messaging'].some((folder) => url.startsWith(`${dist}/${folder}/`)) && !url.endsWith('/processors/partition.js'));
+    expect(others(await modulesOf(['--version']))).toEqual([]);
+    expect(others(await modulesOf(['ingest', '--data-dir', join(dir, 'data'), feed]))).toEqual([]);
+  });
+
   it('regress-accept loads the engine when it runs', async () => {
     const urls = await modulesOf(['regress-accept', '--signature', 'trades | docs.trades.price | CHANGED | exact', '--by', 'alice', '--reason', 'test', '--known', join(dir, 'known.json')]);
     expect(urls).toContain(`${dist}/regression/index.js`);

@@ -9,6 +9,7 @@ import { unpackIntakeBatch, type IntakeBatch, type PackedIntakeBatch } from '../
 import { compiled } from '../support/compiled.js';
 import { tempDir } from '../support/feed.js';
 import { ingest, runCli } from '../support/kepler.js';
+import { closedPort } from '../support/servers.js';
 
 type FileIntakeModule = typeof import('../../ingestion/file-intake.js');
 type ThreadedModule = typeof import('../../ingestion/threaded-file-intake.js');
@@ -125,6 +126,22 @@ describe('parsing the files of a run on a worker thread', () => {
     expect(run.code).not.toBe(0);
     expect(run.stderr).toContain(`cannot read ${notAFile}`);
     expect(run.stderr).toContain('EISDIR');
+  });
+
+  it('through the CLI, a store that cannot be opened stops the thread the intake started before it: the process exits with the store\'s error', async () => {
+    const dir = tempDir();
+    // Large enough for the thread, which the CLI starts before it opens the store.
+    const feed = await writeLargeFeed(join(dir, 'CORE_20261127_0000000009.cx1'), { lines: 40_000, seed: 4, source: 'CORE' });
+    expect(statSync(feed.path).size).toBeGreaterThan(4 * 1024 * 1024);
+    const port = await closedPort();
+    // Left running, the thread (waiting for the writer to take its batches) would keep the process alive until killed.
+    const run = await runCli(['ingest', '--data-dir', join(dir, 'data'), feed.path], {
+      env: { KEPLER_EVENTSTORE_URL: `postgres://kepler:secret@127.0.0.1:${port}/kepler`, KEPLER_STORE_WAIT_MS: '300' },
+      killAfterMs: 60_000,
+    });
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stderr).toMatch(/^kepler ingest: the event store at postgres:\/\/kepler:\*\*\*@127\.0\.0\.1:\d+\/kepler did not answer within \d+ s/m);
+    expect(run.stdout).toBe('');
   });
 
   it('through the CLI, files large enough for the thread are taken whole, each summarised in order, and taken again as duplicates', async () => {
