@@ -341,3 +341,42 @@ describe('SQLite event store, commitQueued', () => {
     await store.close();
   });
 });
+
+describe('SQLite event store, its page size', () => {
+  const pageSizeOf = (path: string) => {
+    const db = new Database(path, { readonly: true });
+    try {
+      return db.pragma('page_size', { simple: true });
+    } finally {
+      db.close();
+    }
+  };
+  const event = (id: string) => ({ id, type: 'One', data: { id }, metadata: { correlationId: 'x' } });
+
+  it('makes a new store with 8 KiB pages: the pragma comes before the switch to WAL, which would fix 4 KiB', async () => {
+    const path = join(dir, 'page-size-new.db');
+    const store = SqliteEventStore.open(path);
+    await store.append('p-1', [event('a')], 'no_stream');
+    await store.close();
+    expect(pageSizeOf(path)).toBe(8192);
+  });
+
+  it('opens a store made with 4 KiB pages as it is, and reads and appends to it', async () => {
+    const path = join(dir, 'page-size-old.db');
+    const old = new Database(path);
+    old.pragma('page_size = 4096');
+    old.pragma('journal_mode = WAL');
+    old.close();
+    const first = SqliteEventStore.open(path);
+    await first.append('p-1', [event('a')], 'no_stream');
+    await first.close();
+    const again = SqliteEventStore.open(path);
+    await again.append('p-1', [event('b')], 0);
+    expect((await again.readStream('p-1')).map((e) => e.id)).toEqual(['a', 'b']);
+    await again.close();
+    expect(pageSizeOf(path)).toBe(4096);
+    const check = new Database(path, { readonly: true });
+    expect(check.pragma('integrity_check', { simple: true })).toBe('ok');
+    check.close();
+  });
+});
