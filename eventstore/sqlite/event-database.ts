@@ -64,13 +64,6 @@ export const INSERT_EVENT = 'INSERT INTO events (position, stream, revision, id,
 export const INSERT_EVENT_UTF8 = 'INSERT INTO events (position, stream, revision, id, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, CAST(? AS TEXT), CAST(? AS TEXT), ?)';
 
 const SQLITE_DEFAULT_AUTOCHECKPOINT = 1000;
-/**
- * The page size of a new event store. SQLite's default 4 KiB costs the WAL a write of a frame header
- * and a page per 4 KiB, and the checkpointer a read and a write per page: about 800 MiB of syscalls
- * of 4 KiB for a million-line ingest. Set before the file's first write (the switch to WAL is one);
- * a store that exists keeps the page size it was made with, as SQLite ignores the pragma then.
- */
-export const EVENT_STORE_PAGE_SIZE = 8192;
 const DEFAULT_MMAP_BYTES = 1 << 30;
 
 export interface EventDatabase {
@@ -82,7 +75,6 @@ export interface EventDatabase {
 export function openEventDatabase(path: string, options: SqliteEventStoreOptions = {}): EventDatabase {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
-  db.pragma(`page_size = ${EVENT_STORE_PAGE_SIZE}`);
   useWriteAheadLog(db);
   // FULL: an append acknowledged to a caller survives a power cut, not only a crash.
   db.pragma('synchronous = FULL');
