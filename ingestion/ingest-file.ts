@@ -2,7 +2,7 @@ import { access, constants, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { EventStore } from '../eventstore/index.js';
 import type { FileSummary, TrailerStatus } from './cx1/index.js';
-import { feedIntake, UnreadableFileError, type IntakeFile } from './file-intake.js';
+import { feedIntake, UnreadableFileError, UnreadableFilesError, type IntakeFile } from './file-intake.js';
 import { intakeBatchSize, type PackedIntakeBatch } from './intake-batch.js';
 import { RecordWriter, type PreparedOutcome } from './record-writer.js';
 import { startThreadedFeedIntake } from './threaded-file-intake.js';
@@ -99,7 +99,7 @@ export class StartedIntake {
 }
 
 /**
- * Checks a run's files (nothing is read if one is unreadable: UnreadableFileError) and begins
+ * Checks a run's files (nothing is read if one is unreadable: UnreadableFilesError, naming each) and begins
  * reading them: a run of 4 MiB or more, asked to parse on a thread, has its thread started now,
  * so that the thread loads its modules and parses its first batches while the caller opens its
  * store (about 0.2 s of a CLI run's start). Smaller runs are read as ingestAll asks.
@@ -121,14 +121,20 @@ const THREAD_MIN_BYTES = 4 * 1024 * 1024;
 
 /**
  * The files, checked all at once (one check after another was a round trip through libuv's
- * pool per file before the first line was read: 50–150 ms for 500 files at load 8); the first
- * unreadable one in the run's order is the one told.
+ * pool per file before the first line was read: 50–150 ms for 500 files at load 8). If any is
+ * unreadable, every one that is, in the run's order (UnreadableFilesError).
  */
 async function readableFiles(paths: readonly string[]): Promise<IntakeFile[]> {
   const checks = await Promise.allSettled(paths.map((path) => access(path, constants.R_OK)));
-  const refused = checks.findIndex((check) => check.status === 'rejected');
-  if (refused >= 0) throw new UnreadableFileError(paths[refused]!, (checks[refused] as PromiseRejectedResult).reason);
+  const refused = checks.flatMap((check, index) => (check.status === 'rejected' ? [new UnreadableFileError(paths[index]!, check.reason, accessRefusal(check.reason))] : []));
+  if (refused.length > 0) throw new UnreadableFilesError(refused as [UnreadableFileError, ...UnreadableFileError[]]);
   return paths.map((path) => ({ path, name: basename(path) }));
+}
+
+/** Why access() refused a file, in a person's words for the usual two (the code's message names the path again). */
+function accessRefusal(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : error instanceof Error ? error.message : String(error);
 }
 
 /** Whether the files add up to `limit` bytes: stats only as many as it takes (500 small files: a few, not 500). */

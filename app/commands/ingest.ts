@@ -1,7 +1,6 @@
-import { access, constants } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { EventStore } from '../../eventstore/index.js';
-import { FileIngestor, startIntake, type FileIngestionSummary, type StartedIntake } from '../../ingestion/index.js';
+import { FileIngestor, startIntake, UnreadableFilesError, type FileIngestionSummary, type StartedIntake } from '../../ingestion/index.js';
 import type { KeplerConfig } from '../config.js';
 import { closeLogShipping, countDuplicates, observePlatformState, serviceIdentity, startTelemetry, stopTelemetry, telemetryConfigured, type TelemetryStatus } from '../../telemetry/index.js';
 import { createLogger } from '../logger.js';
@@ -10,19 +9,13 @@ import { openEventStore, waitingOptions } from '../stores.js';
 
 /** Returns the process exit code: rejected lines are data, only unreadable files fail. */
 export async function ingestCommand(config: KeplerConfig, files: string[], options: { json: boolean }): Promise<number> {
-  const unreadable = await unreadableFiles(files);
-  if (unreadable.length > 0) {
-    for (const { file, reason } of unreadable) process.stderr.write(`kepler ingest: cannot read ${file}: ${reason}\n`);
-    process.stderr.write('kepler ingest: nothing was ingested\n');
-    return 2;
-  }
   const logger = createLogger('kepler-ingest', { roles: ['ingest'] });
   let intake: StartedIntake;
   try {
     // Started first: a large run's thread loads its modules and parses its first batches while the store opens.
     intake = await startIntake(files, { parseOnThread: true });
   } catch (error) {
-    const code = failed(logger, error);
+    const code = error instanceof UnreadableFilesError ? refused(error) : failed(logger, error);
     await closeLogShipping();
     return code;
   }
@@ -66,15 +59,11 @@ function failed(logger: Logger, error: unknown): number {
   return 1;
 }
 
-/** In the run's order; checked all at once, not one round trip through libuv's pool after another. */
-async function unreadableFiles(files: string[]): Promise<Array<{ file: string; reason: string }>> {
-  const checks = await Promise.allSettled(files.map((file) => access(file, constants.R_OK)));
-  return checks.flatMap((check, index) => {
-    if (check.status === 'fulfilled') return [];
-    const error: unknown = check.reason;
-    const code = (error as NodeJS.ErrnoException).code;
-    return [{ file: files[index]!, reason: code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(error) }];
-  });
+/** Every file of the run that cannot be read, with its reason: exit status 2, nothing was ingested. */
+function refused(error: UnreadableFilesError): number {
+  for (const { path, reason } of error.unreadable) process.stderr.write(`kepler ingest: cannot read ${path}: ${reason}\n`);
+  process.stderr.write('kepler ingest: nothing was ingested\n');
+  return 2;
 }
 
 function describe(s: FileIngestionSummary): string {

@@ -240,12 +240,12 @@ for (const layout of LAYOUTS) describe.skipIf(!layout.enabled)(`CX1 end to end t
     }
   });
 
-  it('a missing file is a clear error and a non-zero exit, and nothing is ingested', async () => {
+  it('missing files are a clear error and exit status 2, each named, and nothing is ingested', async () => {
     const before = await server.json<{ head: number }>('/status');
     const fresh = writeFeedFile(dir, { name: 'CORE_UNSEEN.cx1', source: 'CORE', lines: [trd(777, 'UNSEEN-1')] });
-    const result = await runCli(['ingest', '--data-dir', dataDir, '--json', fresh, `${dir}/NOT_THERE.cx1`], { env });
-    expect(result.code).not.toBe(0);
-    expect(result.stderr).toContain('NOT_THERE.cx1');
+    const result = await runCli(['ingest', '--data-dir', dataDir, '--json', `${dir}/NOT_THERE.cx1`, fresh, `${dir}/NOR_THIS.cx1`], { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`kepler ingest: cannot read ${dir}/NOT_THERE.cx1: no such file\nkepler ingest: cannot read ${dir}/NOR_THIS.cx1: no such file\nkepler ingest: nothing was ingested\n`);
     expect(result.stdout).toBe('');
     // The readable file named beside it was not ingested either.
     expect((await server.json<{ head: number }>('/status')).head).toBe(before.head);
