@@ -5,7 +5,7 @@ import type { FileSummary, TrailerStatus } from './cx1/index.js';
 import { feedIntake, UnreadableFileError, UnreadableFilesError, type IntakeFile } from './file-intake.js';
 import { intakeBatchSize, type PackedIntakeBatch } from './intake-batch.js';
 import { RecordWriter, type PreparedOutcome } from './record-writer.js';
-import { startThreadedFeedIntake } from './threaded-file-intake.js';
+import { threadedFeedIntake } from './threaded-file-intake.js';
 
 /** What `kepler ingest --json` prints for each file. */
 export interface FileIngestionSummary {
@@ -109,7 +109,7 @@ export async function startIntake(paths: readonly string[], options: Pick<FileIn
   const batchSize = options.batchSize ?? INGEST_BATCH_SIZE;
   if (options.parseOnThread === true && (await reachesBytes(files, THREAD_MIN_BYTES))) {
     // Each batch is written before the next is asked for, so the thread may fill its buffers again.
-    const { batches, stop } = startThreadedFeedIntake(files, batchSize, { recycle: true });
+    const { batches, stop } = threadedFeedIntake(files, batchSize, { recycle: true });
     return new StartedIntake(files, batches, stop);
   }
   const batches = feedIntake(files, batchSize);

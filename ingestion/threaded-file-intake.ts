@@ -22,16 +22,6 @@ export class IntakeThreadError extends Error {
   }
 }
 
-/**
- * feedIntake on a thread of its own: reading, parsing and encoding use one core
- * while the caller writes to the store on another, and the thread starts once
- * for the whole run. Needs the compiled build (a worker thread loads
- * intake-thread.js).
- *
- * The thread sends small batches, which keeps what its garbage collector has to
- * copy small; this side joins them into batches of `batchSize` items (the last
- * of the run shorter), so that the store commits large batches.
- */
 export interface ThreadedIntakeOptions {
   /**
    * Hand each batch's JSON buffers back to the thread, to fill again, once the next batch is
@@ -41,22 +31,26 @@ export interface ThreadedIntakeOptions {
   recycle?: boolean;
 }
 
-export function threadedFeedIntake(files: readonly IntakeFile[], batchSize: number, options: ThreadedIntakeOptions = {}): AsyncGenerator<PackedIntakeBatch, void> {
-  return startThreadedFeedIntake(files, batchSize, options).batches;
-}
-
 /** A threaded intake whose thread has started: its batches, and how to stop it if they are not to be taken. */
-export interface StartedThreadedIntake {
+export interface ThreadedIntake {
   batches: AsyncGenerator<PackedIntakeBatch, void>;
   /** Ends the thread, whether or not its batches were taken (taking them to the end, or returning early, ends it too). */
   stop(): Promise<void>;
 }
 
 /**
- * threadedFeedIntake with its thread started now, not at the first batch asked for: it loads its
- * modules and parses its first batches while the caller gets ready to write (opens its store).
+ * feedIntake on a thread of its own: reading, parsing and encoding use one core
+ * while the caller writes to the store on another, and the thread starts once
+ * for the whole run. Needs the compiled build (a worker thread loads
+ * intake-thread.js). The thread starts now, not at the first batch asked for: it
+ * loads its modules and parses its first batches while the caller gets ready to
+ * write (opens its store).
+ *
+ * The thread sends small batches, which keeps what its garbage collector has to
+ * copy small; this side joins them into batches of `batchSize` items (the last
+ * of the run shorter), so that the store commits large batches.
  */
-export function startThreadedFeedIntake(files: readonly IntakeFile[], batchSize: number, options: ThreadedIntakeOptions = {}): StartedThreadedIntake {
+export function threadedFeedIntake(files: readonly IntakeFile[], batchSize: number, options: ThreadedIntakeOptions = {}): ThreadedIntake {
   const threadBatch = Math.min(batchSize, THREAD_BATCH_SIZE);
   // Two store batches ahead: the parser works on the next one while one is being written.
   const input: IntakeThreadInput = { files: [...files], batchSize: threadBatch, inFlight: 2 * Math.ceil(batchSize / threadBatch) };

@@ -363,8 +363,12 @@ function valueOf(field: string, indexed: readonly string[]): string {
 
 type SqlValue = string | number | bigint | null;
 
-/** Collections with more indexed fields than a mask holds are written by the upsert that sets them all. */
-const MASKED_FIELDS = 16;
+/**
+ * Collections with more indexed fields than this are written by the upsert that sets them all: a
+ * statement is prepared per set of changed fields, so at most 2^6 = 64 of them a collection (the
+ * projections index 4 at most).
+ */
+const MASKED_FIELDS = 6;
 
 /** Where a put's parameters hold the indexed fields' values. */
 const FIELDS_FROM = 3;

@@ -53,7 +53,7 @@ describe('parsing the files of a run on a worker thread', () => {
     // 700 is not a multiple of the thread's batches of 500, 1,000 is: both must join them without overshooting.
     for (const batchSize of [700, 1000]) {
       const inline = await drain(feedIntake(files, batchSize));
-      const threaded = await drain(threadedFeedIntake(files, batchSize));
+      const threaded = await drain(threadedFeedIntake(files, batchSize).batches);
       expect(threaded.flatMap((b) => b.items)).toEqual(inline.flatMap((b) => b.items));
       expect(threaded.every((b) => b.items.length <= batchSize)).toBe(true);
       expect(byFile(threaded)).toEqual(byFile(inline));
@@ -86,7 +86,7 @@ describe('parsing the files of a run on a worker thread', () => {
     const threaded: unknown[] = [];
     let previous: PackedIntakeBatch | null = null;
     let handedBack = 0;
-    for await (const batch of threadedFeedIntake(files, 1000, { recycle: true })) {
+    for await (const batch of threadedFeedIntake(files, 1000, { recycle: true }).batches) {
       // The batch before this one went back to the thread: its buffers are no longer here.
       if (previous) handedBack += previous.json.filter((chunk) => chunk.bytes.byteLength === 0).length;
       threaded.push(...contents(batch));
@@ -118,7 +118,7 @@ describe('parsing the files of a run on a worker thread', () => {
     mkdirSync(notAFile);
     const { threadedFeedIntake } = await compiled<ThreadedModule>('ingestion/threaded-file-intake.ts');
     const { UnreadableFileError } = await compiled<FileIntakeModule>('ingestion/file-intake.ts');
-    const failure = await drain(threadedFeedIntake([{ path: notAFile, name: 'x.cx1' }], 100)).catch((error: unknown) => error);
+    const failure = await drain(threadedFeedIntake([{ path: notAFile, name: 'x.cx1' }], 100).batches).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(UnreadableFileError);
     expect(failure).toMatchObject({ path: notAFile, message: expect.stringContaining('EISDIR') });
 
