@@ -9,8 +9,6 @@ import type { PackedIntakeBatch } from './packed-batch.js';
 import { threadedFeedIntake } from './threaded-file-intake.js';
 import { UnreadableFileError, UnreadableFilesError, type IntakeFile } from './unreadable-file.js';
 
-export { UnreadableFileError, UnreadableFilesError } from './unreadable-file.js';
-
 /** Lines per event-store write: large batches amortise the commit and its fsync. */
 export const INGEST_BATCH_SIZE = 5000;
 
