@@ -4,42 +4,10 @@
 // and begin the next, and small files flow as one big one would. Pure of the
 // store, so it runs as well on a thread of its own (intake-thread.ts) as inline.
 import { Cx1FileClassifier, readLineBatches, readLineBatchesSync, type LineOutcome } from './cx1/index.js';
-import { addReceivedToIntakeBatch, addToIntakeBatch, emptyIntakeBatch, intakeBatchSize, type FileSegment, type PackedIntakeBatch } from './intake-batch.js';
+import { addReceivedToIntakeBatch, addToIntakeBatch } from './intake-batch.js';
+import { emptyIntakeBatch, intakeBatchSize, type FileSegment, type PackedIntakeBatch } from './packed-batch.js';
 import { fileExceptionAppend, intakeAppend, type IntakeAppend, type IntakeItem, type PreparedIntake } from './record-writer.js';
-
-export interface IntakeFile {
-  path: string;
-  /** The file name (not its directory): what identifies the file. */
-  name: string;
-}
-
-/** A file of the run that could not be read; what was read of it before stays ingested. */
-export class UnreadableFileError extends Error {
-  /** What went wrong, without the path. */
-  readonly reason: string;
-  constructor(
-    readonly path: string,
-    cause: unknown,
-    reason: string = cause instanceof Error ? cause.message : String(cause),
-  ) {
-    super(`cannot read ${path}: ${reason}`, { cause });
-    this.name = 'UnreadableFileError';
-    this.reason = reason;
-  }
-}
-
-/**
- * Every file of a run found unreadable before anything was read, in the run's order (the error's
- * own path and reason are the first's): nothing of the run was ingested.
- */
-export class UnreadableFilesError extends UnreadableFileError {
-  constructor(readonly unreadable: readonly [UnreadableFileError, ...UnreadableFileError[]]) {
-    const [first] = unreadable;
-    super(first.path, first.cause, first.reason);
-    this.name = 'UnreadableFilesError';
-    if (unreadable.length > 1) this.message += ` (and ${unreadable.length - 1} more)`;
-  }
-}
+import { UnreadableFileError, type IntakeFile } from './unreadable-file.js';
 
 /**
  * Batches of `batchSize` items (the last may be shorter) over every file in

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SqliteEventStore } from '../eventstore/index.js';
 import { tempDir } from '../tests/support/feed.js';
-import { UnreadableFilesError } from './file-intake.js';
+import { UnreadableFilesError } from './unreadable-file.js';
 import { FileIngestor } from './ingest-file.js';
 
 describe('FileIngestor, files that cannot be read', () => {

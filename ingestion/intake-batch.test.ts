@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeEvent, encodedText, isEncoded, type EventData } from '../eventstore/index.js';
-import { addToIntakeBatch, emptyIntakeBatch, intakeBatchTransfer, joinIntakeBatches, recycleIntakeBuffers, unpackIntakeBatch } from './intake-batch.js';
+import { addToIntakeBatch, recycleIntakeBuffers, unpackIntakeBatch } from './intake-batch.js';
+import { emptyIntakeBatch, intakeBatchTransfer, joinIntakeBatches } from './packed-batch.js';
 
 const event = (n: number): EventData => ({ id: `id-${n}`, type: 'NewTradeReceived', data: { n, text: 'ü"\\' }, metadata: { correlationId: `REF-${n}` } });
 

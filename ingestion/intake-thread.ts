@@ -3,9 +3,11 @@
 // batches ahead of it, so the parser never outruns the store by more than a few
 // batches of memory.
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { feedIntake, UnreadableFileError } from './file-intake.js';
-import { intakeBatchTransfer, recycleIntakeBuffers } from './intake-batch.js';
+import { feedIntake } from './file-intake.js';
+import { recycleIntakeBuffers } from './intake-batch.js';
+import { intakeBatchTransfer } from './packed-batch.js';
 import type { FromIntakeThread, IntakeThreadInput, ToIntakeThread } from './threaded-file-intake.js';
+import { UnreadableFileError } from './unreadable-file.js';
 
 const { files, batchSize, inFlight } = workerData as IntakeThreadInput;
 const port = parentPort!;

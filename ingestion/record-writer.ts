@@ -10,9 +10,10 @@ import {
   type Source,
   type TrailerMismatched,
 } from '../domain/index.js';
-import { appendsNewStreams, decodeEvent, deterministicId, type Actor, type EventData, type EventStore, type RecordedEvent, type StreamAppend } from '../eventstore/index.js';
+import { appendsNewStreams, decodeEvent, deterministicId, type Actor, type EventData, type EventStore, type RecordedEvent, type StreamAppend } from '../eventstore/events.js';
 import type { FileSummary } from './cx1/index.js';
-import { intakeKinds, intakeNewStreamEvents, unpackIntakeBatch, type PackedIntakeBatch } from './intake-batch.js';
+import { intakeKinds, intakeNewStreamEvents, unpackIntakeBatch } from './intake-batch.js';
+import type { PackedIntakeBatch } from './packed-batch.js';
 
 /** One line (or message) of a feed after parsing: a record to take, or a rejection to keep. */
 export type IntakeItem =

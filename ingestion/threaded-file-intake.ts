@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
-import { UnreadableFileError, type IntakeFile } from './file-intake.js';
-import { intakeBatchSize, intakeBatchTransfer, joinIntakeBatches, type PackedIntakeBatch } from './intake-batch.js';
+import { intakeBatchSize, intakeBatchTransfer, joinIntakeBatches, type PackedIntakeBatch } from './packed-batch.js';
+import { UnreadableFileError, type IntakeFile } from './unreadable-file.js';
 
 export interface IntakeThreadInput {
   files: IntakeFile[];

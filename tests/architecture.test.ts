@@ -15,6 +15,10 @@ const SECOND_ENTRIES = new Map([
   ['slots/operations.js', 'loaded only by the commands that talk to RabbitMQ'],
   // Every CLI command loads the configuration: through the index it loaded the processors, slots and messaging too.
   ['processors/partition.js', 'the configuration parses a partition without loading the processors'],
+  // `kepler ingest` starts its intake thread before it loads the domain, the event store or telemetry.
+  ['ingestion/start-intake.js', 'the ingest command starts its intake before loading what writes it'],
+  // The intake thread prepares events without loading the SQLite adapter and better-sqlite3.
+  ['eventstore/events.js', 'what prepares events loads the port and the ids, not a store'],
 ]);
 /** Folders that sit above everything: the wiring, and the bench that drives the wired platform. */
 const TOP = new Set(['app', 'bench']);

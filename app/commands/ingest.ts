@@ -1,72 +1,26 @@
-import type { Logger } from 'pino';
-import type { EventStore } from '../../eventstore/index.js';
-import { FileIngestor, startIntake, UnreadableFilesError, type FileIngestionSummary, type StartedIntake } from '../../ingestion/index.js';
+// `kepler ingest`: the intake is started first, from a module that loads nothing
+// of the domain, the event store or telemetry (ingestion/start-intake.js), so
+// that a large run's thread loads its own modules and parses its first batches
+// while this thread loads what writes them (ingest-run.ts).
+import { startIntake, type StartedIntake } from '../../ingestion/start-intake.js';
 import type { KeplerConfig } from '../config.js';
-import { closeLogShipping, countDuplicates, observePlatformState, serviceIdentity, startTelemetry, stopTelemetry, telemetryConfigured, type TelemetryStatus } from '../../telemetry/index.js';
-import { createLogger } from '../logger.js';
-import { packageVersion } from '../package-root.js';
-import { openEventStore, waitingOptions } from '../stores.js';
 
 /** Returns the process exit code: rejected lines are data, only unreadable files fail. */
 export async function ingestCommand(config: KeplerConfig, files: string[], options: { json: boolean }): Promise<number> {
-  const logger = createLogger('kepler-ingest', { roles: ['ingest'] });
   let intake: StartedIntake;
   try {
-    // Started first: a large run's thread loads its modules and parses its first batches while the store opens.
     intake = await startIntake(files, { parseOnThread: true });
   } catch (error) {
-    const code = error instanceof UnreadableFilesError ? refused(error) : failed(logger, error);
-    await closeLogShipping();
-    return code;
+    const { notStarted } = await import('./ingest-run.js');
+    return notStarted(error);
   }
-  let telemetry: TelemetryStatus | null = null;
-  let stopObserving: (() => void) | null = null;
-  let store: EventStore;
+  let run: typeof import('./ingest-run.js');
   try {
-    // Nobody scrapes a CLI run: what it measured is pushed over OTLP when asked for (OTEL_METRICS_EXPORTER=otlp), as it exits.
-    telemetry = telemetryConfigured() ? await startTelemetry(serviceIdentity({ version: packageVersion(), roles: ['ingest'] })) : null;
-    stopObserving = telemetry ? observePlatformState(null) : null;
-    store = await openEventStore(config.eventStore, waitingOptions(config, logger));
+    run = await import('./ingest-run.js');
   } catch (error) {
-    // The intake's thread would keep the process alive: the error is told by the CLI, as before the thread started first.
+    // The intake's thread would keep the process alive.
     await intake.cancel();
     throw error;
   }
-  try {
-    const ingestor = new FileIngestor(store);
-    for await (const summary of ingestor.ingestAll(intake)) {
-      if (summary.source) countDuplicates(summary.source, summary.duplicates);
-      logger.info({ file: summary.file, source: summary.source, lines: summary.lines, accepted: summary.accepted, duplicates: summary.duplicates, rejected: summary.rejected, trailer: summary.trailer }, 'file ingested');
-      process.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : describe(summary));
-    }
-    return 0;
-  } catch (error) {
-    return failed(logger, error);
-  } finally {
-    await store.close();
-    if (telemetry) {
-      // The last push (at shutdown) reads the figures: only then let go of them.
-      await stopTelemetry();
-      stopObserving?.();
-    }
-    await closeLogShipping();
-  }
-}
-
-function failed(logger: Logger, error: unknown): number {
-  logger.error({ err: error }, 'ingestion failed');
-  process.stderr.write(`kepler ingest: ${(error as Error).message}\n`);
-  return 1;
-}
-
-/** Every file of the run that cannot be read, with its reason: exit status 2, nothing was ingested. */
-function refused(error: UnreadableFilesError): number {
-  for (const { path, reason } of error.unreadable) process.stderr.write(`kepler ingest: cannot read ${path}: ${reason}\n`);
-  process.stderr.write('kepler ingest: nothing was ingested\n');
-  return 2;
-}
-
-function describe(s: FileIngestionSummary): string {
-  const header = s.source ? `${s.source} ${s.businessDate} #${s.fileNumber}` : 'no valid header';
-  return `${s.file} (${header}): ${s.lines} lines, ${s.accepted} accepted, ${s.duplicates} duplicates, ${s.rejected} rejected, trailer ${s.trailer}\n`;
+  return run.ingestStarted(config, intake, options);
 }

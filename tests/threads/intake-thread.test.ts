@@ -1,18 +1,20 @@
 // The intake thread must hand over exactly what parsing inline produces, file
 // boundaries included, and fail the way inline parsing fails.
-import { mkdirSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateFeed, writeFeed, writeLargeFeed } from '../../bench/feed-generator.js';
 import { decodeEvent } from '../../eventstore/index.js';
-import { unpackIntakeBatch, type IntakeBatch, type PackedIntakeBatch } from '../../ingestion/intake-batch.js';
+import { unpackIntakeBatch, type IntakeBatch } from '../../ingestion/intake-batch.js';
+import type { PackedIntakeBatch } from '../../ingestion/packed-batch.js';
 import { compiled } from '../support/compiled.js';
 import { tempDir } from '../support/feed.js';
-import { ingest, runCli } from '../support/kepler.js';
+import { ingest, REPO_ROOT, runCli } from '../support/kepler.js';
 import { closedPort } from '../support/servers.js';
 
 type FileIntakeModule = typeof import('../../ingestion/file-intake.js');
 type ThreadedModule = typeof import('../../ingestion/threaded-file-intake.js');
+type UnreadableModule = typeof import('../../ingestion/unreadable-file.js');
 
 async function drain(batches: AsyncGenerator<PackedIntakeBatch, void>): Promise<IntakeBatch[]> {
   const seen: IntakeBatch[] = [];
@@ -117,7 +119,7 @@ describe('parsing the files of a run on a worker thread', () => {
     const notAFile = join(dir, 'CORE_20261127_0000000001.cx1');
     mkdirSync(notAFile);
     const { threadedFeedIntake } = await compiled<ThreadedModule>('ingestion/threaded-file-intake.ts');
-    const { UnreadableFileError } = await compiled<FileIntakeModule>('ingestion/file-intake.ts');
+    const { UnreadableFileError } = await compiled<UnreadableModule>('ingestion/unreadable-file.ts');
     const failure = await drain(threadedFeedIntake([{ path: notAFile, name: 'x.cx1' }], 100).batches).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(UnreadableFileError);
     expect(failure).toMatchObject({ path: notAFile, message: expect.stringContaining('EISDIR') });
@@ -160,5 +162,35 @@ describe('parsing the files of a run on a worker thread', () => {
       { file: basename(second.path), lines: second.lines, accepted: 0, duplicates: second.lines, rejected: 0, trailer: 'OK' },
       { file: basename(first.path), lines: first.lines, accepted: 0, duplicates: first.lines, rejected: 0, trailer: 'OK' },
     ]);
+  });
+});
+
+/** Every module a compiled module loads before it runs (its static imports, followed): repository paths, and packages by name. */
+function staticImports(entry: string): string[] {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    if (!file.startsWith('/')) return;
+    const source = readFileSync(file, 'utf8');
+    for (const [, specifier] of source.matchAll(/^\s*(?:import|export)\s(?:[^'";]*?\sfrom\s)?['"]([^'"]+)['"]/gm)) {
+      visit(specifier!.startsWith('.') ? resolve(dirname(file), specifier!) : specifier!);
+    }
+  };
+  visit(join(REPO_ROOT, 'dist', entry));
+  return [...seen].map((file) => (file.startsWith('/') ? relative(join(REPO_ROOT, 'dist'), file) : file));
+}
+
+describe('what the intake thread waits for at the start of `kepler ingest`', () => {
+  it('the ingest command starts the thread from modules that load neither the domain, the event store nor telemetry', () => {
+    const before = staticImports('app/commands/ingest.js');
+    expect(before).toContain('ingestion/start-intake.js');
+    expect(before.filter((module) => /^(domain|eventstore|telemetry|stores)\//.test(module) || module === 'better-sqlite3' || module === 'immutable')).toEqual([]);
+  });
+
+  it('the thread loads no event store: neither the SQLite adapter nor better-sqlite3', () => {
+    const thread = staticImports('ingestion/intake-thread.js');
+    expect(thread).toContain('ingestion/file-intake.js');
+    expect(thread.filter((module) => module.startsWith('eventstore/sqlite/') || module === 'better-sqlite3' || module === 'eventstore/index.js')).toEqual([]);
   });
 });
