@@ -8,6 +8,7 @@ import { SqliteEventStore } from '../eventstore/index.js';
 import { tempDir } from '../tests/support/feed.js';
 import { UnreadableFilesError } from './unreadable-file.js';
 import { FileIngestor } from './ingest-file.js';
+import { startIntake } from './start-intake.js';
 
 describe('FileIngestor, files that cannot be read', () => {
   it('writes nothing and names every unreadable file of the run in its order, the first as its own, wherever the others are', async () => {
@@ -31,6 +32,30 @@ describe('FileIngestor, files that cannot be read', () => {
       ]);
       expect(summaries).toEqual([]);
       expect((await store.readAll(0, { maxCount: 10 })).events).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('FileIngestor, a started intake', () => {
+  it('is ingested by one run; a second run of it is refused, not given spent batches that would write nothing', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'CORE_20261127_0000000001.cx1');
+    writeFileSync(file, 'garbage\n');
+    const store = SqliteEventStore.open(join(dir, 'events.db'));
+    try {
+      const intake = await startIntake([file]);
+      const ingestor = new FileIngestor(store);
+      const first: unknown[] = [];
+      for await (const summary of ingestor.ingestAll(intake)) first.push(summary);
+      expect(first).toHaveLength(1);
+      const again = await (async () => {
+        for await (const summary of ingestor.ingestAll(intake)) first.push(summary);
+      })().catch((caught: unknown) => caught);
+      expect(again).toBeInstanceOf(Error);
+      expect((again as Error).message).toBe('this intake was already taken by a run: start another');
+      expect(first).toHaveLength(1);
     } finally {
       await store.close();
     }

@@ -46,10 +46,12 @@ export class FileIngestor {
    * while the last one's lines are written. Yields each file's summary, in
    * order, once every line of it is durable. Nothing is ingested if any file is
    * unreadable to begin with. Given an intake started by startIntake, takes it
-   * as it was started (its batch size, its thread).
+   * as it was started (its batch size, its thread), once.
    */
   async *ingestAll(run: readonly string[] | StartedIntake): AsyncGenerator<FileIngestionSummary, void> {
-    const { files, batches } = run instanceof StartedIntake ? run : await startIntake(run, { ...this.options, batchSize: this.batchSize });
+    const intake = run instanceof StartedIntake ? run : await startIntake(run, { ...this.options, batchSize: this.batchSize });
+    const { files } = intake;
+    const batches = intake.take();
     const counts = files.map(() => ({ accepted: 0, duplicate: 0, rejected: 0, recorded: 0 }) satisfies Record<PreparedOutcome, number>);
     for await (const packed of batches) {
       const outcomes = intakeBatchSize(packed) > 0 ? await this.writer.writePacked(packed) : [];

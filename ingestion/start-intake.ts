@@ -29,12 +29,24 @@ export interface IntakeStartOptions {
  * FileIngestor.ingestAll takes it; a run that ends before that must cancel it.
  */
 export class StartedIntake {
+  private taken = false;
+
   /** @internal */
   constructor(
     readonly files: readonly IntakeFile[],
-    readonly batches: AsyncGenerator<PackedIntakeBatch, void>,
+    private readonly batches: AsyncGenerator<PackedIntakeBatch, void>,
     private readonly stop: () => Promise<void>,
   ) {}
+
+  /**
+   * Its batches, to the one run that writes them: a second taker would find them spent and
+   * write nothing, with no error to say so, so it is refused instead.
+   */
+  take(): AsyncGenerator<PackedIntakeBatch, void> {
+    if (this.taken) throw new Error('this intake was already taken by a run: start another');
+    this.taken = true;
+    return this.batches;
+  }
 
   /** Lets go of an intake that will not be ingested: its thread, if it has one, ends. */
   async cancel(): Promise<void> {
