@@ -21,7 +21,6 @@ export function deterministicId(...parts: ReadonlyArray<string | number>): strin
   // an id), and unlike five slices and a template of eleven pieces (about 420 bytes an id) nothing to
   // flatten later. The hash's 13th digit gives way to the version, 5; its 17th to the variant (10xx).
   const v = h.charCodeAt(16);
-  // prettier-ignore
   return String.fromCharCode(
     h.charCodeAt(0), h.charCodeAt(1), h.charCodeAt(2), h.charCodeAt(3), h.charCodeAt(4), h.charCodeAt(5), h.charCodeAt(6), h.charCodeAt(7), DASH,
     h.charCodeAt(8), h.charCodeAt(9), h.charCodeAt(10), h.charCodeAt(11), DASH,
