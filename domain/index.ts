@@ -6,11 +6,7 @@
  * when it changes.
  */
 export const EVENT_SCHEMA_VERSION = 1;
-export * from './values.js';
-export * from './records.js';
-export * from './received.js';
-export * from './exceptions.js';
+export * from './feed.js';
 export * as Trade from './trade/index.js';
 export * as Booking from './booking/index.js';
 export * as Approvals from './approvals/index.js';
-export * from './validation.js';

@@ -6,7 +6,7 @@
 // nine tenths of the bytes, travels as UTF-8 in buffers that are moved to the
 // writing thread, not copied, and are bound to SQLite as they are: no string on
 // the writer's heap, no UTF-8 conversion at the insert (see EncodedJson).
-import { RECEIVED_EVENT_TYPE, receivedStream } from '../domain/index.js';
+import { RECEIVED_EVENT_TYPE, receivedStream } from '../domain/feed.js';
 import { deterministicId, encodedText, encodeEvent, type EventData, type NewStreamEvents } from '../eventstore/events.js';
 import { receivedEventJson, type ReceivedItem, type ReceivedJsonOptions } from './received-json.js';
 import { intakeBatchSize, type FileSegment, type JsonChunk, type PackedIntakeBatch } from './packed-batch.js';

@@ -14,7 +14,7 @@
 //
 // The key order is that of intakeAppend and of the records parseDetail builds;
 // the file intake, the only caller, encodes only records parseDetail built.
-import type { DetailRecord, TradeTerms } from '../domain/index.js';
+import type { DetailRecord, TradeTerms } from '../domain/feed.js';
 import { intakeAppend, type IntakeItem } from './record-writer.js';
 
 export type ReceivedItem = Extract<IntakeItem, { kind: 'record' }>;

@@ -9,7 +9,7 @@ import {
   type RecordReceived,
   type Source,
   type TrailerMismatched,
-} from '../domain/index.js';
+} from '../domain/feed.js';
 import { appendsNewStreams, decodeEvent, deterministicId, type Actor, type EventData, type EventStore, type RecordedEvent, type StreamAppend } from '../eventstore/events.js';
 import type { FileSummary } from './cx1/index.js';
 import { intakeKinds, intakeNewStreamEvents, unpackIntakeBatch } from './intake-batch.js';

@@ -17,6 +17,8 @@ const SECOND_ENTRIES = new Map([
   ['processors/partition.js', 'the configuration parses a partition without loading the processors'],
   // `kepler ingest` starts its intake thread before it loads the domain, the event store or telemetry.
   ['ingestion/start-intake.js', 'the ingest command starts its intake before loading what writes it'],
+  // The intake thread parses a feed without the trade, booking and approvals decisions.
+  ['domain/feed.js', 'the intake thread parses a feed with the feed\'s records alone'],
   // The intake thread prepares events without loading the SQLite adapter and better-sqlite3.
   ['eventstore/events.js', 'what prepares events loads the port and the ids, not a store'],
 ]);

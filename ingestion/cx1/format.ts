@@ -5,7 +5,7 @@
 // enforce the business rules (ISIN check digit, real dates, version numbers...):
 // tests and the feed generator use them to build deliberately invalid lines.
 // For every valid record, parseDetail(formatDetail(seq, r)) gives back (seq, r).
-import { priceToScaled, type DetailRecord, type FileHeader, type FileTrailer, type TradeTerms } from '../../domain/index.js';
+import { priceToScaled, type DetailRecord, type FileHeader, type FileTrailer, type TradeTerms } from '../../domain/feed.js';
 import {
   ALC_FIELDS,
   CNF_FIELDS,

@@ -38,7 +38,7 @@ import {
   type FileTrailer,
   type NewTradeRecord,
   type TradeTerms,
-} from '../../domain/index.js';
+} from '../../domain/feed.js';
 
 export type Result<T> = E.Either<string, T>;
 

@@ -193,4 +193,10 @@ describe('what the intake thread waits for at the start of `kepler ingest`', () 
     expect(thread).toContain('ingestion/file-intake.js');
     expect(thread.filter((module) => module.startsWith('eventstore/sqlite/') || module === 'better-sqlite3' || module === 'eventstore/index.js')).toEqual([]);
   });
+
+  it("the thread loads the feed's side of the domain alone: not the trade, booking and approvals decisions, nor immutable", () => {
+    const thread = staticImports('ingestion/intake-thread.js');
+    expect(thread).toContain('domain/feed.js');
+    expect(thread.filter((module) => /^domain\/(index\.js|trade\/|booking\/|approvals\/)/.test(module) || module === 'immutable')).toEqual([]);
+  });
 });
