@@ -154,6 +154,12 @@ export interface EventFilter {
   eventTypes?: readonly string[];
   /** Only events whose stream starts with one of these prefixes (categories end in '-'). */
   streamPrefixes?: readonly string[];
+  /**
+   * Types whose `data` the follower never reads (it takes what it needs from the rest of the event): a
+   * store may hand such events with `data` null rather than decode it. Not a filter: which events come
+   * is the same with or without it, and a store that ignores it hands the data as usual.
+   */
+  withoutData?: readonly string[];
 }
 
 /**

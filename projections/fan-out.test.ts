@@ -181,4 +181,13 @@ describe('unionOf', () => {
     expect(unionOf([{ eventTypes: ['A'] }, { streamPrefixes: ['b-'] }])).toBeUndefined();
     expect(unionOf([{ eventTypes: ['A'] }, {}])).toBeUndefined();
   });
+
+  it('reads a type without its data only when every filter that may take it reads it without', () => {
+    expect(unionOf([{ eventTypes: ['A', 'R'], withoutData: ['R'] }, { eventTypes: ['B'] }])).toEqual({ eventTypes: ['A', 'R', 'B'], withoutData: ['R'] });
+    expect(unionOf([{ eventTypes: ['A', 'R'], withoutData: ['R'] }, { eventTypes: ['R'] }])).toEqual({ eventTypes: ['A', 'R'] });
+    expect(unionOf([{ eventTypes: ['R'], withoutData: ['R'] }, { eventTypes: ['R'], withoutData: ['R'] }])).toEqual({ eventTypes: ['R'], withoutData: ['R'] });
+    // A filter of prefixes alone may take any type.
+    expect(unionOf([{ streamPrefixes: ['a-'], withoutData: ['R'] }, { streamPrefixes: ['b-'] }])).toEqual({ streamPrefixes: ['a-', 'b-'] });
+    expect(unionOf([{ streamPrefixes: ['a-'], withoutData: ['R'] }, { streamPrefixes: ['b-'], withoutData: ['R'] }])).toEqual({ streamPrefixes: ['a-', 'b-'], withoutData: ['R'] });
+  });
 });

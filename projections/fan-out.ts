@@ -269,9 +269,20 @@ class Member {
  */
 export function unionOf(filters: readonly EventFilter[]): EventFilter | undefined {
   if (filters.length === 0 || filters.some((f) => f.eventTypes === undefined && f.streamPrefixes === undefined)) return undefined;
-  if (filters.every((f) => f.eventTypes !== undefined)) return { eventTypes: [...new Set(filters.flatMap((f) => f.eventTypes!))] };
-  if (filters.every((f) => f.streamPrefixes !== undefined)) return { streamPrefixes: [...new Set(filters.flatMap((f) => f.streamPrefixes!))] };
+  if (filters.every((f) => f.eventTypes !== undefined)) return withoutDataOf(filters, { eventTypes: [...new Set(filters.flatMap((f) => f.eventTypes!))] });
+  if (filters.every((f) => f.streamPrefixes !== undefined)) return withoutDataOf(filters, { streamPrefixes: [...new Set(filters.flatMap((f) => f.streamPrefixes!))] });
   return undefined;
+}
+
+/**
+ * The union, read without the data of the types no filter that lets them through reads the data of
+ * (EventFilter.withoutData): one follower's event is every follower's, so a type is read without its
+ * data only when each that may take it said so (a filter that names no types may take any).
+ */
+function withoutDataOf(filters: readonly EventFilter[], union: EventFilter): EventFilter {
+  const candidates = new Set(filters.flatMap((f) => f.withoutData ?? []));
+  const withoutData = [...candidates].filter((type) => filters.every((f) => (f.eventTypes !== undefined && !f.eventTypes.includes(type)) || (f.withoutData?.includes(type) ?? false)));
+  return withoutData.length > 0 ? { ...union, withoutData } : union;
 }
 
 /** Whether everything `filter` lets through, `union` does too (checked on its lists, not by reasoning about prefixes). */

@@ -30,7 +30,13 @@ export const feedProjection: ProjectionDefinition<FeedRecordCount> = {
   // appends nothing else there), and of a rejection stream only LineRejected is counted. Named, they let
   // the projections thread's one read of the store (fan-out.ts) ask SQLite for the union of everyone's
   // types, so an event no projection wants (TradeVersionNoted, a tenth of the store) is never decoded.
-  filter: { eventTypes: [...Object.values(RECEIVED_EVENT_TYPE), 'LineRejected'], streamPrefixes: [...FEED_STREAM_PREFIXES, REJECTION_STREAM_PREFIX] },
+  // A received record is counted from its stream (see countedAs), so its data, the largest of the store's events, is
+  // not read: the store may leave it undecoded (withoutData), no other projection following these types.
+  filter: {
+    eventTypes: [...Object.values(RECEIVED_EVENT_TYPE), 'LineRejected'],
+    streamPrefixes: [...FEED_STREAM_PREFIXES, REJECTION_STREAM_PREFIX],
+    withoutData: Object.values(RECEIVED_EVENT_TYPE),
+  },
   keysOf: (event) => {
     const counted = countedAs(event);
     return counted ? [feedCountKey(counted.source, counted.outcome, counted.reason)] : [];
@@ -48,8 +54,15 @@ function countedAs(event: RecordedEvent): Omit<FeedRecordCount, 'count' | 'asOf'
     return { source: data.source ?? 'UNKNOWN', outcome: 'rejected', reason: data.code };
   }
   if (event.stream.startsWith(REJECTION_STREAM_PREFIX)) return null; // a trailer mismatch: a file, not a line
-  const { origin } = event.data as RecordReceived;
-  return { source: origin.source, outcome: 'accepted', reason: '' };
+  // A received record's stream is named by its source (receivedStream), as its data's origin.source says.
+  const source = sourceOfStream(event.stream);
+  return { source: source ?? (event.data as RecordReceived).origin.source, outcome: 'accepted', reason: '' };
+}
+
+/** The feed source whose received records a stream holds, by its prefix; null for any other stream. */
+function sourceOfStream(stream: string): string | null {
+  for (let i = 0; i < FEED_STREAM_PREFIXES.length; i++) if (stream.startsWith(FEED_STREAM_PREFIXES[i]!)) return FEED_SOURCES[i]!;
+  return null;
 }
 
 export function feedCountKey(source: string, outcome: string, reason: string): string {

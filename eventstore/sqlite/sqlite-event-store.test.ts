@@ -341,3 +341,32 @@ describe('SQLite event store, commitQueued', () => {
     await store.close();
   });
 });
+
+describe('SQLite event store, events read without their data', () => {
+  it('hands the types a filter reads withoutData with data null, the rest decoded, whether read through SQL or from its own commit', async () => {
+    const path = join(dir, 'without-data.db');
+    const mine = SqliteEventStore.open(path);
+    const other = SqliteEventStore.open(path);
+    const event = (id: string, type: string) => ({ id, type, data: { n: id }, metadata: { correlationId: id } });
+    await mine.append('x-1', [event('a', 'Counted'), event('b', 'Read'), event('c', "It's")], 'no_stream');
+    const filters = [
+      { withoutData: ['Counted', "It's"] },
+      { eventTypes: ['Counted', 'Read', "It's"], withoutData: ['Counted', "It's"] },
+      { streamPrefixes: ['x-'], withoutData: ['Counted', "It's"] },
+    ];
+    for (const filter of filters) {
+      for (const store of [mine, other]) {
+        const { events } = await store.readAll(0, { filter });
+        expect(events.map((e) => [e.type, e.data, e.metadata.correlationId]), JSON.stringify(filter)).toEqual([
+          ['Counted', null, 'a'],
+          ['Read', { n: 'b' }, 'b'],
+          ["It's", null, 'c'],
+        ]);
+      }
+    }
+    // Without it, the same events with their data.
+    expect((await other.readAll(0, { filter: { eventTypes: ['Counted'] } })).events[0]!.data).toEqual({ n: 'a' });
+    await mine.close();
+    await other.close();
+  });
+});
