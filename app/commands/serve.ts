@@ -5,12 +5,9 @@ import { countDuplicates } from '../../telemetry/index.js';
 import type { KeplerConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { packageRoot } from '../package-root.js';
-import { scavengeAlone } from '../scavenges.js';
 import { startPlatform, type RunningPlatform } from '../serve.js';
 
 export async function serveCommand(config: KeplerConfig): Promise<RunningPlatform> {
-  // Before the first request and the projections thread; see the module.
-  scavengeAlone();
   const logger = createLogger('kepler', { roles: config.roles, slot: config.slot });
   let running: RunningPlatform;
   try {
