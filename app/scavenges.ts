@@ -8,7 +8,7 @@
 // cores shared with the projections thread, the process's I/O and the clients, the wait for a helper
 // thread to be scheduled is most of the pause, which every request in flight waits out. In a catch-up a
 // scavenge keeps megabytes (the processors' and projections' states on their way to the old generation),
-// and there the helpers take work off the two busy threads: alone, the main thread's CPU rose by 7 %.
+// and there the helpers take work off the two busy threads: alone, the main thread's CPU rose by 11 %.
 //
 // The flag is the process's, not a thread's, and V8 reads it at each scavenge; the projections thread (and
 // any other worker) follows it too. Node's own flags win: with one given on the command line or in
