@@ -23,6 +23,7 @@ import {
 import type { AmqpConfig, KeplerConfig, Role } from './config.js';
 import { platformReadiness, platformStateSource, queueStatus } from './observability.js';
 import { packageVersion } from './package-root.js';
+import { followScavenges } from './scavenges.js';
 import { Platform } from './platform.js';
 import type { FromProjectionsThread, ToProjectionsThread } from './projections-thread.js';
 import { httpSecurity, refuseUnguardedListen, warnIfUnguarded } from './security.js';
@@ -90,6 +91,8 @@ export async function startPlatform(config: KeplerConfig, logger: Logger): Promi
     });
   registerOperationalRoutes(app, { ready });
   const stopObservingReadiness = observeReadiness(ready);
+  // V8's scavenges in parallel while the followers catch up, alone at the head (see the module).
+  const stopFollowingScavenges = followScavenges(async () => (await platform.status()).subscriptions);
   // /status is always served, so every process can be watched; the queries only where the role says.
   registerQueryApi(app, {
     queries: has('query-api'),
@@ -114,6 +117,7 @@ export async function startPlatform(config: KeplerConfig, logger: Logger): Promi
       await app.close();
       stopObserving();
       stopObservingReadiness();
+      stopFollowingScavenges();
       stopThreadMetrics?.();
       await messaging?.stop();
       await platform.stop();
