@@ -29,6 +29,10 @@ describe('feedProjection', () => {
     }
   });
 
+  it('counts nothing, and reads no data, for a received record outside the feed\'s streams (its filter lets none through)', () => {
+    expect(feedProjection.keysOf(received('api-1', 'NewTradeReceived', null))).toEqual([]);
+  });
+
   it('is the only projection to take the received records, so the projections thread reads them without their data', () => {
     expect(unionOf(PROJECTIONS.map((p) => p.filter))?.withoutData).toEqual(Object.values(RECEIVED_EVENT_TYPE));
   });

@@ -1,4 +1,4 @@
-import { FEED_SOURCES, RECEIVED_EVENT_TYPE, REJECTION_STREAM_PREFIX, type LineRejected, type RecordReceived } from '../domain/index.js';
+import { FEED_SOURCES, RECEIVED_EVENT_TYPE, REJECTION_STREAM_PREFIX, type LineRejected } from '../domain/index.js';
 import type { RecordedEvent } from '../eventstore/index.js';
 import type { Projected, ProjectionDefinition } from './projection.js';
 
@@ -54,9 +54,10 @@ function countedAs(event: RecordedEvent): Omit<FeedRecordCount, 'count' | 'asOf'
     return { source: data.source ?? 'UNKNOWN', outcome: 'rejected', reason: data.code };
   }
   if (event.stream.startsWith(REJECTION_STREAM_PREFIX)) return null; // a trailer mismatch: a file, not a line
-  // A received record's stream is named by its source (receivedStream), as its data's origin.source says.
+  // A received record's stream is named by its source (receivedStream), and the filter's prefixes let only the
+  // feed's streams through; its data, which may come as null (withoutData), is not read.
   const source = sourceOfStream(event.stream);
-  return { source: source ?? (event.data as RecordReceived).origin.source, outcome: 'accepted', reason: '' };
+  return source === null ? null : { source, outcome: 'accepted', reason: '' };
 }
 
 /** The feed source whose received records a stream holds, by its prefix; null for any other stream. */
