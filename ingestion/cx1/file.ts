@@ -147,7 +147,7 @@ export class Cx1FileClassifier {
       this.countDetailLine(text);
       return this.reject(line, 'INVALID_RECORD', overlong(line));
     }
-    if (text.startsWith('TRL')) {
+    if (startsWithType(text, 0x54, 0x52, 0x4c)) {
       const trailer = parseTrailer(text);
       if (E.isRight(trailer) && this.invalidTrailers > 0) {
         this.countDetailLine(text);
@@ -164,7 +164,7 @@ export class Cx1FileClassifier {
       return this.reject(line, 'INVALID_RECORD', `invalid trailer: ${trailer.left}`);
     }
     this.countDetailLine(text);
-    if (text.startsWith('HDR')) {
+    if (startsWithType(text, 0x48, 0x44, 0x52)) {
       return this.reject(line, 'INVALID_RECORD', 'second header (HDR): a file has one header, on line 1');
     }
     const parsed = parseDetail(text);
@@ -223,6 +223,14 @@ export class Cx1FileClassifier {
     const more = this.invalidTrailers > QUOTED_INVALID_TRAILERS ? ` and ${this.invalidTrailers - QUOTED_INVALID_TRAILERS} more` : '';
     return `; invalid TRL record on line${this.invalidTrailers > 1 ? 's' : ''} ${quoted}${more}`;
   }
+}
+
+/**
+ * Whether the line begins with the record type of these three character codes (TRL, HDR):
+ * read in place, where `startsWith` was a call into the engine's builtin at every line.
+ */
+function startsWithType(text: string, first: number, second: number, third: number): boolean {
+  return text.charCodeAt(0) === first && text.charCodeAt(1) === second && text.charCodeAt(2) === third;
 }
 
 function overlong(line: Line): string {
