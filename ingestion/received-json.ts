@@ -70,7 +70,8 @@ export function receivedEventJson(item: ReceivedItem, options: ReceivedJsonOptio
 function plainRecordJson(record: DetailRecord): string {
   switch (record.type) {
     case 'TRD':
-      return `{"type":"TRD","tradeRef":"${record.tradeRef}","version":${number(record.version)},"terms":${plainTermsJson(record.terms)}}`;
+      // A TRD's version is 1 (its type says so): one constant piece fewer to join.
+      return `{"type":"TRD","tradeRef":"${record.tradeRef}","version":1,"terms":${plainTermsJson(record.terms)}}`;
     case 'AMD':
       return `{"type":"AMD","tradeRef":"${record.tradeRef}","version":${number(record.version)},"terms":${plainTermsJson(record.terms)}}`;
     case 'CXL':
@@ -85,9 +86,12 @@ function plainRecordJson(record: DetailRecord): string {
   }
 }
 
+/** The side with the keys around it, one constant each: each piece joined costs at the join and again when the text is flattened. */
+const SIDE_PIECES: Readonly<Record<TradeTerms['side'], string>> = { BUY: '","side":"BUY","quantity":', SELL: '","side":"SELL","quantity":' };
+
 function plainTermsJson(terms: TradeTerms): string {
   return (
-    `{"account":"${terms.account}","isin":"${terms.isin}","side":"${terms.side}","quantity":${number(terms.quantity)},` +
+    `{"account":"${terms.account}","isin":"${terms.isin}${SIDE_PIECES[terms.side]}${number(terms.quantity)},` +
     `"price":"${terms.price}","currency":"${terms.currency}","tradeDate":"${terms.tradeDate}",` +
     `"settleDate":"${terms.settleDate}","counterparty":"${terms.counterparty}"}`
   );

@@ -54,7 +54,7 @@ export function threadedFeedIntake(files: readonly IntakeFile[], batchSize: numb
   const threadBatch = Math.min(batchSize, THREAD_BATCH_SIZE);
   // Two store batches ahead: the parser works on the next one while one is being written.
   const input: IntakeThreadInput = { files: [...files], batchSize: threadBatch, inFlight: 2 * Math.ceil(batchSize / threadBatch) };
-  const worker = new Worker(new URL('./intake-thread.js', import.meta.url), { workerData: input });
+  const worker = new Worker(new URL('./intake-thread.js', import.meta.url), { workerData: input, resourceLimits: { maxOldGenerationSizeMb: INTAKE_THREAD_OLD_GENERATION_MB } });
   const inbox: FromIntakeThread[] = [];
   let wake: (() => void) | null = null;
   let crashed: Error | null = null;
@@ -104,6 +104,7 @@ export function threadedFeedIntake(files: readonly IntakeFile[], batchSize: numb
         // Asked for the next: this batch is written (recycling), its buffers are the thread's again.
         const buffers = options.recycle ? intakeBatchTransfer(joined) : [];
         worker.postMessage({ type: 'credit', batches: taken, buffers } satisfies ToIntakeThread, buffers);
+        await turnOfTheEventLoop();
       }
     } finally {
       await worker.terminate();
@@ -112,5 +113,21 @@ export function threadedFeedIntake(files: readonly IntakeFile[], batchSize: numb
   return { batches: batches(), stop: async () => void (await worker.terminate()) };
 }
 
+/**
+ * The intake thread's old generation, at most (MB). Its heap holds about 6 MB once collected,
+ * and a batch of 500 lines at a time (lines are cut at 64 KiB), so this is no working limit but
+ * V8's cue: it lets a heap grow up to four times what a full collection found live when its
+ * most is 2 GB or more (the default here: a quarter of the machine), and about 1.4 times at 512 MB.
+ * A first collection during the start-up (when V8 knows no speeds and grows by the most) that
+ * found 16 MB live let the thread's heap grow to 81 MB for the rest of a 4,000,000-line run
+ * (BENCHMARKS.md, eleventh session).
+ */
+const INTAKE_THREAD_OLD_GENERATION_MB = 512;
+
 /** Items per message from the intake thread. */
 const THREAD_BATCH_SIZE = 500;
+
+/** Resolves on the event loop's next turn, after the tasks already waiting (V8's garbage-collection tasks among them). */
+function turnOfTheEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

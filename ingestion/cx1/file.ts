@@ -147,7 +147,7 @@ export class Cx1FileClassifier {
       this.countDetailLine(text);
       return this.reject(line, 'INVALID_RECORD', overlong(line));
     }
-    if (text.startsWith('TRL')) {
+    if (startsWithType(text, 0x54, 0x52, 0x4c)) {
       const trailer = parseTrailer(text);
       if (E.isRight(trailer) && this.invalidTrailers > 0) {
         this.countDetailLine(text);
@@ -163,13 +163,19 @@ export class Cx1FileClassifier {
       this.countDetailLine(text);
       return this.reject(line, 'INVALID_RECORD', `invalid trailer: ${trailer.left}`);
     }
-    this.countDetailLine(text);
-    if (text.startsWith('HDR')) {
+    if (startsWithType(text, 0x48, 0x44, 0x52)) {
+      this.countDetailLine(text);
       return this.reject(line, 'INVALID_RECORD', 'second header (HDR): a file has one header, on line 1');
     }
     const parsed = parseDetail(text);
-    if (E.isLeft(parsed)) return this.reject(line, 'INVALID_RECORD', parsed.left);
+    if (E.isLeft(parsed)) {
+      this.countDetailLine(text);
+      return this.reject(line, 'INVALID_RECORD', parsed.left);
+    }
     const { sourceSequence, record } = parsed.right;
+    // A record's quantity is its quantity field's value (parseDetail read it, digits only): what
+    // controlQuantityValue would read from the line again.
+    this.countQuantity(controlQuantityOfParsed(record));
     if (!this.allowedTypes.includes(record.type)) {
       const source = this.fileHeader?.source;
       const detail = `record type ${record.type} may not be sent by source ${source} (allowed: ${this.allowedTypes.join(', ')})`;
@@ -181,8 +187,12 @@ export class Cx1FileClassifier {
 
   /** A line between header and trailer: it counts towards the trailer check. */
   private countDetailLine(text: string): void {
+    this.countQuantity(controlQuantityValue(text));
+  }
+
+  /** A line between header and trailer, and what it adds to the control total (null: nothing). */
+  private countQuantity(quantity: number | null): void {
     this.detailLines++;
-    const quantity = controlQuantityValue(text);
     if (quantity === null) return;
     this.controlPending += quantity;
     if (this.controlPending >= 2 ** 52) {
@@ -223,6 +233,28 @@ export class Cx1FileClassifier {
     const more = this.invalidTrailers > QUOTED_INVALID_TRAILERS ? ` and ${this.invalidTrailers - QUOTED_INVALID_TRAILERS} more` : '';
     return `; invalid TRL record on line${this.invalidTrailers > 1 ? 's' : ''} ${quoted}${more}`;
   }
+}
+
+/** controlQuantityValue of the line a record was parsed from. */
+function controlQuantityOfParsed(record: DetailRecord): number | null {
+  switch (record.type) {
+    case 'TRD':
+    case 'AMD':
+      return record.terms.quantity;
+    case 'ALC':
+    case 'CNF':
+      return record.quantity;
+    case 'CXL':
+      return null;
+  }
+}
+
+/**
+ * Whether the line begins with the record type of these three character codes (TRL, HDR):
+ * read in place, where `startsWith` was a call into the engine's builtin at every line.
+ */
+function startsWithType(text: string, first: number, second: number, third: number): boolean {
+  return text.charCodeAt(0) === first && text.charCodeAt(1) === second && text.charCodeAt(2) === third;
 }
 
 function overlong(line: Line): string {

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isBlankLine, LineSplitter, linesOfText, readLineBatches, readLineBatchesSync, readLines, type Line, type ReadOptions } from './lines.js';
 
@@ -182,6 +183,31 @@ describe('LineSplitter', () => {
     ]);
     expect(splitter.push('\n')).toEqual([]);
     expect(splitter.end()).toEqual([]);
+  });
+});
+
+describe('LineSplitter.pushBytes', () => {
+  it('gives the lines push gives for the same bytes decoded as latin1, however the bytes are cut', () => {
+    const bytes = fc.uint8Array({ maxLength: 120 }).map((random) => Buffer.from(random.map((b) => [0x0a, 0x0d, 0x20, 0x41, 0xe9, b][b % 6]!)));
+    fc.assert(
+      fc.property(bytes, fc.array(fc.nat(40), { maxLength: 6 }), fc.integer({ min: 1, max: 12 }), (content, cuts, maxLength) => {
+        const byBytes = new LineSplitter(maxLength);
+        const byText = new LineSplitter(maxLength);
+        const fromBytes: Line[] = [];
+        const fromText: Line[] = [];
+        let start = 0;
+        for (const cut of [...cuts, content.length]) {
+          const end = Math.min(content.length, start + cut);
+          fromBytes.push(...byBytes.pushBytes(content.subarray(start, end)));
+          fromText.push(...byText.push(content.toString('latin1', start, end)));
+          start = end;
+        }
+        fromBytes.push(...byBytes.end());
+        fromText.push(...byText.end());
+        expect(fromBytes).toEqual(fromText);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 

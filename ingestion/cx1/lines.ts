@@ -70,6 +70,28 @@ export class LineSplitter {
     return out;
   }
 
+  /**
+   * push() for the chunk's bytes, one character per byte (latin1), `bytes` wholly the chunk: each
+   * line is decoded on its own, so that it is a string of its own rather than a slice of the
+   * chunk's. Same lines as push(bytes.latin1Slice()).
+   */
+  pushBytes(bytes: Buffer): Line[] {
+    const out: Line[] = [];
+    let start = 0;
+    for (let end = bytes.indexOf(0x0a); end >= 0; end = bytes.indexOf(0x0a, start)) {
+      const part = bytes.toString('latin1', start, end);
+      if (start === 0 && this.hasPartial()) {
+        this.extendPartial(part);
+        this.completePartial(out, true);
+      } else {
+        this.accept(out, this.lineFrom(part, true));
+      }
+      start = end + 1;
+    }
+    if (start < bytes.length) this.extendPartial(bytes.toString('latin1', start));
+    return out;
+  }
+
   /** Ends the input: the unterminated last line, if any; trailing blank lines are dropped. */
   end(): Line[] {
     const out: Line[] = [];
@@ -197,7 +219,7 @@ export function* readLineBatchesSync(path: string, options: ReadOptions = {}): G
     for (;;) {
       const bytesRead = readSync(fd, buffer, 0, buffer.length, null);
       if (bytesRead === 0) break;
-      const lines = splitter.push(buffer.toString('latin1', 0, bytesRead));
+      const lines = splitter.pushBytes(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead));
       if (lines.length > 0) yield lines;
     }
   } finally {

@@ -142,12 +142,13 @@ export function parseTrailer(text: string): Result<FileTrailer> {
  */
 export function parseDetail(text: string): Result<ParsedDetail> {
   if (text.length !== RECORD_LENGTH) return E.left(lengthProblem(text));
-  const type = text.slice(0, 3);
-  if (!isDetailRecordType(type)) {
+  const type = detailTypeOf(text);
+  if (type === null) {
+    const raw = text.slice(0, 3);
     return E.left(
-      type === 'HDR' || type === 'TRL'
-        ? `record type "${type}" where a detail record was expected`
-        : `unknown record type ${JSON.stringify(type)}`,
+      raw === 'HDR' || raw === 'TRL'
+        ? `record type "${raw}" where a detail record was expected`
+        : `unknown record type ${JSON.stringify(raw)}`,
     );
   }
   const sourceSequence = count(text, DETAIL_FIELDS.sourceSequence, 1);
@@ -188,7 +189,7 @@ export function controlQuantityOf(text: string): bigint | null {
  */
 export function controlQuantityValue(text: string): number | null {
   if (text.length !== RECORD_LENGTH) return null;
-  const quantity = quantityFieldOf(text.slice(0, 3));
+  const quantity = quantityFieldOf(detailTypeOf(text));
   if (quantity === null) return null;
   const value = digitsValue(text, quantity);
   return value < 0 ? null : value;
@@ -198,8 +199,31 @@ export function isDetailRecordType(type: string): type is DetailRecordType {
   return type === 'TRD' || type === 'AMD' || type === 'CXL' || type === 'ALC' || type === 'CNF';
 }
 
+/**
+ * The detail record type in a line's first three columns, as the constant it is, or null. Read
+ * from the characters in place: a slice of them was a new string at every line, and each use of
+ * it as a key (the body's parser, the event type, the source's allowed types) hashed it and looked
+ * it up again; the constant is one the engine already knows.
+ */
+export function detailTypeOf(text: string): DetailRecordType | null {
+  const second = text.charCodeAt(1);
+  const third = text.charCodeAt(2);
+  switch (text.charCodeAt(0)) {
+    case 0x54: // T
+      return second === 0x52 && third === 0x44 ? 'TRD' : null;
+    case 0x41: // A
+      if (second === 0x4d && third === 0x44) return 'AMD';
+      return second === 0x4c && third === 0x43 ? 'ALC' : null;
+    case 0x43: // C
+      if (second === 0x58 && third === 0x4c) return 'CXL';
+      return second === 0x4e && third === 0x46 ? 'CNF' : null;
+    default:
+      return null;
+  }
+}
+
 /** The field of a record type that counts towards the control total, if any. */
-export function quantityFieldOf(type: string): Field | null {
+export function quantityFieldOf(type: string | null): Field | null {
   switch (type) {
     case 'TRD':
     case 'AMD':
@@ -318,7 +342,6 @@ function tradeTerms(text: string): Result<TradeTerms> {
 const DIGITS = /^[0-9]+$/;
 const TRADE_REF_PATTERN = /^[A-Za-z0-9/-]+$/;
 const ISIN_PATTERN = /^[A-Z]{2}[A-Z0-9]{9}[0-9]$/;
-const CURRENCY_PATTERN = /^[A-Z]{3}$/;
 
 const VERSION_RULES = {
   TRD: { min: 1, max: 1, rule: 'must be 1 for a TRD record' },
@@ -331,23 +354,36 @@ const VERSION_RULES = {
  * has few distinct dates and instruments). Pure functions of the raw value, so
  * caching keeps parsing pure; emptied when full to keep memory bounded.
  */
-class VerdictCache<V> {
-  private readonly entries = new Map<string, V>();
+class VerdictCache<K, V> {
+  private readonly entries = new Map<K, V>();
   constructor(private readonly capacity: number) {}
-  get(key: string): V | undefined {
+  get(key: K): V | undefined {
     return this.entries.get(key);
   }
-  set(key: string, value: V): void {
+  set(key: K, value: V): void {
     if (this.entries.size >= this.capacity) this.entries.clear();
     this.entries.set(key, value);
   }
 }
 
-const knownDates = new VerdictCache<IsoDate | null>(4096);
-const knownIsins = new VerdictCache<boolean>(65536);
+/**
+ * Dates by the number their eight columns read as (digitsValue): the same for the same
+ * columns, and a number key is neither a slice of the line nor a string to hash at each line.
+ * Only all-digit columns are looked up. The verdict is kept as the Either it is returned as.
+ */
+const knownDates = new VerdictCache<number, Result<IsoDate> | null>(4096);
+/**
+ * ISIN verdicts (shape and check digit) by the field's columns: a known value is looked up
+ * before any pattern is run.
+ */
+const knownIsins = new VerdictCache<string, IsinVerdict>(65536);
+type IsinVerdict = 'valid' | 'shape' | 'checkDigit';
 
-const SIDES: Readonly<Record<string, Side>> = { B: 'BUY', S: 'SELL' };
-const STATUSES: Readonly<Record<string, ConfirmationStatus>> = { AF: 'AFFIRMED', RJ: 'REJECTED' };
+// The few values a field may take, each one Either, shared: nothing holds an Either but to read it.
+const BUY: Result<Side> = E.right('BUY');
+const SELL: Result<Side> = E.right('SELL');
+const AFFIRMED: Result<ConfirmationStatus> = E.right('AFFIRMED');
+const REJECTED: Result<ConfirmationStatus> = E.right('REJECTED');
 
 function recordOfType(text: string, expected: 'HDR' | 'TRL'): Result<void> {
   if (text.length !== RECORD_LENGTH) return E.left(lengthProblem(text));
@@ -378,6 +414,18 @@ function describe(f: Field, raw: string): string {
 
 function invalid(f: Field, raw: string, problem: string): Result<never> {
   return E.left(`${describe(f, raw)} ${problem}`);
+}
+
+/**
+ * Where a field's value ends (0-based, exclusive) once its trailing spaces are dropped, read in
+ * place: `f.from - 1` when the field is blank. Only trailing spaces: the spec pads text with
+ * spaces, nothing else. Text fields are checked on the line's own characters and sliced once, not
+ * sliced, trimmed (sliced again) and checked on a string of whichever kind the slices made.
+ */
+function valueEnd(text: string, f: Field): number {
+  let end = f.to;
+  while (end >= f.from && text.charCodeAt(end - 1) === 0x20) end--;
+  return end;
 }
 
 /** Removes trailing spaces only: the spec pads text with spaces, nothing else. */
@@ -452,13 +500,15 @@ function price(text: string, f: Field, min: 0 | 1): Result<Price> {
 }
 
 function date(text: string, f: Field): Result<IsoDate> {
-  const raw = columns(text, f);
-  let iso = knownDates.get(raw);
-  if (iso === undefined) {
-    iso = isoDateOf(raw);
-    knownDates.set(raw, iso);
+  const key = digitsValue(text, f);
+  let verdict = key < 0 ? null : knownDates.get(key);
+  if (verdict === undefined) {
+    const iso = isoDateOf(columns(text, f));
+    verdict = iso === null ? null : E.right(iso);
+    knownDates.set(key, verdict);
   }
-  if (iso !== null) return E.right(iso);
+  if (verdict !== null) return verdict;
+  const raw = columns(text, f);
   return invalid(f, raw, DIGITS.test(raw) ? 'is not a real calendar date' : 'must be a date YYYYMMDD');
 }
 
@@ -476,38 +526,42 @@ function isoDateOf(raw: string): IsoDate | null {
  * its trailing spaces; leading spaces mean the field is not left-aligned.
  */
 function requiredText(text: string, f: Field): Result<string> {
-  const raw = columns(text, f);
-  const value = trimEnd(raw);
-  if (value === '') return E.left(`${f.name} (${columnsLabel(f)}) is blank`);
-  if (value.charCodeAt(0) === 0x20) return invalid(f, raw, 'is not left-aligned (leading spaces)');
-  return printable(f, raw, value);
+  const end = valueEnd(text, f);
+  if (end < f.from) return E.left(`${f.name} (${columnsLabel(f)}) is blank`);
+  if (text.charCodeAt(f.from - 1) === 0x20) return invalid(f, columns(text, f), 'is not left-aligned (leading spaces)');
+  return printable(text, f, end);
 }
 
 /** A free-text field (reason): may be blank, keeps any leading spaces. */
 function freeText(text: string, f: Field): Result<string> {
-  const raw = columns(text, f);
-  return printable(f, raw, trimEnd(raw));
+  return printable(text, f, valueEnd(text, f));
 }
 
-function printable(f: Field, raw: string, value: string): Result<string> {
-  for (let i = 0; i < value.length; i++) {
-    const code = value.charCodeAt(i);
+/** The field's value, its columns up to `end`, when every character of it is printable ASCII. */
+function printable(text: string, f: Field, end: number): Result<string> {
+  for (let i = f.from - 1; i < end; i++) {
+    const code = text.charCodeAt(i);
     if (code < 0x20 || code > 0x7e) {
       const hex = code.toString(16).toUpperCase().padStart(2, '0');
-      return invalid(f, raw, `holds a non-printable or non-ASCII character 0x${hex} at col ${f.from + i}`);
+      return invalid(f, columns(text, f), `holds a non-printable or non-ASCII character 0x${hex} at col ${i + 1}`);
     }
   }
-  return E.right(value);
+  return E.right(text.slice(f.from - 1, end));
 }
 
 function tradeRef(text: string): Result<string> {
   const f = DETAIL_FIELDS.tradeRef;
-  const raw = columns(text, f);
-  const value = trimEnd(raw);
-  if (value === '') return E.left(`${f.name} (${columnsLabel(f)}) is blank`);
-  return TRADE_REF_PATTERN.test(value)
-    ? E.right(value)
-    : invalid(f, raw, 'may only hold letters, digits, "-" and "/" (left-aligned)');
+  const end = valueEnd(text, f);
+  if (end < f.from) return E.left(`${f.name} (${columnsLabel(f)}) is blank`);
+  // TRADE_REF_PATTERN's rule, read on the line's characters.
+  for (let i = f.from - 1; i < end; i++) {
+    const code = text.charCodeAt(i);
+    const letter = code | 0x20; // a-z for either case of a letter
+    if (!((letter >= 0x61 && letter <= 0x7a) || (code >= 0x30 && code <= 0x39) || code === 0x2d || code === 0x2f)) {
+      return invalid(f, columns(text, f), 'may only hold letters, digits, "-" and "/" (left-aligned)');
+    }
+  }
+  return E.right(text.slice(f.from - 1, end));
 }
 
 function feedSource(text: string): Result<FeedSource> {
@@ -522,31 +576,38 @@ function feedSource(text: string): Result<FeedSource> {
 function isin(text: string): Result<string> {
   const f = TRADE_FIELDS.isin;
   const raw = columns(text, f);
-  if (!ISIN_PATTERN.test(raw)) return invalid(f, raw, 'must be 2 letters, 9 letters or digits and a check digit');
-  let valid = knownIsins.get(raw);
-  if (valid === undefined) {
-    valid = isValidIsin(raw);
-    knownIsins.set(raw, valid);
+  let verdict = knownIsins.get(raw);
+  if (verdict === undefined) {
+    verdict = !ISIN_PATTERN.test(raw) ? 'shape' : isValidIsin(raw) ? 'valid' : 'checkDigit';
+    knownIsins.set(raw, verdict);
   }
-  return valid ? E.right(raw) : invalid(f, raw, 'has an invalid check digit');
+  if (verdict === 'valid') return E.right(raw);
+  return invalid(f, raw, verdict === 'shape' ? 'must be 2 letters, 9 letters or digits and a check digit' : 'has an invalid check digit');
 }
 
 function side(text: string): Result<Side> {
   const f = TRADE_FIELDS.side;
-  const raw = columns(text, f);
-  const value = SIDES[raw];
-  return value ? E.right(value) : invalid(f, raw, 'must be "B" or "S"');
+  const code = text.charCodeAt(f.from - 1);
+  if (code === 0x42) return BUY; // B
+  if (code === 0x53) return SELL; // S
+  return invalid(f, columns(text, f), 'must be "B" or "S"');
 }
 
 function confirmationStatus(text: string): Result<ConfirmationStatus> {
   const f = CNF_FIELDS.status;
-  const raw = columns(text, f);
-  const value = STATUSES[raw];
-  return value ? E.right(value) : invalid(f, raw, 'must be "AF" or "RJ"');
+  const first = text.charCodeAt(f.from - 1);
+  const second = text.charCodeAt(f.from);
+  if (first === 0x41 && second === 0x46) return AFFIRMED; // AF
+  if (first === 0x52 && second === 0x4a) return REJECTED; // RJ
+  return invalid(f, columns(text, f), 'must be "AF" or "RJ"');
 }
 
 function currency(text: string): Result<string> {
   const f = TRADE_FIELDS.currency;
-  const raw = columns(text, f);
-  return CURRENCY_PATTERN.test(raw) ? E.right(raw) : invalid(f, raw, 'must be 3 upper-case letters');
+  // Three upper-case letters, read on the line's characters.
+  for (let i = f.from - 1; i < f.to; i++) {
+    const code = text.charCodeAt(i);
+    if (!(code >= 0x41 && code <= 0x5a)) return invalid(f, columns(text, f), 'must be 3 upper-case letters');
+  }
+  return E.right(columns(text, f));
 }

@@ -98,6 +98,32 @@ describe('parsing the files of a run on a worker thread', () => {
     expect(handedBack).toBeGreaterThan(25);
   });
 
+  it('turns the event loop before handing over each store batch, even when the thread is ahead and its batches are waiting', async () => {
+    // The writer's isolate runs its garbage collector's tasks (scavenges, the end of a full
+    // collection) on its event loop. Handed the next batch straight from the inbox, the writer
+    // turned its loop only when the thread fell behind: its scavenges came mid-write, promoting
+    // the batch being written, and its full collections found that batch live and let the heap
+    // grow to four times it (BENCHMARKS.md, eleventh session).
+    const { threadedFeedIntake } = await compiled<ThreadedModule>('ingestion/threaded-file-intake.ts');
+    const dir = tempDir();
+    const path = join(dir, 'CORE_20261127_0000000001.cx1');
+    await writeLargeFeed(path, { lines: 12_000, seed: 3, source: 'CORE' });
+    let batches = 0;
+    let withoutTurn = 0;
+    let turned = true;
+    for await (const batch of threadedFeedIntake([{ path, name: basename(path) }], 1000, { recycle: true }).batches) {
+      batches += 1;
+      if (!turned) withoutTurn += 1;
+      // The first time, the thread is let run ahead: every batch it may send is waiting after this.
+      if (batches === 1) await new Promise((resolve) => setTimeout(resolve, 500));
+      turned = false;
+      setImmediate(() => (turned = true));
+      void batch;
+    }
+    expect(batches).toBeGreaterThanOrEqual(12);
+    expect(withoutTurn).toBe(0);
+  });
+
   it('lets a batch end one file and begin the next, so small files flow as one', async () => {
     const { feedIntake } = await compiled<FileIntakeModule>('ingestion/file-intake.ts');
     const dir = tempDir();
