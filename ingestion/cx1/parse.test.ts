@@ -350,6 +350,28 @@ describe('tradeRefOf', () => {
   });
 });
 
+describe('the trade reference rule, read on the line in place', () => {
+  it('is the spec pattern on the right-trimmed columns 16-31, for any characters, in tradeRefOf and in parseDetail alike', () => {
+    const spec = /^[A-Za-z0-9/-]+$/;
+    // Mostly characters the rule allows, at the edges of its ranges, with now and then one it does not
+    // (among them the neighbours of a letter by the case bit, `@[`{`, and characters above Latin-1).
+    const allowed = fc.constantFrom(...'aAzZmM09-/'.split(''));
+    const other = fc.constantFrom(...' ._@[`{~\\\u00e9\u0130\u017f\u0000'.split(''));
+    const char = fc.oneof({ arbitrary: allowed, weight: 30 }, { arbitrary: other, weight: 1 });
+    fc.assert(
+      fc.property(fc.array(char, { minLength: 0, maxLength: 16 }), (chars) => {
+        const columns = chars.join('').padEnd(16, ' ');
+        const value = columns.replace(/ +$/, '');
+        const wellFormed = spec.test(value);
+        const line = overwriteColumns(TRD, 16, columns);
+        expect(tradeRefOf(line)).toBe(wellFormed ? value : null);
+        expect(E.isRight(parseDetail(line))).toBe(wellFormed);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
 describe('controlQuantityOf', () => {
   it('is the quantity field of TRD, AMD, ALC and CNF lines', () => {
     expect(controlQuantityOf(TRD)).toBe(1500n);

@@ -168,8 +168,9 @@ export function parseDetail(text: string): Result<ParsedDetail> {
 export function tradeRefOf(text: string): string | null {
   if (text.length < DETAIL_FIELDS.tradeRef.to) return null;
   if (text.startsWith('HDR') || text.startsWith('TRL')) return null;
-  const value = trimEnd(columns(text, DETAIL_FIELDS.tradeRef));
-  return TRADE_REF_PATTERN.test(value) ? value : null;
+  const f = DETAIL_FIELDS.tradeRef;
+  const end = valueEnd(text, f);
+  return end >= f.from && isTradeRefAt(text, f, end) ? text.slice(f.from - 1, end) : null;
 }
 
 /**
@@ -340,7 +341,6 @@ function tradeTerms(text: string): Result<TradeTerms> {
 // Field validators
 
 const DIGITS = /^[0-9]+$/;
-const TRADE_REF_PATTERN = /^[A-Za-z0-9/-]+$/;
 const ISIN_PATTERN = /^[A-Z]{2}[A-Z0-9]{9}[0-9]$/;
 
 const VERSION_RULES = {
@@ -553,15 +553,18 @@ function tradeRef(text: string): Result<string> {
   const f = DETAIL_FIELDS.tradeRef;
   const end = valueEnd(text, f);
   if (end < f.from) return E.left(`${f.name} (${columnsLabel(f)}) is blank`);
-  // TRADE_REF_PATTERN's rule, read on the line's characters.
+  if (!isTradeRefAt(text, f, end)) return invalid(f, columns(text, f), 'may only hold letters, digits, "-" and "/" (left-aligned)');
+  return E.right(text.slice(f.from - 1, end));
+}
+
+/** Whether the field's columns up to `end` hold only letters, digits, "-" and "/": read on the line's characters. */
+function isTradeRefAt(text: string, f: Field, end: number): boolean {
   for (let i = f.from - 1; i < end; i++) {
     const code = text.charCodeAt(i);
     const letter = code | 0x20; // a-z for either case of a letter
-    if (!((letter >= 0x61 && letter <= 0x7a) || (code >= 0x30 && code <= 0x39) || code === 0x2d || code === 0x2f)) {
-      return invalid(f, columns(text, f), 'may only hold letters, digits, "-" and "/" (left-aligned)');
-    }
+    if (!((letter >= 0x61 && letter <= 0x7a) || (code >= 0x30 && code <= 0x39) || code === 0x2d || code === 0x2f)) return false;
   }
-  return E.right(text.slice(f.from - 1, end));
+  return true;
 }
 
 function feedSource(text: string): Result<FeedSource> {
