@@ -40,7 +40,9 @@ export class StandingAllocations implements Iterable<[string, StandingAllocation
       pairs[at + 1] = allocation;
       return new StandingAllocations(pairs, null);
     }
-    if (this.size < SMALL_LIMIT) return new StandingAllocations([...this.pairs, allocationId, allocation], null);
+    // concat, not [...this.pairs, allocationId, allocation]: a spread grows its array as it goes and keeps
+    // room for about 20 entries (160 bytes) where these need two more.
+    if (this.size < SMALL_LIMIT) return new StandingAllocations(this.pairs.concat(allocationId, allocation), null);
     const large = PersistentMap<string, StandingAllocation>().withMutations((all) => {
       for (const [id, standing] of this) all.set(id, standing);
       all.set(allocationId, allocation);

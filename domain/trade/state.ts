@@ -48,41 +48,39 @@ function termsInFixedOrder(terms: TradeTerms): unknown[] {
   return [terms.account, terms.isin, terms.side, terms.quantity, terms.price, terms.currency, terms.tradeDate, terms.settleDate, terms.counterparty];
 }
 
+/**
+ * The state after the event: each case says what the event changes, and the new state is one
+ * literal naming every field (a spread copy, `{ ...state, terms }`, keeps four fields in the object
+ * and the rest in an array beside it, and costs a copy of each).
+ */
 export function evolve(state: TradeState, event: TradeEvent): TradeState {
-  const handledInputs = new Set(state.handledInputs).add(event.inputId);
-  const base = { ...state, tradeRef: event.tradeRef, handledInputs };
+  let { versions, effectiveVersion, pendingVersions, cancelledAtVersion, terms } = state;
   switch (event.type) {
     case 'VersionPending':
-      return {
-        ...base,
-        versions: remember(state.versions, event.record, event.origin),
-        pendingVersions: new Set(state.pendingVersions).add(event.version),
-      };
+      versions = remember(versions, event.record, event.origin);
+      pendingVersions = new Set(pendingVersions).add(event.version);
+      break;
     case 'VersionApplied':
-      return {
-        ...base,
-        versions: remember(state.versions, { type: event.recordType, tradeRef: event.tradeRef, version: event.version, terms: event.terms } as VersionRecord, event.origin),
-        pendingVersions: without(state.pendingVersions, event.version),
-        effectiveVersion: event.version,
-        terms: event.terms,
-      };
+      versions = remember(versions, { type: event.recordType, tradeRef: event.tradeRef, version: event.version, terms: event.terms } as VersionRecord, event.origin);
+      pendingVersions = without(pendingVersions, event.version);
+      effectiveVersion = event.version;
+      terms = event.terms;
+      break;
     case 'TradeCancelled':
-      return {
-        ...base,
-        versions: remember(state.versions, { type: 'CXL', tradeRef: event.tradeRef, version: event.version, reason: event.reason }, event.origin),
-        pendingVersions: without(state.pendingVersions, event.version),
-        effectiveVersion: event.version,
-        cancelledAtVersion: event.version,
-      };
+      versions = remember(versions, { type: 'CXL', tradeRef: event.tradeRef, version: event.version, reason: event.reason }, event.origin);
+      pendingVersions = without(pendingVersions, event.version);
+      effectiveVersion = event.version;
+      cancelledAtVersion = event.version;
+      break;
     case 'VersionConflictDetected':
-      return base;
+      break;
     case 'VersionRejectedAfterCancellation':
-      return {
-        ...base,
-        versions: remember(state.versions, event.record, event.origin),
-        pendingVersions: without(state.pendingVersions, event.version),
-      };
+      versions = remember(versions, event.record, event.origin);
+      pendingVersions = without(pendingVersions, event.version);
+      break;
   }
+  const handledInputs = new Set(state.handledInputs).add(event.inputId);
+  return { tradeRef: event.tradeRef, versions, effectiveVersion, pendingVersions, cancelledAtVersion, terms, handledInputs };
 }
 
 /**
