@@ -10,6 +10,7 @@
 // to reach the head, and where the main threads spent the burst's wall-clock (a sampler reading
 // /proc/PID/task/PID/syscall every 2 ms: running, epoll, fsync, sleep = SQLite's busy handler, futex, other).
 // The empty route is command-http-server.mjs's (bench/empty-route-server's route, on a port of the range).
+// In B the processors' gap is not theirs (no processors run: /status reports their stored checkpoints); B waits for its projections.
 // Prints one JSON line per burst and a summary per configuration. Needs the build (`npm run build`).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
