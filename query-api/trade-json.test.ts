@@ -132,7 +132,7 @@ describe("a trade's answer cut from the stored document", () => {
     // An extra member anywhere, a member moved, or a value of another kind: not matched, and walked.
     fc.assert(
       fc.property(view, fc.nat(), fc.constantFrom('extra', 'moved', 'kind'), (doc, at, change) => {
-        const entries = Object.entries(doc);
+        const entries: Array<[string, unknown]> = Object.entries(doc);
         const i = at % entries.length;
         if (change === 'extra') entries.splice(i, 0, ['added', { cancelled: true }]);
         else if (change === 'moved') entries.push(entries.splice(i, 1)[0]!);
