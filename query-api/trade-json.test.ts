@@ -1,8 +1,9 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../eventstore/index.js';
 import { tradesProjection, type TradeView } from '../projections/trades.js';
 import { TradeSchema } from './schemas.js';
-import { tradeAnswer } from './trade-json.js';
+import { projectedAnswer, tradeAnswer, walkedAnswer } from './trade-json.js';
 
 const REF = 'T/1';
 const FIELDS = Object.keys(TradeSchema.properties);
@@ -77,5 +78,70 @@ describe("a trade's answer cut from the stored document", () => {
     ]) {
       expect(tradeAnswer(stored)).toBeNull();
     }
+  });
+
+  it("matches every document the trades projection stores with one pattern, to the walk's answer", () => {
+    const docs = documents([
+      event({ type: 'AllocationNoted', allocationId: 'B', account: 'FUND-{B}', quantity: 40 }),
+      event({ type: 'VersionPending', version: 3 }),
+      event({ type: 'VersionApplied', version: 1, terms }),
+      event({ type: 'ConfirmationNoted', status: 'AFFIRMED', quantity: 100, price: '12.5', reason: 'ok: "fine"' }),
+      event({ type: 'TradeBooked', version: 1 }),
+      event({ type: 'TradeCancelled', version: 2, reason: 'gone' }),
+    ]);
+    for (const doc of docs) {
+      const stored = JSON.stringify(doc);
+      expect(projectedAnswer(stored)).toEqual({ json: expected(doc), version: doc.version });
+      expect(projectedAnswer(stored)).toEqual(walkedAnswer(stored));
+    }
+  });
+
+  it("gives the walk's answer for any values of the projection's kinds, and leaves any other shape to the walk", () => {
+    const text = fc.string({ unit: 'binary' });
+    const integer = fc.integer({ min: -(2 ** 40), max: 2 ** 40 });
+    const orNull = <T>(value: fc.Arbitrary<T>) => fc.option(value, { nil: null });
+    const view = fc.record({
+      tradeRef: text,
+      status: text,
+      version: fc.nat(),
+      pendingVersions: fc.array(integer, { maxLength: 3 }),
+      bookedVersion: orNull(integer),
+      account: orNull(text),
+      isin: orNull(text),
+      side: orNull(text),
+      quantity: orNull(integer),
+      price: orNull(text),
+      currency: orNull(text),
+      tradeDate: orNull(text),
+      settleDate: orNull(text),
+      counterparty: orNull(text),
+      allocations: fc.array(fc.record({ allocationId: text, account: text, quantity: integer }), { maxLength: 3 }),
+      confirmation: orNull(fc.record({ status: text, quantity: integer, price: text, reason: text })),
+      cancelled: fc.boolean(),
+      onHold: fc.boolean(),
+      lastChangedBy: orNull(fc.record({ subject: text, clientId: text, name: text }, { requiredKeys: ['subject'] })),
+      asOf: fc.nat(),
+    });
+    fc.assert(
+      fc.property(view, (doc) => {
+        const stored = JSON.stringify(doc);
+        expect(projectedAnswer(stored)).toEqual({ json: expected(doc as unknown as TradeView), version: doc.version });
+        expect(tradeAnswer(stored)).toEqual(walkedAnswer(stored));
+      }),
+    );
+    // An extra member anywhere, a member moved, or a value of another kind: not matched, and walked.
+    fc.assert(
+      fc.property(view, fc.nat(), fc.constantFrom('extra', 'moved', 'kind'), (doc, at, change) => {
+        const entries: Array<[string, unknown]> = Object.entries(doc);
+        const i = at % entries.length;
+        if (change === 'extra') entries.splice(i, 0, ['added', { cancelled: true }]);
+        else if (change === 'moved') entries.push(entries.splice(i, 1)[0]!);
+        else entries[i] = [entries[i]![0], { value: entries[i]![1] }];
+        const stored = JSON.stringify(Object.fromEntries(entries));
+        const moved = change === 'moved' && i >= entries.length - 1;
+        if (!moved) expect(projectedAnswer(stored)).toBeNull();
+        expect(tradeAnswer(stored)).toEqual(walkedAnswer(stored));
+      }),
+    );
   });
 });

@@ -27,8 +27,62 @@ const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 
+// The trades projection's document as JSON.stringify writes it, matched whole by one pattern: the
+// schema's fields in its order with `cancelled` after `confirmation` and `asOf` last, each value of
+// the kind the projection stores. A match is cut by the pattern's groups: the members up to
+// `confirmation`, the version, the members from `onHold`. V8 runs the pattern as native code, five
+// times faster than the walk below (a 560-byte trade with two allocations: about 0.35 µs against
+// 1.7-1.9 µs; the walk was 9 % of the main thread's CPU at 8 connections, BENCHMARKS.md, eleventh
+// session). Text it does not match is walked as before, so a match is always what the walk would give.
+const STRING = '"[^"\\\\]*(?:\\\\[^][^"\\\\]*)*"';
+const INTEGER = '-?\\d+';
+const STRING_OR_NULL = `(?:${STRING}|null)`;
+const INTEGER_OR_NULL = `(?:${INTEGER}|null)`;
+const BOOLEAN = '(?:true|false)';
+const ALLOCATION = `\\{"allocationId":${STRING},"account":${STRING},"quantity":${INTEGER}\\}`;
+const PROJECTED_VALUES: Record<string, string> = {
+  tradeRef: STRING,
+  status: STRING,
+  version: `(${INTEGER})`,
+  pendingVersions: `\\[(?:${INTEGER}(?:,${INTEGER})*)?\\]`,
+  bookedVersion: INTEGER_OR_NULL,
+  account: STRING_OR_NULL,
+  isin: STRING_OR_NULL,
+  side: STRING_OR_NULL,
+  quantity: INTEGER_OR_NULL,
+  price: STRING_OR_NULL,
+  currency: STRING_OR_NULL,
+  tradeDate: STRING_OR_NULL,
+  settleDate: STRING_OR_NULL,
+  counterparty: STRING_OR_NULL,
+  allocations: `\\[(?:${ALLOCATION}(?:,${ALLOCATION})*)?\\]`,
+  confirmation: `(?:null|\\{"status":${STRING},"quantity":${INTEGER},"price":${STRING},"reason":${STRING}\\})`,
+  onHold: BOOLEAN,
+  lastChangedBy: `(?:null|\\{"subject":${STRING}(?:,"clientId":${STRING})?(?:,"name":${STRING})?\\})`,
+};
+const members = (fields: string[]): string => fields.map((field) => `${JSON.stringify(field)}:${PROJECTED_VALUES[field]!}`).join(',');
+const CUT_AT = FIELDS.indexOf('onHold');
+/** Groups: 1 the answer's members up to `confirmation` (with the opening brace), 2 the version, 3 those from `onHold` (with their comma). */
+const PROJECTED =
+  FIELDS.every((field) => PROJECTED_VALUES[field] !== undefined) && FIELDS.length === Object.keys(PROJECTED_VALUES).length && CUT_AT > 0
+    ? new RegExp(`^(\\{${members(FIELDS.slice(0, CUT_AT))}),"cancelled":${BOOLEAN}(,${members(FIELDS.slice(CUT_AT))}),"asOf":\\d+\\}$`)
+    : null;
+
 /** The API's JSON of a stored trade document, and its version (the ETag); null when the text is not as expected. */
 export function tradeAnswer(stored: string): { json: string; version: number } | null {
+  return projectedAnswer(stored) ?? walkedAnswer(stored);
+}
+
+/** tradeAnswer of the projection's document matched whole by one pattern; null for any other text, which tradeAnswer walks. */
+export function projectedAnswer(stored: string): { json: string; version: number } | null {
+  const match = PROJECTED?.exec(stored);
+  if (!match) return null;
+  const version = Number(match[2]);
+  return Number.isInteger(version) ? { json: `${match[1]!}${match[3]!}}`, version } : null;
+}
+
+/** tradeAnswer by walking the text member by member: any member the schema does not name, wherever it stands, is cut. */
+export function walkedAnswer(stored: string): { json: string; version: number } | null {
   if (stored.charCodeAt(0) !== OPEN_BRACE) return null;
   let json = '{';
   let field = 0;
