@@ -94,11 +94,10 @@ function note(input: BookingInput, state: BookingState, tradeRef: TradeRef): E.E
 /** Brings the booking in line with the rules after the state changed. */
 function rebook(state: BookingState, tradeRef: TradeRef, inputId: string): BookingEvent[] {
   const current = state.booking;
-  const verdict = bookability(state);
-  if (!verdict.bookable) {
-    return current ? [{ tradeRef, inputId, type: 'BookingReversed', ...current, reason: verdict.reason }] : [];
-  }
-  const wanted = verdict.snapshot;
+  const failed = failedCondition(state);
+  // Worded only for a reversal: a trade not booked yet (every capture, every input before the last) reads no reason.
+  if (failed !== null) return current ? [{ tradeRef, inputId, type: 'BookingReversed', ...current, reason: failed() }] : [];
+  const wanted = snapshotOf(state);
   if (!current) return [{ tradeRef, inputId, type: 'TradeBooked', ...wanted }];
   if (current.version !== wanted.version) {
     return [
@@ -116,25 +115,38 @@ export type Bookability = { bookable: true; snapshot: BookingSnapshot } | { book
 
 /** The booking conditions of the CX1 contract, with the first one that fails as the reason. */
 export function bookability(state: BookingState): Bookability {
+  const failed = failedCondition(state);
+  return failed === null ? { bookable: true, snapshot: snapshotOf(state) } : { bookable: false, reason: failed() };
+}
+
+/**
+ * The first booking condition that fails, as the words that name it, or null when the trade is bookable.
+ * The words are made only when asked for: a reason holds the allocated quantity (a bigint) and the terms
+ * as text, and the booking manager checks the conditions after every input of every trade.
+ */
+function failedCondition(state: BookingState): (() => string) | null {
   const trade = state.trade;
-  if (!trade || !trade.terms) return { bookable: false, reason: 'version 1 of the trade has not arrived' };
-  if (state.cancelled) return { bookable: false, reason: `cancelled at version ${trade.version}` };
-  if (state.hold) return { bookable: false, reason: `on hold: ${state.hold.reason}` };
+  if (!trade || !trade.terms) return () => 'version 1 of the trade has not arrived';
+  if (state.cancelled) return () => `cancelled at version ${trade.version}`;
+  const hold = state.hold;
+  if (hold) return () => `on hold: ${hold.reason}`;
   const terms = trade.terms;
   if (state.allocatedQuantity !== BigInt(terms.quantity)) {
-    return { bookable: false, reason: `allocations add up to ${state.allocatedQuantity}, version ${trade.version} has quantity ${terms.quantity}` };
+    return () => `allocations add up to ${state.allocatedQuantity}, version ${trade.version} has quantity ${terms.quantity}`;
   }
   const confirmation = state.confirmation;
-  if (!confirmation) return { bookable: false, reason: 'no confirmation' };
-  if (confirmation.status !== 'AFFIRMED') return { bookable: false, reason: `confirmation ${confirmation.status}` };
+  if (!confirmation) return () => 'no confirmation';
+  if (confirmation.status !== 'AFFIRMED') return () => `confirmation ${confirmation.status}`;
   if (confirmation.quantity !== terms.quantity || confirmation.price !== terms.price) {
-    return {
-      bookable: false,
-      reason: `confirmation ${confirmation.quantity} @ ${confirmation.price} does not match version ${trade.version}: ${terms.quantity} @ ${terms.price}`,
-    };
+    return () => `confirmation ${confirmation.quantity} @ ${confirmation.price} does not match version ${trade.version}: ${terms.quantity} @ ${terms.price}`;
   }
-  // Listed only now: the checks above run for every input, the list only when the trade books.
-  return { bookable: true, snapshot: { version: trade.version, isin: terms.isin, side: terms.side, allocations: activeAllocations(state) } };
+  return null;
+}
+
+/** The booking a bookable state wants; the allocations are listed only now, when the trade books. */
+function snapshotOf(state: BookingState): BookingSnapshot {
+  const { version, terms } = state.trade!;
+  return { version, isin: terms!.isin, side: terms!.side, allocations: activeAllocations(state) };
 }
 
 export function activeAllocations(state: BookingState): BookedAllocation[] {

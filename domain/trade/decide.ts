@@ -115,6 +115,10 @@ export function isIntermediate(event: VersionApplied): boolean {
 
 /** Applies the arriving version, then every waiting version the gap closure releases. */
 function applyInOrder(state: TradeState, record: VersionRecord, origin: RecordOrigin, inputId: string): TradeEvent[] {
+  // Nothing waits beyond a gap (every capture, and almost every version a feed sends in order): the
+  // version alone applies and reaches itself, as applicationOf says. Evolving the state to look for
+  // what it releases copied the versions, the handled inputs and the event, for nothing.
+  if (state.pendingVersions.size === 0) return [applicationOf(record, origin, inputId)];
   const events: TradeEvent[] = [];
   const emit = (event: TradeEvent) => {
     events.push(event);
