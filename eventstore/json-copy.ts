@@ -41,7 +41,9 @@ function copyArray(array: readonly unknown[]): unknown {
 }
 
 function copyObject(object: object): unknown {
-  if (Object.getPrototypeOf(object) !== Object.prototype) return NOT_COPIED;
+  // A plain object, or one without a prototype (JSON.parse's own are plain, and so is the copy).
+  const prototype: unknown = Object.getPrototypeOf(object);
+  if (prototype !== Object.prototype && prototype !== null) return NOT_COPIED;
   const copy: Record<string, unknown> = {};
   // Object.keys gives the keys in the order JSON.stringify writes them, and assigning them in that
   // order gives the copy the order JSON.parse would (integer-like keys first, as in both).
