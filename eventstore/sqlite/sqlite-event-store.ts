@@ -241,10 +241,15 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
       }
     }
     if (!wanted) return null;
-    const data = jsonCopy(event.data === undefined ? null : event.data);
-    if (data === NOT_COPIED) return null;
-    const metadata = jsonCopy(event.metadata);
-    return metadata === NOT_COPIED ? null : { data, metadata: metadata as RecordedEvent['metadata'] };
+    try {
+      const data = jsonCopy(event.data === undefined ? null : event.data);
+      if (data === NOT_COPIED) return null;
+      const metadata = jsonCopy(event.metadata);
+      return metadata === NOT_COPIED ? null : { data, metadata: metadata as RecordedEvent['metadata'] };
+    } catch {
+      // A getter that threw the second time it was read (JSON.stringify read it first): the text is there.
+      return null;
+    }
   }
 
   private keepOwnRows(after: number, last: number, rows: readonly OwnRow[] | null): void {
