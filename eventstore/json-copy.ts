@@ -2,7 +2,7 @@
  * `JSON.parse(JSON.stringify(value))` for the values events are made of, without the text between:
  * plain objects, arrays, strings, numbers, booleans and null, an object's keys whose value is
  * undefined left out. What a store's follower would get by decoding the JSON an append wrote, built
- * from the appended values themselves (about a fifth of the instructions of parsing the text back,
+ * from the appended values themselves (about half the instructions of parsing the text back,
  * and new objects: nothing shared with the writer).
  *
  * Anything whose JSON is not spelt out here (a Date or any other toJSON, a class instance, a Map, a
