@@ -536,6 +536,8 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
       [Symbol.asyncIterator]: () => iterator,
       close: async () => {
         stopped = true;
+        // Also here: a generator closed before its first batch never runs its finally.
+        this.followed.delete(followed);
         wake?.();
         await iterator.return(undefined);
       },
