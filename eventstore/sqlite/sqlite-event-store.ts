@@ -18,7 +18,8 @@ import type {
   SubscriptionBatch,
 } from '../port.js';
 import { guardedAppendOutcome, type GuardRefusal } from '../guarded-append.js';
-import { encodeEvent, StoreBusyError, WrongExpectedRevisionError } from '../port.js';
+import { jsonCopy, NOT_COPIED } from '../json-copy.js';
+import { encodeEvent, isEncoded, StoreBusyError, WrongExpectedRevisionError } from '../port.js';
 import type { BackgroundCheckpointer } from './background-checkpointer.js';
 import { eventsByStream, GatheredStreamReads } from '../stream-reads.js';
 import { ChangeWatch } from './change-watch.js';
@@ -53,6 +54,12 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
    * from the commands' (at low rates), it reads one commit behind its own.
    */
   private ownRows: OwnRows[] = [];
+  /**
+   * The filters of the subscriptions open on this connection: a kept row that one of them passes also
+   * keeps its event's values, copied when it was written (see OwnRow), so that the follower does not
+   * parse back the JSON just made of them.
+   */
+  private readonly followed = new Set<EventFilter>();
 
   private readonly selectRevision: Database.Statement<[string], { revision: number | null }>;
   private readonly insertEvent: Database.Statement<[number, string, number, string, string, string, string, number]>;
@@ -129,7 +136,7 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
       let last = after;
       const results: AppendOutcome[][] = new Array(writes.length);
       // A catch-up's commit (thousands of events) is read back through statements: its rows are not collected.
-      const rows: RawEventRow[] | null = fewerEventsThan(writes, OWN_ROWS_MAX + 1) ? [] : null;
+      const rows: OwnRow[] | null = fewerEventsThan(writes, OWN_ROWS_MAX + 1) ? [] : null;
       for (let w = 0; w < writes.length; w++) {
         const write = writes[w]!;
         // Inside the write lock, after the writes before it in the group: no append can come between this check and the commit.
@@ -221,7 +228,35 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
     writes.forEach((write, i) => write.resolve(results[i]!));
   }
 
-  private keepOwnRows(after: number, last: number, rows: readonly RawEventRow[] | null): void {
+  /**
+   * The values a follower on this connection will decode from this row, copied now, as they were
+   * encoded: what the writer does with its objects after the append cannot reach the follower. Only
+   * for a row some subscription here passes (in `serve`, the commands' events the booking manager
+   * reacts to; not its own appends, which nothing here follows); null when its values are not plain
+   * JSON values (see jsonCopy): then the follower decodes the text.
+   */
+  private valuesFor(stream: string, event: AppendableEvent): EventValues | null {
+    if (this.followed.size === 0 || isEncoded(event)) return null;
+    let wanted = false;
+    for (const filter of this.followed) {
+      if (passesRow(filter, stream, event.type)) {
+        wanted = true;
+        break;
+      }
+    }
+    if (!wanted) return null;
+    try {
+      const data = jsonCopy(event.data === undefined ? null : event.data);
+      if (data === NOT_COPIED) return null;
+      const metadata = jsonCopy(event.metadata);
+      return metadata === NOT_COPIED ? null : { data, metadata: metadata as RecordedEvent['metadata'] };
+    } catch {
+      // A getter that threw the second time it was read (JSON.stringify read it first): the text is there.
+      return null;
+    }
+  }
+
+  private keepOwnRows(after: number, last: number, rows: readonly OwnRow[] | null): void {
     if (rows === null || this.ownRows.at(-1)?.last !== after) this.forgetOwnRows();
     if (rows === null) return;
     this.ownRows.push({ after, last, rows });
@@ -255,7 +290,7 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
     checkpoint: Checkpoint | undefined,
     head: number,
     recordedAt: number,
-    rows: RawEventRow[] | null,
+    rows: OwnRow[] | null,
   ): { outcomes: AppendOutcome[]; head: number } {
     let position = head;
     // Plain loops: at one append per line of an ingest, this runs a million times a run.
@@ -278,7 +313,7 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
           continue;
         }
         position += 1;
-        if (rows !== null && 'data' in encoded) rows.push([position, stream, 0, first.id, first.type, encoded.data, encoded.metadata, recordedAt]);
+        if (rows !== null && 'data' in encoded) rows.push([position, stream, 0, first.id, first.type, encoded.data, encoded.metadata, recordedAt, this.valuesFor(stream, first)]);
         revision = 0;
         next = 1;
       } else {
@@ -296,7 +331,7 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
         const { encoded } = encodeEvent(event);
         if ('data' in encoded) {
           this.insertEvent.run(position, stream, revision, event.id, event.type, encoded.data, encoded.metadata, recordedAt);
-          if (rows !== null) rows.push([position, stream, revision, event.id, event.type, encoded.data, encoded.metadata, recordedAt]);
+          if (rows !== null) rows.push([position, stream, revision, event.id, event.type, encoded.data, encoded.metadata, recordedAt, this.valuesFor(stream, event)]);
         } else this.insertEventUtf8.run(position, stream, revision, event.id, event.type, encoded.dataUtf8, encoded.metadataUtf8, recordedAt);
       }
       outcomes[a] = { ok: true, nextRevision: revision, position };
@@ -481,6 +516,9 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
     let wake: (() => void) | null = null;
     const onAppend = () => wake?.();
     this.appended.on('append', onAppend);
+    // A filter object of its own, so that two subscriptions with the same filter are counted apart.
+    const followed: EventFilter = { ...options.filter };
+    this.followed.add(followed);
     const self = this;
 
     async function* batches(): AsyncGenerator<SubscriptionBatch> {
@@ -499,6 +537,7 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
         }
       } finally {
         self.appended.off('append', onAppend);
+        self.followed.delete(followed);
       }
     }
 
@@ -507,6 +546,8 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
       [Symbol.asyncIterator]: () => iterator,
       close: async () => {
         stopped = true;
+        // Also here: a generator closed before its first batch never runs its finally.
+        this.followed.delete(followed);
         wake?.();
         await iterator.return(undefined);
       },
@@ -579,7 +620,19 @@ const NEW_STREAM_PARAMETERS = 6;
 interface OwnRows {
   after: number;
   last: number;
-  rows: readonly RawEventRow[];
+  rows: readonly OwnRow[];
+}
+
+/**
+ * A kept row: the row a read would give back, and the event's values as its JSON would decode them
+ * (jsonCopy), or null. The values are handed to the first follower that takes the row and then
+ * dropped: a second reader of the row decodes its text, and no two followers share an object.
+ */
+type OwnRow = [...row: RawEventRow, values: EventValues | null];
+
+interface EventValues {
+  data: unknown;
+  metadata: RecordedEvent['metadata'];
 }
 
 /**
@@ -614,7 +667,7 @@ interface CommittedGroup {
   results: AppendOutcome[][];
   after: number;
   last: number;
-  rows: RawEventRow[] | null;
+  rows: OwnRow[] | null;
 }
 
 interface PendingWrite {
@@ -639,6 +692,13 @@ function passes(filter: EventFilter, append: StreamAppend): boolean {
   return eventTypes === undefined || append.events.some((event) => eventTypes.includes(event.type));
 }
 
+/** Whether a row passes the filter's types and prefixes, as the filtered statement would judge it. */
+function passesRow(filter: EventFilter, stream: string, type: string): boolean {
+  const { eventTypes, streamPrefixes } = filter;
+  if (eventTypes !== undefined && !eventTypes.includes(type)) return false;
+  return streamPrefixes === undefined || streamPrefixes.some((prefix) => stream.startsWith(prefix));
+}
+
 /** Each prefix twice: once for its length, once to compare with. */
 function prefixParameters(prefixes: readonly string[] | undefined): string[] {
   return prefixes ? prefixes.flatMap((prefix) => [prefix, prefix]) : [];
@@ -656,6 +716,7 @@ const LONE_SURROGATE = /\p{Surrogate}/u;
 const STREAM = 1;
 const ID = 3;
 const TYPE = 4;
+const VALUES = 8;
 
 function selectEvents<P extends unknown[]>(db: Database.Database, rest: string, data = 'data'): Database.Statement<P, RawEventRow> {
   return db.prepare<P, RawEventRow>(`SELECT position, stream, revision, id, type, ${data}, metadata, recorded_at FROM events ${rest}`).raw() as unknown as Database.Statement<P, RawEventRow>;
@@ -688,12 +749,31 @@ function pageOfOwnRows(commits: readonly OwnRows[], after: number, maxCount: num
       if (types !== undefined && !types.includes(row[TYPE])) continue;
       if (prefixes !== undefined && !prefixes.some((prefix) => row[STREAM].startsWith(prefix))) continue;
       if (LONE_SURROGATE.test(row[STREAM]) || LONE_SURROGATE.test(row[ID]) || LONE_SURROGATE.test(row[TYPE])) return null;
-      events.push(eventOf(row, withoutData !== undefined && withoutData.includes(row[TYPE])));
+      const values = row[VALUES];
+      if (values === null) events.push(eventOf(row, withoutData !== undefined && withoutData.includes(row[TYPE])));
+      else {
+        row[VALUES] = null;
+        events.push(ownEventOf(row, values, withoutData !== undefined && withoutData.includes(row[TYPE])));
+      }
       last = row[POSITION];
     }
   }
   const full = events.length === maxCount;
   return { events, scannedTo: full ? last : head, endOfStore: !full };
+}
+
+/** A kept row's event from its copied values: the fields in eventOf's order, the same values. */
+function ownEventOf(row: OwnRow, values: EventValues, withoutData: boolean): RecordedEvent {
+  return {
+    id: row[ID],
+    type: row[TYPE],
+    data: withoutData ? null : values.data,
+    metadata: values.metadata,
+    stream: row[1],
+    revision: row[2],
+    position: row[0],
+    recordedAt: new Date(row[7]),
+  };
 }
 
 /** A row's event; its data null when the row was read without it (EventFilter.withoutData: NULL there). */
@@ -702,7 +782,7 @@ function toRecordedEvent(row: RawEventRow): RecordedEvent {
 }
 
 /** `withoutData`: the follower does not read the data (EventFilter.withoutData), so it is not decoded. */
-function eventOf(row: RawEventRow, withoutData: boolean): RecordedEvent {
+function eventOf(row: RawEventRow | OwnRow, withoutData: boolean): RecordedEvent {
   const data = row[5];
   return {
     id: row[ID],
