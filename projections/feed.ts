@@ -41,10 +41,11 @@ export const feedProjection: ProjectionDefinition<FeedRecordCount> = {
     const counted = countedAs(event);
     return counted ? [feedCountKey(counted.source, counted.outcome, counted.reason)] : [];
   },
+  stampsAsOf: true,
   apply(doc, event) {
     const { source, outcome, reason } = countedAs(event)!;
-    // A literal, not { ...counted, count }: see stamped in runner.ts (once per line of the feed).
-    return { source, outcome, reason, count: (doc?.count ?? 0) + 1 };
+    // A literal, not { ...counted, count }, with asOf last, as the runner would stamp it: once per line of the feed.
+    return { source, outcome, reason, count: (doc?.count ?? 0) + 1, asOf: event.position };
   },
 };
 

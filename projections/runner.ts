@@ -221,7 +221,7 @@ export class ProjectionRunner {
       const doc = documents.get(key) ?? null;
       if (doc && doc.asOf >= event.position) continue;
       const next = this.projection.apply(doc, event, key);
-      const after = next ? stamped(next, event.position) : null;
+      const after = next === null ? null : this.projection.stampsAsOf ? (next as Projected & Document) : stamped(next, event.position);
       documents.set(key, after);
       changed.add(key);
       tally?.note(doc, after, event.position);
