@@ -113,18 +113,6 @@ function spreadReference(doc: TradeView | null, event: RecordedEvent): Omit<Trad
 }
 
 describe('trades read model: documents', () => {
-  it('are made with asOf, the event\'s position, after every other field: where the runner put it when it stamped a copy', () => {
-    const applied = tradesProjection.apply(null, { ...noted(5, 'A', 'FUND-A', 10), metadata: { correlationId: REF } }, REF)! as TradeView;
-    expect(tradesProjection.stampsAsOf).toBe(true);
-    expect(Object.keys(applied).at(-1)).toBe('asOf');
-    expect(applied.asOf).toBe(5);
-    // A stored document's asOf keeps its place, as Object.assign kept it when the runner stamped the copy.
-    const again = tradesProjection.apply(applied, noted(9, 'B', 'FUND-B', 20), REF)! as TradeView;
-    expect(Object.keys(again)).toEqual(Object.keys(applied));
-    expect(again.asOf).toBe(9);
-    expect(applied.asOf).toBe(5); // the document it was given, unchanged
-  });
-
   it('writes the same JSON as the spreads did, key order included, over random histories of every event', () => {
     const rng = new Rng(7);
     const types = ['VersionPending', 'VersionApplied', 'TradeCancelled', 'VersionRejectedAfterCancellation', 'ConfirmationNoted', 'TradeBooked', 'BookedAllocationsChanged', 'BookingReversed', 'HoldPlaced', 'HoldReleased'];

@@ -39,22 +39,18 @@ export const tradesProjection: ProjectionDefinition<TradeView> = {
   counted: [{ name: 'byStatus', field: 'status' }],
   filter: { eventTypes: [...TRADE_TYPES, ...BOOKING_TYPES] },
   keysOf: (event) => [event.metadata.correlationId],
-  // One copy per event, changed in place, asOf included: the spreads it replaces (three copies of twenty fields) built the
-  // same keys in the same order, since assigning a key keeps its place and a new one goes last, as in a spread.
-  // asOf is in the copy (a stored document's, or the new one's literal, last), so setting it changes no shape.
-  stampsAsOf: true,
   apply(doc, event, tradeRef) {
-    const view: TradeView = doc ? Object.assign({}, doc) : emptyTrade(tradeRef);
+    // One copy per event, changed in place: the spreads it replaces (three copies of twenty fields) built the
+    // same keys in the same order, since assigning a key keeps its place and a new one goes last, as in a spread.
+    const view: TradeViewFields = doc ? Object.assign({}, doc) : emptyTrade(tradeRef);
     applyEvent(view, event);
     view.status = statusOf(view);
     view.lastChangedBy = event.metadata.actor ?? null;
-    view.asOf = event.position;
     return view;
   },
 };
 
-/** A trade with nothing known yet; asOf last, where the runner put it on every document it stamped. */
-function emptyTrade(tradeRef: string): TradeView {
+function emptyTrade(tradeRef: string): TradeViewFields {
   return {
     tradeRef,
     status: 'AWAITING_TRADE',
@@ -75,7 +71,6 @@ function emptyTrade(tradeRef: string): TradeView {
     cancelled: false,
     onHold: false,
     lastChangedBy: null,
-    asOf: 0,
   };
 }
 
