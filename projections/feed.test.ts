@@ -25,7 +25,7 @@ describe('feedProjection', () => {
     ] as const) {
       const event = received(stream, type, null);
       expect(feedProjection.keysOf(event)).toEqual([`${source}|accepted|`]);
-      expect(feedProjection.apply({ source, outcome: 'accepted', reason: '', count: 4, asOf: 3 }, event, `${source}|accepted|`)).toEqual({ source, outcome: 'accepted', reason: '', count: 5 });
+      expect(feedProjection.apply({ source, outcome: 'accepted', reason: '', count: 4, asOf: 3 }, event, `${source}|accepted|`)).toEqual({ source, outcome: 'accepted', reason: '', count: 5, asOf: event.position });
     }
   });
 

@@ -38,13 +38,19 @@ export const feedProjection: ProjectionDefinition<FeedRecordCount> = {
     withoutData: Object.values(RECEIVED_EVENT_TYPE),
   },
   keysOf: (event) => {
-    const counted = countedAs(event);
-    return counted ? [feedCountKey(counted.source, counted.outcome, counted.reason)] : [];
+    if (event.type !== 'LineRejected') {
+      // A received record (or a trailer mismatch: none): its source's key, the same array every time.
+      const source = event.stream.startsWith(REJECTION_STREAM_PREFIX) ? -1 : sourceIndexOfStream(event.stream);
+      return source < 0 ? [] : ACCEPTED_KEYS[source]!;
+    }
+    const counted = countedAs(event)!;
+    return [feedCountKey(counted.source, counted.outcome, counted.reason)];
   },
+  stampsAsOf: true,
   apply(doc, event) {
     const { source, outcome, reason } = countedAs(event)!;
-    // A literal, not { ...counted, count }: see stamped in runner.ts (once per line of the feed).
-    return { source, outcome, reason, count: (doc?.count ?? 0) + 1 };
+    // A literal, not { ...counted, count }, with asOf last, as the runner would stamp it: once per line of the feed.
+    return { source, outcome, reason, count: (doc?.count ?? 0) + 1, asOf: event.position };
   },
 };
 
@@ -62,10 +68,22 @@ function countedAs(event: RecordedEvent): Omit<FeedRecordCount, 'count' | 'asOf'
 
 /** The feed source whose received records a stream holds, by its prefix; null for any other stream. */
 function sourceOfStream(stream: string): string | null {
-  for (let i = 0; i < FEED_STREAM_PREFIXES.length; i++) if (stream.startsWith(FEED_STREAM_PREFIXES[i]!)) return FEED_SOURCES[i]!;
-  return null;
+  const source = sourceIndexOfStream(stream);
+  return source < 0 ? null : FEED_SOURCES[source]!;
+}
+
+/** Which of FEED_SOURCES a stream's received records come from, by its prefix; -1 for any other stream. */
+function sourceIndexOfStream(stream: string): number {
+  for (let i = 0; i < FEED_STREAM_PREFIXES.length; i++) if (stream.startsWith(FEED_STREAM_PREFIXES[i]!)) return i;
+  return -1;
 }
 
 export function feedCountKey(source: string, outcome: string, reason: string): string {
   return `${source}|${outcome}|${reason}`;
 }
+
+/**
+ * Each source's key of accepted lines, as keysOf gives it: made once, not a string and an array per line
+ * of the feed (the runner only reads what keysOf returns).
+ */
+const ACCEPTED_KEYS: ReadonlyArray<readonly string[]> = FEED_SOURCES.map((source) => [feedCountKey(source, 'accepted', '')]);

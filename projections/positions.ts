@@ -57,10 +57,12 @@ export const positionsProjection: ProjectionDefinition<PositionView> = {
   indexes: ['account', 'isin', 'nonZero'],
   filter: { eventTypes: ['TradeBooked', 'BookingReversed', 'BookedAllocationsChanged'] },
   keysOf: (event: RecordedEvent) => [...deltasOf(event).keys()],
+  stampsAsOf: true,
   apply(doc, event, key) {
     const change = deltasOf(event).get(key)!;
     // A document written before quantities were strings holds a number: BigInt reads both.
     const quantity = BigInt(doc?.quantity ?? 0) + change.delta;
-    return { account: change.account, isin: change.isin, quantity: quantity.toString(), nonZero: quantity !== 0n };
+    // asOf last, as the runner would stamp it.
+    return { account: change.account, isin: change.isin, quantity: quantity.toString(), nonZero: quantity !== 0n, asOf: event.position };
   },
 };

@@ -31,6 +31,13 @@ export interface ProjectionDefinition<Doc extends Projected> {
   counted?: readonly CountedField[];
   /** The document after the event; null when the event leaves nothing to show. */
   apply(doc: Doc | null, event: RecordedEvent, key: string): Omit<Doc, 'asOf'> | null;
+  /**
+   * True when `apply` returns an object of its own, made for this event and shared with nothing, that
+   * holds `asOf` already: the event's position, in its place (kept from the document it copied, else
+   * last). The runner keeps such a document as it is; otherwise it copies what `apply` returned to add
+   * `asOf`, a second copy of every document at every event (runner.ts, stamped).
+   */
+  stampsAsOf?: boolean;
 }
 
 export type AnyProjection = ProjectionDefinition<Projected & Record<string, unknown>>;

@@ -166,3 +166,39 @@ describe('ProjectionRunner on a fan-out', () => {
     }
   });
 });
+
+describe('ProjectionRunner: documents a projection stamps itself', () => {
+  it('keeps what apply returned as it is when the projection says it holds asOf already, and copies it to add asOf otherwise', async () => {
+    for (const stampsAsOf of [true, false]) {
+      const made = new Set<unknown>();
+      const projection: AnyProjection = {
+        ...tally,
+        stampsAsOf,
+        apply: (doc, event) => {
+          const next = { count: ((doc?.count as number | undefined) ?? 0) + 1, last: (event.data as { n: number }).n, ...(stampsAsOf && { asOf: event.position }) };
+          made.add(next);
+          return next;
+        },
+      };
+      const written: unknown[] = [];
+      const store = new Proxy(reads, {
+        get: (target, property, receiver) => {
+          if (property === 'write') {
+            return (documents: Parameters<ReadStore['write']>[0], checkpoints: Parameters<ReadStore['write']>[1]) => {
+              for (const write of documents) if (write.kind === 'put' && write.collection === collectionOf('tally', 1)) written.push(write.doc);
+              return reads.write(documents, checkpoints);
+            };
+          }
+          const value: unknown = Reflect.get(target, property, receiver);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      await reads.dropCollection(collectionOf('tally', 1));
+      await reads.deleteCheckpoint(checkpointOf('tally', 1));
+      await new ProjectionRunner(events, store, projection, 1, logger, undefined, undefined, inBatchesOfThree).run();
+      expect(written.length).toBeGreaterThan(0);
+      expect(written.every((doc) => made.has(doc))).toBe(stampsAsOf);
+      expect(await documents()).toEqual(expected());
+    }
+  });
+});

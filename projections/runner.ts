@@ -183,22 +183,26 @@ export class ProjectionRunner {
     const whole = this.partition.count === 1;
     const keyed: Array<readonly string[]> = new Array(events.length);
     const missing: string[] = [];
-    const asked = new Set<string>();
+    const loading: Entry[] = [];
     for (let i = 0; i < events.length; i++) {
       const all = this.projection.keysOf(events[i]!);
       const keys = whole ? all : all.filter((key) => owns(this.partition, key));
       keyed[i] = keys;
       for (const key of keys) {
-        if (documents.has(key) || asked.has(key)) continue;
-        asked.add(key);
+        if (documents.has(key)) continue;
+        // In the set at once, filled once read: a key asked for twice in a batch is found here the second time.
+        const entry: Entry = { doc: null, before: null, changed: false };
+        documents.set(key, entry);
         missing.push(key);
+        loading.push(entry);
       }
     }
     const stored = await this.reads.getMany(this.collection, missing);
-    for (const key of missing) {
-      const doc = (stored.get(key) as (Projected & Document) | undefined) ?? null;
-      documents.set(key, doc);
-      working.before.set(key, doc && this.indexedFields(doc));
+    for (let i = 0; i < missing.length; i++) {
+      const doc = (stored.get(missing[i]!) as (Projected & Document) | undefined) ?? null;
+      const entry = loading[i]!;
+      entry.doc = doc;
+      entry.before = doc && this.indexedFields(doc);
     }
 
     const tracing = tracingEnabled();
@@ -216,14 +220,15 @@ export class ProjectionRunner {
     }
   }
 
-  private applyEvent(event: RecordedEvent, keys: readonly string[], { documents, changed, tally }: WorkingSet): void {
+  private applyEvent(event: RecordedEvent, keys: readonly string[], { documents, tally }: WorkingSet): void {
     for (const key of keys) {
-      const doc = documents.get(key) ?? null;
+      const entry = documents.get(key)!;
+      const doc = entry.doc;
       if (doc && doc.asOf >= event.position) continue;
       const next = this.projection.apply(doc, event, key);
-      const after = next ? stamped(next, event.position) : null;
-      documents.set(key, after);
-      changed.add(key);
+      const after = next === null ? null : this.projection.stampsAsOf ? (next as Projected & Document) : stamped(next, event.position);
+      entry.doc = after;
+      entry.changed = true;
       tally?.note(doc, after, event.position);
     }
     if (this.debug && keys.length > 0) this.logger.debug({ ...eventLogFields(event), projection: this.projection.name }, 'event projected');
@@ -248,13 +253,9 @@ export class ProjectionRunner {
   private async flush(working: WorkingSet, scannedTo: number): Promise<void> {
     const { tally } = working;
     const writes: DocumentWrite[] = tally?.dirty ? [{ kind: 'put', collection: this.countsCollection, id: this.countsId, doc: tally.toDocument(), position: tally.asOf }] : [];
-    for (const id of working.changed) {
-      const doc = working.documents.get(id);
-      writes.push(
-        doc
-          ? { kind: 'put', collection: this.collection, id, doc, position: doc.asOf, before: working.before.get(id) }
-          : { kind: 'delete', collection: this.collection, id, position: scannedTo },
-      );
+    for (const [id, { doc, before, changed }] of working.documents) {
+      if (!changed) continue;
+      writes.push(doc ? { kind: 'put', collection: this.collection, id, doc, position: doc.asOf, before } : { kind: 'delete', collection: this.collection, id, position: scannedTo });
     }
     if (writes.length === 0 && scannedTo <= this.position) return;
     try {
@@ -268,14 +269,25 @@ export class ProjectionRunner {
   }
 }
 
-/** Documents as the events applied so far left them (null: absent or deleted), and which of them changed. */
+/**
+ * The documents the batches read or made, by key, in the order first read (the order first changed, as
+ * a key is read for the event that changes it, unless that event was already applied), with all a write
+ * needs of each: one map, looked up once per event, where a map of the documents, one of what was read
+ * and a set of the changed were each looked up or added to.
+ */
 class WorkingSet {
-  readonly documents = new Map<string, (Projected & Document) | null>();
-  /** What the read store held of each document when it was first read into this set: its indexed fields, or null for none. */
-  readonly before = new Map<string, Document | null>();
-  readonly changed = new Set<string>();
+  readonly documents = new Map<string, Entry>();
   /** The projection's counts as these documents change them; null when it keeps none. */
   constructor(readonly tally: Tally | null) {}
+}
+
+interface Entry {
+  /** As the events applied so far left it; null: absent or deleted. */
+  doc: (Projected & Document) | null;
+  /** What the read store held of it when first read into the set: its indexed fields, or null for none. */
+  before: Document | null;
+  /** Whether an event changed it: only those are written. */
+  changed: boolean;
 }
 
 /** Batches of READ_EVENTS a runner projects before writing what they changed: a write every 5,000 events, as when it took 5,000 at a time. */
