@@ -19,7 +19,7 @@ import type {
 } from '../port.js';
 import { guardedAppendOutcome, type GuardRefusal } from '../guarded-append.js';
 import { jsonCopy, NOT_COPIED } from '../json-copy.js';
-import { encodeEvent, isEncoded, StoreBusyError, WrongExpectedRevisionError } from '../port.js';
+import { encodeEvent, isEncoded, passesFilter, StoreBusyError, WrongExpectedRevisionError } from '../port.js';
 import type { BackgroundCheckpointer } from './background-checkpointer.js';
 import { eventsByStream, GatheredStreamReads } from '../stream-reads.js';
 import { ChangeWatch } from './change-watch.js';
@@ -239,7 +239,7 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
     if (this.followed.size === 0 || isEncoded(event)) return null;
     let wanted = false;
     for (const filter of this.followed) {
-      if (passesRow(filter, stream, event.type)) {
+      if (passesFilter(filter, { type: event.type, stream })) {
         wanted = true;
         break;
       }
@@ -690,13 +690,6 @@ function passes(filter: EventFilter, append: StreamAppend): boolean {
   const { eventTypes, streamPrefixes } = filter;
   if (streamPrefixes && !streamPrefixes.some((prefix) => append.stream.startsWith(prefix))) return false;
   return eventTypes === undefined || append.events.some((event) => eventTypes.includes(event.type));
-}
-
-/** Whether a row passes the filter's types and prefixes, as the filtered statement would judge it. */
-function passesRow(filter: EventFilter, stream: string, type: string): boolean {
-  const { eventTypes, streamPrefixes } = filter;
-  if (eventTypes !== undefined && !eventTypes.includes(type)) return false;
-  return streamPrefixes === undefined || streamPrefixes.some((prefix) => stream.startsWith(prefix));
 }
 
 /** Each prefix twice: once for its length, once to compare with. */
