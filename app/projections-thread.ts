@@ -10,7 +10,7 @@ import { packageVersion } from './package-root.js';
 import { Platform } from './platform.js';
 import { openEventStore, openReadStore, waitingOptions } from './stores.js';
 
-export type ToProjectionsThread = { type: 'stop' } | { type: 'collect-metrics'; id: number };
+export type ToProjectionsThread = { type: 'stop' } | { type: 'collect-metrics'; id: number } | { type: 'await-position'; projection: string; position: number };
 export type FromProjectionsThread = { type: 'started' } | { type: 'stopped' } | { type: 'failed'; message: string } | { type: 'metrics'; id: number; scopes: ScopeMetrics[] };
 
 const config = workerData as KeplerConfig;
@@ -33,6 +33,11 @@ post({ type: 'started' });
 parentPort!.on('message', (message: ToProjectionsThread) => {
   if (message.type === 'collect-metrics') {
     void collectThreadMetrics().then((scopes) => post({ type: 'metrics', id: message.id, scopes }));
+    return;
+  }
+  if (message.type === 'await-position') {
+    // A request on the main thread waits for a read model (read-your-writes): written as soon as a batch passes it.
+    platform.awaitPosition(message.projection, message.position);
     return;
   }
   void (async () => {

@@ -54,6 +54,7 @@ export async function startPlatform(config: KeplerConfig, logger: Logger): Promi
     projections: has('projections') && !projectionsThread,
     partition: config.partition,
     slot: config.slot,
+    ...(projectionsThread && { awaitElsewhere: (projection: string, position: number) => projectionsThread.awaitPosition(projection, position) }),
   });
   const app = await createHttpServer(logger, {
     https: config.http.tls && { cert: await readFile(config.http.tls.cert), key: await readFile(config.http.tls.key) },
@@ -145,6 +146,8 @@ interface ProjectionsThread {
   readonly running: boolean;
   /** The thread's own metrics, for this process's /metrics. */
   metrics(): Promise<ScopeMetrics[]>;
+  /** A request waits for a read model the thread writes to reach a position (read-your-writes). */
+  awaitPosition(projection: string, position: number): void;
 }
 
 /** Projections on a second core: a worker thread with its own store connections. */
@@ -185,6 +188,9 @@ async function startProjectionsThread(config: KeplerConfig, logger: Logger): Pro
         answers.set(id, resolve);
         worker.postMessage({ type: 'collect-metrics', id } satisfies ToProjectionsThread);
       });
+    },
+    awaitPosition: (projection, position) => {
+      if (!exited && !stopping) worker.postMessage({ type: 'await-position', projection, position } satisfies ToProjectionsThread);
     },
     stop: async () => {
       stopping = true;

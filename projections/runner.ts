@@ -35,6 +35,12 @@ export class ProjectionRunner {
   private tally: Tally | null = null;
   private readonly metrics: FollowerMetrics;
   private readonly debug: boolean;
+  /**
+   * Positions a reader waits for this read model to reach (read-your-writes: Platform.awaitPosition),
+   * ascending: a batch that passes one is written at once, as a batch at the head is, so holding
+   * documents across batches while catching up never keeps such a reader waiting longer than it did.
+   */
+  private awaited: number[] = [];
 
   constructor(
     private readonly events: EventStore,
@@ -46,6 +52,8 @@ export class ProjectionRunner {
     private readonly partition: Partition = WHOLE,
     /** How it follows the store: by default a subscription of its own; a fan-out shares one read among runners. */
     private readonly follow: Follow = (after, options) => events.subscribe(after, options),
+    /** When a runner catching up writes what it holds (see CATCH_UP_HOLD). */
+    private readonly hold: HoldBounds = CATCH_UP_HOLD,
   ) {
     this.collection = collectionOf(projection.name, generation);
     this.checkpointName = checkpointOf(projection.name, generation, partition);
@@ -59,8 +67,19 @@ export class ProjectionRunner {
     return this.projection.name;
   }
 
+  /** Where its read model is written up to: what a reader of it sees (documents, counts and checkpoint). */
   get currentPosition(): number {
     return this.position;
+  }
+
+  /**
+   * A reader waits for the read model to reach `position`: the first batch that passes it is written
+   * at once, held documents and all, rather than when the hold's bounds say.
+   */
+  awaitPosition(position: number): void {
+    if (position <= this.position || this.awaited.includes(position)) return;
+    this.awaited.push(position);
+    this.awaited.sort((a, b) => a - b);
   }
 
   async prepare(): Promise<void> {
@@ -123,12 +142,16 @@ export class ProjectionRunner {
   }
 
   /**
-   * Projects each batch as it comes, and writes what the batches changed once WRITE_EVERY of them have
-   * come, or at once when a batch reaches the head of the store: a live follower writes each batch.
+   * Projects each batch as it comes, keeping the documents it reads and changes across batches while
+   * behind the head, and writes them (documents, counts and checkpoint together) when a batch reaches
+   * the head, when a reader waits for a position a batch has passed, or when the hold's bounds say
+   * (documents held, time since the last write): a live follower writes each batch. What is held is
+   * not claimed written: the position, and so what readers wait on, moves only with a write, and a
+   * stop or a crash follows again from the last one.
    */
   private async takeBatches(subscription: Subscription): Promise<void> {
     let working: WorkingSet | null = null;
-    let unwritten = 0;
+    let lastWrite = this.hold.now();
     for await (const batch of subscription) {
       if (this.stopping) break;
       const started = process.hrtime.bigint();
@@ -136,17 +159,27 @@ export class ProjectionRunner {
       working = await withinBatch(span, async () => {
         const into = working ?? new WorkingSet(await this.startingTally());
         await this.project(batch.events, into);
-        if (!batch.caughtUp && ++unwritten < WRITE_EVERY) return into;
+        if (!batch.caughtUp && !this.writeDue(into, batch.scannedTo, lastWrite)) return into;
         await this.flush(into, batch.scannedTo);
         return null;
       });
       this.metrics.batch(batch.events.length, started);
       if (working === null) {
-        unwritten = 0;
+        lastWrite = this.hold.now();
         this.position = batch.scannedTo;
+        while (this.awaited.length > 0 && this.awaited[0]! <= this.position) this.awaited.shift();
         this.onBatch?.(this.position, batch.caughtUp);
       }
     }
+  }
+
+  /** Whether a runner behind the head writes what it holds after a batch that ends at `scannedTo`. */
+  private writeDue(working: WorkingSet, scannedTo: number, lastWrite: number): boolean {
+    return (
+      working.documents.size >= this.hold.documents ||
+      this.hold.now() - lastWrite >= this.hold.ms ||
+      (this.awaited.length > 0 && this.awaited[0]! <= scannedTo)
+    );
   }
 
   /**
@@ -290,8 +323,36 @@ interface Entry {
   changed: boolean;
 }
 
-/** Batches of READ_EVENTS a runner projects before writing what they changed: a write every 5,000 events, as when it took 5,000 at a time. */
-const WRITE_EVERY = 10;
+/** When a live runner behind the head writes the documents it holds across batches. */
+export interface HoldBounds {
+  /** Documents (read or changed) held: past this many, they are written. */
+  readonly documents: number;
+  /** Milliseconds since the last write: past this, what is held is written. */
+  readonly ms: number;
+  /** The clock those milliseconds are read from. */
+  readonly now: () => number;
+}
+
+/**
+ * A live runner behind the head (a catch-up after a restart or a deployment, or a feed ingested faster
+ * than the projections follow) holds its documents across batches, as a rebuild does, because a trade's
+ * events come in four phases far apart in the store (versions, allocations, confirmations, bookings):
+ * written every 5,000 events, as before, the trades read model was written four times a trade, and
+ * those writes and the reads back were about 38 % of the projections thread.
+ *
+ * KEPLER_CATCHUP_DOCUMENTS bounds the memory: 100,000 documents is a 100,000-trade catch-up's trades
+ * held whole, about N MB more at serve's peak (BENCHMARKS.md, thirteenth session).
+ * KEPLER_CATCHUP_STALENESS_MS bounds how far the read model a reader sees lags what the runner has
+ * projected during a catch-up (it reaches the head, or a position a reader waits for, and is written at
+ * once either way): 10 s keeps it well inside the 120 s a follower may lag before /health/ready fails
+ * and the 60 s a regression run waits for a read model, and (measured) saves most of what a longer one
+ * would.
+ */
+const CATCH_UP_HOLD: HoldBounds = {
+  documents: Number(process.env.KEPLER_CATCHUP_DOCUMENTS ?? 100_000),
+  ms: Number(process.env.KEPLER_CATCHUP_STALENESS_MS ?? 10_000),
+  now: () => performance.now(),
+};
 
 /**
  * How many documents a catch-up keeps in memory before writing the changed ones:
