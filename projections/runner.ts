@@ -334,22 +334,30 @@ export interface HoldBounds {
 }
 
 /**
- * A live runner behind the head (a catch-up after a restart or a deployment, or a feed ingested faster
- * than the projections follow) holds its documents across batches, as a rebuild does, because a trade's
- * events come in four phases far apart in the store (versions, allocations, confirmations, bookings):
- * written every 5,000 events, as before, the trades read model was written four times a trade, and
- * those writes and the reads back were about 38 % of the projections thread.
+ * A live runner behind the head (a restart, a new slot building its read models from position 0, a
+ * feed ingested faster than the projections follow) holds its documents across batches, as a rebuild
+ * does, because a trade's events come in four phases far apart in the store (versions, allocations,
+ * confirmations, bookings): written every 5,000 events, as before, the trades read model was written
+ * about four times a trade, and those writes and the reads back were about 38 % of the projections
+ * thread. A projections-only catch-up of 100,000 trades held whole writes each trade once: 101,654
+ * writes instead of 410,583, and 30-40 % less CPU on the projections thread (BENCHMARKS.md, thirteenth
+ * session).
  *
- * KEPLER_CATCHUP_DOCUMENTS bounds the memory: 100,000 documents is a 100,000-trade catch-up's trades
- * held whole, about N MB more at serve's peak (BENCHMARKS.md, thirteenth session).
- * KEPLER_CATCHUP_STALENESS_MS bounds how far the read model a reader sees lags what the runner has
- * projected during a catch-up (it reaches the head, or a position a reader waits for, and is written at
- * once either way): 10 s keeps it well inside the 120 s a follower may lag before /health/ready fails
- * and the 60 s a regression run waits for a read model, and (measured) saves most of what a longer one
- * would.
+ * KEPLER_CATCHUP_DOCUMENTS bounds the memory. 200,000 (as KEPLER_REBUILD_DOCUMENTS) holds a
+ * 100,000-trade catch-up whole: serve's peak RSS rose by about 110 MB doing so (260-290 MB to 375-395
+ * MB, projections only), about 1.1 KB a trade; 100,000 flushed as the last trades came in and saved
+ * only half as many writes.
+ *
+ * KEPLER_CATCHUP_STALENESS_MS bounds how far what a reader sees lags what the runner has projected
+ * (a batch at the head, or past a position a reader waits for, is written at once either way). 10 s
+ * held a 100,000-trade catch-up whole or in two writes (8-15 s of wall clock under load); 5 s wrote
+ * 200,000-245,000 documents, 30 s no fewer than 10 s. 10 s stays well inside the 120 s a follower may
+ * lag before /health/ready fails and the 60 s a regression run waits for a read model; only a query
+ * process that runs no projections (its read-your-writes requests are not heard by them) may see its
+ * minPosition wait that much longer during a catch-up.
  */
 const CATCH_UP_HOLD: HoldBounds = {
-  documents: Number(process.env.KEPLER_CATCHUP_DOCUMENTS ?? 100_000),
+  documents: Number(process.env.KEPLER_CATCHUP_DOCUMENTS ?? 200_000),
   ms: Number(process.env.KEPLER_CATCHUP_STALENESS_MS ?? 10_000),
   now: () => performance.now(),
 };
