@@ -340,18 +340,19 @@ export interface HoldBounds {
  * confirmations, bookings): written every 5,000 events, as before, the trades read model was written
  * about four times a trade, and those writes and the reads back were about 38 % of the projections
  * thread. A projections-only catch-up of 100,000 trades held whole writes each trade once: 101,654
- * writes instead of 410,583, and 30-40 % less CPU on the projections thread (BENCHMARKS.md, thirteenth
- * session).
+ * writes instead of 410,583, and about 35 % less CPU on the projections thread (BENCHMARKS.md, thirteenth
+ * session). Where the projections follow the processors through a feed (the caughtup bench) they reach
+ * the head about twice a second and write there, as they must: there it saves about 5 % of the writes.
  *
  * KEPLER_CATCHUP_DOCUMENTS bounds the memory. 200,000 (as KEPLER_REBUILD_DOCUMENTS) holds a
  * 100,000-trade catch-up whole: serve's peak RSS rose by about 110 MB doing so (260-290 MB to 375-395
  * MB, projections only), about 1.1 KB a trade; 100,000 flushed as the last trades came in and saved
- * only half as many writes.
+ * less than half as many writes.
  *
  * KEPLER_CATCHUP_STALENESS_MS bounds how far what a reader sees lags what the runner has projected
  * (a batch at the head, or past a position a reader waits for, is written at once either way). 10 s
  * held a 100,000-trade catch-up whole or in two writes (8-15 s of wall clock under load); 5 s wrote
- * 200,000-245,000 documents, 30 s no fewer than 10 s. 10 s stays well inside the 120 s a follower may
+ * 160,000-245,000 documents, 30 s as few as 10 s. 10 s stays well inside the 120 s a follower may
  * lag before /health/ready fails and the 60 s a regression run waits for a read model; only a query
  * process that runs no projections (its read-your-writes requests are not heard by them) may see its
  * minPosition wait that much longer during a catch-up.
