@@ -345,9 +345,11 @@ export interface HoldBounds {
  * the head about twice a second and write there, as they must: there it saves about 5 % of the writes.
  *
  * KEPLER_CATCHUP_DOCUMENTS bounds the memory. 200,000 (as KEPLER_REBUILD_DOCUMENTS) holds a
- * 100,000-trade catch-up whole: serve's peak RSS rose by about 110 MB doing so (260-290 MB to 375-395
- * MB, projections only), about 1.1 KB a trade; 100,000 flushed as the last trades came in and saved
- * less than half as many writes.
+ * 100,000-trade catch-up whole: serve's peak RSS rose by 75-110 MB doing so (about 300 MB to 371-399 MB,
+ * projections only); 100,000 flushed as the last trades came in and saved less than half as many
+ * writes. Reaching the bound (a 200,000-trade catch-up) took serve's peak from 300 to 570 MB, about
+ * 1.35 KB a document: below the 700-740 MB of serve following a 100,000-trade feed, which holds little
+ * (its projections write at the head), and well below 1 GB.
  *
  * KEPLER_CATCHUP_STALENESS_MS bounds how far what a reader sees lags what the runner has projected
  * (a batch at the head, or past a position a reader waits for, is written at once either way). 10 s
