@@ -342,7 +342,7 @@ export interface HoldBounds {
  * thread. A projections-only catch-up of 100,000 trades held whole writes each trade once: 101,654
  * writes instead of 410,583, and about 35 % less CPU on the projections thread (BENCHMARKS.md, thirteenth
  * session). Where the projections follow the processors through a feed (the caughtup bench) they reach
- * the head about twice a second and write there, as they must: there it saves about 5 % of the writes.
+ * the head about once a second and write there, as they must: there it saves 2-8 % of the writes.
  *
  * KEPLER_CATCHUP_DOCUMENTS bounds the memory. 200,000 (as KEPLER_REBUILD_DOCUMENTS) holds a
  * 100,000-trade catch-up whole: serve's peak RSS rose by 75-110 MB doing so (about 300 MB to 371-399 MB,
