@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { EventStore } from '../eventstore/index.js';
 import { bookingManager, partitionedName, ProcessorRunner, tradeProcessor, WHOLE, type Partition } from '../processors/index.js';
-import { checkpointOf, collectionOf, countsCollectionOf, DROP_GRACE_MS, EventFanOut, LiveReadModels, PROJECTIONS, ProjectionRunner, type AnyProjection } from '../projections/index.js';
+import { CATCH_UP_HOLD, checkpointOf, collectionOf, countsCollectionOf, DROP_GRACE_MS, EventFanOut, LiveReadModels, PROJECTIONS, ProjectionRunner, type AnyProjection } from '../projections/index.js';
 import type { PlatformStatus } from '../query-api/index.js';
 import type { ReadStore } from '../readstore/index.js';
 import type { Slot } from '../messaging/index.js';
@@ -32,6 +32,11 @@ export interface PlatformOptions {
    * and write by the bounds of their hold.
    */
   awaitElsewhere?: (projection: string, position: number) => void;
+  /**
+   * Where the projections run here for another thread's requests (the projections thread): takes in the
+   * positions those requests wait for, synchronously, at each batch's decision (HoldBounds.hear).
+   */
+  hearAwaits?: () => void;
 }
 
 /** How soon a process notices that a rebuild promoted a new generation of a read model. */
@@ -104,7 +109,8 @@ export class Platform {
   }
 
   private projectionRunner(projection: AnyProjection, generation: number): ProjectionRunner {
-    return new ProjectionRunner(this.events, this.reads, projection, generation, this.logger, () => this.settleWaiters(), this.options.partition, this.fanOut?.subscribe);
+    const hold = this.options.hearAwaits ? { ...CATCH_UP_HOLD, hear: this.options.hearAwaits } : CATCH_UP_HOLD;
+    return new ProjectionRunner(this.events, this.reads, projection, generation, this.logger, () => this.settleWaiters(), this.options.partition, this.fanOut?.subscribe, hold);
   }
 
   private launch(follower: Follower | ProjectionRunner): void {

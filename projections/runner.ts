@@ -175,6 +175,7 @@ export class ProjectionRunner {
 
   /** Whether a runner behind the head writes what it holds after a batch that ends at `scannedTo`. */
   private writeDue(working: WorkingSet, scannedTo: number, lastWrite: number): boolean {
+    this.hold.hear?.();
     return (
       working.documents.size >= this.hold.documents ||
       this.hold.now() - lastWrite >= this.hold.ms ||
@@ -331,6 +332,12 @@ export interface HoldBounds {
   readonly ms: number;
   /** The clock those milliseconds are read from. */
   readonly now: () => number;
+  /**
+   * Takes in, before each decision, the positions readers wait for that arrive by a way the event loop
+   * would deliver only once the catch-up is over (the projections thread's port: a catch-up's batches
+   * follow one another in microtasks): see Platform's hearAwaits.
+   */
+  readonly hear?: () => void;
 }
 
 /**
@@ -359,7 +366,7 @@ export interface HoldBounds {
  * process that runs no projections (its read-your-writes requests are not heard by them) may see its
  * minPosition wait that much longer during a catch-up.
  */
-const CATCH_UP_HOLD: HoldBounds = {
+export const CATCH_UP_HOLD: HoldBounds = {
   documents: Number(process.env.KEPLER_CATCHUP_DOCUMENTS ?? 200_000),
   ms: Number(process.env.KEPLER_CATCHUP_STALENESS_MS ?? 10_000),
   now: () => performance.now(),
