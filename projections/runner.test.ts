@@ -169,6 +169,20 @@ describe('ProjectionRunner', () => {
     expect(await documents()).toEqual(expected());
   });
 
+  it('takes in the positions readers wait for through its hold, at each batch, where no event-loop turn would deliver them', async () => {
+    const { store, writes } = counting();
+    const written: number[] = [];
+    let batches = 0;
+    let runner: ProjectionRunner | null = null;
+    const { follow, hold } = onAClock({}, () => batches++);
+    // As the projections thread's port: a wait that came in while the fifth batch was read is heard at its decision.
+    const hear = () => batches === 5 && runner!.awaitPosition(40);
+    runner = new ProjectionRunner(events, store, tally, 1, logger, (position) => written.push(position), undefined, follow, { ...hold, hear });
+    await runner.run();
+    expect(written).toEqual([42, EVENTS]);
+    expect(writes()).toBe(2);
+  });
+
   it('claims nothing it holds unwritten when stopped, and a runner after it projects the held events again', async () => {
     const { store, writes } = counting();
     let runner: ProjectionRunner | null = null;
