@@ -39,13 +39,17 @@ export const tradesProjection: ProjectionDefinition<TradeView> = {
   counted: [{ name: 'byStatus', field: 'status' }],
   filter: { eventTypes: [...TRADE_TYPES, ...BOOKING_TYPES] },
   keysOf: (event) => [event.metadata.correlationId],
+  stampsAsOf: true,
   apply(doc, event, tradeRef) {
     // One copy per event, changed in place: the spreads it replaces (three copies of twenty fields) built the
     // same keys in the same order, since assigning a key keeps its place and a new one goes last, as in a spread.
-    const view: TradeViewFields = doc ? Object.assign({}, doc) : emptyTrade(tradeRef);
+    const view: TradeViewFields & Partial<Projected> = doc ? Object.assign({}, doc) : emptyTrade(tradeRef);
     applyEvent(view, event);
     view.status = statusOf(view);
     view.lastChangedBy = event.metadata.actor ?? null;
+    // Stamped here (stampsAsOf), as the runner's copy did it: in its place in a stored document's copy, else
+    // last, after whatever the terms added; so the stored JSON is the same, without a second copy per event.
+    view.asOf = event.position;
     return view;
   },
 };
