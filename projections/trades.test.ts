@@ -161,5 +161,10 @@ describe('trades read model: asOf', () => {
     expect(Object.keys(next)).toEqual(Object.keys(reordered));
     expect((next as TradeView).asOf).toBe(4);
     expect(reordered.asOf).toBe(3); // the document it was given, unchanged
+    // One with a key this projection does not make (a field of another release) keeps it, in its place.
+    const extra = { ...(made as TradeView), note: 'kept' } as TradeView;
+    const after = tradesProjection.apply(extra, noted(5, 'C', 'FUND-C', 30), REF)!;
+    expect(Object.keys(after)).toEqual(Object.keys(extra));
+    expect(JSON.stringify(after)).toBe(JSON.stringify({ ...extra, allocations: (after as TradeView).allocations, asOf: 5 }));
   });
 });
