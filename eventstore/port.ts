@@ -165,7 +165,8 @@ export interface EventFilter {
    * in its place rather than decode it (the feed projection counts the received records from their
    * stream, and their metadata was JSON-parsed for nothing). A hint as withoutData is: which events
    * come is the same, and a store that ignores it hands the metadata as usual. A follower that reads
-   * any of it (a trace context, the correlation id to log) must not name the type here.
+   * any of it (a trace context, the correlation id to log) must not name the type here. SQLite and
+   * PostgreSQL leave both parts in the database for the types named; EventStoreDB hands them whole.
    */
   withoutMetadata?: readonly string[];
 }
