@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { EventStore } from '../eventstore/index.js';
 import { bookingManager, partitionedName, ProcessorRunner, tradeProcessor, WHOLE, type Partition } from '../processors/index.js';
-import { CATCH_UP_HOLD, checkpointOf, collectionOf, countsCollectionOf, DROP_GRACE_MS, EventFanOut, LiveReadModels, PROJECTIONS, ProjectionRunner, type AnyProjection } from '../projections/index.js';
+import { CATCH_UP_HOLD, checkpointOf, collectionOf, countsCollectionOf, DROP_GRACE_MS, EventFanOut, followedFilter, LiveReadModels, PROJECTIONS, ProjectionRunner, type AnyProjection } from '../projections/index.js';
 import type { PlatformStatus } from '../query-api/index.js';
 import type { ReadStore } from '../readstore/index.js';
 import type { Slot } from '../messaging/index.js';
@@ -87,7 +87,8 @@ export class Platform {
     }
     this.processors.push(...(options.extraFollowers ?? []));
     this.models = new LiveReadModels(reads);
-    this.fanOut = options.projections ? new EventFanOut(events, PROJECTIONS.map((p) => p.filter)) : null;
+    // With the filters its runners will bring (a runner that reads every event's metadata itself asks for it).
+    this.fanOut = options.projections ? new EventFanOut(events, PROJECTIONS.map((p) => followedFilter(p, logger))) : null;
   }
 
   /** Starts every follower of this process; `onFailure` hears of one that stopped on an error. */

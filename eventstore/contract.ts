@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventData, EventStore, RecordedEvent } from './port.js';
-import { decodeEvent, encodedText, encodeEvent, isEncoded, passesFilter, StreamGuardUnsupportedError, WrongExpectedRevisionError, type EncodedEventData } from './port.js';
+import { decodeEvent, encodedText, encodeEvent, isEncoded, passesFilter, StreamGuardUnsupportedError, UNREAD_METADATA, WrongExpectedRevisionError, type EncodedEventData } from './port.js';
 
 export interface ContractOptions {
   /**
@@ -263,6 +263,49 @@ export function eventStoreContract(name: string, open: () => Promise<EventStore>
       }
       // The filter is not vacuous: each of these kept some events and dropped others.
       expect(everything.filter((e) => passesFilter({ eventTypes: ['Wanted'], streamPrefixes: [prefix] }, e)).map((e) => (e.data as { n: number }).n)).toEqual([0]);
+    });
+
+    it('reads the same events with withoutData and withoutMetadata, the parts they name of those types as stored or left out (null, UNREAD_METADATA)', async () => {
+      const s = stream('without');
+      const before = await store.headPosition();
+      const appended = [event('Counted', { n: 0 }, 'REF-W0'), event('Read', { n: 1 }, 'REF-W1'), event('Counted', { n: 2 }, 'REF-W2'), event('Decoded', { n: 3 }, 'REF-W3')];
+      await store.append(s, appended, 'no_stream');
+      const stored = (await store.readAll(before, { maxCount: 1000, filter: { streamPrefixes: [s] } })).events;
+      expect(stored.map((e) => e.id)).toEqual(appended.map((e) => e.id));
+      const hints = [
+        { withoutData: ['Counted', 'Absent'] },
+        { withoutMetadata: ['Counted', 'Absent'] },
+        { withoutData: ['Counted'], withoutMetadata: ['Counted', 'Read'] },
+        { withoutData: [], withoutMetadata: [] },
+      ];
+      for (const hint of hints) {
+        for (const filter of [{ streamPrefixes: [s], ...hint }, { eventTypes: ['Counted', 'Read', 'Decoded'], ...hint }]) {
+          const read = (await store.readAll(before, { maxCount: 1000, filter })).events.filter((e) => e.stream === s);
+          const subscription = store.subscribe(before, { filter, batchSize: 1000 });
+          const followed: RecordedEvent[] = [];
+          for await (const batch of subscription) {
+            followed.push(...batch.events.filter((e) => e.stream === s));
+            if (followed.length >= appended.length) break;
+          }
+          await subscription.close();
+          for (const events of [read, followed]) {
+            const label = JSON.stringify(filter);
+            // Which events come, and everything but the parts named, is as without the hints.
+            expect(events.map(({ id, type, stream, revision, position }) => ({ id, type, stream, revision, position })), label).toEqual(
+              stored.map(({ id, type, stream, revision, position }) => ({ id, type, stream, revision, position })),
+            );
+            events.forEach((e, i) => {
+              const noData = hint.withoutData?.includes(e.type) ?? false;
+              const noMetadata = hint.withoutMetadata?.includes(e.type) ?? false;
+              if (!noData || e.data !== null) expect(e.data, label).toEqual(appended[i]!.data);
+              if (!noMetadata || e.metadata !== UNREAD_METADATA) expect(e.metadata, label).toMatchObject(appended[i]!.metadata);
+              expect(e.recordedAt, label).toEqual(stored[i]!.recordedAt);
+            });
+          }
+        }
+      }
+      expect(UNREAD_METADATA.traceparent).toBeUndefined();
+      expect(Object.isFrozen(UNREAD_METADATA)).toBe(true);
     });
 
     it('subscribes: catches up, then delivers live appends in order', async () => {

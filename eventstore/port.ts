@@ -160,7 +160,23 @@ export interface EventFilter {
    * is the same with or without it, and a store that ignores it hands the data as usual.
    */
   withoutData?: readonly string[];
+  /**
+   * Types whose `metadata` the follower never reads: a store may hand such events with UNREAD_METADATA
+   * in its place rather than decode it (the feed projection counts the received records from their
+   * stream, and their metadata was JSON-parsed for nothing). A hint as withoutData is: which events
+   * come is the same, and a store that ignores it hands the metadata as usual. A follower that reads
+   * any of it (a trace context, the correlation id to log) must not name the type here. SQLite and
+   * PostgreSQL leave both parts in the database for the types named; EventStoreDB hands them whole.
+   */
+  withoutMetadata?: readonly string[];
 }
+
+/**
+ * The metadata of an event read withoutMetadata (EventFilter.withoutMetadata): none of it, as an object a
+ * reader may still look into without failing (every optional field absent, the correlation id empty),
+ * the one object for every such event. Frozen, since events are shared between followers.
+ */
+export const UNREAD_METADATA: EventMetadata = Object.freeze({ correlationId: '' });
 
 /**
  * The filter as every adapter's readAll applies it, on an event already read: its type is one of

@@ -2,7 +2,7 @@
 // would give it (every event it wants, once, in order, whatever its position and speed), one that
 // stalls or stops holds up nobody, and one that starts behind catches up alone and joins.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteEventStore, type EventData, type EventFilter, type Subscription } from '../eventstore/index.js';
+import { SqliteEventStore, UNREAD_METADATA, type EventData, type EventFilter, type Subscription } from '../eventstore/index.js';
 import { EventFanOut, unionOf } from './fan-out.js';
 
 const TYPES = ['A', 'B', 'C'];
@@ -169,6 +169,31 @@ describe('EventFanOut', () => {
     expect(() => fanOut!.subscribe(0, { filter: { eventTypes: ['C'] } })).toThrow(/not one it was made for/);
     expect(() => fanOut!.subscribe(0, {})).toThrow(/not one it was made for/);
   });
+
+  it('refuses a follower that reads a part of an event its shared read leaves out', () => {
+    fanOut = new EventFanOut(store, [{ eventTypes: ['A', 'R'], withoutData: ['R'], withoutMetadata: ['R'] }, { eventTypes: ['B'] }]);
+    // Its filter without the hints: it would be handed R without the data and metadata it reads.
+    expect(() => fanOut!.subscribe(0, { filter: { eventTypes: ['A', 'R'], withoutData: ['R'] } })).toThrow(/not one it was made for/);
+    expect(() => fanOut!.subscribe(0, { filter: { eventTypes: ['A', 'R'], withoutMetadata: ['R'] } })).toThrow(/not one it was made for/);
+    // One that takes no R, or reads it without both, is served.
+    fanOut.subscribe(0, { filter: { eventTypes: ['B'] } });
+    fanOut.subscribe(0, { filter: { eventTypes: ['A', 'R'], withoutData: ['R'], withoutMetadata: ['R'] } });
+  });
+
+  it('hands each follower the events its own read would, those read without their metadata alike', async () => {
+    await store.append('feed-1', [event('R', 0), event('A', 1)], 'no_stream');
+    const filters: EventFilter[] = [{ eventTypes: ['A', 'R'], withoutMetadata: ['R'] }, { eventTypes: ['A'] }];
+    fanOut = new EventFanOut(store, filters);
+    const [withR, withoutR] = filters.map((filter) => fanOut!.subscribe(0, { filter }));
+    const first = async (subscription: Subscription) => (await withTimeout(subscription[Symbol.asyncIterator]().next())).value as { events: Array<{ type: string; metadata: unknown }> };
+    expect((await first(withR!)).events.map((e) => [e.type, e.metadata])).toEqual([
+      ['R', UNREAD_METADATA],
+      ['A', { correlationId: 'REF-1' }],
+    ]);
+    expect((await first(withoutR!)).events.map((e) => [e.type, e.metadata])).toEqual([['A', { correlationId: 'REF-1' }]]);
+    await withR!.close();
+    await withoutR!.close();
+  });
 });
 
 describe('unionOf', () => {
@@ -189,5 +214,13 @@ describe('unionOf', () => {
     // A filter of prefixes alone may take any type.
     expect(unionOf([{ streamPrefixes: ['a-'], withoutData: ['R'] }, { streamPrefixes: ['b-'] }])).toEqual({ streamPrefixes: ['a-', 'b-'] });
     expect(unionOf([{ streamPrefixes: ['a-'], withoutData: ['R'] }, { streamPrefixes: ['b-'], withoutData: ['R'] }])).toEqual({ streamPrefixes: ['a-', 'b-'], withoutData: ['R'] });
+  });
+
+  it('reads a type without its metadata only when every filter that may take it reads it without, whatever it says of the data', () => {
+    expect(unionOf([{ eventTypes: ['A', 'R'], withoutMetadata: ['R'] }, { eventTypes: ['B'] }])).toEqual({ eventTypes: ['A', 'R', 'B'], withoutMetadata: ['R'] });
+    expect(unionOf([{ eventTypes: ['A', 'R'], withoutMetadata: ['R'] }, { eventTypes: ['R'], withoutData: ['R'] }])).toEqual({ eventTypes: ['A', 'R'] });
+    expect(unionOf([{ eventTypes: ['R', 'S'], withoutData: ['R'], withoutMetadata: ['R', 'S'] }, { eventTypes: ['S'] }])).toEqual({ eventTypes: ['R', 'S'], withoutData: ['R'], withoutMetadata: ['R'] });
+    expect(unionOf([{ streamPrefixes: ['a-'], withoutMetadata: ['R'] }, { streamPrefixes: ['b-'] }])).toEqual({ streamPrefixes: ['a-', 'b-'] });
+    expect(unionOf([{ streamPrefixes: ['a-'], withoutMetadata: ['R'] }, { streamPrefixes: ['b-'], withoutMetadata: ['R'] }])).toEqual({ streamPrefixes: ['a-', 'b-'], withoutMetadata: ['R'] });
   });
 });

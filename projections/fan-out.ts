@@ -290,25 +290,39 @@ class Member {
  */
 export function unionOf(filters: readonly EventFilter[]): EventFilter | undefined {
   if (filters.length === 0 || filters.some((f) => f.eventTypes === undefined && f.streamPrefixes === undefined)) return undefined;
-  if (filters.every((f) => f.eventTypes !== undefined)) return withoutDataOf(filters, { eventTypes: [...new Set(filters.flatMap((f) => f.eventTypes!))] });
-  if (filters.every((f) => f.streamPrefixes !== undefined)) return withoutDataOf(filters, { streamPrefixes: [...new Set(filters.flatMap((f) => f.streamPrefixes!))] });
+  if (filters.every((f) => f.eventTypes !== undefined)) return withHints(filters, { eventTypes: [...new Set(filters.flatMap((f) => f.eventTypes!))] });
+  if (filters.every((f) => f.streamPrefixes !== undefined)) return withHints(filters, { streamPrefixes: [...new Set(filters.flatMap((f) => f.streamPrefixes!))] });
   return undefined;
 }
 
-/**
- * The union, read without the data of the types no filter that lets them through reads the data of
- * (EventFilter.withoutData): one follower's event is every follower's, so a type is read without its
- * data only when each that may take it said so (a filter that names no types may take any).
- */
-function withoutDataOf(filters: readonly EventFilter[], union: EventFilter): EventFilter {
-  const candidates = new Set(filters.flatMap((f) => f.withoutData ?? []));
-  const withoutData = [...candidates].filter((type) => filters.every((f) => (f.eventTypes !== undefined && !f.eventTypes.includes(type)) || (f.withoutData?.includes(type) ?? false)));
-  return withoutData.length > 0 ? { ...union, withoutData } : union;
+/** The union with the parts of events it may be read without (see withoutOf). */
+function withHints(filters: readonly EventFilter[], union: EventFilter): EventFilter {
+  const withoutData = withoutOf(filters, 'withoutData');
+  const withoutMetadata = withoutOf(filters, 'withoutMetadata');
+  return { ...union, ...(withoutData.length > 0 && { withoutData }), ...(withoutMetadata.length > 0 && { withoutMetadata }) };
 }
 
-/** Whether everything `filter` lets through, `union` does too (checked on its lists, not by reasoning about prefixes). */
+/**
+ * The types the union is read without the data (or the metadata) of: those no filter that lets them
+ * through reads it of (EventFilter.withoutData, withoutMetadata). One follower's event is every
+ * follower's, so a type is read without a part only when each that may take it said so (a filter that
+ * names no types may take any).
+ */
+function withoutOf(filters: readonly EventFilter[], hint: 'withoutData' | 'withoutMetadata'): string[] {
+  const candidates = new Set(filters.flatMap((f) => f[hint] ?? []));
+  return [...candidates].filter((type) => filters.every((f) => (f.eventTypes !== undefined && !f.eventTypes.includes(type)) || (f[hint]?.includes(type) ?? false)));
+}
+
+/**
+ * Whether everything `filter` lets through, `union` does too (checked on its lists, not by reasoning about
+ * prefixes), with every part the follower reads: a type the union is read without the data or metadata of
+ * is one the filter takes none of, or says it reads without too.
+ */
 function covers(union: EventFilter | undefined, filter: EventFilter | undefined): boolean {
   if (union === undefined) return true;
+  for (const hint of ['withoutData', 'withoutMetadata'] as const) {
+    if (union[hint]?.some((type) => (filter?.eventTypes === undefined || filter.eventTypes.includes(type)) && !(filter?.[hint]?.includes(type) ?? false))) return false;
+  }
   if (filter === undefined) return false;
   if (union.eventTypes && !(filter.eventTypes ?? [undefined]).every((type) => type !== undefined && union.eventTypes!.includes(type))) return false;
   if (union.streamPrefixes && !(filter.streamPrefixes ?? [undefined]).every((prefix) => prefix !== undefined && union.streamPrefixes!.includes(prefix))) return false;

@@ -32,10 +32,14 @@ export const feedProjection: ProjectionDefinition<FeedRecordCount> = {
   // types, so an event no projection wants (TradeVersionNoted, a tenth of the store) is never decoded.
   // A received record is counted from its stream (see countedAs), so its data, the largest of the store's events, is
   // not read: the store may leave it undecoded (withoutData), no other projection following these types.
+  // Nor is any event's metadata (the key is the source, the outcome and the reason): the store may leave it
+  // undecoded too (withoutMetadata), for the types no other projection that follows them says the same of
+  // (the fan-out judges: the received records', the feed's alone, two fifths of the events read).
   filter: {
     eventTypes: [...Object.values(RECEIVED_EVENT_TYPE), 'LineRejected'],
     streamPrefixes: [...FEED_STREAM_PREFIXES, REJECTION_STREAM_PREFIX],
     withoutData: Object.values(RECEIVED_EVENT_TYPE),
+    withoutMetadata: [...Object.values(RECEIVED_EVENT_TYPE), 'LineRejected'],
   },
   keysOf: (event) => {
     if (event.type !== 'LineRejected') {

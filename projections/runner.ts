@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { StoreUnavailableError, type EventStore, type RecordedEvent, type Subscription } from '../eventstore/index.js';
+import { StoreUnavailableError, type EventFilter, type EventStore, type RecordedEvent, type Subscription } from '../eventstore/index.js';
 import type { Document, DocumentWrite, ReadStore } from '../readstore/index.js';
 import { owns, partitionedName, WHOLE, type Partition } from '../processors/index.js';
 import { eventLogFields, FollowerMetrics, startBatchSpan, startEventSpan, tracingEnabled, withinBatch, withSpan } from '../telemetry/index.js';
@@ -14,6 +14,23 @@ export function collectionOf(projection: string, generation: number): string {
 
 export function checkpointOf(projection: string, generation: number, partition: Partition = WHOLE): string {
   return partitionedName(`projection:${projection}:g${generation}`, partition);
+}
+
+/**
+ * The filter a runner of `projection` follows the store with (and a fan-out of runners is made for): the
+ * projection's, less `withoutMetadata` while the runner reads every event's metadata itself, whatever the
+ * projection reads: the trace context each event is projected in, and the batch span links, with tracing
+ * on; the correlation id and the rest of what it logs of each event, at debug. Tracing is decided when
+ * the telemetry SDK starts, which a process does before it makes its followers (serve.ts,
+ * projections-thread.ts); one started later with tracing would find the events read without metadata
+ * carrying no trace context (UNREAD_METADATA), and project them outside any trace, as events without one.
+ */
+export function followedFilter(projection: AnyProjection, logger: Logger): EventFilter {
+  const filter = projection.filter;
+  if (filter.withoutMetadata === undefined || (!tracingEnabled() && !logger.isLevelEnabled('debug'))) return filter;
+  const followed = { ...filter };
+  delete followed.withoutMetadata;
+  return followed;
 }
 
 /**
@@ -35,6 +52,8 @@ export class ProjectionRunner {
   private tally: Tally | null = null;
   private readonly metrics: FollowerMetrics;
   private readonly debug: boolean;
+  /** What it follows the store with (followedFilter). */
+  private readonly filter: EventFilter;
   /**
    * Positions a reader waits for this read model to reach (read-your-writes: Platform.awaitPosition),
    * ascending: a batch that passes one is written at once, as a batch at the head is, so holding
@@ -61,6 +80,7 @@ export class ProjectionRunner {
     this.countsId = countsIdOf(partition);
     this.metrics = new FollowerMetrics(partitionedName(`projection:${projection.name}`, partition));
     this.debug = logger.isLevelEnabled('debug');
+    this.filter = followedFilter(projection, logger);
   }
 
   get name(): string {
@@ -122,7 +142,7 @@ export class ProjectionRunner {
     await this.prepare();
     let attempt = 0;
     for (;;) {
-      this.subscription = this.follow(this.position, { filter: this.projection.filter, batchSize: READ_EVENTS });
+      this.subscription = this.follow(this.position, { filter: this.filter, batchSize: READ_EVENTS });
       const written = this.position;
       try {
         return await this.takeBatches(this.subscription);
@@ -193,7 +213,7 @@ export class ProjectionRunner {
     await this.prepare();
     let working = new WorkingSet(await this.startingTally());
     for (;;) {
-      const page = await this.events.readAll(this.position, { maxCount: 10_000, filter: this.projection.filter });
+      const page = await this.events.readAll(this.position, { maxCount: 10_000, filter: this.filter });
       await this.project(page.events, working);
       if (page.endOfStore || working.documents.size >= CATCH_UP_FLUSH_DOCUMENTS) {
         await this.flush(working, page.scannedTo);

@@ -140,8 +140,31 @@ describe('trades read model: documents', () => {
         expect(JSON.stringify(doc)).toBe(before); // the document it was given, unchanged
         reference = { ...spreadReference(reference, event), asOf: position } as TradeView;
         expect(JSON.stringify(next)).toBe(JSON.stringify(reference));
+        // Stamped by apply itself (stampsAsOf), the very text the runner's copy stored before.
+        expect(JSON.stringify(tradesProjection.apply(doc, event, REF))).toBe(JSON.stringify(next));
         doc = next;
       }
     }
+  });
+});
+
+describe('trades read model: asOf', () => {
+  it('stamps its documents itself, asOf last in a new one and kept in its place in a stored one, wherever a store put it', () => {
+    expect(tradesProjection.stampsAsOf).toBe(true);
+    const made = tradesProjection.apply(null, noted(3, 'A', 'FUND-A', 10), REF)!;
+    expect(Object.keys(made).at(-1)).toBe('asOf');
+    expect((made as TradeView).asOf).toBe(3);
+    // A document as a store that orders keys its own way (PostgreSQL's jsonb) hands it back: asOf first.
+    const { asOf: _, ...rest } = made as TradeView;
+    const reordered = { asOf: 3, ...rest } as TradeView;
+    const next = tradesProjection.apply(reordered, noted(4, 'B', 'FUND-B', 20), REF)!;
+    expect(Object.keys(next)).toEqual(Object.keys(reordered));
+    expect((next as TradeView).asOf).toBe(4);
+    expect(reordered.asOf).toBe(3); // the document it was given, unchanged
+    // One with a key this projection does not make (a field of another release) keeps it, in its place.
+    const extra = { ...(made as TradeView), note: 'kept' } as TradeView;
+    const after = tradesProjection.apply(extra, noted(5, 'C', 'FUND-C', 30), REF)!;
+    expect(Object.keys(after)).toEqual(Object.keys(extra));
+    expect(JSON.stringify(after)).toBe(JSON.stringify({ ...extra, allocations: (after as TradeView).allocations, asOf: 5 }));
   });
 });

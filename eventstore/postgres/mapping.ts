@@ -1,6 +1,6 @@
 // Rows of kepler_events as the port's RecordedEvent, and appends as the arrays kepler_append takes.
 import type { AppendOutcome, Checkpoint, EventMetadata, ExpectedRevision, GlobalPosition, RecordedEvent, StreamAppend } from '../port.js';
-import { encodedText, encodeEvent } from '../port.js';
+import { encodedText, encodeEvent, UNREAD_METADATA } from '../port.js';
 
 export interface EventRow {
   position: string;
@@ -10,7 +10,8 @@ export interface EventRow {
   type: string;
   /** json columns arrive parsed. */
   data: unknown;
-  metadata: EventMetadata;
+  /** NULL only where readAll left it on the server (EventFilter.withoutMetadata): the column is NOT NULL. */
+  metadata: EventMetadata | null;
   recorded_at: Date;
 }
 
@@ -28,7 +29,7 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
     id: row.id,
     type: row.type,
     data: row.data,
-    metadata: row.metadata,
+    metadata: row.metadata ?? UNREAD_METADATA,
     stream: row.stream,
     revision: toNumber(row.revision, 'revision'),
     position: toNumber(row.position, 'position'),

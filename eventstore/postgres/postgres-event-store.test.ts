@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, databaseUrl } from '../../tests/support/postgres.js';
 import { tryStartServer } from '../../tests/support/servers.js';
 import { eventStoreContract } from '../contract.js';
+import { UNREAD_METADATA } from '../port.js';
 import { EVENT_STORE_MIGRATIONS, migrate, poolConfig, PostgresEventStore } from './index.js';
 
 const database = await tryStartServer('PostgreSQL', () => createTestDatabase('es_contract'));
@@ -13,6 +14,32 @@ afterAll(async () => {
 });
 
 if (database) eventStoreContract('PostgreSQL', () => PostgresEventStore.connect(database.url, { poolSize: 4 }));
+
+describe.skipIf(!database)('PostgreSQL event store: events read without their data or metadata', () => {
+  it('leaves on the server the data and metadata of the types a filter reads withoutData and withoutMetadata, with and without other conditions', async () => {
+    const store = await PostgresEventStore.connect(database!.url, { poolSize: 1 });
+    try {
+      const before = await store.headPosition();
+      const run = Math.random().toString(36).slice(2, 8);
+      const event = (id: string, type: string) => ({ id: `${run}-${id}`, type, data: { n: id }, metadata: { correlationId: id, traceparent: `tp-${id}` } });
+      await store.append(`without${run}-1`, [event('a', 'Counted'), event('b', 'Read'), event('c', "It's")], 'no_stream');
+      const hints = { withoutData: ['Counted'], withoutMetadata: ['Counted', "It's"] };
+      for (const filter of [hints, { eventTypes: ['Counted', 'Read', "It's"], ...hints }, { streamPrefixes: [`without${run}-`], ...hints }]) {
+        const { events } = await store.readAll(before, { filter });
+        expect(events.map((e) => [e.type, e.data, e.metadata]), JSON.stringify(filter)).toEqual([
+          ['Counted', null, UNREAD_METADATA],
+          ['Read', { n: 'b' }, { correlationId: 'b', traceparent: 'tp-b' }],
+          ["It's", { n: 'c' }, UNREAD_METADATA],
+        ]);
+        expect(events[0]!.metadata).toBe(UNREAD_METADATA);
+      }
+      // Without them, the same events whole.
+      expect((await store.readAll(before, { filter: { eventTypes: ['Counted'] } })).events.map((e) => [e.data, e.metadata])).toEqual([[{ n: 'a' }, { correlationId: 'a', traceparent: 'tp-a' }]]);
+    } finally {
+      await store.close();
+    }
+  });
+});
 
 describe.skipIf(!database)('PostgreSQL event store: TLS and schema', () => {
   it("sslmode=require encrypts the connection (the server says so); verify-full checks the server's certificate", async () => {

@@ -21,7 +21,7 @@ import { guardedAppendOutcome, type GuardRefusal } from '../guarded-append.js';
 import { WrongExpectedRevisionError } from '../port.js';
 import { eventsByStream, GatheredStreamReads } from '../stream-reads.js';
 import { creatingDatabase, isTransient, poolConfig, redactUrl, toStoreError, type PostgresOptions, type ResolvedPostgresOptions } from './connection.js';
-import { sqlFilter } from './filters.js';
+import { sqlColumns, sqlFilter } from './filters.js';
 import { appendParameters, EVENT_COLUMNS, toExpected, toNumber, toOutcome, toRecordedEvent, type EventRow, type OutcomeRow, type Write } from './mapping.js';
 import { Notifier } from './notifications.js';
 import { EVENT_STORE_MIGRATIONS, migrate, pendingMigrations, type MigrationReport } from './schema.js';
@@ -273,14 +273,15 @@ export class PostgresEventStore implements EventStore {
     const maxCount = options.maxCount ?? DEFAULT_BATCH;
     if (maxCount <= 0) return { events: [], scannedTo: after, endOfStore: false };
     const filter = sqlFilter(options.filter, 3);
+    const columns = sqlColumns(options.filter, 3 + filter.params.length);
     // One statement, one snapshot: "no more rows" and the head are seen at the same moment.
     const { rows } = await this.read('read events', () =>
       this.pool.query<Partial<EventRow> & { head: string }>(
         `SELECT h.head, e.* FROM (SELECT coalesce(max(position), 0) AS head FROM kepler_events) h
          LEFT JOIN LATERAL (
-           SELECT ${EVENT_COLUMNS} FROM kepler_events WHERE position > $1${filter.clause} ORDER BY position LIMIT $2
+           SELECT ${columns.clause} FROM kepler_events WHERE position > $1${filter.clause} ORDER BY position LIMIT $2
          ) e ON true`,
-        [after, maxCount, ...filter.params],
+        [after, maxCount, ...filter.params, ...columns.params],
       ),
     );
     const events = rows.filter((row) => row.position !== null && row.position !== undefined).map((row) => toRecordedEvent(row as EventRow));

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { eventStoreContract } from '../contract.js';
 import type { NewStreamEvents, RecordedEvent, Subscription } from '../port.js';
+import { UNREAD_METADATA } from '../port.js';
 import { SqliteEventStore } from './sqlite-event-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kepler-es-'));
@@ -366,6 +367,39 @@ describe('SQLite event store, events read without their data', () => {
     }
     // Without it, the same events with their data.
     expect((await other.readAll(0, { filter: { eventTypes: ['Counted'] } })).events[0]!.data).toEqual({ n: 'a' });
+    await mine.close();
+    await other.close();
+  });
+});
+
+describe('SQLite event store, events read without their metadata', () => {
+  it('hands the types a filter reads withoutMetadata with UNREAD_METADATA, the rest decoded, whether read through SQL or from its own commit', async () => {
+    const path = join(dir, 'without-metadata.db');
+    const mine = SqliteEventStore.open(path);
+    const other = SqliteEventStore.open(path);
+    const event = (id: string, type: string) => ({ id, type, data: { n: id }, metadata: { correlationId: id, traceparent: `tp-${id}` } });
+    await mine.append('x-1', [event('a', 'Counted'), event('b', 'Read'), event('c', "It's")], 'no_stream');
+    const filters = [
+      { withoutMetadata: ['Counted', "It's"] },
+      { eventTypes: ['Counted', 'Read', "It's"], withoutMetadata: ['Counted', "It's"] },
+      { streamPrefixes: ['x-'], withoutMetadata: ['Counted', "It's"] },
+      { streamPrefixes: ['x-'], withoutData: ['Counted'], withoutMetadata: ['Counted', "It's"] },
+    ];
+    for (const filter of filters) {
+      for (const store of [mine, other]) {
+        const { events } = await store.readAll(0, { filter });
+        const label = `${JSON.stringify(filter)} ${store === mine ? 'own commit' : 'SQL'}`;
+        expect(events.map((e) => [e.type, e.data === null ? null : e.id, e.metadata]), label).toEqual([
+          ['Counted', 'withoutData' in filter ? null : 'a', UNREAD_METADATA],
+          ['Read', 'b', { correlationId: 'b', traceparent: 'tp-b' }],
+          ["It's", 'c', UNREAD_METADATA],
+        ]);
+        // The one object, not decoded: nothing was parsed for it.
+        expect(events[0]!.metadata).toBe(UNREAD_METADATA);
+      }
+    }
+    // Without it, the same events with their metadata.
+    expect((await other.readAll(0, { filter: { eventTypes: ['Counted'] } })).events[0]!.metadata).toEqual({ correlationId: 'a', traceparent: 'tp-a' });
     await mine.close();
     await other.close();
   });
