@@ -176,11 +176,15 @@ describe('ProjectionRunner', () => {
     let runner: ProjectionRunner | null = null;
     const { follow, hold } = onAClock({}, () => batches++);
     // As the projections thread's port: a wait that came in while the fifth batch was read is heard at its decision.
-    const hear = () => batches === 5 && runner!.awaitPosition(40);
+    let heard = 0;
+    const hear = () => ++heard === 5 && runner!.awaitPosition(40);
     runner = new ProjectionRunner(events, store, tally, 1, logger, (position) => written.push(position), undefined, follow, { ...hold, hear });
     await runner.run();
     expect(written).toEqual([42, EVENTS]);
     expect(writes()).toBe(2);
+    // At every batch, the one at the head too: what waits on the port never piles up while the runner is live.
+    expect(heard).toBe(batches);
+    expect(batches).toBe(26);
   });
 
   it('claims nothing it holds unwritten when stopped, and a runner after it projects the held events again', async () => {

@@ -100,6 +100,8 @@ export class ProjectionRunner {
     if (position <= this.position || this.awaited.includes(position)) return;
     this.awaited.push(position);
     this.awaited.sort((a, b) => a - b);
+    // Positions past the head (a client's guess) stay until reached: the furthest go first, left to the hold's bounds.
+    if (this.awaited.length > MAX_AWAITED) this.awaited.length = MAX_AWAITED;
   }
 
   async prepare(): Promise<void> {
@@ -179,6 +181,8 @@ export class ProjectionRunner {
       working = await withinBatch(span, async () => {
         const into = working ?? new WorkingSet(await this.startingTally());
         await this.project(batch.events, into);
+        // At every batch, at the head too, so that what waits on the port does not pile up there.
+        this.hold.hear?.();
         if (!batch.caughtUp && !this.writeDue(into, batch.scannedTo, lastWrite)) return into;
         await this.flush(into, batch.scannedTo);
         return null;
@@ -195,7 +199,6 @@ export class ProjectionRunner {
 
   /** Whether a runner behind the head writes what it holds after a batch that ends at `scannedTo`. */
   private writeDue(working: WorkingSet, scannedTo: number, lastWrite: number): boolean {
-    this.hold.hear?.();
     return (
       working.documents.size >= this.hold.documents ||
       this.hold.now() - lastWrite >= this.hold.ms ||
@@ -344,6 +347,9 @@ interface Entry {
   changed: boolean;
 }
 
+/** Positions a runner keeps of those readers wait for: more at once come only from clients asking past the head. */
+const MAX_AWAITED = 64;
+
 /** When a live runner behind the head writes the documents it holds across batches. */
 export interface HoldBounds {
   /** Documents (read or changed) held: past this many, they are written. */
@@ -353,7 +359,7 @@ export interface HoldBounds {
   /** The clock those milliseconds are read from. */
   readonly now: () => number;
   /**
-   * Takes in, before each decision, the positions readers wait for that arrive by a way the event loop
+   * Takes in, at each batch, the positions readers wait for that arrive by a way the event loop
    * would deliver only once the catch-up is over (the projections thread's port: a catch-up's batches
    * follow one another in microtasks): see Platform's hearAwaits.
    */
