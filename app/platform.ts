@@ -37,6 +37,8 @@ export interface PlatformOptions {
    * positions those requests wait for, synchronously, at each batch's decision (HoldBounds.hear).
    */
   hearAwaits?: () => void;
+  /** The hold's bound in time, where it must be shorter than its own (KeplerConfig.catchUpStalenessMs). */
+  catchUpStalenessMs?: number;
 }
 
 /** How soon a process notices that a rebuild promoted a new generation of a read model. */
@@ -110,7 +112,8 @@ export class Platform {
   }
 
   private projectionRunner(projection: AnyProjection, generation: number): ProjectionRunner {
-    const hold = this.options.hearAwaits ? { ...CATCH_UP_HOLD, hear: this.options.hearAwaits } : CATCH_UP_HOLD;
+    const { hearAwaits, catchUpStalenessMs } = this.options;
+    const hold = hearAwaits || catchUpStalenessMs !== undefined ? { ...CATCH_UP_HOLD, ...(hearAwaits && { hear: hearAwaits }), ...(catchUpStalenessMs !== undefined && { ms: Math.min(CATCH_UP_HOLD.ms, catchUpStalenessMs) }) } : CATCH_UP_HOLD;
     return new ProjectionRunner(this.events, this.reads, projection, generation, this.logger, () => this.settleWaiters(), this.options.partition, this.fanOut?.subscribe, hold);
   }
 

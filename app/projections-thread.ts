@@ -39,7 +39,7 @@ const hearAwaits = () => {
     platform.awaitPosition(projection, position);
   }
 };
-const platform = new Platform(events, reads, logger, { processors: false, projections: true, partition: config.partition, hearAwaits });
+const platform = new Platform(events, reads, logger, { processors: false, projections: true, partition: config.partition, hearAwaits, ...(config.catchUpStalenessMs !== undefined && { catchUpStalenessMs: config.catchUpStalenessMs }) });
 const post = (message: FromProjectionsThread) => parentPort!.postMessage(message);
 
 await platform.start((error) => {

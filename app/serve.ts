@@ -54,6 +54,7 @@ export async function startPlatform(config: KeplerConfig, logger: Logger): Promi
     projections: has('projections') && !projectionsThread,
     partition: config.partition,
     slot: config.slot,
+    ...(config.catchUpStalenessMs !== undefined && { catchUpStalenessMs: config.catchUpStalenessMs }),
     ...(projectionsThread && { awaitElsewhere: (projection: string, position: number) => projectionsThread.awaitPosition(projection, position) }),
   });
   const app = await createHttpServer(logger, {

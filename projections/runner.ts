@@ -388,9 +388,9 @@ export interface HoldBounds {
  * (a batch at the head, or past a position a reader waits for, is written at once either way). 10 s
  * held a 100,000-trade catch-up whole or in two writes (8-15 s of wall clock under load); 5 s wrote
  * 160,000-245,000 documents, 30 s as few as 10 s. 10 s stays well inside the 120 s a follower may
- * lag before /health/ready fails and the 60 s a regression run waits for a read model; only a query
- * process that runs no projections (its read-your-writes requests are not heard by them) may see its
- * minPosition wait that much longer during a catch-up.
+ * lag before /health/ready fails and the 60 s a regression run waits for a read model. A process
+ * whose projections cannot hear read-your-writes requests (no query API beside them) holds for at most
+ * half their wait instead (app/config.ts, catchUpStalenessMs).
  */
 export const CATCH_UP_HOLD: HoldBounds = {
   documents: Number(process.env.KEPLER_CATCHUP_DOCUMENTS ?? 200_000),
