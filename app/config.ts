@@ -63,6 +63,11 @@ export interface KeplerConfig {
   projectionsThread: boolean;
   /** How long a query with minPosition waits for the read model before answering 503. */
   readYourWritesTimeoutMs: number;
+  /**
+   * The longest a live projection catching up holds what it projected unwritten (projections'
+   * CATCH_UP_HOLD), when it must be shorter than the hold's own bound: see catchUpStalenessMs.
+   */
+  catchUpStalenessMs?: number;
   /** GET /health/ready fails once a follower's oldest unhandled event is older than this. */
   readyMaxGapSeconds: number;
 }
@@ -119,7 +124,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   const slot = env.KEPLER_SLOT ?? file.amqp?.slot ?? 'blue';
   if (slot !== 'blue' && slot !== 'green') throw new Error(`KEPLER_SLOT is blue or green, not "${slot}"`);
   const auth = authConfig(file, env);
-  return {
+  const config: KeplerConfig = {
     dataDir,
     slot,
     gateway: {
@@ -149,6 +154,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     projectionsThread: env.KEPLER_PROJECTIONS_THREAD === undefined ? (file.projectionsThread ?? true) : env.KEPLER_PROJECTIONS_THREAD !== '0',
     readyMaxGapSeconds: wholeNumberSetting(env.KEPLER_READY_MAX_GAP_SECONDS, 'KEPLER_READY_MAX_GAP_SECONDS') ?? file.readyMaxGapSeconds ?? 120,
   };
+  return { ...config, ...unheardCatchUpStaleness(config, env) };
 }
 
 /** Authentication is on once an issuer is configured; it then needs an audience too. */
@@ -220,3 +226,16 @@ function readConfigFile(path: string): ConfigFile {
   }
 }
 
+
+/**
+ * A process that runs projections without the query API cannot hear the read-your-writes requests of the
+ * query processes, which wait by polling the stored checkpoint, and a catching-up projection moves it only
+ * when it writes what it holds: held longer than those requests wait, a position already projected would
+ * be answered 503. There, unless KEPLER_CATCHUP_STALENESS_MS says otherwise, the hold lasts at most half
+ * the requests' wait, leaving the other half for the write and the poll. Where the query API runs beside
+ * the projections, its requests reach them (ProjectionRunner.awaitPosition) and the hold keeps its bound.
+ */
+function unheardCatchUpStaleness(config: KeplerConfig, env: NodeJS.ProcessEnv): Pick<KeplerConfig, 'catchUpStalenessMs'> {
+  if (env.KEPLER_CATCHUP_STALENESS_MS !== undefined || !config.roles.includes('projections') || config.roles.includes('query-api')) return {};
+  return { catchUpStalenessMs: Math.floor(config.readYourWritesTimeoutMs / 2) };
+}

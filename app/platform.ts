@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { EventStore } from '../eventstore/index.js';
 import { bookingManager, partitionedName, ProcessorRunner, tradeProcessor, WHOLE, type Partition } from '../processors/index.js';
-import { checkpointOf, collectionOf, countsCollectionOf, DROP_GRACE_MS, EventFanOut, followedFilter, LiveReadModels, PROJECTIONS, ProjectionRunner, type AnyProjection } from '../projections/index.js';
+import { CATCH_UP_HOLD, checkpointOf, collectionOf, countsCollectionOf, DROP_GRACE_MS, EventFanOut, followedFilter, LiveReadModels, PROJECTIONS, ProjectionRunner, type AnyProjection } from '../projections/index.js';
 import type { PlatformStatus } from '../query-api/index.js';
 import type { ReadStore } from '../readstore/index.js';
 import type { Slot } from '../messaging/index.js';
@@ -26,6 +26,19 @@ export interface PlatformOptions {
   extraFollowers?: Follower[];
   /** The blue/green slot: its processors decide only for the trades it owns, under checkpoints of their own. */
   slot?: Slot;
+  /**
+   * Tells the thread that runs the projections, when not this one, that a reader waits for a read model
+   * to reach a position (see ProjectionRunner.awaitPosition); projections in another process are not told,
+   * and write by the bounds of their hold.
+   */
+  awaitElsewhere?: (projection: string, position: number) => void;
+  /**
+   * Where the projections run here for another thread's requests (the projections thread): takes in the
+   * positions those requests wait for, synchronously, at each batch's decision (HoldBounds.hear).
+   */
+  hearAwaits?: () => void;
+  /** The hold's bound in time, where it must be shorter than its own (KeplerConfig.catchUpStalenessMs). */
+  catchUpStalenessMs?: number;
 }
 
 /** How soon a process notices that a rebuild promoted a new generation of a read model. */
@@ -99,7 +112,9 @@ export class Platform {
   }
 
   private projectionRunner(projection: AnyProjection, generation: number): ProjectionRunner {
-    return new ProjectionRunner(this.events, this.reads, projection, generation, this.logger, () => this.settleWaiters(), this.options.partition, this.fanOut?.subscribe);
+    const { hearAwaits, catchUpStalenessMs } = this.options;
+    const hold = hearAwaits || catchUpStalenessMs !== undefined ? { ...CATCH_UP_HOLD, ...(hearAwaits && { hear: hearAwaits }), ...(catchUpStalenessMs !== undefined && { ms: Math.min(CATCH_UP_HOLD.ms, catchUpStalenessMs) }) } : CATCH_UP_HOLD;
+    return new ProjectionRunner(this.events, this.reads, projection, generation, this.logger, () => this.settleWaiters(), this.options.partition, this.fanOut?.subscribe, hold);
   }
 
   private launch(follower: Follower | ProjectionRunner): void {
@@ -212,9 +227,13 @@ export class Platform {
   }
 
   waitForPosition(projection: string, position: number, timeoutMs: number): Promise<boolean> {
-    if (!this.options.projections || this.options.partition.count > 1) return this.pollStoredPosition(projection, position, timeoutMs);
+    if (!this.options.projections || this.options.partition.count > 1) {
+      const tell = this.options.projections ? () => this.awaitPosition(projection, position) : () => this.options.awaitElsewhere?.(projection, position);
+      return this.pollStoredPosition(projection, position, timeoutMs, tell);
+    }
     const runner = this.projections.find((p) => p.name === projection);
     if (!runner || runner.currentPosition >= position) return Promise.resolve(true);
+    runner.awaitPosition(position);
     return new Promise((resolve) => {
       const waiter: Waiter = {
         projection,
@@ -230,10 +249,17 @@ export class Platform {
     });
   }
 
-  private async pollStoredPosition(projection: string, position: number, timeoutMs: number): Promise<boolean> {
+  /** A reader waits for this process's runner of `projection` to write its read model up to `position`: it writes as soon as a batch passes it. */
+  awaitPosition(projection: string, position: number): void {
+    this.projections.find((p) => p.name === projection)?.awaitPosition(position);
+  }
+
+  /** Polls the read model's checkpoint; `tell` says once to the runners that can hear it that a reader waits. */
+  private async pollStoredPosition(projection: string, position: number, timeoutMs: number, tell: () => void): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    for (;;) {
+    for (let polls = 0; ; polls++) {
       if ((await this.storedProjectionPosition(projection)) >= position) return true;
+      if (polls === 0) tell();
       if (Date.now() >= deadline) return false;
       await new Promise((resolve) => setTimeout(resolve, CHECKPOINT_POLL_MS));
     }

@@ -1,7 +1,7 @@
 // A worker thread that runs the projections of a `serve` process, so that they
 // and the processors use two cores. It opens its own connections to the stores
 // and keeps its own durable checkpoints; the main thread sees them through those.
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import { closeLogShipping, collectThreadMetrics, serviceIdentity, startTelemetry, stopTelemetry } from '../telemetry/index.js';
 import type { KeplerConfig } from './config.js';
@@ -11,9 +11,19 @@ import { Platform } from './platform.js';
 import { openEventStore, openReadStore, waitingOptions } from './stores.js';
 
 export type ToProjectionsThread = { type: 'stop' } | { type: 'collect-metrics'; id: number };
+/** What the thread is started with: the configuration, and the port the main thread's read-your-writes requests say what they wait for on. */
+export interface ProjectionsThreadInput {
+  config: KeplerConfig;
+  awaits: MessagePort;
+}
+/** A request on the main thread waits for a read model to reach a position. */
+export interface AwaitedPosition {
+  projection: string;
+  position: number;
+}
 export type FromProjectionsThread = { type: 'started' } | { type: 'stopped' } | { type: 'failed'; message: string } | { type: 'metrics'; id: number; scopes: ScopeMetrics[] };
 
-const config = workerData as KeplerConfig;
+const { config, awaits } = workerData as ProjectionsThreadInput;
 const slot = { slot: config.slot };
 // The thread's own telemetry: its spans go out on their own; its metrics are asked for by the main thread at each scrape.
 await startTelemetry(serviceIdentity({ version: packageVersion(), roles: config.roles, ...slot }));
@@ -21,7 +31,15 @@ const logger = createLogger('kepler-projections', { roles: config.roles, ...slot
 // Both stores are read from end to end here, as the projections follow and write: not mapped (see OpenOptions).
 const events = await openEventStore(config.eventStore, { ...waitingOptions(config, logger), memoryMapped: false });
 const reads = await openReadStore(config.readStore, { ...waitingOptions(config, logger), memoryMapped: false });
-const platform = new Platform(events, reads, logger, { processors: false, projections: true, partition: config.partition });
+// The waits are taken from their port at each batch, not by a listener: a catch-up's batches follow one another
+// in microtasks, and a message would be delivered only once it is over, when the request has given up.
+const hearAwaits = () => {
+  for (let received = receiveMessageOnPort(awaits); received; received = receiveMessageOnPort(awaits)) {
+    const { projection, position } = received.message as AwaitedPosition;
+    platform.awaitPosition(projection, position);
+  }
+};
+const platform = new Platform(events, reads, logger, { processors: false, projections: true, partition: config.partition, hearAwaits, ...(config.catchUpStalenessMs !== undefined && { catchUpStalenessMs: config.catchUpStalenessMs }) });
 const post = (message: FromProjectionsThread) => parentPort!.postMessage(message);
 
 await platform.start((error) => {

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import type { ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import type { Logger } from 'pino';
 import { redactDeep } from '../authentication/index.js';
@@ -25,7 +25,7 @@ import { platformReadiness, platformStateSource, queueStatus } from './observabi
 import { packageVersion } from './package-root.js';
 import { followScavenges } from './scavenges.js';
 import { Platform } from './platform.js';
-import type { FromProjectionsThread, ToProjectionsThread } from './projections-thread.js';
+import type { AwaitedPosition, FromProjectionsThread, ProjectionsThreadInput, ToProjectionsThread } from './projections-thread.js';
 import { httpSecurity, refuseUnguardedListen, warnIfUnguarded } from './security.js';
 import { amqpTls, openEventStore, openReadStore, waitingOptions } from './stores.js';
 import { readRegistry, RegistryView } from '../slots/index.js';
@@ -54,6 +54,8 @@ export async function startPlatform(config: KeplerConfig, logger: Logger): Promi
     projections: has('projections') && !projectionsThread,
     partition: config.partition,
     slot: config.slot,
+    ...(config.catchUpStalenessMs !== undefined && { catchUpStalenessMs: config.catchUpStalenessMs }),
+    ...(projectionsThread && { awaitElsewhere: (projection: string, position: number) => projectionsThread.awaitPosition(projection, position) }),
   });
   const app = await createHttpServer(logger, {
     https: config.http.tls && { cert: await readFile(config.http.tls.cert), key: await readFile(config.http.tls.key) },
@@ -145,11 +147,19 @@ interface ProjectionsThread {
   readonly running: boolean;
   /** The thread's own metrics, for this process's /metrics. */
   metrics(): Promise<ScopeMetrics[]>;
+  /** A request waits for a read model the thread writes to reach a position (read-your-writes). */
+  awaitPosition(projection: string, position: number): void;
 }
 
 /** Projections on a second core: a worker thread with its own store connections. */
 async function startProjectionsThread(config: KeplerConfig, logger: Logger): Promise<ProjectionsThread> {
-  const worker = new Worker(new URL('./projections-thread.js', import.meta.url), { workerData: config });
+  // Read-your-writes requests say on a port of their own what they wait for: the thread reads it at each batch (see projections-thread.ts).
+  const awaits = new MessageChannel();
+  awaits.port1.unref();
+  const worker = new Worker(new URL('./projections-thread.js', import.meta.url), {
+    workerData: { config, awaits: awaits.port2 } satisfies ProjectionsThreadInput,
+    transferList: [awaits.port2],
+  });
   let failed: (error: unknown) => void = (error) => logger.fatal({ err: error }, 'projections thread failed');
   let stopping = false;
   let exited = false;
@@ -185,6 +195,9 @@ async function startProjectionsThread(config: KeplerConfig, logger: Logger): Pro
         answers.set(id, resolve);
         worker.postMessage({ type: 'collect-metrics', id } satisfies ToProjectionsThread);
       });
+    },
+    awaitPosition: (projection, position) => {
+      if (!exited && !stopping) awaits.port1.postMessage({ projection, position } satisfies AwaitedPosition);
     },
     stop: async () => {
       stopping = true;

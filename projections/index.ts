@@ -1,5 +1,5 @@
 export type { AnyProjection, Projected, ProjectionDefinition } from './projection.js';
-export { ProjectionRunner, checkpointOf, collectionOf, followedFilter } from './runner.js';
+export { CATCH_UP_HOLD, ProjectionRunner, checkpointOf, collectionOf, followedFilter, type HoldBounds } from './runner.js';
 export { countsCollectionOf, countedValue, readCounts, Tally } from './counts.js';
 export type { CountedField } from './projection.js';
 export { EventFanOut, type FanOutOptions, type Follow } from './fan-out.js';

@@ -1,13 +1,15 @@
 // A projection runner takes the store's events in small batches, so that each batch's events die
-// young, yet writes its read model only every few batches while it is behind the head, and at once
-// when a batch reaches it; a read store lost in between is followed again from the last write.
+// young, yet while it is behind the head holds the documents they touch across batches and writes
+// them only when its bounds say (documents held, time since its last write), when a reader waits for a
+// position a batch has passed, and at once when a batch reaches the head; a read store lost in between
+// is followed again from the last write.
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SqliteEventStore, StoreUnavailableError, type EventData, type GlobalPosition, type SubscriptionBatch } from '../eventstore/index.js';
 import { SqliteReadStore, type ReadStore } from '../readstore/index.js';
 import { EventFanOut, READ_EVENTS, type Follow } from './fan-out.js';
 import type { AnyProjection } from './projection.js';
-import { checkpointOf, collectionOf, ProjectionRunner } from './runner.js';
+import { checkpointOf, collectionOf, ProjectionRunner, type HoldBounds } from './runner.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -57,6 +59,31 @@ const inBatchesOfThree: Follow = (after) => {
   return { [Symbol.asyncIterator]: () => iterator, close: async () => void (await iterator.return(undefined)) };
 };
 
+/**
+ * The same batches, on a clock that moves one second as each is handed out: `hold`'s time bound counts
+ * batches, with no sleeping. `during` runs before the batch of that number (1 for the first) is handed out.
+ */
+function onAClock(bounds: { documents?: number; ms?: number }, during: (batch: number) => void = () => {}): { follow: Follow; hold: HoldBounds } {
+  let now = 0;
+  const follow: Follow = (after, options) => {
+    const inner = inBatchesOfThree(after, options);
+    async function* batches(): AsyncGenerator<SubscriptionBatch> {
+      let handed = 0;
+      for await (const batch of inner) {
+        now += 1_000;
+        during(++handed);
+        yield batch;
+      }
+    }
+    const iterator = batches();
+    return { [Symbol.asyncIterator]: () => iterator, close: async () => void (await iterator.return(undefined)) };
+  };
+  return { follow, hold: { documents: bounds.documents ?? Number.POSITIVE_INFINITY, ms: bounds.ms ?? Number.POSITIVE_INFINITY, now: () => now } };
+}
+
+/** Written after the 10th batch, the 20th, and at the head: as the runner wrote every ten batches before it held documents. */
+const everyTenSeconds = () => onAClock({ ms: 10_000 });
+
 /** The read store, its writes counted, failing the ones `fail` picks as a lost connection would. */
 function counting(fail: (write: number) => boolean = () => false): { store: ReadStore; writes: () => number } {
   let writes = 0;
@@ -92,21 +119,94 @@ function expected(): Map<string, unknown> {
 }
 
 describe('ProjectionRunner', () => {
-  it('writes every ten batches while behind the head, and at once when a batch reaches it', async () => {
+  it('holds what it projects across every batch behind the head, within its bounds, and writes it once when a batch reaches the head', async () => {
     const { store, writes } = counting();
-    const runner = new ProjectionRunner(events, store, tally, 1, logger, undefined, undefined, inBatchesOfThree);
+    const written: number[] = [];
+    const runner = new ProjectionRunner(events, store, tally, 1, logger, (position) => written.push(position), undefined, inBatchesOfThree);
     await runner.run();
-    // Written after the 10th batch, the 20th, and the empty one at the head.
-    expect(writes()).toBe(3);
+    // 25 batches behind the head, then the empty one at it: one write, of the whole store.
+    expect(writes()).toBe(1);
+    expect(written).toEqual([EVENTS]);
     expect(runner.currentPosition).toBe(EVENTS);
     expect(await reads.readCheckpoint(runner.checkpointName)).toBe(EVENTS);
+    expect(await documents()).toEqual(expected());
+  });
+
+  it('writes what it holds once it holds the bound of documents', async () => {
+    const { store, writes } = counting();
+    const written: number[] = [];
+    const { follow, hold } = onAClock({ documents: STREAMS });
+    const runner = new ProjectionRunner(events, store, tally, 1, logger, (position) => written.push(position), undefined, follow, hold);
+    await runner.run();
+    // Three batches of three events bring all seven streams' documents in: written every third batch, then at the head.
+    expect(written).toEqual([9, 18, 27, 36, 45, 54, 63, 72, EVENTS]);
+    expect(writes()).toBe(9);
+    expect(await documents()).toEqual(expected());
+  });
+
+  it('writes what it holds once the time bound has passed since its last write', async () => {
+    const { store, writes } = counting();
+    const written: number[] = [];
+    const { follow, hold } = onAClock({ ms: 4_000 });
+    const runner = new ProjectionRunner(events, store, tally, 1, logger, (position) => written.push(position), undefined, follow, hold);
+    await runner.run();
+    // A second a batch: every fourth batch (twelve events), then at the head.
+    expect(written).toEqual([12, 24, 36, 48, 60, 72, EVENTS]);
+    expect(writes()).toBe(7);
+    expect(await documents()).toEqual(expected());
+  });
+
+  it('writes at once the batch that passes a position a reader waits for', async () => {
+    const { store, writes } = counting();
+    const written: number[] = [];
+    let runner: ProjectionRunner | null = null;
+    // A reader asks for position 40 as the fifth batch comes (the runner is at 0, holding 12 events' documents).
+    const { follow, hold } = onAClock({}, (batch) => batch === 5 && runner!.awaitPosition(40));
+    runner = new ProjectionRunner(events, store, tally, 1, logger, (position) => written.push(position), undefined, follow, hold);
+    await runner.run();
+    expect(written).toEqual([42, EVENTS]);
+    expect(writes()).toBe(2);
+    expect(await documents()).toEqual(expected());
+  });
+
+  it('takes in the positions readers wait for through its hold, at each batch, where no event-loop turn would deliver them', async () => {
+    const { store, writes } = counting();
+    const written: number[] = [];
+    let batches = 0;
+    let runner: ProjectionRunner | null = null;
+    const { follow, hold } = onAClock({}, () => batches++);
+    // As the projections thread's port: a wait that came in while the fifth batch was read is heard at its decision.
+    let heard = 0;
+    const hear = () => ++heard === 5 && runner!.awaitPosition(40);
+    runner = new ProjectionRunner(events, store, tally, 1, logger, (position) => written.push(position), undefined, follow, { ...hold, hear });
+    await runner.run();
+    expect(written).toEqual([42, EVENTS]);
+    expect(writes()).toBe(2);
+    // At every batch, the one at the head too: what waits on the port never piles up while the runner is live.
+    expect(heard).toBe(batches);
+    expect(batches).toBe(26);
+  });
+
+  it('claims nothing it holds unwritten when stopped, and a runner after it projects the held events again', async () => {
+    const { store, writes } = counting();
+    let runner: ProjectionRunner | null = null;
+    const { follow, hold } = onAClock({ documents: STREAMS }, (batch) => batch === 8 && void runner!.stop());
+    runner = new ProjectionRunner(events, store, tally, 1, logger, undefined, undefined, follow, hold);
+    await runner.run();
+    // Written after the 3rd and 6th batches; the 7th is held, the 8th not taken: position and checkpoint stay at the 6th.
+    expect(writes()).toBe(2);
+    expect(runner.currentPosition).toBe(18);
+    expect(await reads.readCheckpoint(runner.checkpointName)).toBe(18);
+    const after = new ProjectionRunner(events, store, tally, 1, logger, undefined, undefined, inBatchesOfThree);
+    await after.run();
     expect(await documents()).toEqual(expected());
   });
 
   it('follows again from its last write when the read store is lost between writes, and ends with the same read model', async () => {
     // The second write (after the 20th batch) is lost once: the ten batches before it are taken again.
     const { store, writes } = counting((write) => write === 2);
-    const runner = new ProjectionRunner(events, store, tally, 1, logger, undefined, undefined, inBatchesOfThree);
+    const { follow, hold } = everyTenSeconds();
+    const runner = new ProjectionRunner(events, store, tally, 1, logger, undefined, undefined, follow, hold);
     await runner.run();
     expect(writes()).toBe(4);
     expect(await reads.readCheckpoint(runner.checkpointName)).toBe(EVENTS);
@@ -130,7 +230,8 @@ describe('ProjectionRunner: what its writes say they replace', () => {
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
-    await new ProjectionRunner(events, store, byLast, 1, logger, undefined, undefined, inBatchesOfThree).run();
+    const { follow, hold } = everyTenSeconds();
+    await new ProjectionRunner(events, store, byLast, 1, logger, undefined, undefined, follow, hold).run();
     // Three writes (after the 10th batch, the 20th, at the head): s-0 was last written by event 28 (n = 28), then by 56.
     const s0 = befores.filter(([id]) => id === 's-0').map(([, before]) => before);
     expect(s0).toEqual([null, { last: 28 }, { last: 56 }]);

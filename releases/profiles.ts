@@ -388,6 +388,8 @@ export function processEnvironmentFromProfile(profile: RenderedProfile, env: Nod
     KEPLER_ENVIRONMENT: profile.environment,
     ...(profile.limits.processorCache !== undefined && { KEPLER_PROCESSOR_CACHE: String(profile.limits.processorCache) }),
     KEPLER_REBUILD_DOCUMENTS: String(profile.limits.rebuildDocuments),
+    ...(profile.limits.catchUpDocuments !== undefined && { KEPLER_CATCHUP_DOCUMENTS: String(profile.limits.catchUpDocuments) }),
+    ...(profile.limits.catchUpStalenessMs !== undefined && { KEPLER_CATCHUP_STALENESS_MS: String(profile.limits.catchUpStalenessMs) }),
     ...(telemetry.logLevel && { KEPLER_LOG_LEVEL: telemetry.logLevel }),
     // An OTLP endpoint alone would turn tracing on: the feature switch decides.
     OTEL_TRACES_EXPORTER: profile.features.tracing ? 'otlp' : 'none',

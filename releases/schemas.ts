@@ -187,6 +187,10 @@ const profileProperties = {
     /** Trade states each processor keeps (KEPLER_PROCESSOR_CACHE); absent: each processor's own default, sized to its stream. */
     processorCache: Type.Optional(Type.Integer({ minimum: 0 })),
     rebuildDocuments: Type.Integer({ minimum: 1 }),
+    /** Documents a live projection behind the head holds across batches before writing them (KEPLER_CATCHUP_DOCUMENTS); absent: the platform's default. */
+    catchUpDocuments: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** Longest a live projection behind the head holds what it projected unwritten (KEPLER_CATCHUP_STALENESS_MS); absent: the platform's default. */
+    catchUpStalenessMs: Type.Optional(Type.Integer({ minimum: 0 })),
     /** GET /health/ready fails once a follower's oldest unhandled event is older than this (default 120). */
     readyMaxGapSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
     /** How long opening a store waits for its server (default 30 s). */
