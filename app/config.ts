@@ -236,6 +236,6 @@ function readConfigFile(path: string): ConfigFile {
  * the projections, its requests reach them (ProjectionRunner.awaitPosition) and the hold keeps its bound.
  */
 function unheardCatchUpStaleness(config: KeplerConfig, env: NodeJS.ProcessEnv): Pick<KeplerConfig, 'catchUpStalenessMs'> {
-  if (env.KEPLER_CATCHUP_STALENESS_MS !== undefined || !config.roles.includes('projections') || config.roles.includes('query-api')) return {};
+  if (wholeNumberSetting(env.KEPLER_CATCHUP_STALENESS_MS, 'KEPLER_CATCHUP_STALENESS_MS') !== undefined || !config.roles.includes('projections') || config.roles.includes('query-api')) return {};
   return { catchUpStalenessMs: Math.floor(config.readYourWritesTimeoutMs / 2) };
 }

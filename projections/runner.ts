@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { StoreUnavailableError, type EventFilter, type EventStore, type RecordedEvent, type Subscription } from '../eventstore/index.js';
+import { StoreUnavailableError, wholeNumberSetting, type EventFilter, type EventStore, type RecordedEvent, type Subscription } from '../eventstore/index.js';
 import type { Document, DocumentWrite, ReadStore } from '../readstore/index.js';
 import { owns, partitionedName, WHOLE, type Partition } from '../processors/index.js';
 import { eventLogFields, FollowerMetrics, startBatchSpan, startEventSpan, tracingEnabled, withinBatch, withSpan } from '../telemetry/index.js';
@@ -393,8 +393,9 @@ export interface HoldBounds {
  * half their wait instead (app/config.ts, catchUpStalenessMs).
  */
 export const CATCH_UP_HOLD: HoldBounds = {
-  documents: Number(process.env.KEPLER_CATCHUP_DOCUMENTS ?? 200_000),
-  ms: Number(process.env.KEPLER_CATCHUP_STALENESS_MS ?? 10_000),
+  // Checked as whole numbers: a typo read by Number() would be NaN, and no comparison with NaN is ever due, so nothing held would be written before the head.
+  documents: wholeNumberSetting(process.env.KEPLER_CATCHUP_DOCUMENTS, 'KEPLER_CATCHUP_DOCUMENTS') ?? 200_000,
+  ms: wholeNumberSetting(process.env.KEPLER_CATCHUP_STALENESS_MS, 'KEPLER_CATCHUP_STALENESS_MS') ?? 10_000,
   now: () => performance.now(),
 };
 
