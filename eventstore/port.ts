@@ -97,6 +97,10 @@ export interface RecordedEvent extends EventData {
   /** 0-based position of the event within its stream. */
   revision: number;
   position: GlobalPosition;
+  /**
+   * When its commit was recorded. Read it, never change it: a store may hand one Date to every event
+   * of a commit (SQLite does, rather than construct one an event).
+   */
   recordedAt: Date;
 }
 

@@ -404,3 +404,21 @@ describe('SQLite event store, events read without their metadata', () => {
     await other.close();
   });
 });
+
+describe('SQLite event store recordedAt', () => {
+  it('hands the events of one commit one recordedAt, and another commit its own', async () => {
+    const store = SqliteEventStore.open(join(dir, 'recorded-at.db'));
+    const event = (id: string) => ({ id, type: 'One', data: {}, metadata: { correlationId: 'x' } });
+    await store.append('x-1', [event('a'), event('b'), event('c')], 'no_stream');
+    await new Promise((r) => setTimeout(r, 5));
+    await store.append('x-2', [event('d')], 'no_stream');
+    const [a, b, c, d] = (await store.readAll(0)).events;
+    expect(b!.recordedAt).toBe(a!.recordedAt);
+    expect(c!.recordedAt).toBe(a!.recordedAt);
+    expect(d!.recordedAt).not.toBe(a!.recordedAt);
+    expect(d!.recordedAt.getTime()).toBeGreaterThan(a!.recordedAt.getTime());
+    const [ownA, ownB] = await store.readStream('x-1');
+    expect(ownB!.recordedAt).toBe(ownA!.recordedAt);
+    await store.close();
+  });
+});

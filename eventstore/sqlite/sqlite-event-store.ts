@@ -779,8 +779,27 @@ function ownEventOf(row: OwnRow, values: EventValues, withoutData: boolean, with
     stream: row[1],
     revision: row[2],
     position: row[0],
-    recordedAt: new Date(row[7]),
+    recordedAt: recordedAtOf(row[7]),
   };
+}
+
+/**
+ * The Date of the last recorded_at read, handed again to every event read after it with the same
+ * value. A commit stamps all its rows with one Date.now() (commitGroup, appendNewStreams), so a page
+ * is runs of hundreds or thousands of rows with one value: `new Date(ms)` is a call into V8's C++
+ * DateConstructor (about 1,900 instructions an event in a processors' catch-up, callgrind), and each
+ * Date was garbage to collect. Events of one commit therefore share one Date, which nobody changes:
+ * RecordedEvent.recordedAt is read only (see there).
+ */
+let lastRecordedMs = Number.NaN;
+let lastRecordedAt = new Date(Number.NaN);
+
+function recordedAtOf(ms: number): Date {
+  if (ms !== lastRecordedMs) {
+    lastRecordedAt = new Date(ms);
+    lastRecordedMs = ms;
+  }
+  return lastRecordedAt;
 }
 
 /**
@@ -804,6 +823,6 @@ function eventOf(row: RawEventRow | OwnRow, withoutData: boolean, withoutMetadat
     stream: row[1],
     revision: row[2],
     position: row[0],
-    recordedAt: new Date(row[7]),
+    recordedAt: recordedAtOf(row[7]),
   };
 }
