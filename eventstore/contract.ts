@@ -88,6 +88,18 @@ export function eventStoreContract(name: string, open: () => Promise<EventStore>
       expect(decodeEvent(utf8)).toEqual(values);
     });
 
+    it('reads many whole streams at once, where it can, each as readStream gives it (readStreams)', async () => {
+      if (!store.readStreams) return;
+      // More streams than one statement or query takes, a name twice, streams with none.
+      const names = Array.from({ length: 2300 }, (_, i) => stream(`many-at-once-${i}`));
+      const stored = names.filter((_, i) => i % 97 === 0);
+      for (const [k, s] of stored.entries()) await store.append(s, Array.from({ length: 1 + (k % 3) }, (_, n) => event(`E${n}`, { k })), 'no_stream');
+      const asked = [...names, names[0]!, stream('many-at-once-missing')];
+      const read = await store.readStreams(asked);
+      expect([...read.keys()].sort()).toEqual([...stored].sort());
+      for (const s of stored) expect(read.get(s)).toEqual(await store.readStream(s));
+    });
+
     it('reads a missing stream as empty', async () => {
       expect(await store.readStream(stream('missing'))).toEqual([]);
     });

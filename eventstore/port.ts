@@ -97,6 +97,10 @@ export interface RecordedEvent extends EventData {
   /** 0-based position of the event within its stream. */
   revision: number;
   position: GlobalPosition;
+  /**
+   * When its commit was recorded. Read it, never change it: a store may hand one Date to every event
+   * of a commit (SQLite does, rather than construct one an event).
+   */
   recordedAt: Date;
 }
 
@@ -297,6 +301,14 @@ export interface EventStore {
 
   /** Events of one stream in revision order, from fromRevision (inclusive). Empty for a missing stream. */
   readStream(stream: string, options?: { fromRevision?: number; maxCount?: number }): Promise<RecordedEvent[]>;
+
+  /**
+   * Whole streams at once: each stream's events as readStream(stream) gives them, under its name; a
+   * stream with none is absent. For a caller that wants many streams together (a processor loading the
+   * streams of a batch it has not cached): one promise for all, where readStream costs a promise, its
+   * resolution and a reaction a stream. A store that has no cheaper way leaves it out.
+   */
+  readStreams?(streams: readonly string[]): Promise<Map<string, RecordedEvent[]>>;
 
   /** Events with position > after, in global order. */
   readAll(after: GlobalPosition, options?: { maxCount?: number; filter?: EventFilter }): Promise<ReadAllResult>;

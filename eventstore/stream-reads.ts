@@ -53,8 +53,12 @@ export class GatheredStreamReads {
 }
 
 /** Rows of several streams, ordered by stream then revision, as each stream's events. */
-export function eventsByStream<Row>(rows: Iterable<Row>, streamOf: (row: Row) => string, toEvent: (row: Row) => RecordedEvent): Map<string, RecordedEvent[]> {
-  const byStream = new Map<string, RecordedEvent[]>();
+export function eventsByStream<Row>(
+  rows: Iterable<Row>,
+  streamOf: (row: Row) => string,
+  toEvent: (row: Row) => RecordedEvent,
+  byStream = new Map<string, RecordedEvent[]>(),
+): Map<string, RecordedEvent[]> {
   for (const row of rows) {
     const stream = streamOf(row);
     const events = byStream.get(stream);

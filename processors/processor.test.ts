@@ -235,3 +235,37 @@ describe('processor runner and the states it keeps', () => {
     expect(evolved).toBe(2);
   });
 });
+
+describe('processor runner and the streams of a batch', () => {
+  // A catch-up's batch loads thousands of streams it has not cached (a new trade's, nearly always empty):
+  // a promise, a resolution and a reaction a stream cost more than the store's statements for them.
+  it('loads the unseen streams of a batch with one readStreams call where the store has one, and decides the same as without', async () => {
+    const decided = async (withReadStreams: boolean) => {
+      const store = SqliteEventStore.open(join(tempDir('kepler-streams-'), 'events.db'));
+      opened.push(store);
+      const calls = { readStream: 0, readStreams: 0 };
+      const counting = Object.create(store, {
+        readStream: { value: (...args: Parameters<SqliteEventStore['readStream']>) => (calls.readStream++, store.readStream(...args)) },
+        readStreams: { value: withReadStreams ? (streams: readonly string[]) => (calls.readStreams++, store.readStreams(streams)) : undefined },
+      }) as SqliteEventStore;
+      for (const [i, tradeRef] of ['ST-1', 'ST-2', 'ST-3'].entries()) await receivedTrade(store, tradeRef, i + 1);
+      await new RecordWriter(store).write([
+        { kind: 'record', source: 'CORE', file: 'CORE_LOCK.cx1', line: 4, raw: 'line 4', sourceSequence: 4, record: { type: 'AMD', tradeRef: 'ST-2', version: 2, terms: terms({ quantity: 2 }) } },
+      ]);
+      const runner = new ProcessorRunner(counting, tradeProcessor, pino({ level: 'silent' }));
+      const running = runner.run();
+      const head = await store.headPosition();
+      await until('the processor to catch up', async () => runner.status.position >= head);
+      await runner.stop();
+      await running;
+      const stored = await store.readAll(0, { maxCount: 100 });
+      return { calls, stored: stored.events.map((e) => [e.position, e.stream, e.revision, e.id, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata)]) };
+    };
+    const once = await decided(true);
+    const apart = await decided(false);
+    expect(once.calls).toEqual({ readStream: 0, readStreams: 1 });
+    expect(apart.calls).toEqual({ readStream: 3, readStreams: 0 });
+    expect(once.stored).toEqual(apart.stored);
+    expect(once.stored.filter(([, , , , type]) => type === 'VersionApplied')).toHaveLength(4);
+  });
+});

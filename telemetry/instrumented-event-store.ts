@@ -14,6 +14,7 @@ import {
   type EventStore,
   type ExpectedRevision,
   type NewStreamEvents,
+  type RecordedEvent,
   type StreamAppend,
   type StreamGuard,
 } from '../eventstore/index.js';
@@ -32,6 +33,8 @@ export class InstrumentedEventStore implements EventStore {
   readonly appendNewStreams?: (events: NewStreamEvents) => Promise<number[]>;
   /** The inner store's, when it has one (the port's commitQueued). */
   readonly commitQueued?: () => boolean;
+  /** The inner store's, when it has one (the port's readStreams). */
+  readonly readStreams?: (streams: readonly string[]) => Promise<Map<string, RecordedEvent[]>>;
 
   constructor(
     private readonly inner: EventStore,
@@ -43,6 +46,7 @@ export class InstrumentedEventStore implements EventStore {
       appendMany: { 'db.system.name': system, 'db.operation.name': 'append_many' },
     };
     if (inner.commitQueued) this.commitQueued = inner.commitQueued.bind(inner);
+    if (inner.readStreams) this.readStreams = inner.readStreams.bind(inner);
     if (appendsNewStreams(inner)) this.appendNewStreams = (events) => this.measuredNewStreams(() => inner.appendNewStreams(events), events.count);
   }
 

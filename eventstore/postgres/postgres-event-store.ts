@@ -66,7 +66,7 @@ export class PostgresEventStore implements EventStore {
    * Whole streams asked for in the same turn of the event loop are read with one query: a processor
    * loading the streams of a batch pays one round trip, not one per stream.
    */
-  private readonly streamReads = new GatheredStreamReads({ readMany: (streams) => this.readStreams(streams), chunkSize: STREAMS_PER_READ, schedule: setImmediate });
+  private readonly streamReads = new GatheredStreamReads({ readMany: (streams) => this.queryStreams(streams), chunkSize: STREAMS_PER_READ, schedule: setImmediate });
   private closed = false;
 
   /** Connects, checks the schema (creating the database and migrating it when allowed) and returns the store. */
@@ -261,8 +261,18 @@ export class PostgresEventStore implements EventStore {
     return rows.map(toRecordedEvent);
   }
 
+  /** Whole streams, STREAMS_PER_READ to a query, one promise for all (the port's readStreams). */
+  async readStreams(streams: readonly string[]): Promise<Map<string, RecordedEvent[]>> {
+    const distinct = [...new Set(streams)];
+    const byStream = new Map<string, RecordedEvent[]>();
+    for (let i = 0; i < distinct.length; i += STREAMS_PER_READ) {
+      for (const [stream, events] of await this.queryStreams(distinct.slice(i, i + STREAMS_PER_READ))) byStream.set(stream, events);
+    }
+    return byStream;
+  }
+
   /** Whole streams, one query for all (see streamReads). */
-  private async readStreams(streams: string[]): Promise<Map<string, RecordedEvent[]>> {
+  private async queryStreams(streams: string[]): Promise<Map<string, RecordedEvent[]>> {
     const { rows } = await this.read('read streams', () =>
       this.pool.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM kepler_events WHERE stream = ANY ($1::text[]) ORDER BY stream, revision`, [streams]),
     );

@@ -404,3 +404,35 @@ describe('SQLite event store, events read without their metadata', () => {
     await other.close();
   });
 });
+
+describe('SQLite event store recordedAt', () => {
+  it('hands the events of one commit one recordedAt, and another commit its own', async () => {
+    const store = SqliteEventStore.open(join(dir, 'recorded-at.db'));
+    const event = (id: string) => ({ id, type: 'One', data: {}, metadata: { correlationId: 'x' } });
+    await store.append('x-1', [event('a'), event('b'), event('c')], 'no_stream');
+    await new Promise((r) => setTimeout(r, 5));
+    await store.append('x-2', [event('d')], 'no_stream');
+    const [a, b, c, d] = (await store.readAll(0)).events;
+    expect(b!.recordedAt).toBe(a!.recordedAt);
+    expect(c!.recordedAt).toBe(a!.recordedAt);
+    expect(d!.recordedAt).not.toBe(a!.recordedAt);
+    expect(d!.recordedAt.getTime()).toBeGreaterThan(a!.recordedAt.getTime());
+    const [ownA, ownB] = await store.readStream('x-1');
+    expect(ownB!.recordedAt).toBe(ownA!.recordedAt);
+    await store.close();
+  });
+});
+
+describe('SQLite event store readStreams', () => {
+  it('reads whole streams at once, with no promise a stream', async () => {
+    const store = SqliteEventStore.open(join(dir, 'read-streams.db'));
+    await store.append('s-1', [{ id: 'a', type: 'One', data: { n: 1 }, metadata: { correlationId: 's' } }], 'no_stream');
+    const read = await store.readStreams!(['s-1', 's-2']);
+    expect([...read.keys()]).toEqual(['s-1']);
+    expect(read.get('s-1')).toEqual(await store.readStream('s-1'));
+    // One stream alone, as a batch with one unseen stream asks: absent when it has none, as in a statement for many.
+    expect([...(await store.readStreams!(['s-2'])).keys()]).toEqual([]);
+    expect([...(await store.readStreams!(['s-1'])).keys()]).toEqual(['s-1']);
+    await store.close();
+  });
+});
