@@ -1,6 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { Logger } from 'pino';
-import { deterministicId, StoreBusyError, StoreUnavailableError, type EventData, type EventFilter, type EventMetadata, type EventStore, type RecordedEvent, type StreamAppend } from '../eventstore/index.js';
+import { deterministicId, StoreBusyError, StoreUnavailableError, wholeNumberSetting, type EventData, type EventFilter, type EventMetadata, type EventStore, type RecordedEvent, type StreamAppend } from '../eventstore/index.js';
 import { otherSlot, type Slot } from '../messaging/index.js';
 import {
   decideAffinity,
@@ -112,7 +112,8 @@ const PEER_WAIT_MS = 2000;
  * set it); otherwise each definition's own cacheSize. Bounded so that memory does not grow with the
  * history; an evicted state is simply read again.
  */
-const CACHE_LIMIT = process.env.KEPLER_PROCESSOR_CACHE === undefined ? null : Number(process.env.KEPLER_PROCESSOR_CACHE);
+// Checked as a whole number: Number() of a typo is NaN, and a cache no larger than NaN is never trimmed, so it would grow with the history.
+const CACHE_LIMIT = wholeNumberSetting(process.env.KEPLER_PROCESSOR_CACHE, 'KEPLER_PROCESSOR_CACHE') ?? null;
 
 export class ProcessorRunner<State, Event extends { type: string; tradeRef: string }, Input> {
   private readonly cache = new Map<string, Loaded<State, Event>>();
