@@ -39,12 +39,29 @@ export interface PlatformOptions {
   hearAwaits?: () => void;
   /** The hold's bound in time, where it must be shorter than its own (KeplerConfig.catchUpStalenessMs). */
   catchUpStalenessMs?: number;
+  /**
+   * Where the projections run here for another thread whose processors they follow (the projections
+   * thread): where those processors stand, as last heard (through hearAwaits), so that a projection may
+   * hold at the head while they are far behind it (HoldBounds.processorsAt).
+   */
+  processorsAt?: () => number | undefined;
+  /**
+   * Tells the thread that runs the projections, when not this one, where this process's processors stand
+   * (the lowest of their positions), every PROCESSORS_TOLD_MS while they move.
+   */
+  tellProcessorsAt?: (position: number) => void;
 }
 
 /** How soon a process notices that a rebuild promoted a new generation of a read model. */
 const PROMOTION_POLL_MS = 250;
 /** How often read-your-writes looks at a checkpoint kept by another process. */
 const CHECKPOINT_POLL_MS = 10;
+/**
+ * How often serve's main thread tells the projections thread where its processors stand, when they moved:
+ * what the projections know of them is this much late at most, about 3,000 events of a heavy command
+ * load, well inside CATCH_UP_HOLD's headGap.
+ */
+const PROCESSORS_TOLD_MS = 100;
 
 const PROCESSOR_NAMES = [tradeProcessor.name, bookingManager.name];
 
@@ -63,6 +80,9 @@ interface Waiter {
  */
 export class Platform {
   readonly processors: Follower[] = [];
+  /** The trade processor and the booking manager, when they run here: where they stand is told to the projections. */
+  private readonly deciders: Follower[] = [];
+  private processorsWatch: NodeJS.Timeout | null = null;
   readonly projections: ProjectionRunner[] = [];
   private readonly running = new Map<Follower | ProjectionRunner, Promise<void>>();
   private readonly ended = new WeakSet<Follower | ProjectionRunner>();
@@ -85,7 +105,8 @@ export class Platform {
   ) {
     if (options.processors) {
       const runnerOptions = { partition: options.partition, ...(options.slot && { slot: options.slot }) };
-      this.processors.push(new ProcessorRunner(events, tradeProcessor, logger, runnerOptions), new ProcessorRunner(events, bookingManager, logger, runnerOptions));
+      this.deciders.push(new ProcessorRunner(events, tradeProcessor, logger, runnerOptions), new ProcessorRunner(events, bookingManager, logger, runnerOptions));
+      this.processors.push(...this.deciders);
     }
     this.processors.push(...(options.extraFollowers ?? []));
     this.models = new LiveReadModels(reads);
@@ -109,11 +130,35 @@ export class Platform {
       }, PROMOTION_POLL_MS);
     }
     for (const follower of [...this.processors, ...this.projections]) this.launch(follower);
+    const tell = this.options.tellProcessorsAt;
+    if (tell && this.deciders.length > 0) {
+      let told: number | undefined;
+      this.processorsWatch = setInterval(() => {
+        const position = this.processorsPosition();
+        if (position === undefined || position === told) return;
+        told = position;
+        tell(position);
+      }, PROCESSORS_TOLD_MS);
+      this.processorsWatch.unref();
+    }
+  }
+
+  /** Where this process's processors stand, the lowest of their positions; undefined where none run. */
+  processorsPosition(): number | undefined {
+    if (this.deciders.length === 0) return undefined;
+    return Math.min(...this.deciders.map((p) => p.status.position));
   }
 
   private projectionRunner(projection: AnyProjection, generation: number): ProjectionRunner {
     const { hearAwaits, catchUpStalenessMs } = this.options;
-    const hold = hearAwaits || catchUpStalenessMs !== undefined ? { ...CATCH_UP_HOLD, ...(hearAwaits && { hear: hearAwaits }), ...(catchUpStalenessMs !== undefined && { ms: Math.min(CATCH_UP_HOLD.ms, catchUpStalenessMs) }) } : CATCH_UP_HOLD;
+    // The processors these projections follow: in this thread, or heard from the thread they run in; none in a process without them.
+    const processorsAt = this.options.processorsAt ?? (this.deciders.length > 0 ? () => this.processorsPosition() : undefined);
+    const hold = {
+      ...CATCH_UP_HOLD,
+      ...(hearAwaits && { hear: hearAwaits }),
+      ...(catchUpStalenessMs !== undefined && { ms: Math.min(CATCH_UP_HOLD.ms, catchUpStalenessMs) }),
+      ...(processorsAt && { processorsAt }),
+    };
     return new ProjectionRunner(this.events, this.reads, projection, generation, this.logger, () => this.settleWaiters(), this.options.partition, this.fanOut?.subscribe, hold);
   }
 
@@ -274,6 +319,7 @@ export class Platform {
 
   async stop(): Promise<void> {
     if (this.promotionWatch) clearInterval(this.promotionWatch);
+    if (this.processorsWatch) clearInterval(this.processorsWatch);
     await Promise.all([...this.processors, ...this.projections].map((runner) => runner.stop()));
     await Promise.allSettled(this.running.values());
     await this.fanOut?.close();

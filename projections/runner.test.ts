@@ -9,7 +9,7 @@ import { SqliteEventStore, StoreUnavailableError, type EventData, type GlobalPos
 import { SqliteReadStore, type ReadStore } from '../readstore/index.js';
 import { EventFanOut, READ_EVENTS, type Follow } from './fan-out.js';
 import type { AnyProjection } from './projection.js';
-import { checkpointOf, collectionOf, ProjectionRunner, type HoldBounds } from './runner.js';
+import { checkpointOf, collectionOf, ProjectionRunner, writeDue, type Held, type HoldBounds } from './runner.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -78,7 +78,8 @@ function onAClock(bounds: { documents?: number; ms?: number }, during: (batch: n
     const iterator = batches();
     return { [Symbol.asyncIterator]: () => iterator, close: async () => void (await iterator.return(undefined)) };
   };
-  return { follow, hold: { documents: bounds.documents ?? Number.POSITIVE_INFINITY, ms: bounds.ms ?? Number.POSITIVE_INFINITY, now: () => now } };
+  // No processors here (headGap aside), and no look again while the batches come without a pause.
+  return { follow, hold: { documents: bounds.documents ?? Number.POSITIVE_INFINITY, ms: bounds.ms ?? Number.POSITIVE_INFINITY, headGap: 10, recheckMs: 60_000, now: () => now } };
 }
 
 /** Written after the 10th batch, the 20th, and at the head: as the runner wrote every ten batches before it held documents. */
@@ -301,5 +302,155 @@ describe('ProjectionRunner: documents a projection stamps itself', () => {
       expect(written.every((doc) => made.has(doc))).toBe(stampsAsOf);
       expect(await documents()).toEqual(expected());
     }
+  });
+});
+
+describe('writeDue', () => {
+  const bounds = { documents: 1_000, ms: 10_000, headGap: 20_000 };
+  const behind: Held = { documents: 10, sinceWrite: 0, scannedTo: 100_000, caughtUp: false, awaited: undefined, processorsAt: undefined };
+  const atHead: Held = { ...behind, caughtUp: true };
+
+  it('holds behind the head within its bounds, and writes once a bound or a waiting reader says', () => {
+    expect(writeDue(behind, bounds)).toBe(false);
+    expect(writeDue({ ...behind, documents: 1_000 }, bounds)).toBe(true);
+    expect(writeDue({ ...behind, sinceWrite: 10_000 }, bounds)).toBe(true);
+    expect(writeDue({ ...behind, awaited: 100_001 }, bounds)).toBe(false);
+    expect(writeDue({ ...behind, awaited: 100_000 }, bounds)).toBe(true);
+  });
+
+  it('writes at the head at once where no processors run here, or they are near the head', () => {
+    expect(writeDue(atHead, bounds)).toBe(true);
+    expect(writeDue({ ...atHead, processorsAt: 100_000 }, bounds)).toBe(true);
+    expect(writeDue({ ...atHead, processorsAt: 80_001 }, bounds)).toBe(true);
+  });
+
+  it('holds at the head while this process\'s processors are at least headGap events behind it, within the same bounds', () => {
+    const farBehind: Held = { ...atHead, processorsAt: 80_000 };
+    expect(writeDue(farBehind, bounds)).toBe(false);
+    expect(writeDue({ ...farBehind, processorsAt: 0 }, bounds)).toBe(false);
+    expect(writeDue({ ...farBehind, documents: 1_000 }, bounds)).toBe(true);
+    expect(writeDue({ ...farBehind, sinceWrite: 10_000 }, bounds)).toBe(true);
+    expect(writeDue({ ...farBehind, awaited: 99_000 }, bounds)).toBe(true);
+    // 0 turns the hold at the head off.
+    expect(writeDue(farBehind, { ...bounds, headGap: 0 })).toBe(true);
+  });
+});
+
+describe('ProjectionRunner at the head while the processors are far behind', () => {
+  /**
+   * The store's events in batches of three, as projections following the processors through a feed see
+   * them: at the head every `every` batches (the processors appending as they go), then still once all
+   * are handed out, until closed.
+   */
+  const reachingTheHead = (every: number): Follow => (after) => {
+    let release: () => void = () => {};
+    const still = new Promise<void>((resolve) => (release = resolve));
+    async function* batches(): AsyncGenerator<SubscriptionBatch> {
+      let position: GlobalPosition = after;
+      for (let n = 1; ; n++) {
+        const page = await events.readAll(position, { maxCount: 3, filter: tally.filter });
+        position = page.scannedTo;
+        yield { events: page.events, scannedTo: position, caughtUp: page.endOfStore || n % every === 0 };
+        if (page.endOfStore) break;
+      }
+      await still;
+    }
+    const iterator = batches();
+    return {
+      [Symbol.asyncIterator]: () => iterator,
+      close: async () => {
+        release();
+        await iterator.return(undefined);
+      },
+    };
+  };
+
+  /** A runner at the head every fifth batch, its processors where `processors()` says, on a clock the test moves. */
+  function following(processors: () => number | undefined, hear?: () => void) {
+    const { store, writes } = counting();
+    const written: number[] = [];
+    const clock = { now: 0 };
+    const hold: HoldBounds = { documents: Number.POSITIVE_INFINITY, ms: 10_000, headGap: 10, recheckMs: 2, now: () => clock.now, processorsAt: processors, ...(hear && { hear }) };
+    const runner = new ProjectionRunner(events, store, tally, 1, logger, (position) => written.push(position), undefined, reachingTheHead(5), hold);
+    return { runner, running: runner.run(), written, writes, clock };
+  }
+
+  it('writes each batch at the head at once where the processors keep up, as a live system does', async () => {
+    const { runner, running, written, writes } = following(() => 72);
+    try {
+      await vi.waitFor(() => expect(written).toEqual([15, 30, 45, 60, 75, 75]), { timeout: 5_000, interval: 5 });
+      expect(writes()).toBe(5);
+    } finally {
+      await runner.stop();
+      await running;
+    }
+    expect(await documents()).toEqual(expected());
+  });
+
+  it('writes each batch at the head at once where no processors run in the process', async () => {
+    const { runner, running, written } = following(() => undefined);
+    try {
+      await vi.waitFor(() => expect(written).toEqual([15, 30, 45, 60, 75, 75]), { timeout: 5_000, interval: 5 });
+    } finally {
+      await runner.stop();
+      await running;
+    }
+  });
+
+  it('holds at the head while they are far behind, and writes what it holds once they come near it, with no batch coming', async () => {
+    let processors = 0;
+    const { runner, running, written, writes } = following(() => processors);
+    try {
+      // Every batch taken, four of them at the head, the store still: nothing written, nothing claimed.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(written).toEqual([]);
+      expect(await reads.readCheckpoint(runner.checkpointName)).toBeNull();
+      processors = EVENTS - 5;
+      await vi.waitFor(() => expect(written).toEqual([EVENTS]), { timeout: 5_000, interval: 5 });
+      expect(writes()).toBe(1);
+      expect(await reads.readCheckpoint(runner.checkpointName)).toBe(EVENTS);
+      expect(await documents()).toEqual(expected());
+    } finally {
+      await runner.stop();
+      await running;
+    }
+  });
+
+  it('writes what it holds at the head once its time bound has passed, or a reader waits, with no batch coming', async () => {
+    const { runner, running, written, clock } = following(() => 0);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(written).toEqual([]);
+      clock.now = 10_000;
+      await vi.waitFor(() => expect(written).toEqual([EVENTS]), { timeout: 5_000, interval: 5 });
+    } finally {
+      await runner.stop();
+      await running;
+    }
+    let runner2: ProjectionRunner | null = null;
+    let heard = 0;
+    // A reader's wait comes through the port (hear), heard while nothing else comes.
+    await reads.dropCollection(collectionOf('tally', 1));
+    await reads.deleteCheckpoint(checkpointOf('tally', 1));
+    const waits = following(() => 0, () => ++heard === 30 && runner2!.awaitPosition(40));
+    runner2 = waits.runner;
+    try {
+      await vi.waitFor(() => expect(waits.written).toEqual([EVENTS]), { timeout: 5_000, interval: 5 });
+      expect(heard).toBeGreaterThanOrEqual(30);
+    } finally {
+      await waits.runner.stop();
+      await waits.running;
+    }
+  });
+
+  it('claims nothing it held at the head when stopped', async () => {
+    const { runner, running, written, writes } = following(() => 0);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await runner.stop();
+    await running;
+    expect(written).toEqual([]);
+    expect(writes()).toBe(0);
+    expect(runner.currentPosition).toBe(0);
+    expect(await reads.readCheckpoint(runner.checkpointName)).toBeNull();
   });
 });
