@@ -41,15 +41,15 @@ export interface PlatformOptions {
   catchUpStalenessMs?: number;
   /**
    * Where the projections run here for another thread whose processors they follow (the projections
-   * thread): where those processors stand, as last heard (through hearAwaits), so that a projection may
-   * hold at the head while they are far behind it (HoldBounds.processorsAt).
+   * thread): how far those processors are behind the head, as last heard (through hearAwaits), so that a
+   * projection may hold at the head while they are far behind it (HoldBounds.processorsGap).
    */
-  processorsAt?: () => number | undefined;
+  processorsGap?: () => number | undefined;
   /**
-   * Tells the thread that runs the projections, when not this one, where this process's processors stand
-   * (the lowest of their positions), every PROCESSORS_TOLD_MS while they move.
+   * Tells the thread that runs the projections, when not this one, how far this process's processors are
+   * behind the head, every PROCESSORS_TOLD_MS when it changed.
    */
-  tellProcessorsAt?: (position: number) => void;
+  tellProcessorsGap?: (events: number) => void;
 }
 
 /** How soon a process notices that a rebuild promoted a new generation of a read model. */
@@ -57,9 +57,9 @@ const PROMOTION_POLL_MS = 250;
 /** How often read-your-writes looks at a checkpoint kept by another process. */
 const CHECKPOINT_POLL_MS = 10;
 /**
- * How often serve's main thread tells the projections thread where its processors stand, when they moved:
- * what the projections know of them is this much late at most, about 3,000 events of a heavy command
- * load, well inside CATCH_UP_HOLD's headGap.
+ * How often a process whose processors and projections run together looks how far the processors are
+ * behind the head (telling the projections thread when it changed): what the projections know of it is
+ * this much late at most, a few thousand events of a heavy command load, well inside CATCH_UP_HOLD's headGap.
  */
 const PROCESSORS_TOLD_MS = 100;
 
@@ -83,6 +83,8 @@ export class Platform {
   /** The trade processor and the booking manager, when they run here: where they stand is told to the projections. */
   private readonly deciders: Follower[] = [];
   private processorsWatch: NodeJS.Timeout | null = null;
+  /** How far this process's processors were behind the head when last looked at (processorsGap). */
+  private processorsBehind: number | undefined;
   readonly projections: ProjectionRunner[] = [];
   private readonly running = new Map<Follower | ProjectionRunner, Promise<void>>();
   private readonly ended = new WeakSet<Follower | ProjectionRunner>();
@@ -130,34 +132,41 @@ export class Platform {
       }, PROMOTION_POLL_MS);
     }
     for (const follower of [...this.processors, ...this.projections]) this.launch(follower);
-    const tell = this.options.tellProcessorsAt;
-    if (tell && this.deciders.length > 0) {
-      let told: number | undefined;
+    const tell = this.options.tellProcessorsGap;
+    if (this.deciders.length > 0 && (tell || this.options.projections)) {
+      let looking = false;
       this.processorsWatch = setInterval(() => {
-        const position = this.processorsPosition();
-        if (position === undefined || position === told) return;
-        told = position;
-        tell(position);
+        if (looking) return;
+        looking = true;
+        void this.processorsGap()
+          .then((gap) => {
+            if (gap === this.processorsBehind) return;
+            this.processorsBehind = gap;
+            tell?.(gap);
+          })
+          // A store that cannot say its head now says it at a later look; the hold's bounds stand meanwhile.
+          .catch(() => undefined)
+          .finally(() => (looking = false));
       }, PROCESSORS_TOLD_MS);
       this.processorsWatch.unref();
     }
   }
 
-  /** Where this process's processors stand, the lowest of their positions; undefined where none run. */
-  processorsPosition(): number | undefined {
-    if (this.deciders.length === 0) return undefined;
-    return Math.min(...this.deciders.map((p) => p.status.position));
+  /** How many events this process's processors are behind the head, the furthest behind of them. */
+  private async processorsGap(): Promise<number> {
+    const slowest = Math.min(...this.deciders.map((p) => p.status.position));
+    return Math.max(0, (await this.events.headPosition()) - slowest);
   }
 
   private projectionRunner(projection: AnyProjection, generation: number): ProjectionRunner {
     const { hearAwaits, catchUpStalenessMs } = this.options;
     // The processors these projections follow: in this thread, or heard from the thread they run in; none in a process without them.
-    const processorsAt = this.options.processorsAt ?? (this.deciders.length > 0 ? () => this.processorsPosition() : undefined);
+    const processorsGap = this.options.processorsGap ?? (this.deciders.length > 0 ? () => this.processorsBehind : undefined);
     const hold = {
       ...CATCH_UP_HOLD,
       ...(hearAwaits && { hear: hearAwaits }),
       ...(catchUpStalenessMs !== undefined && { ms: Math.min(CATCH_UP_HOLD.ms, catchUpStalenessMs) }),
-      ...(processorsAt && { processorsAt }),
+      ...(processorsGap && { processorsGap }),
     };
     return new ProjectionRunner(this.events, this.reads, projection, generation, this.logger, () => this.settleWaiters(), this.options.partition, this.fanOut?.subscribe, hold);
   }

@@ -21,12 +21,12 @@ export interface AwaitedPosition {
   projection: string;
   position: number;
 }
-/** Where the main thread's processors stand (the lowest of their positions). */
-export interface ProcessorsPosition {
-  processorsAt: number;
+/** How many events the main thread's processors are behind the head. */
+export interface ProcessorsGap {
+  processorsGap: number;
 }
 /** What the main thread says on the port the thread reads at each batch. */
-export type ToProjectionsPort = AwaitedPosition | ProcessorsPosition;
+export type ToProjectionsPort = AwaitedPosition | ProcessorsGap;
 export type FromProjectionsThread = { type: 'started' } | { type: 'stopped' } | { type: 'failed'; message: string } | { type: 'metrics'; id: number; scopes: ScopeMetrics[] };
 
 const { config, awaits } = workerData as ProjectionsThreadInput;
@@ -39,12 +39,12 @@ const events = await openEventStore(config.eventStore, { ...waitingOptions(confi
 const reads = await openReadStore(config.readStore, { ...waitingOptions(config, logger), memoryMapped: false });
 // The waits are taken from their port at each batch, not by a listener: a catch-up's batches follow one another
 // in microtasks, and a message would be delivered only once it is over, when the request has given up.
-// So is where the main thread's processors stand: a catch-up's projections hold at the head while those are far behind it.
-let processorsAt: number | undefined;
+// So is how far the main thread's processors are behind the head: a catch-up's projections hold at the head while that is far.
+let processorsGap: number | undefined;
 const hearAwaits = () => {
   for (let received = receiveMessageOnPort(awaits); received; received = receiveMessageOnPort(awaits)) {
     const message = received.message as ToProjectionsPort;
-    if ('processorsAt' in message) processorsAt = message.processorsAt;
+    if ('processorsGap' in message) processorsGap = message.processorsGap;
     else platform.awaitPosition(message.projection, message.position);
   }
 };
@@ -54,7 +54,7 @@ const platform = new Platform(events, reads, logger, {
   partition: config.partition,
   hearAwaits,
   // Heard only where the main thread runs processors (it says nothing otherwise): none, and nothing is held at the head.
-  processorsAt: () => processorsAt,
+  processorsGap: () => processorsGap,
   ...(config.catchUpStalenessMs !== undefined && { catchUpStalenessMs: config.catchUpStalenessMs }),
 });
 const post = (message: FromProjectionsThread) => parentPort!.postMessage(message);

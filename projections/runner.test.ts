@@ -307,7 +307,7 @@ describe('ProjectionRunner: documents a projection stamps itself', () => {
 
 describe('writeDue', () => {
   const bounds = { documents: 1_000, ms: 10_000, headGap: 20_000 };
-  const behind: Held = { documents: 10, sinceWrite: 0, scannedTo: 100_000, caughtUp: false, awaited: undefined, processorsAt: undefined };
+  const behind: Held = { documents: 10, sinceWrite: 0, scannedTo: 100_000, caughtUp: false, awaited: undefined, heldAtHead: false, processorsGap: undefined };
   const atHead: Held = { ...behind, caughtUp: true };
 
   it('holds behind the head within its bounds, and writes once a bound or a waiting reader says', () => {
@@ -316,23 +316,30 @@ describe('writeDue', () => {
     expect(writeDue({ ...behind, sinceWrite: 10_000 }, bounds)).toBe(true);
     expect(writeDue({ ...behind, awaited: 100_001 }, bounds)).toBe(false);
     expect(writeDue({ ...behind, awaited: 100_000 }, bounds)).toBe(true);
+    // The processors at the head, the projections alone far behind (a restart): held, as before.
+    expect(writeDue({ ...behind, processorsGap: 0 }, bounds)).toBe(false);
   });
 
   it('writes at the head at once where no processors run here, or they are near the head', () => {
     expect(writeDue(atHead, bounds)).toBe(true);
-    expect(writeDue({ ...atHead, processorsAt: 100_000 }, bounds)).toBe(true);
-    expect(writeDue({ ...atHead, processorsAt: 80_001 }, bounds)).toBe(true);
+    expect(writeDue({ ...atHead, processorsGap: 0 }, bounds)).toBe(true);
+    expect(writeDue({ ...atHead, processorsGap: 19_999 }, bounds)).toBe(true);
   });
 
-  it('holds at the head while this process\'s processors are at least headGap events behind it, within the same bounds', () => {
-    const farBehind: Held = { ...atHead, processorsAt: 80_000 };
+  it("holds at the head while this process's processors are at least headGap events behind it, within the same bounds", () => {
+    const farBehind: Held = { ...atHead, processorsGap: 20_000 };
     expect(writeDue(farBehind, bounds)).toBe(false);
-    expect(writeDue({ ...farBehind, processorsAt: 0 }, bounds)).toBe(false);
+    expect(writeDue({ ...farBehind, processorsGap: 500_000 }, bounds)).toBe(false);
     expect(writeDue({ ...farBehind, documents: 1_000 }, bounds)).toBe(true);
     expect(writeDue({ ...farBehind, sinceWrite: 10_000 }, bounds)).toBe(true);
     expect(writeDue({ ...farBehind, awaited: 99_000 }, bounds)).toBe(true);
     // 0 turns the hold at the head off.
     expect(writeDue(farBehind, { ...bounds, headGap: 0 })).toBe(true);
+  });
+
+  it('writes what it held at the head once the processors come near the head, behind it or not', () => {
+    expect(writeDue({ ...behind, heldAtHead: true, processorsGap: 30_000 }, bounds)).toBe(false);
+    expect(writeDue({ ...behind, heldAtHead: true, processorsGap: 19_999 }, bounds)).toBe(true);
   });
 });
 
@@ -340,43 +347,46 @@ describe('ProjectionRunner at the head while the processors are far behind', () 
   /**
    * The store's events in batches of three, as projections following the processors through a feed see
    * them: at the head every `every` batches (the processors appending as they go), then still once all
-   * are handed out, until closed.
+   * are handed out, until closed. `during` runs before the batch of that number (1 for the first) is handed out.
    */
-  const reachingTheHead = (every: number): Follow => (after) => {
-    let release: () => void = () => {};
-    const still = new Promise<void>((resolve) => (release = resolve));
-    async function* batches(): AsyncGenerator<SubscriptionBatch> {
-      let position: GlobalPosition = after;
-      for (let n = 1; ; n++) {
-        const page = await events.readAll(position, { maxCount: 3, filter: tally.filter });
-        position = page.scannedTo;
-        yield { events: page.events, scannedTo: position, caughtUp: page.endOfStore || n % every === 0 };
-        if (page.endOfStore) break;
+  const reachingTheHead =
+    (every: number, during: (batch: number) => void = () => {}): Follow =>
+    (after) => {
+      let release: () => void = () => {};
+      const still = new Promise<void>((resolve) => (release = resolve));
+      async function* batches(): AsyncGenerator<SubscriptionBatch> {
+        let position: GlobalPosition = after;
+        for (let n = 1; ; n++) {
+          const page = await events.readAll(position, { maxCount: 3, filter: tally.filter });
+          position = page.scannedTo;
+          during(n);
+          yield { events: page.events, scannedTo: position, caughtUp: page.endOfStore || n % every === 0 };
+          if (page.endOfStore) break;
+        }
+        await still;
       }
-      await still;
-    }
-    const iterator = batches();
-    return {
-      [Symbol.asyncIterator]: () => iterator,
-      close: async () => {
-        release();
-        await iterator.return(undefined);
-      },
+      const iterator = batches();
+      return {
+        [Symbol.asyncIterator]: () => iterator,
+        close: async () => {
+          release();
+          await iterator.return(undefined);
+        },
+      };
     };
-  };
 
-  /** A runner at the head every fifth batch, its processors where `processors()` says, on a clock the test moves. */
-  function following(processors: () => number | undefined, hear?: () => void) {
+  /** A runner at the head every fifth batch, its processors `processors()` events behind the head, on a clock the test moves. */
+  function following(processors: () => number | undefined, options: { hear?: () => void; during?: (batch: number) => void } = {}) {
     const { store, writes } = counting();
     const written: number[] = [];
     const clock = { now: 0 };
-    const hold: HoldBounds = { documents: Number.POSITIVE_INFINITY, ms: 10_000, headGap: 10, recheckMs: 2, now: () => clock.now, processorsAt: processors, ...(hear && { hear }) };
-    const runner = new ProjectionRunner(events, store, tally, 1, logger, (position) => written.push(position), undefined, reachingTheHead(5), hold);
+    const hold: HoldBounds = { documents: Number.POSITIVE_INFINITY, ms: 10_000, headGap: 10, recheckMs: 2, now: () => clock.now, processorsGap: processors, ...(options.hear && { hear: options.hear }) };
+    const runner = new ProjectionRunner(events, store, tally, 1, logger, (position) => written.push(position), undefined, reachingTheHead(5, options.during), hold);
     return { runner, running: runner.run(), written, writes, clock };
   }
 
   it('writes each batch at the head at once where the processors keep up, as a live system does', async () => {
-    const { runner, running, written, writes } = following(() => 72);
+    const { runner, running, written, writes } = following(() => 3);
     try {
       await vi.waitFor(() => expect(written).toEqual([15, 30, 45, 60, 75, 75]), { timeout: 5_000, interval: 5 });
       expect(writes()).toBe(5);
@@ -398,14 +408,14 @@ describe('ProjectionRunner at the head while the processors are far behind', () 
   });
 
   it('holds at the head while they are far behind, and writes what it holds once they come near it, with no batch coming', async () => {
-    let processors = 0;
+    let processors = 50;
     const { runner, running, written, writes } = following(() => processors);
     try {
-      // Every batch taken, four of them at the head, the store still: nothing written, nothing claimed.
+      // Every batch taken, five of them at the head, the store still: nothing written, nothing claimed.
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(written).toEqual([]);
       expect(await reads.readCheckpoint(runner.checkpointName)).toBeNull();
-      processors = EVENTS - 5;
+      processors = 5;
       await vi.waitFor(() => expect(written).toEqual([EVENTS]), { timeout: 5_000, interval: 5 });
       expect(writes()).toBe(1);
       expect(await reads.readCheckpoint(runner.checkpointName)).toBe(EVENTS);
@@ -416,8 +426,20 @@ describe('ProjectionRunner at the head while the processors are far behind', () 
     }
   });
 
+  it('writes what it held at the head as soon as they come near the head, at a batch behind it', async () => {
+    let processors = 50;
+    // Held at the head at batch 5; the processors near the head as batch 7 comes (behind the head): written there.
+    const { runner, running, written } = following(() => processors, { during: (batch) => batch === 7 && (processors = 5) });
+    try {
+      await vi.waitFor(() => expect(written).toEqual([21, 30, 45, 60, 75, 75]), { timeout: 5_000, interval: 5 });
+    } finally {
+      await runner.stop();
+      await running;
+    }
+  });
+
   it('writes what it holds at the head once its time bound has passed, or a reader waits, with no batch coming', async () => {
-    const { runner, running, written, clock } = following(() => 0);
+    const { runner, running, written, clock } = following(() => 50);
     try {
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(written).toEqual([]);
@@ -427,13 +449,13 @@ describe('ProjectionRunner at the head while the processors are far behind', () 
       await runner.stop();
       await running;
     }
-    let runner2: ProjectionRunner | null = null;
-    let heard = 0;
-    // A reader's wait comes through the port (hear), heard while nothing else comes.
     await reads.dropCollection(collectionOf('tally', 1));
     await reads.deleteCheckpoint(checkpointOf('tally', 1));
-    const waits = following(() => 0, () => ++heard === 30 && runner2!.awaitPosition(40));
-    runner2 = waits.runner;
+    let waiting: ProjectionRunner | null = null;
+    let heard = 0;
+    // A reader's wait comes through the port (hear), heard while nothing else comes.
+    const waits = following(() => 50, { hear: () => ++heard === 30 && waiting!.awaitPosition(40) });
+    waiting = waits.runner;
     try {
       await vi.waitFor(() => expect(waits.written).toEqual([EVENTS]), { timeout: 5_000, interval: 5 });
       expect(heard).toBeGreaterThanOrEqual(30);
@@ -444,7 +466,7 @@ describe('ProjectionRunner at the head while the processors are far behind', () 
   });
 
   it('claims nothing it held at the head when stopped', async () => {
-    const { runner, running, written, writes } = following(() => 0);
+    const { runner, running, written, writes } = following(() => 50);
     await new Promise((resolve) => setTimeout(resolve, 50));
     await runner.stop();
     await running;

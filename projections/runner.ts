@@ -182,8 +182,11 @@ export class ProjectionRunner {
     // The batch asked for and not yet come: kept across a look at what is held.
     let next: Promise<IteratorResult<SubscriptionBatch>> | null = null;
     let ended = false;
+    // Whether a batch at the head was held since the last write (writeDue).
+    let heldAtHead = false;
     const written = (scannedTo: number, caughtUp: boolean) => {
       lastWrite = this.hold.now();
+      heldAtHead = false;
       this.position = scannedTo;
       while (this.awaited.length > 0 && this.awaited[0]! <= this.position) this.awaited.shift();
       this.onBatch?.(this.position, caughtUp);
@@ -195,7 +198,7 @@ export class ProjectionRunner {
         if (taken === RECHECK) {
           // Nothing came while holding: heard and decided as at a batch, with the same batches held.
           this.hold.hear?.();
-          if (!this.due(working!, held.scannedTo, held.caughtUp, lastWrite)) continue;
+          if (!this.due(working!, held.scannedTo, held.caughtUp, heldAtHead, lastWrite)) continue;
           await this.flush(working!, held.scannedTo);
           working = null;
           written(held.scannedTo, held.caughtUp);
@@ -215,11 +218,12 @@ export class ProjectionRunner {
           await this.project(batch.events, into);
           // At every batch, at the head too, so that what waits on the port does not pile up there.
           this.hold.hear?.();
-          if (!this.due(into, batch.scannedTo, batch.caughtUp, lastWrite)) return into;
+          if (!this.due(into, batch.scannedTo, batch.caughtUp, heldAtHead, lastWrite)) return into;
           await this.flush(into, batch.scannedTo);
           return null;
         });
         held = { scannedTo: batch.scannedTo, caughtUp: batch.caughtUp };
+        heldAtHead ||= working !== null && batch.caughtUp;
         this.metrics.batch(batch.events.length, started);
         if (working === null) written(batch.scannedTo, batch.caughtUp);
       }
@@ -238,7 +242,7 @@ export class ProjectionRunner {
   }
 
   /** Whether what a runner holds, up to `scannedTo`, is written now (writeDue). */
-  private due(working: WorkingSet, scannedTo: number, caughtUp: boolean, lastWrite: number): boolean {
+  private due(working: WorkingSet, scannedTo: number, caughtUp: boolean, heldAtHead: boolean, lastWrite: number): boolean {
     return writeDue(
       {
         documents: working.documents.size,
@@ -246,7 +250,8 @@ export class ProjectionRunner {
         scannedTo,
         caughtUp,
         awaited: this.awaited[0],
-        processorsAt: this.hold.processorsAt?.(),
+        heldAtHead,
+        processorsGap: this.hold.processorsGap?.(),
       },
       this.hold,
     );
@@ -419,10 +424,10 @@ export interface HoldBounds {
    */
   readonly hear?: () => void;
   /**
-   * Where this process's processors stand (the lowest of their positions), when they run in this process;
-   * undefined where none do (a process of the split topology), or before it is known.
+   * How many events this process's processors are behind the head (the furthest behind of them), as last
+   * heard; undefined where none run in this process (a process of the split topology), or before it is known.
    */
-  readonly processorsAt?: () => number | undefined;
+  readonly processorsGap?: () => number | undefined;
 }
 
 /** What a runner holds, when it decides whether to write it (writeDue). */
@@ -437,8 +442,10 @@ export interface Held {
   readonly caughtUp: boolean;
   /** The first position a reader waits for, if any. */
   readonly awaited: number | undefined;
-  /** Where this process's processors stand (HoldBounds.processorsAt). */
-  readonly processorsAt: number | undefined;
+  /** Whether a batch at the head was held since the last write (the processors were far behind then). */
+  readonly heldAtHead: boolean;
+  /** How far this process's processors are behind the head (HoldBounds.processorsGap). */
+  readonly processorsGap: number | undefined;
 }
 
 /**
@@ -449,12 +456,16 @@ export interface Held {
  * the events they project), and holding lets a trade's phases, which the processors append far apart,
  * be written together. A live system whose processors keep up is never that far behind, so each of its
  * batches at the head is written at once; a process without processors never holds at the head.
+ * What was held at the head is written as soon as the processors come within `headGap` of it, at the
+ * head or not: that write then goes on while they do the rest, rather than after them (at 20,000
+ * trades it took about 0.7 s once all was held to the end). A runner that was never held at the head
+ * (the projections alone catching up, the processors at the head) holds behind it as before.
  */
 export function writeDue(held: Held, bounds: Pick<HoldBounds, 'documents' | 'ms' | 'headGap'>): boolean {
   if (held.documents >= bounds.documents || held.sinceWrite >= bounds.ms) return true;
   if (held.awaited !== undefined && held.awaited <= held.scannedTo) return true;
-  if (!held.caughtUp) return false;
-  return !(bounds.headGap > 0 && held.processorsAt !== undefined && held.scannedTo - held.processorsAt >= bounds.headGap);
+  if (!held.caughtUp && !held.heldAtHead) return false;
+  return !(bounds.headGap > 0 && held.processorsGap !== undefined && held.processorsGap >= bounds.headGap);
 }
 
 /** What orAfter resolves with when the time passed first. */
@@ -494,20 +505,20 @@ function orAfter<T>(promise: Promise<T>, ms: number): Promise<T | typeof RECHECK
  * half their wait instead (app/config.ts, catchUpStalenessMs).
  *
  * KEPLER_CATCHUP_HEAD_GAP (events; 0: never) lets a runner hold at the head too while this process's
- * processors are that far behind it: following the processors through a feed (the caughtup bench), the
- * projections reach the head about once a second, while the processors are still turning received
- * records into trade events, and writing there wrote each trade about four times. 20,000 events is
- * about half a second of the processors' catch-up, and more than a live system's processors lag a
- * steady command load between two reports of where they stand (every PROCESSORS_TOLD_MS on serve's
- * main thread, app/platform.ts): there each batch at the head is written at once, as before. Held at
- * the head, the runner looks again every `recheckMs`, so what it holds is written within about that
- * once the processors come near the head, even if the store does not move again.
+ * processors are that far behind the head: following the processors through a feed (the caughtup bench),
+ * the projections reach the head about once a second, while the processors are still turning received
+ * records into trade events, and writing there wrote each trade about four times. 50,000 events is
+ * one to two seconds of the processors' catch-up, time for the write of what was held to go on beside
+ * their last events (writeDue), and far more than a live system's processors lag a steady command load
+ * between two reports of where they stand (every PROCESSORS_TOLD_MS, app/platform.ts): there each batch
+ * at the head is written at once, as before. Holding, the runner looks again every `recheckMs`, so what
+ * it holds is written within about that once due, even if the store does not move again.
  */
 export const CATCH_UP_HOLD: HoldBounds = {
   // Checked as whole numbers: a typo read by Number() would be NaN, and no comparison with NaN is ever due, so nothing held would be written before the head.
   documents: wholeNumberSetting(process.env.KEPLER_CATCHUP_DOCUMENTS, 'KEPLER_CATCHUP_DOCUMENTS') ?? 200_000,
   ms: wholeNumberSetting(process.env.KEPLER_CATCHUP_STALENESS_MS, 'KEPLER_CATCHUP_STALENESS_MS') ?? 10_000,
-  headGap: wholeNumberSetting(process.env.KEPLER_CATCHUP_HEAD_GAP, 'KEPLER_CATCHUP_HEAD_GAP') ?? 20_000,
+  headGap: wholeNumberSetting(process.env.KEPLER_CATCHUP_HEAD_GAP, 'KEPLER_CATCHUP_HEAD_GAP') ?? 50_000,
   recheckMs: 50,
   now: () => performance.now(),
 };
