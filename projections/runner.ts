@@ -457,9 +457,12 @@ export interface Held {
  * be written together. A live system whose processors keep up is never that far behind, so each of its
  * batches at the head is written at once; a process without processors never holds at the head.
  * What was held at the head is written as soon as the processors come within `headGap` of it, at the
- * head or not: that write then goes on while they do the rest, rather than after them (at 20,000
- * trades it took about 0.7 s once all was held to the end). A runner that was never held at the head
- * (the projections alone catching up, the processors at the head) holds behind it as before.
+ * head or not, so that this write may go on while they do the rest rather than after them. (In the
+ * caughtup bench that seldom helps: the booking manager's position moves by whole pages of 5,000 of its
+ * events, so the gap falls from tens of thousands to 0 at once, and the last write, 0.6-0.7 s, follows
+ * the processors where the unheld runner's took about 0.25 s: BENCHMARKS.md, fourteenth session.) A
+ * runner that was never held at the head (the projections alone catching up, the processors at the
+ * head) holds behind it as before.
  */
 export function writeDue(held: Held, bounds: Pick<HoldBounds, 'documents' | 'ms' | 'headGap'>): boolean {
   if (held.documents >= bounds.documents || held.sinceWrite >= bounds.ms) return true;
@@ -507,11 +510,11 @@ function orAfter<T>(promise: Promise<T>, ms: number): Promise<T | typeof RECHECK
  * KEPLER_CATCHUP_HEAD_GAP (events; 0: never) lets a runner hold at the head too while this process's
  * processors are that far behind the head: following the processors through a feed (the caughtup bench),
  * the projections reach the head about once a second, while the processors are still turning received
- * records into trade events, and writing there wrote each trade about four times. 50,000 events is
- * one to two seconds of the processors' catch-up, time for the write of what was held to go on beside
- * their last events (writeDue), and far more than a live system's processors lag a steady command load
- * between two reports of where they stand (every PROCESSORS_TOLD_MS, app/platform.ts): there each batch
- * at the head is written at once, as before. Holding, the runner looks again every `recheckMs`, so what
+ * records into trade events, and writing there wrote each trade about four times: a 20,000-trade run
+ * writes 64-69 % fewer documents with it, and the projections thread takes about a fifth less CPU. 50,000
+ * events is one to two seconds of the processors' catch-up, and far more than a live system's processors
+ * lag a steady command load between two looks at where they stand (every PROCESSORS_TOLD_MS,
+ * app/platform.ts): there each batch at the head is written at once, as before. Holding, the runner looks again every `recheckMs`, so what
  * it holds is written within about that once due, even if the store does not move again.
  */
 export const CATCH_UP_HOLD: HoldBounds = {
