@@ -376,8 +376,8 @@ describe('ProjectionRunner at the head while the processors are far behind', () 
     };
 
   /** A runner at the head every fifth batch, its processors `processors()` events behind the head, on a clock the test moves. */
-  function following(processors: () => number | undefined, options: { hear?: () => void; during?: (batch: number) => void } = {}) {
-    const { store, writes } = counting();
+  function following(processors: () => number | undefined, options: { hear?: () => void; during?: (batch: number) => void; fail?: (write: number) => boolean } = {}) {
+    const { store, writes } = counting(options.fail);
     const written: number[] = [];
     const clock = { now: 0 };
     const hold: HoldBounds = { documents: Number.POSITIVE_INFINITY, ms: 10_000, headGap: 10, recheckMs: 2, now: () => clock.now, processorsGap: processors, ...(options.hear && { hear: options.hear }) };
@@ -462,6 +462,23 @@ describe('ProjectionRunner at the head while the processors are far behind', () 
     } finally {
       await waits.runner.stop();
       await waits.running;
+    }
+  });
+
+  it('follows again from its last write when the write of what it held at the head, with no batch coming, is lost', async () => {
+    let processors = 50;
+    const { runner, running, written, writes } = following(() => processors, { fail: (write) => write === 1 });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      processors = 5;
+      // The first write is lost; followed again from 0, with the processors now near the head, each batch at it is written.
+      await vi.waitFor(() => expect(written.at(-1)).toBe(EVENTS), { timeout: 5_000, interval: 5 });
+      expect(writes()).toBeGreaterThan(1);
+      expect(await reads.readCheckpoint(runner.checkpointName)).toBe(EVENTS);
+      expect(await documents()).toEqual(expected());
+    } finally {
+      await runner.stop();
+      await running;
     }
   });
 

@@ -180,7 +180,7 @@ export class ProjectionRunner {
     // Where the batches held end, and whether the last of them reached the head.
     let held = { scannedTo: this.position, caughtUp: false };
     // The batch asked for and not yet come: kept across a look at what is held.
-    let next: Promise<IteratorResult<SubscriptionBatch>> | null = null;
+    let next: Asked<IteratorResult<SubscriptionBatch>> | null = null;
     let ended = false;
     // Whether a batch at the head was held since the last write (writeDue).
     let heldAtHead = false;
@@ -193,8 +193,8 @@ export class ProjectionRunner {
     };
     try {
       for (;;) {
-        next ??= iterator.next();
-        const taken = working === null || this.stopping ? await next : await orAfter(next, this.hold.recheckMs);
+        next ??= new Asked(iterator.next());
+        const taken = working === null || this.stopping ? await next.promise : await next.within(this.hold.recheckMs);
         if (taken === RECHECK) {
           // Nothing came while holding: heard and decided as at a batch, with the same batches held.
           this.hold.hear?.();
@@ -232,7 +232,7 @@ export class ProjectionRunner {
       // closing it, which ends that read (its outcome no longer wanted, its failure included).
       if (!ended) {
         if (next) {
-          next.catch(() => undefined);
+          // Its failure, if it fails, is taken by Asked's own reaction: no unhandled rejection.
           await subscription.close().catch(() => undefined);
         } else {
           await iterator.return?.(undefined);
@@ -471,14 +471,45 @@ export function writeDue(held: Held, bounds: Pick<HoldBounds, 'documents' | 'ms'
   return !(bounds.headGap > 0 && held.processorsGap !== undefined && held.processorsGap >= bounds.headGap);
 }
 
-/** What orAfter resolves with when the time passed first. */
+/** What Asked.within resolves with when the time passed first. */
 const RECHECK = Symbol('recheck');
 
-/** What `promise` resolves with, or RECHECK after `ms` if it has not by then. */
-function orAfter<T>(promise: Promise<T>, ms: number): Promise<T | typeof RECHECK> {
-  let timer: NodeJS.Timeout | undefined;
-  const after = new Promise<typeof RECHECK>((resolve) => (timer = setTimeout(resolve, ms, RECHECK)));
-  return Promise.race([promise, after]).finally(() => clearTimeout(timer));
+/**
+ * A batch asked for, which a runner that holds may wait for many times over (once each look at what it
+ * holds) with one reaction on it: a Promise.race at each look would add one to the batch's promise every
+ * time, for as long as the store stays still.
+ */
+class Asked<T> {
+  private outcome: { value: T } | { error: unknown } | null = null;
+  private wake: (() => void) | null = null;
+
+  constructor(readonly promise: Promise<T>) {
+    promise.then(
+      (value) => this.settle({ value }),
+      (error: unknown) => this.settle({ error }),
+    );
+  }
+
+  private settle(outcome: { value: T } | { error: unknown }): void {
+    this.outcome = outcome;
+    this.wake?.();
+  }
+
+  /** What the batch's promise resolved with, or RECHECK after `ms` if it has not by then. */
+  async within(ms: number): Promise<T | typeof RECHECK> {
+    if (this.outcome === null) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        timer = setTimeout(resolve, ms);
+      });
+      clearTimeout(timer);
+      this.wake = null;
+    }
+    if (this.outcome === null) return RECHECK;
+    if ('error' in this.outcome) throw this.outcome.error;
+    return this.outcome.value;
+  }
 }
 
 /**
