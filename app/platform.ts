@@ -39,12 +39,29 @@ export interface PlatformOptions {
   hearAwaits?: () => void;
   /** The hold's bound in time, where it must be shorter than its own (KeplerConfig.catchUpStalenessMs). */
   catchUpStalenessMs?: number;
+  /**
+   * Where the projections run here for another thread whose processors they follow (the projections
+   * thread): how far those processors are behind the head, as last heard (through hearAwaits), so that a
+   * projection may hold at the head while they are far behind it (HoldBounds.processorsGap).
+   */
+  processorsGap?: () => number | undefined;
+  /**
+   * Tells the thread that runs the projections, when not this one, how far this process's processors are
+   * behind the head, every PROCESSORS_TOLD_MS when it changed.
+   */
+  tellProcessorsGap?: (events: number) => void;
 }
 
 /** How soon a process notices that a rebuild promoted a new generation of a read model. */
 const PROMOTION_POLL_MS = 250;
 /** How often read-your-writes looks at a checkpoint kept by another process. */
 const CHECKPOINT_POLL_MS = 10;
+/**
+ * How often a process whose processors and projections run together looks how far the processors are
+ * behind the head (telling the projections thread when it changed): what the projections know of it is
+ * this much late at most, a few thousand events of a heavy command load, well inside CATCH_UP_HOLD's headGap.
+ */
+const PROCESSORS_TOLD_MS = 100;
 
 const PROCESSOR_NAMES = [tradeProcessor.name, bookingManager.name];
 
@@ -63,6 +80,11 @@ interface Waiter {
  */
 export class Platform {
   readonly processors: Follower[] = [];
+  /** The trade processor and the booking manager, when they run here: where they stand is told to the projections. */
+  private readonly deciders: Follower[] = [];
+  private processorsWatch: NodeJS.Timeout | null = null;
+  /** How far this process's processors were behind the head when last looked at (processorsGap). */
+  private processorsBehind: number | undefined;
   readonly projections: ProjectionRunner[] = [];
   private readonly running = new Map<Follower | ProjectionRunner, Promise<void>>();
   private readonly ended = new WeakSet<Follower | ProjectionRunner>();
@@ -85,7 +107,8 @@ export class Platform {
   ) {
     if (options.processors) {
       const runnerOptions = { partition: options.partition, ...(options.slot && { slot: options.slot }) };
-      this.processors.push(new ProcessorRunner(events, tradeProcessor, logger, runnerOptions), new ProcessorRunner(events, bookingManager, logger, runnerOptions));
+      this.deciders.push(new ProcessorRunner(events, tradeProcessor, logger, runnerOptions), new ProcessorRunner(events, bookingManager, logger, runnerOptions));
+      this.processors.push(...this.deciders);
     }
     this.processors.push(...(options.extraFollowers ?? []));
     this.models = new LiveReadModels(reads);
@@ -109,11 +132,42 @@ export class Platform {
       }, PROMOTION_POLL_MS);
     }
     for (const follower of [...this.processors, ...this.projections]) this.launch(follower);
+    const tell = this.options.tellProcessorsGap;
+    if (this.deciders.length > 0 && (tell || this.options.projections)) {
+      let looking = false;
+      this.processorsWatch = setInterval(() => {
+        if (looking) return;
+        looking = true;
+        void this.processorsGap()
+          .then((gap) => {
+            if (gap === this.processorsBehind) return;
+            this.processorsBehind = gap;
+            tell?.(gap);
+          })
+          // A store that cannot say its head now says it at a later look; the hold's bounds stand meanwhile.
+          .catch(() => undefined)
+          .finally(() => (looking = false));
+      }, PROCESSORS_TOLD_MS);
+      this.processorsWatch.unref();
+    }
+  }
+
+  /** How many events this process's processors are behind the head, the furthest behind of them. */
+  private async processorsGap(): Promise<number> {
+    const slowest = Math.min(...this.deciders.map((p) => p.status.position));
+    return Math.max(0, (await this.events.headPosition()) - slowest);
   }
 
   private projectionRunner(projection: AnyProjection, generation: number): ProjectionRunner {
     const { hearAwaits, catchUpStalenessMs } = this.options;
-    const hold = hearAwaits || catchUpStalenessMs !== undefined ? { ...CATCH_UP_HOLD, ...(hearAwaits && { hear: hearAwaits }), ...(catchUpStalenessMs !== undefined && { ms: Math.min(CATCH_UP_HOLD.ms, catchUpStalenessMs) }) } : CATCH_UP_HOLD;
+    // The processors these projections follow: in this thread, or heard from the thread they run in; none in a process without them.
+    const processorsGap = this.options.processorsGap ?? (this.deciders.length > 0 ? () => this.processorsBehind : undefined);
+    const hold = {
+      ...CATCH_UP_HOLD,
+      ...(hearAwaits && { hear: hearAwaits }),
+      ...(catchUpStalenessMs !== undefined && { ms: Math.min(CATCH_UP_HOLD.ms, catchUpStalenessMs) }),
+      ...(processorsGap && { processorsGap }),
+    };
     return new ProjectionRunner(this.events, this.reads, projection, generation, this.logger, () => this.settleWaiters(), this.options.partition, this.fanOut?.subscribe, hold);
   }
 
@@ -274,6 +328,7 @@ export class Platform {
 
   async stop(): Promise<void> {
     if (this.promotionWatch) clearInterval(this.promotionWatch);
+    if (this.processorsWatch) clearInterval(this.processorsWatch);
     await Promise.all([...this.processors, ...this.projections].map((runner) => runner.stop()));
     await Promise.allSettled(this.running.values());
     await this.fanOut?.close();

@@ -21,6 +21,12 @@ export interface AwaitedPosition {
   projection: string;
   position: number;
 }
+/** How many events the main thread's processors are behind the head. */
+export interface ProcessorsGap {
+  processorsGap: number;
+}
+/** What the main thread says on the port the thread reads at each batch. */
+export type ToProjectionsPort = AwaitedPosition | ProcessorsGap;
 export type FromProjectionsThread = { type: 'started' } | { type: 'stopped' } | { type: 'failed'; message: string } | { type: 'metrics'; id: number; scopes: ScopeMetrics[] };
 
 const { config, awaits } = workerData as ProjectionsThreadInput;
@@ -33,13 +39,24 @@ const events = await openEventStore(config.eventStore, { ...waitingOptions(confi
 const reads = await openReadStore(config.readStore, { ...waitingOptions(config, logger), memoryMapped: false });
 // The waits are taken from their port at each batch, not by a listener: a catch-up's batches follow one another
 // in microtasks, and a message would be delivered only once it is over, when the request has given up.
+// So is how far the main thread's processors are behind the head: a catch-up's projections hold at the head while that is far.
+let processorsGap: number | undefined;
 const hearAwaits = () => {
   for (let received = receiveMessageOnPort(awaits); received; received = receiveMessageOnPort(awaits)) {
-    const { projection, position } = received.message as AwaitedPosition;
-    platform.awaitPosition(projection, position);
+    const message = received.message as ToProjectionsPort;
+    if ('processorsGap' in message) processorsGap = message.processorsGap;
+    else platform.awaitPosition(message.projection, message.position);
   }
 };
-const platform = new Platform(events, reads, logger, { processors: false, projections: true, partition: config.partition, hearAwaits, ...(config.catchUpStalenessMs !== undefined && { catchUpStalenessMs: config.catchUpStalenessMs }) });
+const platform = new Platform(events, reads, logger, {
+  processors: false,
+  projections: true,
+  partition: config.partition,
+  hearAwaits,
+  // Heard only where the main thread runs processors (it says nothing otherwise): none, and nothing is held at the head.
+  processorsGap: () => processorsGap,
+  ...(config.catchUpStalenessMs !== undefined && { catchUpStalenessMs: config.catchUpStalenessMs }),
+});
 const post = (message: FromProjectionsThread) => parentPort!.postMessage(message);
 
 await platform.start((error) => {

@@ -25,7 +25,7 @@ import { platformReadiness, platformStateSource, queueStatus } from './observabi
 import { packageVersion } from './package-root.js';
 import { followScavenges } from './scavenges.js';
 import { Platform } from './platform.js';
-import type { AwaitedPosition, FromProjectionsThread, ProjectionsThreadInput, ToProjectionsThread } from './projections-thread.js';
+import type { AwaitedPosition, FromProjectionsThread, ProcessorsGap, ProjectionsThreadInput, ToProjectionsThread } from './projections-thread.js';
 import { httpSecurity, refuseUnguardedListen, warnIfUnguarded } from './security.js';
 import { amqpTls, openEventStore, openReadStore, waitingOptions } from './stores.js';
 import { readRegistry, RegistryView } from '../slots/index.js';
@@ -56,6 +56,7 @@ export async function startPlatform(config: KeplerConfig, logger: Logger): Promi
     slot: config.slot,
     ...(config.catchUpStalenessMs !== undefined && { catchUpStalenessMs: config.catchUpStalenessMs }),
     ...(projectionsThread && { awaitElsewhere: (projection: string, position: number) => projectionsThread.awaitPosition(projection, position) }),
+    ...(projectionsThread && { tellProcessorsGap: (events: number) => projectionsThread.processorsGap(events) }),
   });
   const app = await createHttpServer(logger, {
     https: config.http.tls && { cert: await readFile(config.http.tls.cert), key: await readFile(config.http.tls.key) },
@@ -149,11 +150,13 @@ interface ProjectionsThread {
   metrics(): Promise<ScopeMetrics[]>;
   /** A request waits for a read model the thread writes to reach a position (read-your-writes). */
   awaitPosition(projection: string, position: number): void;
+  /** How far this process's processors are behind the head: the thread's projections may hold at the head while that is far. */
+  processorsGap(events: number): void;
 }
 
 /** Projections on a second core: a worker thread with its own store connections. */
 async function startProjectionsThread(config: KeplerConfig, logger: Logger): Promise<ProjectionsThread> {
-  // Read-your-writes requests say on a port of their own what they wait for: the thread reads it at each batch (see projections-thread.ts).
+  // Read-your-writes requests say on a port of their own what they wait for, and the processors where they stand: the thread reads it at each batch (see projections-thread.ts).
   const awaits = new MessageChannel();
   awaits.port1.unref();
   const worker = new Worker(new URL('./projections-thread.js', import.meta.url), {
@@ -198,6 +201,9 @@ async function startProjectionsThread(config: KeplerConfig, logger: Logger): Pro
     },
     awaitPosition: (projection, position) => {
       if (!exited && !stopping) awaits.port1.postMessage({ projection, position } satisfies AwaitedPosition);
+    },
+    processorsGap: (events) => {
+      if (!exited && !stopping) awaits.port1.postMessage({ processorsGap: events } satisfies ProcessorsGap);
     },
     stop: async () => {
       stopping = true;

@@ -9,7 +9,7 @@ import { SqliteEventStore, StoreUnavailableError, type EventData, type GlobalPos
 import { SqliteReadStore, type ReadStore } from '../readstore/index.js';
 import { EventFanOut, READ_EVENTS, type Follow } from './fan-out.js';
 import type { AnyProjection } from './projection.js';
-import { checkpointOf, collectionOf, ProjectionRunner, type HoldBounds } from './runner.js';
+import { checkpointOf, collectionOf, ProjectionRunner, writeDue, type Held, type HoldBounds } from './runner.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -78,7 +78,8 @@ function onAClock(bounds: { documents?: number; ms?: number }, during: (batch: n
     const iterator = batches();
     return { [Symbol.asyncIterator]: () => iterator, close: async () => void (await iterator.return(undefined)) };
   };
-  return { follow, hold: { documents: bounds.documents ?? Number.POSITIVE_INFINITY, ms: bounds.ms ?? Number.POSITIVE_INFINITY, now: () => now } };
+  // No processors here (headGap aside), and no look again while the batches come without a pause.
+  return { follow, hold: { documents: bounds.documents ?? Number.POSITIVE_INFINITY, ms: bounds.ms ?? Number.POSITIVE_INFINITY, headGap: 10, recheckMs: 60_000, now: () => now } };
 }
 
 /** Written after the 10th batch, the 20th, and at the head: as the runner wrote every ten batches before it held documents. */
@@ -301,5 +302,194 @@ describe('ProjectionRunner: documents a projection stamps itself', () => {
       expect(written.every((doc) => made.has(doc))).toBe(stampsAsOf);
       expect(await documents()).toEqual(expected());
     }
+  });
+});
+
+describe('writeDue', () => {
+  const bounds = { documents: 1_000, ms: 10_000, headGap: 20_000 };
+  const behind: Held = { documents: 10, sinceWrite: 0, scannedTo: 100_000, caughtUp: false, awaited: undefined, heldAtHead: false, processorsGap: undefined };
+  const atHead: Held = { ...behind, caughtUp: true };
+
+  it('holds behind the head within its bounds, and writes once a bound or a waiting reader says', () => {
+    expect(writeDue(behind, bounds)).toBe(false);
+    expect(writeDue({ ...behind, documents: 1_000 }, bounds)).toBe(true);
+    expect(writeDue({ ...behind, sinceWrite: 10_000 }, bounds)).toBe(true);
+    expect(writeDue({ ...behind, awaited: 100_001 }, bounds)).toBe(false);
+    expect(writeDue({ ...behind, awaited: 100_000 }, bounds)).toBe(true);
+    // The processors at the head, the projections alone far behind (a restart): held, as before.
+    expect(writeDue({ ...behind, processorsGap: 0 }, bounds)).toBe(false);
+  });
+
+  it('writes at the head at once where no processors run here, or they are near the head', () => {
+    expect(writeDue(atHead, bounds)).toBe(true);
+    expect(writeDue({ ...atHead, processorsGap: 0 }, bounds)).toBe(true);
+    expect(writeDue({ ...atHead, processorsGap: 19_999 }, bounds)).toBe(true);
+  });
+
+  it("holds at the head while this process's processors are at least headGap events behind it, within the same bounds", () => {
+    const farBehind: Held = { ...atHead, processorsGap: 20_000 };
+    expect(writeDue(farBehind, bounds)).toBe(false);
+    expect(writeDue({ ...farBehind, processorsGap: 500_000 }, bounds)).toBe(false);
+    expect(writeDue({ ...farBehind, documents: 1_000 }, bounds)).toBe(true);
+    expect(writeDue({ ...farBehind, sinceWrite: 10_000 }, bounds)).toBe(true);
+    expect(writeDue({ ...farBehind, awaited: 99_000 }, bounds)).toBe(true);
+    // 0 turns the hold at the head off.
+    expect(writeDue(farBehind, { ...bounds, headGap: 0 })).toBe(true);
+  });
+
+  it('writes what it held at the head once the processors come near the head, behind it or not', () => {
+    expect(writeDue({ ...behind, heldAtHead: true, processorsGap: 30_000 }, bounds)).toBe(false);
+    expect(writeDue({ ...behind, heldAtHead: true, processorsGap: 19_999 }, bounds)).toBe(true);
+  });
+});
+
+describe('ProjectionRunner at the head while the processors are far behind', () => {
+  /**
+   * The store's events in batches of three, as projections following the processors through a feed see
+   * them: at the head every `every` batches (the processors appending as they go), then still once all
+   * are handed out, until closed. `during` runs before the batch of that number (1 for the first) is handed out.
+   */
+  const reachingTheHead =
+    (every: number, during: (batch: number) => void = () => {}): Follow =>
+    (after) => {
+      let release: () => void = () => {};
+      const still = new Promise<void>((resolve) => (release = resolve));
+      async function* batches(): AsyncGenerator<SubscriptionBatch> {
+        let position: GlobalPosition = after;
+        for (let n = 1; ; n++) {
+          const page = await events.readAll(position, { maxCount: 3, filter: tally.filter });
+          position = page.scannedTo;
+          during(n);
+          yield { events: page.events, scannedTo: position, caughtUp: page.endOfStore || n % every === 0 };
+          if (page.endOfStore) break;
+        }
+        await still;
+      }
+      const iterator = batches();
+      return {
+        [Symbol.asyncIterator]: () => iterator,
+        close: async () => {
+          release();
+          await iterator.return(undefined);
+        },
+      };
+    };
+
+  /** A runner at the head every fifth batch, its processors `processors()` events behind the head, on a clock the test moves. */
+  function following(processors: () => number | undefined, options: { hear?: () => void; during?: (batch: number) => void; fail?: (write: number) => boolean } = {}) {
+    const { store, writes } = counting(options.fail);
+    const written: number[] = [];
+    const clock = { now: 0 };
+    const hold: HoldBounds = { documents: Number.POSITIVE_INFINITY, ms: 10_000, headGap: 10, recheckMs: 2, now: () => clock.now, processorsGap: processors, ...(options.hear && { hear: options.hear }) };
+    const runner = new ProjectionRunner(events, store, tally, 1, logger, (position) => written.push(position), undefined, reachingTheHead(5, options.during), hold);
+    return { runner, running: runner.run(), written, writes, clock };
+  }
+
+  it('writes each batch at the head at once where the processors keep up, as a live system does', async () => {
+    const { runner, running, written, writes } = following(() => 3);
+    try {
+      await vi.waitFor(() => expect(written).toEqual([15, 30, 45, 60, 75, 75]), { timeout: 5_000, interval: 5 });
+      expect(writes()).toBe(5);
+    } finally {
+      await runner.stop();
+      await running;
+    }
+    expect(await documents()).toEqual(expected());
+  });
+
+  it('writes each batch at the head at once where no processors run in the process', async () => {
+    const { runner, running, written } = following(() => undefined);
+    try {
+      await vi.waitFor(() => expect(written).toEqual([15, 30, 45, 60, 75, 75]), { timeout: 5_000, interval: 5 });
+    } finally {
+      await runner.stop();
+      await running;
+    }
+  });
+
+  it('holds at the head while they are far behind, and writes what it holds once they come near it, with no batch coming', async () => {
+    let processors = 50;
+    const { runner, running, written, writes } = following(() => processors);
+    try {
+      // Every batch taken, five of them at the head, the store still: nothing written, nothing claimed.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(written).toEqual([]);
+      expect(await reads.readCheckpoint(runner.checkpointName)).toBeNull();
+      processors = 5;
+      await vi.waitFor(() => expect(written).toEqual([EVENTS]), { timeout: 5_000, interval: 5 });
+      expect(writes()).toBe(1);
+      expect(await reads.readCheckpoint(runner.checkpointName)).toBe(EVENTS);
+      expect(await documents()).toEqual(expected());
+    } finally {
+      await runner.stop();
+      await running;
+    }
+  });
+
+  it('writes what it held at the head as soon as they come near the head, at a batch behind it', async () => {
+    let processors = 50;
+    // Held at the head at batch 5; the processors near the head as batch 7 comes (behind the head): written there.
+    const { runner, running, written } = following(() => processors, { during: (batch) => batch === 7 && (processors = 5) });
+    try {
+      await vi.waitFor(() => expect(written).toEqual([21, 30, 45, 60, 75, 75]), { timeout: 5_000, interval: 5 });
+    } finally {
+      await runner.stop();
+      await running;
+    }
+  });
+
+  it('writes what it holds at the head once its time bound has passed, or a reader waits, with no batch coming', async () => {
+    const { runner, running, written, clock } = following(() => 50);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(written).toEqual([]);
+      clock.now = 10_000;
+      await vi.waitFor(() => expect(written).toEqual([EVENTS]), { timeout: 5_000, interval: 5 });
+    } finally {
+      await runner.stop();
+      await running;
+    }
+    await reads.dropCollection(collectionOf('tally', 1));
+    await reads.deleteCheckpoint(checkpointOf('tally', 1));
+    let waiting: ProjectionRunner | null = null;
+    let heard = 0;
+    // A reader's wait comes through the port (hear), heard while nothing else comes.
+    const waits = following(() => 50, { hear: () => ++heard === 30 && waiting!.awaitPosition(40) });
+    waiting = waits.runner;
+    try {
+      await vi.waitFor(() => expect(waits.written).toEqual([EVENTS]), { timeout: 5_000, interval: 5 });
+      expect(heard).toBeGreaterThanOrEqual(30);
+    } finally {
+      await waits.runner.stop();
+      await waits.running;
+    }
+  });
+
+  it('follows again from its last write when the write of what it held at the head, with no batch coming, is lost', async () => {
+    let processors = 50;
+    const { runner, running, written, writes } = following(() => processors, { fail: (write) => write === 1 });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      processors = 5;
+      // The first write is lost; followed again from 0, with the processors now near the head, each batch at it is written.
+      await vi.waitFor(() => expect(written.at(-1)).toBe(EVENTS), { timeout: 5_000, interval: 5 });
+      expect(writes()).toBeGreaterThan(1);
+      expect(await reads.readCheckpoint(runner.checkpointName)).toBe(EVENTS);
+      expect(await documents()).toEqual(expected());
+    } finally {
+      await runner.stop();
+      await running;
+    }
+  });
+
+  it('claims nothing it held at the head when stopped', async () => {
+    const { runner, running, written, writes } = following(() => 50);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await runner.stop();
+    await running;
+    expect(written).toEqual([]);
+    expect(writes()).toBe(0);
+    expect(runner.currentPosition).toBe(0);
+    expect(await reads.readCheckpoint(runner.checkpointName)).toBeNull();
   });
 });

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { StoreUnavailableError, wholeNumberSetting, type EventFilter, type EventStore, type RecordedEvent, type Subscription } from '../eventstore/index.js';
+import { StoreUnavailableError, wholeNumberSetting, type EventFilter, type EventStore, type RecordedEvent, type Subscription, type SubscriptionBatch } from '../eventstore/index.js';
 import type { Document, DocumentWrite, ReadStore } from '../readstore/index.js';
 import { owns, partitionedName, WHOLE, type Partition } from '../processors/index.js';
 import { eventLogFields, FollowerMetrics, startBatchSpan, startEventSpan, tracingEnabled, withinBatch, withSpan } from '../telemetry/index.js';
@@ -165,44 +165,95 @@ export class ProjectionRunner {
 
   /**
    * Projects each batch as it comes, keeping the documents it reads and changes across batches while
-   * behind the head, and writes them (documents, counts and checkpoint together) when a batch reaches
-   * the head, when a reader waits for a position a batch has passed, or when the hold's bounds say
-   * (documents held, time since the last write): a live follower writes each batch. What is held is
-   * not claimed written: the position, and so what readers wait on, moves only with a write, and a
-   * stop or a crash follows again from the last one.
+   * behind the head, and writes them (documents, counts and checkpoint together) when writeDue says:
+   * at a batch that reaches the head (unless this process's processors are far behind it), when a reader
+   * waits for a position a batch has passed, or when the hold's bounds say (documents held, time since
+   * the last write). While it holds and no batch comes (at the head, the store still), it looks again
+   * every `recheckMs`, hearing what it is told, so that what is held is written once due even if the
+   * store does not move again. What is held is not claimed written: the position, and so what readers
+   * wait on, moves only with a write, and a stop or a crash follows again from the last one.
    */
   private async takeBatches(subscription: Subscription): Promise<void> {
+    const iterator = subscription[Symbol.asyncIterator]();
     let working: WorkingSet | null = null;
     let lastWrite = this.hold.now();
-    for await (const batch of subscription) {
-      if (this.stopping) break;
-      const started = process.hrtime.bigint();
-      const span = startBatchSpan(`projection:${this.projection.name} batch`, batch.events, { 'kepler.subscription': `projection:${this.projection.name}` });
-      working = await withinBatch(span, async () => {
-        const into = working ?? new WorkingSet(await this.startingTally());
-        await this.project(batch.events, into);
-        // At every batch, at the head too, so that what waits on the port does not pile up there.
-        this.hold.hear?.();
-        if (!batch.caughtUp && !this.writeDue(into, batch.scannedTo, lastWrite)) return into;
-        await this.flush(into, batch.scannedTo);
-        return null;
-      });
-      this.metrics.batch(batch.events.length, started);
-      if (working === null) {
-        lastWrite = this.hold.now();
-        this.position = batch.scannedTo;
-        while (this.awaited.length > 0 && this.awaited[0]! <= this.position) this.awaited.shift();
-        this.onBatch?.(this.position, batch.caughtUp);
+    // Where the batches held end, and whether the last of them reached the head.
+    let held = { scannedTo: this.position, caughtUp: false };
+    // The batch asked for and not yet come: kept across a look at what is held.
+    let next: Asked<IteratorResult<SubscriptionBatch>> | null = null;
+    let ended = false;
+    // Whether a batch at the head was held since the last write (writeDue).
+    let heldAtHead = false;
+    const written = (scannedTo: number, caughtUp: boolean) => {
+      lastWrite = this.hold.now();
+      heldAtHead = false;
+      this.position = scannedTo;
+      while (this.awaited.length > 0 && this.awaited[0]! <= this.position) this.awaited.shift();
+      this.onBatch?.(this.position, caughtUp);
+    };
+    try {
+      for (;;) {
+        next ??= new Asked(iterator.next());
+        const taken = working === null || this.stopping ? await next.promise : await next.within(this.hold.recheckMs);
+        if (taken === RECHECK) {
+          // Nothing came while holding: heard and decided as at a batch, with the same batches held.
+          this.hold.hear?.();
+          if (!this.due(working!, held.scannedTo, held.caughtUp, heldAtHead, lastWrite)) continue;
+          await this.flush(working!, held.scannedTo);
+          working = null;
+          written(held.scannedTo, held.caughtUp);
+          continue;
+        }
+        next = null;
+        if (taken.done) {
+          ended = true;
+          break;
+        }
+        const batch = taken.value;
+        if (this.stopping) break;
+        const started = process.hrtime.bigint();
+        const span = startBatchSpan(`projection:${this.projection.name} batch`, batch.events, { 'kepler.subscription': `projection:${this.projection.name}` });
+        working = await withinBatch(span, async () => {
+          const into = working ?? new WorkingSet(await this.startingTally());
+          await this.project(batch.events, into);
+          // At every batch, at the head too, so that what waits on the port does not pile up there.
+          this.hold.hear?.();
+          if (!this.due(into, batch.scannedTo, batch.caughtUp, heldAtHead, lastWrite)) return into;
+          await this.flush(into, batch.scannedTo);
+          return null;
+        });
+        held = { scannedTo: batch.scannedTo, caughtUp: batch.caughtUp };
+        heldAtHead ||= working !== null && batch.caughtUp;
+        this.metrics.batch(batch.events.length, started);
+        if (working === null) written(batch.scannedTo, batch.caughtUp);
+      }
+    } finally {
+      // Let go of the subscription as a for-await loop left early does; with a batch still asked for, by
+      // closing it, which ends that read (its outcome no longer wanted, its failure included).
+      if (!ended) {
+        if (next) {
+          // Its failure, if it fails, is taken by Asked's own reaction: no unhandled rejection.
+          await subscription.close().catch(() => undefined);
+        } else {
+          await iterator.return?.(undefined);
+        }
       }
     }
   }
 
-  /** Whether a runner behind the head writes what it holds after a batch that ends at `scannedTo`. */
-  private writeDue(working: WorkingSet, scannedTo: number, lastWrite: number): boolean {
-    return (
-      working.documents.size >= this.hold.documents ||
-      this.hold.now() - lastWrite >= this.hold.ms ||
-      (this.awaited.length > 0 && this.awaited[0]! <= scannedTo)
+  /** Whether what a runner holds, up to `scannedTo`, is written now (writeDue). */
+  private due(working: WorkingSet, scannedTo: number, caughtUp: boolean, heldAtHead: boolean, lastWrite: number): boolean {
+    return writeDue(
+      {
+        documents: working.documents.size,
+        sinceWrite: this.hold.now() - lastWrite,
+        scannedTo,
+        caughtUp,
+        awaited: this.awaited[0],
+        heldAtHead,
+        processorsGap: this.hold.processorsGap?.(),
+      },
+      this.hold,
     );
   }
 
@@ -350,20 +401,115 @@ interface Entry {
 /** Positions a runner keeps of those readers wait for: more at once come only from clients asking past the head. */
 const MAX_AWAITED = 64;
 
-/** When a live runner behind the head writes the documents it holds across batches. */
+/** When a live runner writes the documents it holds across batches (writeDue). */
 export interface HoldBounds {
   /** Documents (read or changed) held: past this many, they are written. */
   readonly documents: number;
   /** Milliseconds since the last write: past this, what is held is written. */
   readonly ms: number;
+  /**
+   * Events this process's processors must be behind the head for a batch at the head to be held too
+   * (0: never): see CATCH_UP_HOLD.
+   */
+  readonly headGap: number;
+  /** How often a runner that holds documents and is handed no batch looks again at whether they are due. */
+  readonly recheckMs: number;
   /** The clock those milliseconds are read from. */
   readonly now: () => number;
   /**
-   * Takes in, at each batch, the positions readers wait for that arrive by a way the event loop
-   * would deliver only once the catch-up is over (the projections thread's port: a catch-up's batches
-   * follow one another in microtasks): see Platform's hearAwaits.
+   * Takes in, at each batch and each look again, what arrives by a way the event loop would deliver
+   * only once the catch-up is over (the projections thread's port: a catch-up's batches follow one
+   * another in microtasks): the positions readers wait for, where the processors stand. See Platform's
+   * hearAwaits.
    */
   readonly hear?: () => void;
+  /**
+   * How many events this process's processors are behind the head (the furthest behind of them), as last
+   * heard; undefined where none run in this process (a process of the split topology), or before it is known.
+   */
+  readonly processorsGap?: () => number | undefined;
+}
+
+/** What a runner holds, when it decides whether to write it (writeDue). */
+export interface Held {
+  /** Documents held (read or changed). */
+  readonly documents: number;
+  /** Milliseconds since its last write. */
+  readonly sinceWrite: number;
+  /** Where the batches held end. */
+  readonly scannedTo: number;
+  /** Whether the last of them reached the head of the store (it is at scannedTo). */
+  readonly caughtUp: boolean;
+  /** The first position a reader waits for, if any. */
+  readonly awaited: number | undefined;
+  /** Whether a batch at the head was held since the last write (the processors were far behind then). */
+  readonly heldAtHead: boolean;
+  /** How far this process's processors are behind the head (HoldBounds.processorsGap). */
+  readonly processorsGap: number | undefined;
+}
+
+/**
+ * Whether a live runner writes what it holds now: when it holds the bound of documents, when the time
+ * bound has passed since its last write, when its batches passed a position a reader waits for, and at
+ * the head, unless this process's processors are at least `headGap` events behind it. Then the read
+ * models could show little that is new anyway (the processors have yet to turn what the store holds into
+ * the events they project), and holding lets a trade's phases, which the processors append far apart,
+ * be written together. A live system whose processors keep up is never that far behind, so each of its
+ * batches at the head is written at once; a process without processors never holds at the head.
+ * What was held at the head is written as soon as the processors come within `headGap` of it, at the
+ * head or not, so that this write may go on while they do the rest rather than after them. (In the
+ * caughtup bench that seldom helps: the booking manager's position moves by whole pages of 5,000 of its
+ * events, so the gap falls from tens of thousands to 0 at once, and the last write, 0.6-0.7 s, follows
+ * the processors where the unheld runner's took about 0.25 s: BENCHMARKS.md, fourteenth session.) A
+ * runner that was never held at the head (the projections alone catching up, the processors at the
+ * head) holds behind it as before.
+ */
+export function writeDue(held: Held, bounds: Pick<HoldBounds, 'documents' | 'ms' | 'headGap'>): boolean {
+  if (held.documents >= bounds.documents || held.sinceWrite >= bounds.ms) return true;
+  if (held.awaited !== undefined && held.awaited <= held.scannedTo) return true;
+  if (!held.caughtUp && !held.heldAtHead) return false;
+  return !(bounds.headGap > 0 && held.processorsGap !== undefined && held.processorsGap >= bounds.headGap);
+}
+
+/** What Asked.within resolves with when the time passed first. */
+const RECHECK = Symbol('recheck');
+
+/**
+ * A batch asked for, which a runner that holds may wait for many times over (once each look at what it
+ * holds) with one reaction on it: a Promise.race at each look would add one to the batch's promise every
+ * time, for as long as the store stays still.
+ */
+class Asked<T> {
+  private outcome: { value: T } | { error: unknown } | null = null;
+  private wake: (() => void) | null = null;
+
+  constructor(readonly promise: Promise<T>) {
+    promise.then(
+      (value) => this.settle({ value }),
+      (error: unknown) => this.settle({ error }),
+    );
+  }
+
+  private settle(outcome: { value: T } | { error: unknown }): void {
+    this.outcome = outcome;
+    this.wake?.();
+  }
+
+  /** What the batch's promise resolved with, or RECHECK after `ms` if it has not by then. */
+  async within(ms: number): Promise<T | typeof RECHECK> {
+    if (this.outcome === null) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        timer = setTimeout(resolve, ms);
+      });
+      clearTimeout(timer);
+      this.wake = null;
+    }
+    if (this.outcome === null) return RECHECK;
+    if ('error' in this.outcome) throw this.outcome.error;
+    return this.outcome.value;
+  }
 }
 
 /**
@@ -391,11 +537,23 @@ export interface HoldBounds {
  * lag before /health/ready fails and the 60 s a regression run waits for a read model. A process
  * whose projections cannot hear read-your-writes requests (no query API beside them) holds for at most
  * half their wait instead (app/config.ts, catchUpStalenessMs).
+ *
+ * KEPLER_CATCHUP_HEAD_GAP (events; 0: never) lets a runner hold at the head too while this process's
+ * processors are that far behind the head: following the processors through a feed (the caughtup bench),
+ * the projections reach the head about once a second, while the processors are still turning received
+ * records into trade events, and writing there wrote each trade about four times: a 20,000-trade run
+ * writes 64-69 % fewer documents with it, and the projections thread takes about a fifth less CPU. 50,000
+ * events is one to two seconds of the processors' catch-up, and far more than a live system's processors
+ * lag a steady command load between two looks at where they stand (every PROCESSORS_TOLD_MS,
+ * app/platform.ts): there each batch at the head is written at once, as before. Holding, the runner looks again every `recheckMs`, so what
+ * it holds is written within about that once due, even if the store does not move again.
  */
 export const CATCH_UP_HOLD: HoldBounds = {
   // Checked as whole numbers: a typo read by Number() would be NaN, and no comparison with NaN is ever due, so nothing held would be written before the head.
   documents: wholeNumberSetting(process.env.KEPLER_CATCHUP_DOCUMENTS, 'KEPLER_CATCHUP_DOCUMENTS') ?? 200_000,
   ms: wholeNumberSetting(process.env.KEPLER_CATCHUP_STALENESS_MS, 'KEPLER_CATCHUP_STALENESS_MS') ?? 10_000,
+  headGap: wholeNumberSetting(process.env.KEPLER_CATCHUP_HEAD_GAP, 'KEPLER_CATCHUP_HEAD_GAP') ?? 50_000,
+  recheckMs: 50,
   now: () => performance.now(),
 };
 
