@@ -165,7 +165,7 @@ function completeProfile(): Record<string, unknown> {
       gateway: { instances: 3 },
       topology: { instances: 2 },
     },
-    limits: { memoryMb: 4096, cpuMhz: 4000, readYourWritesTimeoutMs: 1500, processorCache: 5000, rebuildDocuments: 7000, catchUpDocuments: 30000, catchUpStalenessMs: 2500, readyMaxGapSeconds: 45, storeWaitMs: 9000 },
+    limits: { memoryMb: 4096, cpuMhz: 4000, readYourWritesTimeoutMs: 1500, processorCache: 5000, rebuildDocuments: 7000, catchUpDocuments: 30000, catchUpStalenessMs: 2500, catchUpHeadGap: 20000, readyMaxGapSeconds: 45, storeWaitMs: 9000 },
     features: { projectionsThread: false, tracing: true },
     telemetry: {
       logLevel: 'warn',
@@ -229,6 +229,7 @@ describe('a complete profile', () => {
       KEPLER_REBUILD_DOCUMENTS: '7000',
       KEPLER_CATCHUP_DOCUMENTS: '30000',
       KEPLER_CATCHUP_STALENESS_MS: '2500',
+      KEPLER_CATCHUP_HEAD_GAP: '20000',
       KEPLER_LOG_LEVEL: 'warn',
       OTEL_TRACES_EXPORTER: 'otlp',
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector:4318',

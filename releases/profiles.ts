@@ -390,6 +390,7 @@ export function processEnvironmentFromProfile(profile: RenderedProfile, env: Nod
     KEPLER_REBUILD_DOCUMENTS: String(profile.limits.rebuildDocuments),
     ...(profile.limits.catchUpDocuments !== undefined && { KEPLER_CATCHUP_DOCUMENTS: String(profile.limits.catchUpDocuments) }),
     ...(profile.limits.catchUpStalenessMs !== undefined && { KEPLER_CATCHUP_STALENESS_MS: String(profile.limits.catchUpStalenessMs) }),
+    ...(profile.limits.catchUpHeadGap !== undefined && { KEPLER_CATCHUP_HEAD_GAP: String(profile.limits.catchUpHeadGap) }),
     ...(telemetry.logLevel && { KEPLER_LOG_LEVEL: telemetry.logLevel }),
     // An OTLP endpoint alone would turn tracing on: the feature switch decides.
     OTEL_TRACES_EXPORTER: profile.features.tracing ? 'otlp' : 'none',

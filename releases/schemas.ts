@@ -191,6 +191,8 @@ const profileProperties = {
     catchUpDocuments: Type.Optional(Type.Integer({ minimum: 1 })),
     /** Longest a live projection behind the head holds what it projected unwritten (KEPLER_CATCHUP_STALENESS_MS); absent: the platform's default. */
     catchUpStalenessMs: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** Events this process's processors must be behind the head for a live projection to hold at the head too (KEPLER_CATCHUP_HEAD_GAP; 0: never); absent: the platform's default. */
+    catchUpHeadGap: Type.Optional(Type.Integer({ minimum: 0 })),
     /** GET /health/ready fails once a follower's oldest unhandled event is older than this (default 120). */
     readyMaxGapSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
     /** How long opening a store waits for its server (default 30 s). */
