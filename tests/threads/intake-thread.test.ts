@@ -225,4 +225,10 @@ describe('what the intake thread waits for at the start of `kepler ingest`', () 
     expect(thread).toContain('domain/feed.js');
     expect(thread.filter((module) => /^domain\/(index\.js|trade\/|booking\/|approvals\/)/.test(module) || module === 'immutable')).toEqual([]);
   });
+
+  it("the thread's parser builds its results without loading fp-ts (about half of the thread's module loading)", () => {
+    const thread = staticImports('ingestion/intake-thread.js');
+    expect(thread).toContain('ingestion/cx1/parse.js');
+    expect(thread.filter((module) => module.startsWith('fp-ts'))).toEqual([]);
+  });
 });
