@@ -7,9 +7,14 @@ import { Command, InvalidArgumentError } from 'commander';
 import { packageRoot } from './package-root.js';
 import { regressCommands } from './commands/regress.js';
 import { releaseCommands } from './commands/releases.js';
-import { loadConfig, ROLES } from './config.js';
+import type { ConfigOverrides, KeplerConfig } from './config.js';
+import { ROLES } from './roles.js';
 
 // Commands are loaded when chosen, so `ingest` does not pay for the HTTP stack at start-up.
+// The configuration too: config.ts loads the stores' adapters (the event store, better-sqlite3,
+// the authentication's checks), about 0.1 s of CPU that `kepler ingest` would otherwise pay
+// before its intake thread starts, while nothing else runs (see app/commands/ingest.ts).
+const loadConfig = async (overrides: ConfigOverrides): Promise<KeplerConfig> => (await import('./config.js')).loadConfig(overrides);
 
 // `kepler history REF | head`: a reader that stops early is not an error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -49,7 +54,7 @@ program
       return;
     }
     const { serveCommand } = await import('./commands/serve.js');
-    await serveCommand(loadConfig({ dataDir: options.dataDir, port: options.port, configFile: options.config, roles: options.roles, partition: options.partition, insecure: options.insecure }));
+    await serveCommand(await loadConfig({ dataDir: options.dataDir, port: options.port, configFile: options.config, roles: options.roles, partition: options.partition, insecure: options.insecure }));
   });
 
 program
@@ -59,7 +64,7 @@ program
   .option('--port <n>', 'HTTP port', port)
   .action(async (options: { dataDir?: string; port?: number }) => {
     const { startCommand } = await import('./commands/serve.js');
-    await startCommand(loadConfig({ dataDir: options.dataDir, port: options.port }));
+    await startCommand(await loadConfig({ dataDir: options.dataDir, port: options.port }));
   });
 
 program
@@ -71,7 +76,7 @@ program
   .argument('<file...>', 'CX1 extract files')
   .action(async (files: string[], options: { dataDir?: string; json?: boolean; config?: string }) => {
     const { ingestCommand } = await import('./commands/ingest.js');
-    process.exitCode = await ingestCommand(loadConfig({ dataDir: options.dataDir, configFile: options.config }), files, { json: options.json ?? false });
+    process.exitCode = await ingestCommand(() => loadConfig({ dataDir: options.dataDir, configFile: options.config }), files, { json: options.json ?? false });
   });
 
 program
@@ -82,7 +87,7 @@ program
   .argument('[projection...]', 'trades, positions, exceptions, feed (all when none is named)')
   .action(async (names: string[], options: { dataDir?: string; config?: string }) => {
     const { rebuildCommand } = await import('./commands/rebuild.js');
-    process.exitCode = await rebuildCommand(loadConfig({ dataDir: options.dataDir, configFile: options.config }), names);
+    process.exitCode = await rebuildCommand(await loadConfig({ dataDir: options.dataDir, configFile: options.config }), names);
   });
 
 program
@@ -94,7 +99,7 @@ program
   .argument('<ref>', 'trade reference')
   .action(async (ref: string, options: { dataDir?: string; config?: string; json?: boolean }) => {
     const { historyCommand } = await import('./commands/history.js');
-    process.exitCode = await historyCommand(loadConfig({ dataDir: options.dataDir, configFile: options.config }), ref, { json: options.json ?? false });
+    process.exitCode = await historyCommand(await loadConfig({ dataDir: options.dataDir, configFile: options.config }), ref, { json: options.json ?? false });
   });
 
 program
@@ -106,7 +111,7 @@ program
   .argument('<ref>', 'trade reference')
   .action(async (ref: string, options: { dataDir?: string; config?: string; at?: string }) => {
     const { stateCommand } = await import('./commands/history.js');
-    process.exitCode = await stateCommand(loadConfig({ dataDir: options.dataDir, configFile: options.config }), ref, options.at);
+    process.exitCode = await stateCommand(await loadConfig({ dataDir: options.dataDir, configFile: options.config }), ref, options.at);
   });
 
 program
@@ -117,7 +122,7 @@ program
   .argument('<file...>', 'CX1 extract files')
   .action(async (files: string[], options: { config?: string; json?: boolean }) => {
     const { publishCommand } = await import('./commands/messaging.js');
-    process.exitCode = await publishCommand(loadConfig({ configFile: options.config }), files, { json: options.json ?? false });
+    process.exitCode = await publishCommand(await loadConfig({ configFile: options.config }), files, { json: options.json ?? false });
   });
 
 const wholeNumber = (value: string) => {
@@ -140,7 +145,7 @@ program
   .argument('[slot-or-id]', 'blue or green; for rollback, the cut-over id')
   .action(async (action: string, argument: string | undefined, options: { dataDir?: string; config?: string; actor?: string; untilStep?: number; deadline?: number; partitions?: number; json?: boolean }) => {
     const { slotCommand } = await import('./commands/slot.js');
-    const config = loadConfig({ dataDir: options.dataDir, configFile: options.config, ...(options.partitions && { partition: `0/${options.partitions}` }) });
+    const config = await loadConfig({ dataDir: options.dataDir, configFile: options.config, ...(options.partitions && { partition: `0/${options.partitions}` }) });
     process.exitCode = await slotCommand(config, action, argument, options);
   });
 
@@ -158,7 +163,7 @@ program
   .action(async (action: string, options: { dataDir?: string; config?: string; json?: boolean; prune?: boolean; force?: boolean; plan?: string; exitCode?: boolean }) => {
     if (!['plan', 'apply', 'drift'].includes(action)) program.error(`kepler topology: the actions are plan, apply and drift, not "${action}"`);
     const { topologyCommand } = await import('./commands/topology.js');
-    process.exitCode = await topologyCommand(loadConfig({ dataDir: options.dataDir, configFile: options.config }), action as 'plan' | 'apply' | 'drift', options);
+    process.exitCode = await topologyCommand(await loadConfig({ dataDir: options.dataDir, configFile: options.config }), action as 'plan' | 'apply' | 'drift', options);
   });
 
 program
@@ -167,7 +172,7 @@ program
   .option('--config <file>', 'JSON configuration file')
   .action(async (options: { config?: string }) => {
     const { migrateCommand } = await import('./commands/migrate.js');
-    process.exitCode = await migrateCommand(loadConfig({ configFile: options.config }));
+    process.exitCode = await migrateCommand(await loadConfig({ configFile: options.config }));
   });
 
 program
@@ -178,7 +183,7 @@ program
   .option('--json', 'one JSON object')
   .action(async (options: { dataDir?: string; config?: string; json?: boolean }) => {
     const { statusCommand } = await import('./commands/status.js');
-    process.exitCode = await statusCommand(loadConfig({ dataDir: options.dataDir, configFile: options.config }), { json: options.json ?? false });
+    process.exitCode = await statusCommand(await loadConfig({ dataDir: options.dataDir, configFile: options.config }), { json: options.json ?? false });
   });
 
 for (const command of regressCommands()) program.addCommand(command);

@@ -7,10 +7,9 @@ import { wholeNumberSetting } from '../eventstore/index.js';
 
 export type { EventStoreConfig, ReadStoreConfig, TlsFiles } from '../stores/index.js';
 
-export const ROLES = ['ingestion', 'processors', 'projections', 'command-api', 'query-api', 'publisher', 'gateway', 'topology'] as const;
-export type Role = (typeof ROLES)[number];
-/** What a process runs when no roles are named: a whole slot. The gateway and the topology reconciler run where they are named. */
-export const SLOT_ROLES: readonly Role[] = ['ingestion', 'processors', 'projections', 'command-api', 'query-api', 'publisher'];
+import { ROLES, SLOT_ROLES, type Role } from './roles.js';
+
+export { ROLES, SLOT_ROLES, type Role } from './roles.js';
 export type SlotName = 'blue' | 'green';
 
 export interface AmqpConfig {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { decodeEvent, encodedText, isEncoded, type EventData } from '../eventstore/index.js';
-import { addToIntakeBatch, recycleIntakeBuffers, unpackIntakeBatch } from './intake-batch.js';
+import type { DetailRecord, TradeTerms } from '../domain/feed.js';
+import { addReceivedToIntakeBatch, addToIntakeBatch, intakeKinds, intakeNewStreamEvents, recycleIntakeBuffers, unpackIntakeBatch } from './intake-batch.js';
+import { intakeAppend } from './record-writer.js';
 import { emptyIntakeBatch, intakeBatchTransfer, joinIntakeBatches } from './packed-batch.js';
 
 const event = (n: number): EventData => ({ id: `id-${n}`, type: 'NewTradeReceived', data: { n, text: 'ü"\\' }, metadata: { correlationId: `REF-${n}` } });
@@ -22,6 +24,30 @@ describe('intake batches as columns, for the trip between threads', () => {
     expect(first && isEncoded(first) && { id: first.id, type: first.type, ...encodedText(first.encoded) }).toEqual({ id: 'id-1', type: 'NewTradeReceived', data: JSON.stringify(event(1).data), metadata: JSON.stringify(event(1).metadata) });
     expect(items.map((item) => decodeEvent(item.append.events[0]!))).toEqual([event(1), event(2), event(3)]);
     expect(segments).toEqual(batch.segments);
+  });
+
+  it("carries a received record's event type as its letter, not as text, and gives it back as intakeAppend's type", () => {
+    const terms: TradeTerms = { account: 'ACC', isin: 'US0378331005', side: 'BUY', quantity: 5, price: '1.5', currency: 'USD', tradeDate: '2026-11-27', settleDate: '2026-12-01', counterparty: 'CP' };
+    const records: DetailRecord[] = [
+      { type: 'TRD', tradeRef: 'T1', version: 1, terms },
+      { type: 'AMD', tradeRef: 'T1', version: 2, terms },
+      { type: 'CXL', tradeRef: 'T1', version: 3, reason: 'R' },
+      { type: 'ALC', tradeRef: 'T1', allocationId: 'A1', account: 'ACC', quantity: 5 },
+      { type: 'CNF', tradeRef: 'T1', status: 'AFFIRMED', quantity: 5, price: '1.5', reason: '' },
+    ];
+    const items = records.map((record, n) => ({ kind: 'record' as const, source: 'CORE' as const, file: 'F.cx1', line: n + 2, raw: `line ${n}`, sourceSequence: n + 1, record }));
+    const batch = emptyIntakeBatch();
+    items.forEach((item) => addReceivedToIntakeBatch(batch, item));
+    const rejected: EventData = { ...event(9), type: 'LineRejected' };
+    addToIntakeBatch(batch, 'rejection', 'rejected-ab', rejected);
+    // No type's text travels for the records: only the rejection's own.
+    expect(batch.keys).not.toMatch(/Received/);
+    const moved = structuredClone(batch);
+    const expected = [...items.map((item) => intakeAppend(item)), { stream: 'rejected-ab', events: [rejected] }].map((append) => [append.stream, append.events[0]!.id, append.events[0]!.type]);
+    const { keys } = intakeNewStreamEvents(moved);
+    expect(expected.map((_, i) => [keys[3 * i], keys[3 * i + 1], keys[3 * i + 2]])).toEqual(expected);
+    expect(unpackIntakeBatch(moved).items.map(({ append }) => [append.stream, append.events[0]!.id, append.events[0]!.type])).toEqual(expected);
+    expect(intakeKinds(moved)).toEqual(['record', 'record', 'record', 'record', 'record', 'rejection']);
   });
 
   it('moves the JSON as UTF-8 bytes, whatever its characters and however long, growing a batch\'s buffer as needed', () => {

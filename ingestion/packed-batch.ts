@@ -17,7 +17,11 @@ export interface FileSegment {
 }
 
 export interface PackedIntakeBatch {
-  /** One letter per item: r(ecord), j (re-jection) or e(xception of a file). */
+  /**
+   * One letter per item: r(ecord), j (re-jection) or e(xception of a file); or, for a
+   * record-received event, the letter of its record's type (see intake-batch.ts), which
+   * then stands for the event's type.
+   */
   kinds: string;
   /**
    * Each item's stream, event id and event type, each followed by a line feed
@@ -25,6 +29,7 @@ export interface PackedIntakeBatch {
    * three columns of strings: cloning 1,500 strings cost both threads about
    * 0.6 µs an item, one string and a split about a third of that, and each id,
    * built of slices of its digest, no longer waits for the clone to be flattened.
+   * The type is left empty where the item's letter names it.
    */
   keys: string;
   /** Each item's data JSON then its metadata JSON, as UTF-8, in item order: one chunk per batch the parser made. */

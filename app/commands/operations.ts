@@ -5,8 +5,9 @@ import type { Actor, EventStore } from '../../eventstore/index.js';
 import type { AmqpConfig, KeplerConfig } from '../config.js';
 import { amqpTls, openEventStore } from '../stores.js';
 
-/** A command the CLI refuses to run as asked: no token, a bad one, one without the scope, or --actor with authentication on. */
-export class OperatorRefusedError extends Error {}
+import { OperatorRefusedError } from './operator-refused.js';
+
+export { OperatorRefusedError } from './operator-refused.js';
 
 /**
  * Who runs an operator's command, as its audit records name them.

@@ -10,10 +10,8 @@ import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import type { Actor, EventStore } from '../../eventstore/index.js';
 import type { GateResult, PipelineRepository, PromotionOutcome, Rendered, RegressionRunner, ReleaseService, Slot } from '../../releases/index.js';
-import { loadConfig } from '../config.js';
 import { packageRoot } from '../package-root.js';
-import { openEventStore } from '../stores.js';
-import { operatorActor, OperatorRefusedError } from './operations.js';
+import { OperatorRefusedError } from './operator-refused.js';
 
 const EXIT = { ok: 0, refused: 1, pending: 2, error: 3 } as const;
 
@@ -33,9 +31,16 @@ interface Common {
  * configured (the command's scope required, --actor refused), else --actor,
  * KEPLER_ACTOR or the OS user, a label (see operatorActor).
  */
-function actorOf(command: string, options: Common): Promise<Actor> {
+async function actorOf(command: string, options: Common): Promise<Actor> {
+  const [{ loadConfig }, { operatorActor }] = await Promise.all([config(), operations()]);
   return operatorActor(loadConfig({ configFile: options.config }).auth, command, options.actor);
 }
+
+// The configuration and the stores, loaded when a release command runs: the CLI registers these
+// commands at every start, and they would load the event store and better-sqlite3 before
+// `kepler ingest` starts its intake thread.
+const config = () => import('../config.js');
+const operations = () => import('./operations.js');
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
 const complain = (command: string, line: string) => process.stderr.write(`kepler ${command}: ${line}\n`);
@@ -51,8 +56,8 @@ function repoDir(options: Common): string {
  */
 async function openJournal(options: Common, dir: string): Promise<EventStore> {
   const named = options.dataDir ?? options.config ?? process.env.KEPLER_DATA_DIR ?? process.env.KEPLER_CONFIG ?? process.env.KEPLER_EVENTSTORE_URL;
-  const config = loadConfig({ dataDir: named ? options.dataDir : join(dir, '.kepler'), configFile: options.config });
-  return openEventStore(config.eventStore);
+  const [{ loadConfig }, { openEventStore }] = await Promise.all([config(), import('../stores.js')]);
+  return openEventStore(loadConfig({ dataDir: named ? options.dataDir : join(dir, '.kepler'), configFile: options.config }).eventStore);
 }
 
 /** The regression gate runs the real `kepler regress`, in this process. */

@@ -12,7 +12,7 @@
 //   are outside the header..trailer frame the trailer describes.
 // - A line longer than the line reader's cap (Line.truncatedLength) is
 //   rejected on its real length; `raw` then holds only the kept prefix.
-import * as E from 'fp-ts/lib/Either.js';
+import * as E from './either.js';
 import { RECORD_TYPES_BY_SOURCE, type DetailRecord, type DetailRecordType, type FileHeader, type FileTrailer } from '../../domain/feed.js';
 import type { Line } from './lines.js';
 import { controlQuantityValue, parseDetail, parseHeader, parseTrailer, RECORD_LENGTH, tradeRefOf } from './parse.js';

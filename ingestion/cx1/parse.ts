@@ -17,7 +17,7 @@
 //   or a reason would only cause trouble downstream.
 // - Filler columns are ignored whatever they hold, non-ASCII bytes included.
 // - Letters in a trade reference may be upper or lower case.
-import * as E from 'fp-ts/lib/Either.js';
+import * as E from './either.js';
 import {
   FEED_SOURCES,
   isCalendarDate,

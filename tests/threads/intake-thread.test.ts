@@ -214,6 +214,11 @@ describe('what the intake thread waits for at the start of `kepler ingest`', () 
     expect(before.filter((module) => /^(domain|eventstore|telemetry|stores)\//.test(module) || module === 'better-sqlite3' || module === 'immutable')).toEqual([]);
   });
 
+  it('the CLI, before it runs the chosen command, loads neither the configuration nor the stores (they wait until the ingest command has started its thread)', () => {
+    const cli = staticImports('app/cli.js');
+    expect(cli.filter((module) => module === 'app/config.js' || module === 'app/stores.js' || /^(domain|eventstore|telemetry|stores|authentication)\//.test(module) || module === 'better-sqlite3')).toEqual([]);
+  });
+
   it('the thread loads no event store: neither the SQLite adapter nor better-sqlite3', () => {
     const thread = staticImports('ingestion/intake-thread.js');
     expect(thread).toContain('ingestion/file-intake.js');
@@ -224,5 +229,11 @@ describe('what the intake thread waits for at the start of `kepler ingest`', () 
     const thread = staticImports('ingestion/intake-thread.js');
     expect(thread).toContain('domain/feed.js');
     expect(thread.filter((module) => /^domain\/(index\.js|trade\/|booking\/|approvals\/)/.test(module) || module === 'immutable')).toEqual([]);
+  });
+
+  it("the thread's parser builds its results without loading fp-ts (about half of the thread's module loading)", () => {
+    const thread = staticImports('ingestion/intake-thread.js');
+    expect(thread).toContain('ingestion/cx1/parse.js');
+    expect(thread.filter((module) => module.startsWith('fp-ts'))).toEqual([]);
   });
 });
