@@ -349,6 +349,9 @@ describe('ProjectionRunner at the head while the processors are far behind', () 
    * them: at the head every `every` batches (the processors appending as they go), then still once all
    * are handed out, until closed. `during` runs before the batch of that number (1 for the first) is handed out.
    */
+  /** Batches of three of the store's 75 events, and the empty one at the head. */
+  const BATCHES = EVENTS / 3 + 1;
+
   const reachingTheHead =
     (every: number, during: (batch: number) => void = () => {}): Follow =>
     (after) => {
@@ -380,9 +383,29 @@ describe('ProjectionRunner at the head while the processors are far behind', () 
     const { store, writes } = counting(options.fail);
     const written: number[] = [];
     const clock = { now: 0 };
-    const hold: HoldBounds = { documents: Number.POSITIVE_INFINITY, ms: 10_000, headGap: 10, recheckMs: 2, now: () => clock.now, processorsGap: processors, ...(options.hear && { hear: options.hear }) };
-    const runner = new ProjectionRunner(events, store, tally, 1, logger, (position) => written.push(position), undefined, reachingTheHead(5, options.during), hold);
-    return { runner, running: runner.run(), written, writes, clock };
+    // How many batches were handed out, and how often the runner heard its port (at each batch's decision, and at each look again).
+    let handed = 0;
+    let heard = 0;
+    const hear = () => {
+      heard++;
+      options.hear?.();
+    };
+    const during = (batch: number) => {
+      handed = batch;
+      options.during?.(batch);
+    };
+    const hold: HoldBounds = { documents: Number.POSITIVE_INFINITY, ms: 10_000, headGap: 10, recheckMs: 2, now: () => clock.now, processorsGap: processors, hear };
+    const runner = new ProjectionRunner(events, store, tally, 1, logger, (position) => written.push(position), undefined, reachingTheHead(5, during), hold);
+    /**
+     * Until every batch was handed out, the last decided, and the runner looked again at what it holds with
+     * no batch coming (two hearings after the last batch was handed out): it holds at the still head. No sleep.
+     */
+    const stillAtTheHead = async () => {
+      await vi.waitFor(() => expect(handed).toBe(BATCHES), { timeout: 5_000, interval: 2 });
+      const since = heard;
+      await vi.waitFor(() => expect(heard).toBeGreaterThanOrEqual(since + 2), { timeout: 5_000, interval: 2 });
+    };
+    return { runner, running: runner.run(), written, writes, clock, stillAtTheHead };
   }
 
   it('writes each batch at the head at once where the processors keep up, as a live system does', async () => {
@@ -409,10 +432,10 @@ describe('ProjectionRunner at the head while the processors are far behind', () 
 
   it('holds at the head while they are far behind, and writes what it holds once they come near it, with no batch coming', async () => {
     let processors = 50;
-    const { runner, running, written, writes } = following(() => processors);
+    const { runner, running, written, writes, stillAtTheHead } = following(() => processors);
     try {
       // Every batch taken, five of them at the head, the store still: nothing written, nothing claimed.
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await stillAtTheHead();
       expect(written).toEqual([]);
       expect(await reads.readCheckpoint(runner.checkpointName)).toBeNull();
       processors = 5;
@@ -439,9 +462,9 @@ describe('ProjectionRunner at the head while the processors are far behind', () 
   });
 
   it('writes what it holds at the head once its time bound has passed, or a reader waits, with no batch coming', async () => {
-    const { runner, running, written, clock } = following(() => 50);
+    const { runner, running, written, clock, stillAtTheHead } = following(() => 50);
     try {
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await stillAtTheHead();
       expect(written).toEqual([]);
       clock.now = 10_000;
       await vi.waitFor(() => expect(written).toEqual([EVENTS]), { timeout: 5_000, interval: 5 });
@@ -467,9 +490,10 @@ describe('ProjectionRunner at the head while the processors are far behind', () 
 
   it('follows again from its last write when the write of what it held at the head, with no batch coming, is lost', async () => {
     let processors = 50;
-    const { runner, running, written, writes } = following(() => processors, { fail: (write) => write === 1 });
+    const { runner, running, written, writes, stillAtTheHead } = following(() => processors, { fail: (write) => write === 1 });
     try {
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await stillAtTheHead();
+      expect(written).toEqual([]);
       processors = 5;
       // The first write is lost; followed again from 0, with the processors now near the head, each batch at it is written.
       await vi.waitFor(() => expect(written.at(-1)).toBe(EVENTS), { timeout: 5_000, interval: 5 });
@@ -483,8 +507,8 @@ describe('ProjectionRunner at the head while the processors are far behind', () 
   });
 
   it('claims nothing it held at the head when stopped', async () => {
-    const { runner, running, written, writes } = following(() => 50);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    const { runner, running, written, writes, stillAtTheHead } = following(() => 50);
+    await stillAtTheHead();
     await runner.stop();
     await running;
     expect(written).toEqual([]);
