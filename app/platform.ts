@@ -33,15 +33,16 @@ export interface PlatformOptions {
    */
   awaitElsewhere?: (projection: string, position: number) => void;
   /**
-   * Where the projections run here for another thread's requests (the projections thread): takes in the
-   * positions those requests wait for, synchronously, at each batch's decision (HoldBounds.hear).
+   * Where the projections run here for another thread (the projections thread): takes in what it says on
+   * their port, synchronously, at each batch's decision and each look again (HoldBounds.hear): the
+   * positions its requests wait for, and how far its processors are behind the head.
    */
-  hearAwaits?: () => void;
+  hearPort?: () => void;
   /** The hold's bound in time, where it must be shorter than its own (KeplerConfig.catchUpStalenessMs). */
   catchUpStalenessMs?: number;
   /**
    * Where the projections run here for another thread whose processors they follow (the projections
-   * thread): how far those processors are behind the head, as last heard (through hearAwaits), so that a
+   * thread): how far those processors are behind the head, as last heard (through hearPort), so that a
    * projection may hold at the head while they are far behind it (HoldBounds.processorsGap).
    */
   processorsGap?: () => number | undefined;
@@ -159,12 +160,12 @@ export class Platform {
   }
 
   private projectionRunner(projection: AnyProjection, generation: number): ProjectionRunner {
-    const { hearAwaits, catchUpStalenessMs } = this.options;
+    const { hearPort, catchUpStalenessMs } = this.options;
     // The processors these projections follow: in this thread, or heard from the thread they run in; none in a process without them.
     const processorsGap = this.options.processorsGap ?? (this.deciders.length > 0 ? () => this.processorsBehind : undefined);
     const hold = {
       ...CATCH_UP_HOLD,
-      ...(hearAwaits && { hear: hearAwaits }),
+      ...(hearPort && { hear: hearPort }),
       ...(catchUpStalenessMs !== undefined && { ms: Math.min(CATCH_UP_HOLD.ms, catchUpStalenessMs) }),
       ...(processorsGap && { processorsGap }),
     };

@@ -41,7 +41,7 @@ const reads = await openReadStore(config.readStore, { ...waitingOptions(config, 
 // in microtasks, and a message would be delivered only once it is over, when the request has given up.
 // So is how far the main thread's processors are behind the head: a catch-up's projections hold at the head while that is far.
 let processorsGap: number | undefined;
-const hearAwaits = () => {
+const hearPort = () => {
   for (let received = receiveMessageOnPort(awaits); received; received = receiveMessageOnPort(awaits)) {
     const message = received.message as ToProjectionsPort;
     if ('processorsGap' in message) processorsGap = message.processorsGap;
@@ -52,7 +52,7 @@ const platform = new Platform(events, reads, logger, {
   processors: false,
   projections: true,
   partition: config.partition,
-  hearAwaits,
+  hearPort,
   // Heard only where the main thread runs processors (it says nothing otherwise): none, and nothing is held at the head.
   processorsGap: () => processorsGap,
   ...(config.catchUpStalenessMs !== undefined && { catchUpStalenessMs: config.catchUpStalenessMs }),

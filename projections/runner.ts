@@ -420,7 +420,7 @@ export interface HoldBounds {
    * Takes in, at each batch and each look again, what arrives by a way the event loop would deliver
    * only once the catch-up is over (the projections thread's port: a catch-up's batches follow one
    * another in microtasks): the positions readers wait for, where the processors stand. See Platform's
-   * hearAwaits.
+   * hearPort.
    */
   readonly hear?: () => void;
   /**
