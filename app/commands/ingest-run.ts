@@ -58,9 +58,9 @@ export async function ingestStarted(config: KeplerConfig, intake: StartedIntake,
  * The logger of the run's per-file lines: the same destination, fields and hooks (a password in
  * a URL or a bearer token is still cut from the line as it is written), without pino's path
  * redaction. A file's line holds its name and its counts, keys that no redaction path names and
- * values that hold no object, so the paths can redact nothing in it; yet they were what a file
- * cost the writing thread most (the paths' wildcards walked and parsed again for each key of each
- * line: about 250,000 of the 450,000 instructions a file's line and summary cost, BENCHMARKS.md,
+ * values that hold no object, so the paths can redact nothing in it; yet they were the most of
+ * what a file cost the writing thread (every path parsed again at each line, the wildcard ones
+ * walking it: about 250,000 of the 450,000 instructions of a file's log line, BENCHMARKS.md,
  * fifteenth session). Errors and every other line keep the redaction.
  */
 function filesLogger(logger: Logger): Logger {
