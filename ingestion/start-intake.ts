@@ -26,8 +26,9 @@ export interface IntakeStartOptions {
    * Check the files (and add up their sizes) with synchronous calls on this thread: for a process
    * that has nothing else to do until its intake starts, as the CLI has not. Through libuv's pool,
    * 500 files were 500 checks and 17 sizes, each a round trip between threads, all before the
-   * intake thread could start: 0.3–0.7 s later than for one file under a load of 9 (BENCHMARKS.md,
-   * fifteenth session). Never on a thread that serves anything: a slow file system would hold it.
+   * intake thread could start (0.08–0.17 s later than for one file in two runs at load 10,
+   * BENCHMARKS.md, fifteenth session). Never on a thread that serves anything: a slow file system
+   * would hold it.
    */
   checkSync?: boolean;
 }
