@@ -3,10 +3,10 @@ import type Database from 'better-sqlite3';
 import type {
   AppendableEvent,
   AppendOutcome,
-  EncodedJson,
-  EventMetadata,
   Checkpoint,
+  EncodedJson,
   EventFilter,
+  EventMetadata,
   EventStore,
   ExpectedRevision,
   GlobalPosition,
