@@ -17,6 +17,10 @@ export interface Actor {
   name?: string;
 }
 
+/**
+ * Several events of an append may carry one metadata object (a processor's decision of several events
+ * does): a store may encode it once for all of them, so nobody changes it once it is handed to an append.
+ */
 export interface EventMetadata {
   /** The trade reference (or another business key) the event belongs to. */
   correlationId: string;

@@ -1,14 +1,15 @@
 // A processor waits out another process's long hold on the store's write lock instead of failing.
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import * as E from 'fp-ts/lib/Either.js';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { VersionRecord } from '../domain/index.js';
-import { SqliteEventStore, StoreBusyError, StoreUnavailableError } from '../eventstore/index.js';
+import { SqliteEventStore, StoreBusyError, StoreUnavailableError, type EventData } from '../eventstore/index.js';
 import { intakeAppend, RecordWriter } from '../ingestion/index.js';
 import { recordRouting, SLOT_HANDED_OVER, type SlotHandedOver, type SlotRouting } from '../slots/index.js';
 import { tempDir, terms } from '../tests/support/feed.js';
-import { ProcessorRunner } from './processor.js';
+import { ProcessorRunner, type ProcessorDefinition } from './processor.js';
 import { tradeProcessor } from './trade-processor.js';
 
 const opened: Array<{ close(): unknown }> = [];
@@ -267,5 +268,45 @@ describe('processor runner and the streams of a batch', () => {
     expect(apart.calls).toEqual({ readStream: 3, readStreams: 0 });
     expect(once.stored).toEqual(apart.stored);
     expect(once.stored.filter(([, , , , type]) => type === 'VersionApplied')).toHaveLength(4);
+  });
+});
+
+describe('processor runner and the metadata of what one decision decides', () => {
+  // A booking manager's decision notes its input and books: the store then encodes one metadata for both.
+  it('hands the events of one decision one metadata object while they name the same trade, and stores what separate ones would', async () => {
+    const store = SqliteEventStore.open(join(tempDir('kepler-metadata-'), 'events.db'));
+    opened.push(store);
+    const appended: EventData[][] = [];
+    const watching = Object.create(store, {
+      appendMany: { value: (...args: Parameters<SqliteEventStore['appendMany']>) => (appended.push(args[0].flatMap((a) => a.events as EventData[])), store.appendMany(...args)) },
+    }) as SqliteEventStore;
+    const definition: ProcessorDefinition<null, { type: string; tradeRef: string }, string> = {
+      name: 'metadata-test',
+      streamPrefix: 'md-',
+      filter: { eventTypes: ['Input'] },
+      route: (event) => ({ stream: `md-${event.metadata.correlationId}`, input: event.metadata.correlationId }),
+      initialState: null,
+      cacheSize: 10,
+      evolve: (state) => state,
+      decide: (tradeRef) => E.right([{ type: 'Noted', tradeRef }, { type: 'Booked', tradeRef }, { type: 'Told', tradeRef: `${tradeRef}-other` }]),
+    };
+    await store.append('in-1', [{ id: 'input-1', type: 'Input', data: {}, metadata: { correlationId: 'T1', source: 'CORE', sourceSequence: 7, file: 'f', line: 8 } }], 'no_stream');
+    const runner = new ProcessorRunner(watching, definition, pino({ level: 'silent' }), { slot: 'blue' });
+    const running = runner.run();
+    const head = await store.headPosition();
+    await until('the processor to catch up', async () => runner.status.position >= head);
+    await runner.stop();
+    await running;
+
+    const [noted, booked, told] = appended.flat();
+    expect(booked!.metadata).toBe(noted!.metadata);
+    expect(told!.metadata).not.toBe(noted!.metadata);
+    const expected = (tradeRef: string) => JSON.stringify({ correlationId: tradeRef, causationId: 'input-1', source: 'CORE', sourceSequence: 7, file: 'f', line: 8, slot: 'blue' });
+    const stored = (await store.readStream('md-T1')).map((e) => [e.type, JSON.stringify(e.metadata)]);
+    expect(stored).toEqual([
+      ['Noted', expected('T1')],
+      ['Booked', expected('T1')],
+      ['Told', expected('T1-other')],
+    ]);
   });
 });

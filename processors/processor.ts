@@ -375,7 +375,14 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
     }
     if (!decision) return false;
     const { events, state } = decision;
-    for (let index = 0; index < events.length; index++) entry.appended.push(toEventData(events[index]!, cause, index, this.slot, traceparent));
+    // The events of one decision share one metadata object while they name the same trade (a booking's
+    // noted input and the booking it makes): the store then encodes it once (see EventMetadata's sharing).
+    let metadata: EventMetadata | null = null;
+    for (let index = 0; index < events.length; index++) {
+      const event = events[index]!;
+      if (metadata === null || metadata.correlationId !== event.tradeRef) metadata = metadataOf(event, cause, this.slot, traceparent);
+      entry.appended.push({ id: deterministicId(cause.id, event.type, index), type: event.type, data: event, metadata });
+    }
     // The decider's own array, which nothing else keeps or changes; entries never change an unapplied list, they replace it.
     if (state !== null) entry.state = state;
     else if (events.length > 0) entry.unapplied = entry.unapplied.length === 0 ? events : entry.unapplied.concat(events);
@@ -525,13 +532,12 @@ export class ProcessorRunner<State, Event extends { type: string; tradeRef: stri
   }
 }
 
-function toEventData(event: { type: string; tradeRef: string }, cause: RecordedEvent, index: number, slot: Slot | undefined, traceparent: string | undefined): EventData {
+function metadataOf(event: { tradeRef: string }, cause: RecordedEvent, slot: Slot | undefined, traceparent: string | undefined): EventMetadata {
   const { source, sourceSequence, file, line, actor } = cause.metadata;
   // One literal with every key, in the order the spreads had, a key the cause's metadata lacks left
   // undefined: JSON.stringify leaves such keys out (so does the EventStoreDB mapping), so the stored
   // JSON is the same as when they were added one by one, without the object's property store grown
   // at each addition, for each of the hundreds of thousands of events decided.
   // Who caused the input caused what is decided on it (actor), as the trace does.
-  const metadata: EventMetadata = { correlationId: event.tradeRef, causationId: cause.id, source, sourceSequence, file, line, traceparent, actor, slot };
-  return { id: deterministicId(cause.id, event.type, index), type: event.type, data: event, metadata };
+  return { correlationId: event.tradeRef, causationId: cause.id, source, sourceSequence, file, line, traceparent, actor, slot };
 }

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { eventStoreContract } from '../contract.js';
 import type { NewStreamEvents, RecordedEvent, Subscription } from '../port.js';
 import { UNREAD_METADATA } from '../port.js';
@@ -434,5 +434,33 @@ describe('SQLite event store readStreams', () => {
     expect([...(await store.readStreams!(['s-2'])).keys()]).toEqual([]);
     expect([...(await store.readStreams!(['s-1'])).keys()]).toEqual(['s-1']);
     await store.close();
+  });
+});
+
+describe('SQLite event store, metadata shared by the events of an append', () => {
+  it('encodes a metadata object once for the run of events carrying it, and afresh in a later commit after it changed', async () => {
+    const store = SqliteEventStore.open(join(dir, 'shared-metadata.db'));
+    const stringify = vi.spyOn(JSON, 'stringify');
+    try {
+      const metadata = { correlationId: 'm', causationId: 'c', source: 'CORE', line: 1 };
+      const other = { correlationId: 'n' };
+      await store.append('m-1', [{ id: 'a', type: 'One', data: { n: 1 }, metadata: other }, { id: 'b', type: 'Two', data: { n: 2 }, metadata }, { id: 'c', type: 'Three', data: { n: 3 }, metadata }], 'no_stream');
+      // Three data, two metadata: the third event's metadata is the second's text.
+      expect(stringify).toHaveBeenCalledTimes(5);
+      metadata.line = 2;
+      await store.append('m-1', [{ id: 'd', type: 'Four', data: { n: 4 }, metadata }], 2);
+      const raw = new Database(join(dir, 'shared-metadata.db'), { readonly: true });
+      const stored = raw.prepare('SELECT metadata FROM events WHERE stream = ? ORDER BY revision').pluck().all('m-1');
+      raw.close();
+      expect(stored).toEqual([
+        '{"correlationId":"n"}',
+        '{"correlationId":"m","causationId":"c","source":"CORE","line":1}',
+        '{"correlationId":"m","causationId":"c","source":"CORE","line":1}',
+        '{"correlationId":"m","causationId":"c","source":"CORE","line":2}',
+      ]);
+    } finally {
+      stringify.mockRestore();
+      await store.close();
+    }
   });
 });

@@ -4,7 +4,9 @@ import type {
   AppendableEvent,
   AppendOutcome,
   Checkpoint,
+  EncodedJson,
   EventFilter,
+  EventMetadata,
   EventStore,
   ExpectedRevision,
   GlobalPosition,
@@ -19,7 +21,7 @@ import type {
 } from '../port.js';
 import { guardedAppendOutcome, type GuardRefusal } from '../guarded-append.js';
 import { jsonCopy, NOT_COPIED } from '../json-copy.js';
-import { encodeEvent, isEncoded, passesFilter, StoreBusyError, UNREAD_METADATA, WrongExpectedRevisionError } from '../port.js';
+import { isEncoded, passesFilter, StoreBusyError, UNREAD_METADATA, WrongExpectedRevisionError } from '../port.js';
 import type { BackgroundCheckpointer } from './background-checkpointer.js';
 import { eventsByStream, GatheredStreamReads } from '../stream-reads.js';
 import { ChangeWatch } from './change-watch.js';
@@ -60,6 +62,13 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
    * parse back the JSON just made of them.
    */
   private readonly followed = new Set<EventFilter>();
+
+  /**
+   * The metadata object last encoded in the commit under way, and its text: the events of one decision
+   * share one (see EventMetadata), and its JSON is made once for all of them. Cleared at every commit's
+   * start, so that an object changed between two commits is encoded afresh.
+   */
+  private encodedMetadata: { object: EventMetadata | null; text: string } = { object: null, text: '' };
 
   private readonly selectRevision: Database.Statement<[string], { revision: number | null }>;
   private readonly insertEvent: Database.Statement<[number, string, number, string, string, string, string, number]>;
@@ -133,6 +142,7 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
       // so each write goes on from where the one before it ended (it was read again for every write).
       const after = this.selectHead.get()!.head ?? 0;
       const recordedAt = Date.now();
+      this.encodedMetadata.object = null;
       let last = after;
       const results: AppendOutcome[][] = new Array(writes.length);
       // A catch-up's commit (thousands of events) is read back through statements: its rows are not collected.
@@ -303,7 +313,7 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
         // The common case when ingesting: let the unique (stream, revision) index answer
         // "is this stream new?" as part of the insert instead of asking first.
         const first = events[0]!;
-        const { encoded } = encodeEvent(first);
+        const encoded = this.jsonOf(first);
         const inserted =
           'data' in encoded
             ? this.insertIfNew.run(position + 1, stream, 0, first.id, first.type, encoded.data, encoded.metadata, recordedAt)
@@ -328,7 +338,7 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
         const event = events[next]!;
         revision += 1;
         position += 1;
-        const { encoded } = encodeEvent(event);
+        const encoded = this.jsonOf(event);
         if ('data' in encoded) {
           this.insertEvent.run(position, stream, revision, event.id, event.type, encoded.data, encoded.metadata, recordedAt);
           if (rows !== null) rows.push([position, stream, revision, event.id, event.type, encoded.data, encoded.metadata, recordedAt, this.valuesFor(stream, event)]);
@@ -340,6 +350,23 @@ export class SqliteEventStore implements EventStore, NewStreamsAppender {
       this.upsertCheckpoint.run(checkpoint.name, checkpoint.position);
     }
     return { outcomes, head: position };
+  }
+
+  /**
+   * An event's JSON as it is inserted: its own when it came encoded; else its data's, and its metadata's
+   * made once for a run of events carrying the very same metadata object (a processor's decision of
+   * several events). Without encodeEvent's two wrapper objects an event.
+   */
+  private jsonOf(event: AppendableEvent): EncodedJson {
+    if (isEncoded(event)) return event.encoded;
+    const data = JSON.stringify(event.data === undefined ? null : event.data);
+    const memo = this.encodedMetadata;
+    if (event.metadata !== memo.object) {
+      // The text first: a metadata that fails to encode leaves no object behind it.
+      memo.text = JSON.stringify(event.metadata);
+      memo.object = event.metadata;
+    }
+    return { data, metadata: memo.text };
   }
 
   /**
