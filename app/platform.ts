@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { EventStore } from '../eventstore/index.js';
 import { bookingManager, partitionedName, ProcessorRunner, tradeProcessor, WHOLE, type Partition } from '../processors/index.js';
-import { CATCH_UP_HOLD, checkpointOf, collectionOf, countsCollectionOf, DROP_GRACE_MS, EventFanOut, followedFilter, LiveReadModels, PROJECTIONS, ProjectionRunner, type AnyProjection } from '../projections/index.js';
+import { CATCH_UP_HOLD, checkpointOf, collectionOf, countsCollectionOf, DROP_GRACE_MS, EventFanOut, followedFilter, LiveReadModels, PROJECTIONS, ProjectionRunner, type AnyProjection, type HoldBounds } from '../projections/index.js';
 import type { PlatformStatus } from '../query-api/index.js';
 import type { ReadStore } from '../readstore/index.js';
 import type { Slot } from '../messaging/index.js';
@@ -65,6 +65,26 @@ const CHECKPOINT_POLL_MS = 10;
 const PROCESSORS_TOLD_MS = 100;
 
 const PROCESSOR_NAMES = [tradeProcessor.name, bookingManager.name];
+
+/**
+ * The bounds a projection runner of this process holds what it projected by: `base` (CATCH_UP_HOLD), hearing
+ * the projections thread's port and told where the processors stand where this process can, and held no
+ * longer than catchUpStalenessMs where that is set. That may only shorten the hold, never lengthen it: it is
+ * half the wait of readers who cannot reach the projections (app/config.ts), and where their wait is long
+ * the hold keeps its own bound (KEPLER_CATCHUP_STALENESS_MS), which bounds how stale every reader's view is.
+ */
+export function projectionHold(
+  options: { hearPort?: (() => void) | undefined; catchUpStalenessMs?: number | undefined; processorsGap?: (() => number | undefined) | undefined },
+  base: HoldBounds = CATCH_UP_HOLD,
+): HoldBounds {
+  const { hearPort, catchUpStalenessMs, processorsGap } = options;
+  return {
+    ...base,
+    ...(hearPort && { hear: hearPort }),
+    ...(catchUpStalenessMs !== undefined && { ms: Math.min(base.ms, catchUpStalenessMs) }),
+    ...(processorsGap && { processorsGap }),
+  };
+}
 
 interface Waiter {
   projection: string;
@@ -163,12 +183,7 @@ export class Platform {
     const { hearPort, catchUpStalenessMs } = this.options;
     // The processors these projections follow: in this thread, or heard from the thread they run in; none in a process without them.
     const processorsGap = this.options.processorsGap ?? (this.deciders.length > 0 ? () => this.processorsBehind : undefined);
-    const hold = {
-      ...CATCH_UP_HOLD,
-      ...(hearPort && { hear: hearPort }),
-      ...(catchUpStalenessMs !== undefined && { ms: Math.min(CATCH_UP_HOLD.ms, catchUpStalenessMs) }),
-      ...(processorsGap && { processorsGap }),
-    };
+    const hold = projectionHold({ hearPort, catchUpStalenessMs, processorsGap });
     return new ProjectionRunner(this.events, this.reads, projection, generation, this.logger, () => this.settleWaiters(), this.options.partition, this.fanOut?.subscribe, hold);
   }
 

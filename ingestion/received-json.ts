@@ -60,13 +60,13 @@ export function receivedEventJson(item: ReceivedItem, options: ReceivedJsonOptio
     };
   }
   const tradeRef = string(item.record.tradeRef);
-  const data = `{"record":${recordJson(item.record, tradeRef)},"origin":{"source":${source.json},"sourceSequence":${sequence}${place},"raw":${string(item.raw)}}}`;
+  const data = `{"record":${recordJson(item.record)},"origin":{"source":${source.json},"sourceSequence":${sequence}${place},"raw":${string(item.raw)}}}`;
   // A record from a feed file carries neither; anything that does takes the general path.
   const metadata = general ? JSON.stringify(intakeAppend(item).events[0].metadata) : `{"correlationId":${tradeRef}${source.metadataHead}${sequence}${place}}`;
   return { data, metadata };
 }
 
-/** recordJson for a record none of whose strings needs escaping: each written between quotes as it is. */
+/** A record's JSON, when none of its strings needs escaping: each written between quotes as it is. */
 function plainRecordJson(record: DetailRecord): string {
   switch (record.type) {
     case 'TRD':
@@ -97,32 +97,24 @@ function plainTermsJson(terms: TradeTerms): string {
   );
 }
 
-/** `tradeRef`: the record's trade reference, already written as JSON. */
-function recordJson(record: DetailRecord, tradeRef: string): string {
-  const head = `"tradeRef":${tradeRef}`;
-  switch (record.type) {
-    case 'TRD':
-      return `{"type":"TRD",${head},"version":${number(record.version)},"terms":${termsJson(record.terms)}}`;
-    case 'AMD':
-      return `{"type":"AMD",${head},"version":${number(record.version)},"terms":${termsJson(record.terms)}}`;
-    case 'CXL':
-      return `{"type":"CXL",${head},"version":${number(record.version)},"reason":${string(record.reason)}}`;
-    case 'ALC':
-      return `{"type":"ALC",${head},"allocationId":${string(record.allocationId)},"account":${string(record.account)},"quantity":${number(record.quantity)}}`;
-    case 'CNF':
-      return (
-        `{"type":"CNF",${head},"status":${string(record.status)},"quantity":${number(record.quantity)},` +
-        `"price":${string(record.price)},"reason":${string(record.reason)}}`
-      );
-  }
+/**
+ * Any record's JSON: plainRecordJson's, of the record with each string that needs escaping (nested ones too)
+ * escaped as JSON.stringify escapes it, quotes aside. One writer of the shape, so the two paths cannot drift
+ * apart; what this costs (a copy of a record that needs escaping) falls on the rare lines that need it.
+ */
+function recordJson(record: DetailRecord): string {
+  return plainRecordJson(escapedStrings(record));
 }
 
-function termsJson(terms: TradeTerms): string {
-  return (
-    `{"account":${string(terms.account)},"isin":${string(terms.isin)},"side":${string(terms.side)},"quantity":${number(terms.quantity)},` +
-    `"price":${string(terms.price)},"currency":${string(terms.currency)},"tradeDate":${string(terms.tradeDate)},` +
-    `"settleDate":${string(terms.settleDate)},"counterparty":${string(terms.counterparty)}}`
-  );
+/** `value` with each of its strings as it stands between a JSON string's quotes: itself when none needs escaping. */
+function escapedStrings<T extends object>(value: T): T {
+  let copy: T | null = null;
+  for (const key of Object.keys(value) as Array<keyof T>) {
+    const field = value[key];
+    const escaped = typeof field === 'string' ? (NEEDS_ESCAPING.test(field) ? JSON.stringify(field).slice(1, -1) : field) : typeof field === 'object' && field !== null ? escapedStrings(field) : field;
+    if (escaped !== field) (copy ??= { ...value })[key] = escaped as T[keyof T];
+  }
+  return copy ?? value;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { intakeBatchSize, intakeBatchTransfer, joinIntakeBatches, type PackedIntakeBatch } from './packed-batch.js';
 import { UnreadableFileError, type IntakeFile } from './unreadable-file.js';
 
@@ -54,7 +54,7 @@ export function threadedFeedIntake(files: readonly IntakeFile[], batchSize: numb
   const threadBatch = Math.min(batchSize, THREAD_BATCH_SIZE);
   // Two store batches ahead: the parser works on the next one while one is being written.
   const input: IntakeThreadInput = { files: [...files], batchSize: threadBatch, inFlight: 2 * Math.ceil(batchSize / threadBatch) };
-  const worker = new Worker(new URL('./intake-thread.js', import.meta.url), { workerData: input, resourceLimits: { maxOldGenerationSizeMb: INTAKE_THREAD_OLD_GENERATION_MB } });
+  const worker = new Worker(new URL('./intake-thread.js', import.meta.url), intakeWorkerOptions(input));
   const inbox: FromIntakeThread[] = [];
   let wake: (() => void) | null = null;
   let crashed: Error | null = null;
@@ -123,6 +123,11 @@ export function threadedFeedIntake(files: readonly IntakeFile[], batchSize: numb
  * (BENCHMARKS.md, eleventh session).
  */
 const INTAKE_THREAD_OLD_GENERATION_MB = 512;
+
+/** How the intake thread is started: its input, and its heap's cap. */
+export function intakeWorkerOptions(input: IntakeThreadInput): WorkerOptions {
+  return { workerData: input, resourceLimits: { maxOldGenerationSizeMb: INTAKE_THREAD_OLD_GENERATION_MB } };
+}
 
 /** Items per message from the intake thread. */
 const THREAD_BATCH_SIZE = 500;

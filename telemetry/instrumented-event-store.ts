@@ -1,9 +1,13 @@
 // Measures the event store from outside: a decorator of the port, so every
 // adapter (SQLite, EventStoreDB, PostgreSQL) is measured the same way without
-// knowing it. Appends are timed (db.client.operation.duration, the semantic
-// conventions' database-client metric), revision conflicts and busy refusals
-// counted, and, inside traced work, each append is a span.
-import { SpanKind, type Attributes } from '@opentelemetry/api';
+// knowing it. Appends and stream reads are timed (db.client.operation.duration,
+// the semantic conventions' database-client metric, which covers every operation
+// a client makes, told apart by db.operation.name), revision conflicts and busy
+// refusals counted, and, inside traced work, each is a span. A read is timed once
+// a call, never once an event: a processor reads a whole batch's streams in one
+// readStreams. readAll and subscribe are left as they are: a follower's reads are
+// inside its batch, which kepler.follower.batch.duration times.
+import { SpanKind, type Attributes, type Span } from '@opentelemetry/api';
 import {
   appendsNewStreams,
   StoreBusyError,
@@ -22,12 +26,14 @@ import { counter, secondsHistogram, secondsSince } from './instruments.js';
 import { tracingEnabled } from './sdk.js';
 import { failed, startChildSpan } from './tracing.js';
 
+type Operation = 'append' | 'appendMany' | 'readStream' | 'readStreams';
+
 export class InstrumentedEventStore implements EventStore {
-  private readonly duration = secondsHistogram('db.client.operation.duration', 'Duration of event-store appends (one stream, or many in one write)');
+  private readonly duration = secondsHistogram('db.client.operation.duration', 'Duration of event-store operations: appends (one stream, or many in one write) and stream reads (one, or many at once)');
   private readonly conflicts = counter('kepler.eventstore.append.conflicts', 'Stream appends refused because another writer moved the stream first (optimistic concurrency)', '{append}');
   private readonly busy = counter('kepler.eventstore.busy', 'Writes refused because another process held the store past the wait (retried by processors, 503 to commands)', '{write}');
   private readonly appended = counter('kepler.eventstore.appended.events', 'Events appended to the store by this process', '{event}');
-  private readonly ok: { append: Attributes; appendMany: Attributes };
+  private readonly ok: Record<Operation, Attributes>;
   private readonly failedWith = new Map<string, Attributes>();
   /** The inner store's bulk intake, when it has one: measured as an append to many streams. */
   readonly appendNewStreams?: (events: NewStreamEvents) => Promise<number[]>;
@@ -44,9 +50,17 @@ export class InstrumentedEventStore implements EventStore {
     this.ok = {
       append: { 'db.system.name': system, 'db.operation.name': 'append' },
       appendMany: { 'db.system.name': system, 'db.operation.name': 'append_many' },
+      readStream: { 'db.system.name': system, 'db.operation.name': 'read_stream' },
+      readStreams: { 'db.system.name': system, 'db.operation.name': 'read_streams' },
     };
     if (inner.commitQueued) this.commitQueued = inner.commitQueued.bind(inner);
-    if (inner.readStreams) this.readStreams = inner.readStreams.bind(inner);
+    if (inner.readStreams) {
+      const readStreams = inner.readStreams.bind(inner);
+      this.readStreams = (streams) => {
+        const span = tracingEnabled() ? startChildSpan(`read ${streams.length} streams`, { ...this.ok.readStreams, 'kepler.streams': streams.length }, SpanKind.CLIENT) : null;
+        return this.measuredRead('readStreams', span, () => readStreams(streams));
+      };
+    }
     if (appendsNewStreams(inner)) this.appendNewStreams = (events) => this.measuredNewStreams(() => inner.appendNewStreams(events), events.count);
   }
 
@@ -124,17 +138,40 @@ export class InstrumentedEventStore implements EventStore {
     const type = error instanceof WrongExpectedRevisionError ? 'conflict' : error instanceof StoreBusyError ? 'busy' : 'error';
     if (type === 'conflict') this.conflicts.add(1);
     if (type === 'busy') this.busy.add(1);
+    this.duration.record(secondsSince(started), this.failedAttributes(operation, type));
+  }
+
+  /** Built once for each operation and error type, so a record finds its series by identity. */
+  private failedAttributes(operation: Operation, type: string): Attributes {
     const key = `${operation}:${type}`;
     let attributes = this.failedWith.get(key);
     if (!attributes) {
       attributes = { ...this.ok[operation], 'error.type': type };
       this.failedWith.set(key, attributes);
     }
-    this.duration.record(secondsSince(started), attributes);
+    return attributes;
   }
 
-  readStream(...args: Parameters<EventStore['readStream']>) {
-    return this.inner.readStream(...args);
+  readStream(stream: string, options?: { fromRevision?: number; maxCount?: number }) {
+    const span = tracingEnabled() ? startChildSpan(`read ${stream}`, { ...this.ok.readStream, 'kepler.stream': stream }, SpanKind.CLIENT) : null;
+    return this.measuredRead('readStream', span, () => this.inner.readStream(stream, options));
+  }
+
+  /** One observation a call, however many streams and events it reads. */
+  private async measuredRead<T extends RecordedEvent[] | Map<string, RecordedEvent[]>>(operation: 'readStream' | 'readStreams', span: Span | null, read: () => Promise<T>): Promise<T> {
+    const started = process.hrtime.bigint();
+    try {
+      const result = await read();
+      this.duration.record(secondsSince(started), this.ok[operation]);
+      if (span) span.setAttribute('kepler.events', Array.isArray(result) ? result.length : [...result.values()].reduce((sum, events) => sum + events.length, 0));
+      return result;
+    } catch (error) {
+      this.duration.record(secondsSince(started), this.failedAttributes(operation, 'error'));
+      if (span) failed(span, error);
+      throw error;
+    } finally {
+      span?.end();
+    }
   }
 
   readAll(...args: Parameters<EventStore['readAll']>) {

@@ -13,7 +13,7 @@ afterAll(async () => {
   await database?.drop();
 });
 
-if (database) eventStoreContract('PostgreSQL', () => PostgresEventStore.connect(database.url, { poolSize: 4 }));
+if (database) eventStoreContract('PostgreSQL', () => PostgresEventStore.connect(database.url, { poolSize: 4 }), { readStreams: true });
 
 describe.skipIf(!database)('PostgreSQL event store: events read without their data or metadata', () => {
   it('leaves on the server the data and metadata of the types a filter reads withoutData and withoutMetadata, with and without other conditions', async () => {

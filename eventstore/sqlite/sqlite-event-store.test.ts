@@ -9,7 +9,7 @@ import { UNREAD_METADATA } from '../port.js';
 import { SqliteEventStore } from './sqlite-event-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kepler-es-'));
-eventStoreContract('SQLite', async () => SqliteEventStore.open(join(dir, 'contract.db')));
+eventStoreContract('SQLite', async () => SqliteEventStore.open(join(dir, 'contract.db')), { readStreams: true });
 
 /** What a subscription delivers until `count` events have come, each as `pick` names it. */
 async function firstEvents(subscription: Subscription, count: number, pick: (event: RecordedEvent) => string): Promise<string[]> {
