@@ -324,6 +324,14 @@ export class ProjectionRunner {
         loading.push(entry);
       }
     }
+    // Nothing asked of the read store when every key is held (most batches once a catch-up keeps what it
+    // wrote, and every empty one): a read there opens the turn's snapshot, a BEGIN and a COMMIT.
+    if (missing.length > 0) await this.load(missing, loading);
+    this.applyAll(events, keyed, working);
+  }
+
+  /** The documents of keys not yet in the working set, as the read store holds them, into their entries. */
+  private async load(missing: readonly string[], loading: readonly Entry[]): Promise<void> {
     const stored = await this.reads.getMany(this.collection, missing);
     for (let i = 0; i < missing.length; i++) {
       const doc = (stored.get(missing[i]!) as (Projected & Document) | undefined) ?? null;
@@ -331,7 +339,9 @@ export class ProjectionRunner {
       entry.doc = doc;
       entry.before = doc && this.indexedFields(doc);
     }
+  }
 
+  private applyAll(events: readonly RecordedEvent[], keyed: ReadonlyArray<readonly string[]>, working: WorkingSet): void {
     const tracing = tracingEnabled();
     for (let i = 0; i < events.length; i++) {
       const event = events[i]!;
