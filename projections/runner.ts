@@ -390,10 +390,11 @@ export class ProjectionRunner {
   private async flush(working: WorkingSet, scannedTo: number): Promise<void> {
     const { tally } = working;
     const writes: DocumentWrite[] = tally?.dirty ? [{ kind: 'put', collection: this.countsCollection, id: this.countsId, doc: tally.toDocument(), position: tally.asOf }] : [];
-    for (const [id, { doc, before, changed }] of working.documents) {
-      if (!changed) continue;
+    // forEach, not for-of over entries: no [id, entry] pair per document held, which the kept ones (keptAfterWrite) make many.
+    working.documents.forEach(({ doc, before, changed }, id) => {
+      if (!changed) return;
       writes.push(doc ? { kind: 'put', collection: this.collection, id, doc, position: doc.asOf, before } : { kind: 'delete', collection: this.collection, id, position: scannedTo });
-    }
+    });
     if (writes.length === 0 && scannedTo <= this.position) return;
     try {
       await this.reads.write(writes, [{ name: this.checkpointName, position: scannedTo }]);
