@@ -9,7 +9,7 @@ import { SqliteEventStore, StoreUnavailableError, type EventData, type GlobalPos
 import { SqliteReadStore, type ReadStore } from '../readstore/index.js';
 import { EventFanOut, READ_EVENTS, type Follow } from './fan-out.js';
 import type { AnyProjection } from './projection.js';
-import { checkpointOf, collectionOf, ProjectionRunner, writeDue, type Held, type HoldBounds } from './runner.js';
+import { checkpointOf, collectionOf, keepsWritten, ProjectionRunner, writeDue, type Held, type HoldBounds } from './runner.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -85,22 +85,28 @@ function onAClock(bounds: { documents?: number; ms?: number }, during: (batch: n
 /** Written after the 10th batch, the 20th, and at the head: as the runner wrote every ten batches before it held documents. */
 const everyTenSeconds = () => onAClock({ ms: 10_000 });
 
-/** The read store, its writes counted, failing the ones `fail` picks as a lost connection would. */
-function counting(fail: (write: number) => boolean = () => false): { store: ReadStore; writes: () => number } {
+/** The read store, its writes counted, failing the ones `fail` picks as a lost connection would; the ids its documents were read by. */
+function counting(fail: (write: number) => boolean = () => false): { store: ReadStore; writes: () => number; read: string[] } {
   let writes = 0;
+  const read: string[] = [];
   const write: ReadStore['write'] = async (documents, checkpoints) => {
     writes++;
     if (fail(writes)) throw new StoreUnavailableError('read store connection lost', { cause: new Error('ECONNRESET') });
     return reads.write(documents, checkpoints);
   };
+  const getMany: ReadStore['getMany'] = async (collection, ids) => {
+    read.push(...ids);
+    return reads.getMany(collection, ids);
+  };
   const store = new Proxy(reads, {
     get: (target, property, receiver) => {
       if (property === 'write') return write;
+      if (property === 'getMany') return getMany;
       const value: unknown = Reflect.get(target, property, receiver);
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
-  return { store, writes: () => writes };
+  return { store, writes: () => writes, read };
 }
 
 async function documents(): Promise<Map<string, unknown>> {
@@ -154,6 +160,28 @@ describe('ProjectionRunner', () => {
     // A second a batch: every fourth batch (twelve events), then at the head.
     expect(written).toEqual([12, 24, 36, 48, 60, 72, EVENTS]);
     expect(writes()).toBe(7);
+    expect(await documents()).toEqual(expected());
+  });
+
+  it('keeps what it wrote behind the head for the batches after it: each document read from the store once', async () => {
+    const { store, writes, read } = counting();
+    const written: number[] = [];
+    const { follow, hold } = onAClock({ ms: 4_000 });
+    const runner = new ProjectionRunner(events, store, tally, 1, logger, (position) => written.push(position), undefined, follow, hold);
+    await runner.run();
+    expect(written).toEqual([12, 24, 36, 48, 60, 72, EVENTS]);
+    expect(writes()).toBe(7);
+    // Seven streams, each read once: after each write the documents were found as written, not read again.
+    expect(read.toSorted()).toEqual(Array.from({ length: STREAMS }, (_, i) => `s-${i}`));
+    expect(await documents()).toEqual(expected());
+  });
+
+  it('lets go of what it wrote once it holds the bound of documents, and reads them again', async () => {
+    const { store, read } = counting();
+    const { follow, hold } = onAClock({ documents: STREAMS });
+    await new ProjectionRunner(events, store, tally, 1, logger, undefined, undefined, follow, hold).run();
+    // Written every third batch with all seven held (the bound): each write let them go, so each stream was read nine times over.
+    expect(read.length).toBeGreaterThan(STREAMS * 8);
     expect(await documents()).toEqual(expected());
   });
 
@@ -305,6 +333,22 @@ describe('ProjectionRunner: documents a projection stamps itself', () => {
   });
 });
 
+describe('keepsWritten', () => {
+  const bounds = { documents: 1_000, headGap: 20_000 };
+  it('keeps what was written while catching up, behind the head or at it with the processors far behind, within the bound of documents', () => {
+    expect(keepsWritten({ documents: 10, caughtUp: false, processorsGap: undefined }, bounds)).toBe(true);
+    expect(keepsWritten({ documents: 10, caughtUp: false, processorsGap: 0 }, bounds)).toBe(true);
+    expect(keepsWritten({ documents: 10, caughtUp: true, processorsGap: 20_000 }, bounds)).toBe(true);
+    expect(keepsWritten({ documents: 1_000, caughtUp: false, processorsGap: undefined }, bounds)).toBe(false);
+    expect(keepsWritten({ documents: 1_000, caughtUp: true, processorsGap: 20_000 }, bounds)).toBe(false);
+  });
+  it('keeps nothing written at the head where no processors run here, or they are near it', () => {
+    expect(keepsWritten({ documents: 10, caughtUp: true, processorsGap: undefined }, bounds)).toBe(false);
+    expect(keepsWritten({ documents: 10, caughtUp: true, processorsGap: 19_999 }, bounds)).toBe(false);
+    expect(keepsWritten({ documents: 10, caughtUp: true, processorsGap: 20_000 }, { ...bounds, headGap: 0 })).toBe(false);
+  });
+});
+
 describe('writeDue', () => {
   const bounds = { documents: 1_000, ms: 10_000, headGap: 20_000 };
   const behind: Held = { documents: 10, sinceWrite: 0, scannedTo: 100_000, caughtUp: false, awaited: undefined, heldAtHead: false, processorsGap: undefined };
@@ -351,6 +395,8 @@ describe('ProjectionRunner at the head while the processors are far behind', () 
    */
   /** Batches of three of the store's 75 events, and the empty one at the head. */
   const BATCHES = EVENTS / 3 + 1;
+  /** The ids the last runner `following` made read from the store. */
+  let readIds: string[] = [];
 
   const reachingTheHead =
     (every: number, during: (batch: number) => void = () => {}): Follow =>
@@ -380,7 +426,8 @@ describe('ProjectionRunner at the head while the processors are far behind', () 
 
   /** A runner at the head every fifth batch, its processors `processors()` events behind the head, on a clock the test moves. */
   function following(processors: () => number | undefined, options: { hear?: () => void; during?: (batch: number) => void; fail?: (write: number) => boolean } = {}) {
-    const { store, writes } = counting(options.fail);
+    const { store, writes, read } = counting(options.fail);
+    readIds = read;
     const written: number[] = [];
     const clock = { now: 0 };
     // How many batches were handed out, and how often the runner heard its port (at each batch's decision, and at each look again).
@@ -413,6 +460,35 @@ describe('ProjectionRunner at the head while the processors are far behind', () 
     try {
       await vi.waitFor(() => expect(written).toEqual([15, 30, 45, 60, 75, 75]), { timeout: 5_000, interval: 5 });
       expect(writes()).toBe(5);
+    } finally {
+      await runner.stop();
+      await running;
+    }
+    expect(await documents()).toEqual(expected());
+  });
+
+  it('reads its documents from the store again after each write at the head where the processors keep up', async () => {
+    const { runner, running, written } = following(() => 3);
+    try {
+      await vi.waitFor(() => expect(written).toEqual([15, 30, 45, 60, 75, 75]), { timeout: 5_000, interval: 5 });
+      // Each of the five writes at the head let go of the seven documents: read again in the batches after it.
+      expect(readIds.length).toBeGreaterThanOrEqual(STREAMS * 5);
+    } finally {
+      await runner.stop();
+      await running;
+    }
+  });
+
+  it('keeps what it wrote at the head while they are far behind, when its time bound forced the write', async () => {
+    let processors = 50;
+    // The time bound passes as batch 7 comes: written there, at the held head (batch 5) and behind it; kept.
+    const { runner, running, written, clock, stillAtTheHead } = following(() => processors, { during: (batch) => batch === 7 && (clock.now = 10_000) });
+    try {
+      await stillAtTheHead();
+      expect(written).toEqual([21]);
+      processors = 5;
+      await vi.waitFor(() => expect(written).toEqual([21, EVENTS]), { timeout: 5_000, interval: 5 });
+      expect(readIds.toSorted()).toEqual(Array.from({ length: STREAMS }, (_, i) => `s-${i}`));
     } finally {
       await runner.stop();
       await running;

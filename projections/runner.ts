@@ -194,13 +194,13 @@ export class ProjectionRunner {
     try {
       for (;;) {
         next ??= new Asked(iterator.next());
-        const taken = working === null || this.stopping ? await next.promise : await next.within(this.hold.recheckMs);
+        const taken: IteratorResult<SubscriptionBatch> | typeof RECHECK = working === null || !working.pending || this.stopping ? await next.promise : await next.within(this.hold.recheckMs);
         if (taken === RECHECK) {
           // Nothing came while holding: heard and decided as at a batch, with the same batches held.
           this.hold.hear?.();
           if (!this.due(working!, held.scannedTo, held.caughtUp, heldAtHead, lastWrite)) continue;
           await this.flush(working!, held.scannedTo);
-          working = null;
+          working = await this.keptAfterWrite(working!, held.caughtUp);
           written(held.scannedTo, held.caughtUp);
           continue;
         }
@@ -213,19 +213,22 @@ export class ProjectionRunner {
         if (this.stopping) break;
         const started = process.hrtime.bigint();
         const span = startBatchSpan(`projection:${this.projection.name} batch`, batch.events, { 'kepler.subscription': `projection:${this.projection.name}` });
-        working = await withinBatch(span, async () => {
+        let wrote = false;
+        working = await withinBatch(span, async (): Promise<WorkingSet | null> => {
           const into = working ?? new WorkingSet(await this.startingTally());
           await this.project(batch.events, into);
+          into.pending = true;
           // At every batch, at the head too, so that what waits on the port does not pile up there.
           this.hold.hear?.();
           if (!this.due(into, batch.scannedTo, batch.caughtUp, heldAtHead, lastWrite)) return into;
           await this.flush(into, batch.scannedTo);
-          return null;
+          wrote = true;
+          return this.keptAfterWrite(into, batch.caughtUp);
         });
         held = { scannedTo: batch.scannedTo, caughtUp: batch.caughtUp };
-        heldAtHead ||= working !== null && batch.caughtUp;
+        heldAtHead ||= !wrote && batch.caughtUp;
         this.metrics.batch(batch.events.length, started);
-        if (working === null) written(batch.scannedTo, batch.caughtUp);
+        if (wrote) written(batch.scannedTo, batch.caughtUp);
       }
     } finally {
       // Let go of the subscription as a for-await loop left early does; with a batch still asked for, by
@@ -239,6 +242,22 @@ export class ProjectionRunner {
         }
       }
     }
+  }
+
+  /**
+   * What a runner keeps of the documents it just wrote (keepsWritten): while it is still catching up, all
+   * of them, as the store now holds them, for the batches to come to find in memory rather than read and
+   * parse again; else nothing.
+   */
+  private async keptAfterWrite(working: WorkingSet, caughtUp: boolean): Promise<WorkingSet | null> {
+    if (!keepsWritten({ documents: working.documents.size, caughtUp, processorsGap: this.hold.processorsGap?.() }, this.hold)) return null;
+    for (const entry of working.documents.values()) {
+      if (!entry.changed) continue;
+      entry.changed = false;
+      // What the store now holds of it, as a read would have found it.
+      entry.before = entry.doc && this.indexedFields(entry.doc);
+    }
+    return new WorkingSet(await this.startingTally(), working.documents);
   }
 
   /** Whether what a runner holds, up to `scannedTo`, is written now (writeDue). */
@@ -305,6 +324,14 @@ export class ProjectionRunner {
         loading.push(entry);
       }
     }
+    // Nothing asked of the read store when every key is held (most batches once a catch-up keeps what it
+    // wrote, and every empty one): a read there opens the turn's snapshot, a BEGIN and a COMMIT.
+    if (missing.length > 0) await this.load(missing, loading);
+    this.applyAll(events, keyed, working);
+  }
+
+  /** The documents of keys not yet in the working set, as the read store holds them, into their entries. */
+  private async load(missing: readonly string[], loading: readonly Entry[]): Promise<void> {
     const stored = await this.reads.getMany(this.collection, missing);
     for (let i = 0; i < missing.length; i++) {
       const doc = (stored.get(missing[i]!) as (Projected & Document) | undefined) ?? null;
@@ -312,7 +339,9 @@ export class ProjectionRunner {
       entry.doc = doc;
       entry.before = doc && this.indexedFields(doc);
     }
+  }
 
+  private applyAll(events: readonly RecordedEvent[], keyed: ReadonlyArray<readonly string[]>, working: WorkingSet): void {
     const tracing = tracingEnabled();
     for (let i = 0; i < events.length; i++) {
       const event = events[i]!;
@@ -361,10 +390,11 @@ export class ProjectionRunner {
   private async flush(working: WorkingSet, scannedTo: number): Promise<void> {
     const { tally } = working;
     const writes: DocumentWrite[] = tally?.dirty ? [{ kind: 'put', collection: this.countsCollection, id: this.countsId, doc: tally.toDocument(), position: tally.asOf }] : [];
-    for (const [id, { doc, before, changed }] of working.documents) {
-      if (!changed) continue;
+    // forEach, not for-of over entries: no [id, entry] pair per document held, which the kept ones (keptAfterWrite) make many.
+    working.documents.forEach(({ doc, before, changed }, id) => {
+      if (!changed) return;
       writes.push(doc ? { kind: 'put', collection: this.collection, id, doc, position: doc.asOf, before } : { kind: 'delete', collection: this.collection, id, position: scannedTo });
-    }
+    });
     if (writes.length === 0 && scannedTo <= this.position) return;
     try {
       await this.reads.write(writes, [{ name: this.checkpointName, position: scannedTo }]);
@@ -384,9 +414,14 @@ export class ProjectionRunner {
  * and a set of the changed were each looked up or added to.
  */
 class WorkingSet {
-  readonly documents = new Map<string, Entry>();
-  /** The projection's counts as these documents change them; null when it keeps none. */
-  constructor(readonly tally: Tally | null) {}
+  /** Whether batches were projected into it since it was made: what it holds is not all written. */
+  pending = false;
+
+  constructor(
+    /** The projection's counts as these documents change them; null when it keeps none. */
+    readonly tally: Tally | null,
+    readonly documents = new Map<string, Entry>(),
+  ) {}
 }
 
 interface Entry {
@@ -469,6 +504,22 @@ export function writeDue(held: Held, bounds: Pick<HoldBounds, 'documents' | 'ms'
   if (held.awaited !== undefined && held.awaited <= held.scannedTo) return true;
   if (!held.caughtUp && !held.heldAtHead) return false;
   return !(bounds.headGap > 0 && held.processorsGap !== undefined && held.processorsGap >= bounds.headGap);
+}
+
+/**
+ * Whether a live runner that has just written what it held keeps those documents in memory for the
+ * batches to come: while it is still catching up (the write was behind the head, or at it while this
+ * process's processors are far behind: writeDue's holds), within the hold's bound of documents, which
+ * counts the kept ones as it counts the held (so memory is bounded as before: past it, all are written and
+ * let go). A trade's phases come far apart in the store (versions, allocations, confirmations, bookings):
+ * a write the time bound forces in between read its document back from the store and parsed it again at
+ * the next phase. A write at the head with the processors near it (a live system's every batch, a
+ * catch-up's end) keeps nothing: the runner then reads what it needs from the store, as before.
+ */
+export function keepsWritten(held: Pick<Held, 'documents' | 'caughtUp' | 'processorsGap'>, bounds: Pick<HoldBounds, 'documents' | 'headGap'>): boolean {
+  if (held.documents >= bounds.documents) return false;
+  if (!held.caughtUp) return true;
+  return bounds.headGap > 0 && held.processorsGap !== undefined && held.processorsGap >= bounds.headGap;
 }
 
 /** What Asked.within resolves with when the time passed first. */
