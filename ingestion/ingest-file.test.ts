@@ -61,30 +61,3 @@ describe('FileIngestor, a started intake', () => {
     }
   });
 });
-
-describe('startIntake, its files checked on this thread (checkSync)', () => {
-  it('refuses before any check through libuv pool could have come back, naming every unreadable file in the run order; takes a readable run as the pool checks do', async () => {
-    const dir = tempDir();
-    const readable = join(dir, 'CORE_20261127_0000000001.cx1');
-    writeFileSync(readable, 'garbage\n');
-    const run = [readable, join(dir, 'missing-b.cx1'), readable, join(dir, 'missing-a.cx1')];
-    let outcome: unknown = 'pending';
-    void startIntake(run, { checkSync: true }).then(
-      () => (outcome = 'started'),
-      (error: unknown) => (outcome = error),
-    );
-    // Microtasks only: a check through libuv's pool comes back on a later turn of the event loop.
-    for (let i = 0; i < 10; i++) await Promise.resolve();
-    expect(outcome).toBeInstanceOf(UnreadableFilesError);
-    expect((outcome as UnreadableFilesError).unreadable.map(({ path, reason }) => [path, reason])).toEqual([
-      [join(dir, 'missing-b.cx1'), 'no such file'],
-      [join(dir, 'missing-a.cx1'), 'no such file'],
-    ]);
-    const intake = await startIntake([readable, readable], { checkSync: true });
-    expect(intake.files).toEqual([
-      { path: readable, name: 'CORE_20261127_0000000001.cx1' },
-      { path: readable, name: 'CORE_20261127_0000000001.cx1' },
-    ]);
-    await intake.cancel();
-  });
-});

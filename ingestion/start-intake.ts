@@ -3,8 +3,7 @@
 // telemetry) is loaded. The command imports this module alone first (a second
 // entry of ingestion/, named in tests/architecture.test.ts), so that the thread
 // loads its modules and parses its first batches while this thread loads the rest.
-import { accessSync, constants, statSync } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { access, constants, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { PackedIntakeBatch } from './packed-batch.js';
 import { threadedFeedIntake } from './threaded-file-intake.js';
@@ -22,15 +21,6 @@ export interface IntakeStartOptions {
    * compiled build, so the CLI turns it on.
    */
   parseOnThread?: boolean;
-  /**
-   * Check the files (and add up their sizes) with synchronous calls on this thread: for a process
-   * that has nothing else to do until its intake starts, as the CLI has not. Through libuv's pool,
-   * 500 files were 500 checks and 17 sizes, each a round trip between threads, all before the
-   * intake thread could start (0.08–0.17 s later than for one file in two runs at load 10,
-   * BENCHMARKS.md, fifteenth session). Never on a thread that serves anything: a slow file system
-   * would hold it.
-   */
-  checkSync?: boolean;
 }
 
 /**
@@ -71,10 +61,9 @@ export class StartedIntake {
  * store (about 0.2 s of a CLI run's start). Smaller runs are read as ingestAll asks.
  */
 export async function startIntake(paths: readonly string[], options: IntakeStartOptions = {}): Promise<StartedIntake> {
-  const sync = options.checkSync === true;
-  const files = sync ? readableFilesSync(paths) : await readableFiles(paths);
+  const files = await readableFiles(paths);
   const batchSize = options.batchSize ?? INGEST_BATCH_SIZE;
-  if (options.parseOnThread === true && (sync ? reachesBytesSync(files, THREAD_MIN_BYTES) : await reachesBytes(files, THREAD_MIN_BYTES))) {
+  if (options.parseOnThread === true && (await reachesBytes(files, THREAD_MIN_BYTES))) {
     // Each batch is written before the next is asked for, so the thread may fill its buffers again.
     const { batches, stop } = threadedFeedIntake(files, batchSize, { recycle: true });
     return new StartedIntake(files, batches, stop);
@@ -94,26 +83,7 @@ const THREAD_MIN_BYTES = 4 * 1024 * 1024;
  * unreadable, every one that is, in the run's order (UnreadableFilesError).
  */
 async function readableFiles(paths: readonly string[]): Promise<IntakeFile[]> {
-  return checked(paths, await Promise.allSettled(paths.map((path) => access(path, constants.R_OK))));
-}
-
-/** readableFiles with a synchronous check of each file, one after another (IntakeStartOptions.checkSync). */
-function readableFilesSync(paths: readonly string[]): IntakeFile[] {
-  return checked(
-    paths,
-    paths.map((path): PromiseSettledResult<void> => {
-      try {
-        accessSync(path, constants.R_OK);
-        return { status: 'fulfilled', value: undefined };
-      } catch (reason) {
-        return { status: 'rejected', reason };
-      }
-    }),
-  );
-}
-
-/** The run's files once each was checked: if any is unreadable, every one that is, in the run's order (UnreadableFilesError). */
-function checked(paths: readonly string[], checks: ReadonlyArray<PromiseSettledResult<void>>): IntakeFile[] {
+  const checks = await Promise.allSettled(paths.map((path) => access(path, constants.R_OK)));
   const refused = checks.flatMap((check, index) => (check.status === 'rejected' ? [new UnreadableFileError(paths[index]!, check.reason, accessRefusal(check.reason))] : []));
   if (refused.length > 0) throw new UnreadableFilesError(refused as [UnreadableFileError, ...UnreadableFileError[]]);
   return paths.map((path) => ({ path, name: basename(path) }));
@@ -130,16 +100,6 @@ async function reachesBytes(files: readonly IntakeFile[], limit: number): Promis
   let bytes = 0;
   for (const { path } of files) {
     bytes += (await stat(path)).size;
-    if (bytes >= limit) return true;
-  }
-  return false;
-}
-
-/** reachesBytes with synchronous calls (IntakeStartOptions.checkSync). */
-function reachesBytesSync(files: readonly IntakeFile[], limit: number): boolean {
-  let bytes = 0;
-  for (const { path } of files) {
-    bytes += statSync(path).size;
     if (bytes >= limit) return true;
   }
   return false;

@@ -15,8 +15,7 @@ import type { KeplerConfig } from '../config.js';
 export async function ingestCommand(configOf: () => Promise<KeplerConfig>, files: string[], options: { json: boolean }): Promise<number> {
   let intake: StartedIntake;
   try {
-    // This process has nothing else to do until the intake starts: its files are checked without libuv's pool.
-    intake = await startIntake(files, { parseOnThread: true, checkSync: true });
+    intake = await startIntake(files, { parseOnThread: true });
   } catch (error) {
     // A wrong configuration is told first, as when it was read before the files were checked.
     await configOf();
